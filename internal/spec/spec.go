@@ -1,0 +1,276 @@
+// Package spec defines the pair request: the one JSON document that describes a
+// replication pair (source bucket and key in account A, destination bucket and key
+// in account B, and the replication rule between them), its defaults, its
+// validation, and the names every other component derives from it.
+//
+// The same rules are published as a JSON Schema in
+// statemachine/pair-request.schema.json so that the console user, the CLI and the
+// provision Lambda reject the same requests; tests in this package keep the two
+// in agreement.
+package spec
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+)
+
+// Request is a replication pair request: the input of the provision state machine.
+type Request struct {
+	// PairID names the pair; every derived name (role, aliases, rule ID,
+	// execution name) comes from it, so it is also the idempotency key.
+	PairID      string   `json:"pairId"`
+	Source      Endpoint `json:"source"`
+	Destination Endpoint `json:"destination"`
+	Rule        Rule     `json:"rule"`
+	// AllowSameRegion is the explicit opt-in to same-region replication (SRR);
+	// without it a same-region pair is almost always a typo.
+	AllowSameRegion bool `json:"allowSameRegion,omitempty"`
+}
+
+// Endpoint is one side of the pair: a bucket and its SSE-KMS key in one account
+// and region.
+type Endpoint struct {
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	Bucket  string `json:"bucket"`
+	// KMSKeyAlias is the alias of the customer managed key s3crr creates or
+	// reuses. Defaults to DefaultSourceAlias / DefaultDestinationAlias.
+	KMSKeyAlias string `json:"kmsKeyAlias,omitempty"`
+	// KMSKeyARN selects an existing customer managed key instead of the alias;
+	// it must live in this endpoint's account and region.
+	KMSKeyARN string `json:"kmsKeyArn,omitempty"`
+}
+
+// Rule is the replication rule s3crr writes into the source bucket's replication
+// configuration (merged by rule ID, other rules kept).
+type Rule struct {
+	// ID defaults to "s3crr-<pairId>".
+	ID string `json:"id,omitempty"`
+	// Priority defaults to DefaultPriority(pairId), see there for why.
+	Priority *int32 `json:"priority,omitempty"`
+	// Prefix limits replication to keys under it; empty means the whole bucket.
+	Prefix string `json:"prefix,omitempty"`
+	// Tags is a tag filter: only objects carrying all these tags replicate.
+	// S3 rejects a tag filter together with delete-marker replication.
+	Tags map[string]string `json:"tags,omitempty"`
+	// StorageClass of the replicas; defaults to STANDARD.
+	StorageClass            string `json:"storageClass,omitempty"`
+	DeleteMarkerReplication bool   `json:"deleteMarkerReplication"`
+	// ReplicationTimeControl turns on S3 RTC (15-minute SLA); it requires Metrics.
+	ReplicationTimeControl bool `json:"replicationTimeControl"`
+	// Metrics defaults to true: the s3:Replication:* failure events s3crr routes
+	// to the hub only exist when replication metrics are on.
+	Metrics *bool `json:"metrics,omitempty"`
+	// OwnerOverride makes the destination account own the replicas
+	// (AccessControlTranslation); cross-account pairs only.
+	OwnerOverride bool `json:"ownerOverride"`
+	// BucketKeyEnabled defaults to true: S3 Bucket Keys on both buckets, which
+	// cuts KMS calls and changes the encryption context to the bucket ARN.
+	BucketKeyEnabled *bool `json:"bucketKeyEnabled,omitempty"`
+	// ReplicaModifications replicates metadata changes made on replicas back
+	// (used for two-way replication).
+	ReplicaModifications bool `json:"replicaModifications,omitempty"`
+}
+
+// Names and limits every component derives from the request.
+const (
+	// ReplicationRolePrefix starts every replication role name.
+	ReplicationRolePrefix = "s3crr-repl-"
+	// RolePath is the IAM path of every role s3crr creates; the member
+	// provisioner role may only create and change roles under it.
+	RolePath = "/s3crr/"
+	// AliasPrefix is the prefix every key alias s3crr manages must have; the
+	// member provisioner role's KMS permissions are scoped to it.
+	AliasPrefix = "alias/s3crr"
+	// RuleIDPrefix starts the default rule ID.
+	RuleIDPrefix = "s3crr-"
+	// DefaultStorageClass is the replicas' storage class unless the rule says otherwise.
+	DefaultStorageClass = "STANDARD"
+	// CanaryDir is the directory, under the rule's prefix, where the verifier
+	// writes canary objects so that the rule replicates them.
+	CanaryDir = ".s3crr-canary/"
+	// MaxCanaryNameBytes is the longest object name the verifier may put under
+	// CanaryKeyPrefix; the prefix limit leaves room for it.
+	MaxCanaryNameBytes = 100
+	// MaxPrefixBytes is the longest rule prefix: S3 keys are at most 1024 bytes
+	// and a canary key is prefix + CanaryDir + a name of MaxCanaryNameBytes.
+	MaxPrefixBytes = 1024 - len(CanaryDir) - MaxCanaryNameBytes
+	// MaxPairIDLen keeps ReplicationRoleName (s3crr-repl-<pairId>) well within
+	// IAM's 64 characters and ExecutionName within Step Functions' 80.
+	MaxPairIDLen = 48
+	// MinPairIDLen is the shortest pair ID.
+	MinPairIDLen = 3
+	// MaxRequestBytes bounds the request document; Step Functions inputs are at
+	// most 256 KiB and a real request is under 2 KiB.
+	MaxRequestBytes = 64 << 10
+	// hashLen is how many hex characters of the request hash are kept.
+	hashLen = 10
+)
+
+// Parse decodes, defaults and validates a request. It is what every entry point
+// (CLI, provision Lambda) calls; errors are *ValidationError.
+//
+// Parse reports decoding and validation problems together, so one attempt shows
+// everything to fix; a validation problem at or under a path that already has a
+// decoding problem (a wrong type reads as empty) is left out as noise.
+func Parse(data []byte) (Request, error) {
+	r, ps, whole := decode(data)
+	if !whole {
+		return Request{}, ps.err()
+	}
+	r.ApplyDefaults()
+	if err := r.Validate(); err != nil {
+		for _, p := range err.(*ValidationError).Problems {
+			if !coveredBy(p.Path, ps) {
+				ps = append(ps, p)
+			}
+		}
+	}
+	if err := ps.err(); err != nil {
+		return Request{}, err
+	}
+	return r, nil
+}
+
+// coveredBy reports whether a decoding problem already explains path: one at
+// the same path or at an enclosing object.
+func coveredBy(path string, decoded problems) bool {
+	for _, d := range decoded {
+		if d.Path == "" || path == d.Path || strings.HasPrefix(path, d.Path+".") || strings.HasPrefix(path, d.Path+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// ReplicationRoleName is the name of the IAM role S3 assumes to replicate this pair.
+func (r Request) ReplicationRoleName() string {
+	return ReplicationRolePrefix + r.PairID
+}
+
+// ReplicationRolePath is the IAM path of the replication role.
+func (r Request) ReplicationRolePath() string {
+	return RolePath
+}
+
+// ReplicationRoleARN is the replication role's ARN; the role lives in the
+// source account.
+func (r Request) ReplicationRoleARN() string {
+	return "arn:aws:iam::" + r.Source.Account + ":role" + RolePath + r.ReplicationRoleName()
+}
+
+// DefaultSourceAlias is the alias of the source key when the request names none.
+func DefaultSourceAlias(pairID string) string {
+	return AliasPrefix + "/" + pairID + "/source"
+}
+
+// DefaultDestinationAlias is the alias of the destination key when the request
+// names none.
+func DefaultDestinationAlias(pairID string) string {
+	return AliasPrefix + "/" + pairID + "/destination"
+}
+
+// DefaultRuleID is the replication rule ID when the request names none.
+func DefaultRuleID(pairID string) string {
+	return RuleIDPrefix + pairID
+}
+
+// RuleID is the replication rule's ID, defaulted if the request left it empty.
+func (r Request) RuleID() string {
+	if r.Rule.ID != "" {
+		return r.Rule.ID
+	}
+	return DefaultRuleID(r.PairID)
+}
+
+// SourceBucketARN is the ARN of the source bucket.
+func (r Request) SourceBucketARN() string {
+	return BucketARN(r.Source.Bucket)
+}
+
+// DestinationBucketARN is the ARN of the destination bucket.
+func (r Request) DestinationBucketARN() string {
+	return BucketARN(r.Destination.Bucket)
+}
+
+// BucketARN is the ARN of an S3 bucket in the aws partition (bucket ARNs carry
+// neither account nor region).
+func BucketARN(bucket string) string {
+	return "arn:aws:s3:::" + bucket
+}
+
+// IsSameRegion reports whether the pair is same-region replication (SRR).
+func (r Request) IsSameRegion() bool {
+	return r.Source.Region == r.Destination.Region
+}
+
+// IsCrossAccount reports whether the buckets belong to different accounts, the
+// case that needs the destination bucket and key policies.
+func (r Request) IsCrossAccount() bool {
+	return r.Source.Account != r.Destination.Account
+}
+
+// CanaryKeyPrefix is where the verifier writes canary objects: inside the
+// rule's prefix, so that the rule replicates them.
+func (r Request) CanaryKeyPrefix() string {
+	return r.Rule.Prefix + CanaryDir
+}
+
+// MetricsEnabled reports whether replication metrics are on (default true).
+func (r Request) MetricsEnabled() bool {
+	return r.Rule.Metrics == nil || *r.Rule.Metrics
+}
+
+// BucketKeyEnabled reports whether S3 Bucket Keys are on (default true).
+func (r Request) BucketKeyEnabled() bool {
+	return r.Rule.BucketKeyEnabled == nil || *r.Rule.BucketKeyEnabled
+}
+
+// Hash is a short stable hash of the canonical JSON of the defaulted request:
+// two requests that mean the same thing have the same hash, any change to what
+// is provisioned changes it.
+func (r Request) Hash() string {
+	c := r.clone()
+	c.ApplyDefaults()
+	// Marshal of these types cannot fail: only strings, bools, ints and a
+	// string map. encoding/json sorts map keys, so the bytes are canonical.
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic("spec: marshal request: " + err.Error())
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:hashLen]
+}
+
+// ExecutionName is the Step Functions execution name for this exact request:
+// starting the same request twice reuses the name, which StartExecution treats
+// as idempotent, while a changed request gets a new execution.
+func (r Request) ExecutionName() string {
+	return r.PairID + "-" + r.Hash()
+}
+
+// clone returns a deep copy so that defaulting it leaves r untouched.
+func (r Request) clone() Request {
+	c := r
+	if r.Rule.Priority != nil {
+		p := *r.Rule.Priority
+		c.Rule.Priority = &p
+	}
+	if r.Rule.Metrics != nil {
+		m := *r.Rule.Metrics
+		c.Rule.Metrics = &m
+	}
+	if r.Rule.BucketKeyEnabled != nil {
+		b := *r.Rule.BucketKeyEnabled
+		c.Rule.BucketKeyEnabled = &b
+	}
+	if r.Rule.Tags != nil {
+		c.Rule.Tags = make(map[string]string, len(r.Rule.Tags))
+		for k, v := range r.Rule.Tags {
+			c.Rule.Tags[k] = v
+		}
+	}
+	return c
+}
