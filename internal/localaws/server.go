@@ -1,0 +1,198 @@
+// Package localaws simulates the member accounts of an s3crr deployment: S3, KMS, IAM and
+// STS across several AWS accounts and regions, behind one HTTP endpoint that speaks the
+// real wire protocols, so that aws-sdk-go-v2 clients and the AWS CLI work unchanged with an
+// endpoint override.
+//
+// No emulator that runs here separates accounts, evaluates IAM, bucket and key policies, or
+// performs replication, so this package does all three: the caller's account comes from its
+// credentials, every request is authorized by internal/localaws/authz the way AWS evaluates
+// it, and a replication engine copies new versions to their destination, checking every
+// permission S3 checks and recording the documented failure codes.
+//
+// The simulator judges the policies s3crr writes, so it must never import internal/policy
+// or internal/provision: a permission that is wrong on both sides would pass.
+//
+// All state belongs to a Server value, so parallel tests never share it. One mutex guards it:
+// the simulator is for correctness, not for concurrency throughput.
+package localaws
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Well-known accounts of a local s3crr deployment.
+const (
+	// HubAccount plays the automation account. It matches kumo's fixed account so ARNs of
+	// the hub's Lambda functions, topics and queues line up in local mode.
+	HubAccount = "000000000000"
+	// SourceAccount and DestinationAccount are member accounts A and B of the sample pair.
+	SourceAccount      = "111111111111"
+	DestinationAccount = "222222222222"
+)
+
+// Options configures a Server. The zero value is usable.
+type Options struct {
+	// Accounts are the simulated account IDs. Requests signed with any other account's
+	// credentials are rejected with InvalidClientTokenId. Default: the hub, A and B.
+	Accounts []string
+	// ReplicationDelay postpones each replication after the write that triggers it, to make
+	// PENDING observable. Zero replicates immediately (still asynchronously).
+	ReplicationDelay time.Duration
+	// PropagationWindow makes a just-created IAM role invisible to KMS key-policy and S3
+	// bucket-policy principal validation, and not yet assumable by services, for this long,
+	// as IAM's eventual consistency does in AWS.
+	PropagationWindow time.Duration
+	// PlainHTTPIsInsecure makes requests over plain HTTP count as aws:SecureTransport=false.
+	// By default the simulator stands in for AWS's HTTPS endpoints, so plain HTTP counts
+	// as secure transport; tests of TLS-only bucket policies turn this on.
+	PlainHTTPIsInsecure bool
+	// EventSink receives every S3 event notification the simulator emits (replication
+	// failure events among them). It is called without the server lock held, from the
+	// replication goroutine. Nil drops events (they are still recorded, see Server.Events).
+	EventSink func(Event)
+	// Now is the clock; tests may replace it. Default time.Now.
+	Now func() time.Time
+}
+
+// Event is one S3 event notification delivered to a destination of a bucket's
+// notification configuration.
+type Event struct {
+	// TargetARN is the SQS queue, SNS topic or Lambda function ARN the configuration names.
+	TargetARN string
+	// Bucket, Account and Region identify the source of the event.
+	Bucket, Account, Region string
+	// EventName is the event type without the "s3:" prefix, e.g.
+	// "Replication:OperationFailedReplication".
+	EventName string
+	// Body is the JSON message S3 sends: {"Records":[...]}.
+	Body []byte
+}
+
+// Server is one simulated multi-account AWS. It implements http.Handler.
+type Server struct {
+	opts Options
+
+	mu       sync.Mutex
+	accounts map[string]*account    // by account ID
+	sessions map[string]*session    // temporary credentials, by access key ID
+	buckets  map[string]*bucket     // bucket names are global across accounts and regions
+	kms      map[string]*kmsRegion  // by account + "/" + region
+	events   []Event                // every event emitted, for tests
+	stats    map[statKey]int        // request counters
+	faults   []*Fault               // injected faults, consumed in order
+	repl     replicationWork        // the asynchronous replication engine's bookkeeping
+	cond     *sync.Cond             // signalled when replication work drains
+	closed   bool
+	baseCtx  context.Context
+	cancel   context.CancelFunc
+}
+
+// New returns a Server with empty buckets, keys and roles in each configured account.
+func New(opts Options) *Server {
+	if len(opts.Accounts) == 0 {
+		opts.Accounts = []string{HubAccount, SourceAccount, DestinationAccount}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		opts:     opts,
+		accounts: map[string]*account{},
+		sessions: map[string]*session{},
+		buckets:  map[string]*bucket{},
+		kms:      map[string]*kmsRegion{},
+		stats:    map[statKey]int{},
+		baseCtx:  ctx,
+		cancel:   cancel,
+	}
+	s.cond = sync.NewCond(&s.mu)
+	for _, id := range opts.Accounts {
+		s.accounts[id] = newAccount(id)
+	}
+	return s
+}
+
+// Accounts lists the simulated account IDs in order.
+func (s *Server) Accounts() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.accounts))
+	for id := range s.accounts {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Close stops pending replication work. Requests after Close still work; replication
+// triggered after Close is dropped.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+}
+
+// Events returns a copy of every event notification emitted so far.
+func (s *Server) Events() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Event(nil), s.events...)
+}
+
+// ServeHTTP dispatches a request to S3, KMS, IAM or STS by its SigV4 credential scope and
+// protocol headers, after resolving the caller from its credentials.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &call{w: w, r: r, requestID: newRequestID()}
+	w.Header().Set("x-amz-request-id", c.requestID)
+	w.Header().Set("x-amzn-RequestId", c.requestID)
+
+	scope, err := parseScope(r)
+	if err != nil {
+		c.service = guessService(r)
+		c.fail(err)
+		return
+	}
+	c.service, c.region = scope.service, scope.region
+	c.secure = r.TLS != nil || !s.opts.PlainHTTPIsInsecure
+
+	s.mu.Lock()
+	p, aerr := s.resolveCaller(scope.accessKey, r.Header.Get("X-Amz-Security-Token"))
+	s.mu.Unlock()
+	if aerr != nil {
+		c.fail(aerr)
+		return
+	}
+	c.p = p
+
+	switch c.service {
+	case "s3":
+		s.serveS3(c)
+	case "kms":
+		s.serveKMS(c)
+	case "iam":
+		s.serveIAM(c)
+	case "sts":
+		s.serveSTS(c)
+	default:
+		c.fail(&apiError{Status: http.StatusBadRequest, Code: "UnknownService",
+			Message: fmt.Sprintf("localaws does not simulate service %q", c.service)})
+	}
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// now reads the configured clock.
+func (s *Server) now() time.Time { return s.opts.Now() }

@@ -1,0 +1,166 @@
+package localaws
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+type statKey struct {
+	account, service, op string
+}
+
+// CallCount is the number of requests one account made to one operation.
+type CallCount struct {
+	Account, Service, Operation string
+	Mutating                    bool
+	Count                       int
+}
+
+// Calls returns the request counters, sorted by account, service and operation. Requests
+// rejected before their operation was known (bad credentials) are not counted.
+func (s *Server) Calls() []CallCount {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]CallCount, 0, len(s.stats))
+	for k, n := range s.stats {
+		out = append(out, CallCount{Account: k.account, Service: k.service, Operation: k.op, Mutating: IsMutating(k.op), Count: n})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Account != b.Account {
+			return a.Account < b.Account
+		}
+		if a.Service != b.Service {
+			return a.Service < b.Service
+		}
+		return a.Operation < b.Operation
+	})
+	return out
+}
+
+// MutatingCalls sums the mutating requests (creates, puts, updates, deletes...) made by
+// account, or by every account when account is "".
+func (s *Server) MutatingCalls(account string) int {
+	n := 0
+	for _, c := range s.Calls() {
+		if c.Mutating && (account == "" || c.Account == account) {
+			n += c.Count
+		}
+	}
+	return n
+}
+
+// ResetCalls zeroes the request counters, e.g. between a first and a second provisioning run.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats = map[statKey]int{}
+}
+
+// IsMutating says whether an operation changes state. Reads are Get*, List*, Head*,
+// Describe*; STS calls and the KMS cryptographic operations change no configuration.
+func IsMutating(op string) bool {
+	for _, p := range []string{"Get", "List", "Head", "Describe", "AssumeRole", "Encrypt", "Decrypt", "GenerateDataKey", "ReEncrypt"} {
+		if strings.HasPrefix(op, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// Fault is an injected failure or delay of matching requests. Empty match fields match
+// everything.
+type Fault struct {
+	Account, Service, Operation string
+	// Status, Code and Message, when Code is set, make the request fail with that AWS error
+	// (e.g. 503 SlowDown for S3, 400 ThrottlingException for KMS, 400 Throttling for IAM/STS).
+	Status  int
+	Code    string
+	Message string
+	// Latency delays matching requests before they are served (or failed).
+	Latency time.Duration
+	// Times limits how many requests the fault applies to; 0 means every request.
+	Times int
+
+	used int
+}
+
+// InjectFault adds a fault. Faults are checked in the order they were added; the first
+// that matches and is not exhausted applies.
+func (s *Server) InjectFault(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults removes every injected fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// Throttle returns the fault AWS's throttling looks like for a service's operation.
+func Throttle(service, op string, times int) Fault {
+	f := Fault{Service: service, Operation: op, Times: times, Message: "Rate exceeded"}
+	switch service {
+	case "s3":
+		f.Status, f.Code, f.Message = http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate."
+	case "kms":
+		f.Status, f.Code = http.StatusBadRequest, "ThrottlingException"
+	default: // iam, sts
+		f.Status, f.Code = http.StatusBadRequest, "Throttling"
+	}
+	return f
+}
+
+// begin records an operation once the handler knows its name, counts it, and applies any
+// injected fault. It returns false when the request was failed by a fault (the response is
+// written). Service handlers call it exactly once per request, without s.mu held.
+func (s *Server) begin(c *call, op string) bool {
+	c.op = op
+	s.mu.Lock()
+	s.stats[statKey{account: c.p.account, service: c.service, op: op}]++
+	var hit *Fault
+	for _, f := range s.faults {
+		if (f.Account == "" || f.Account == c.p.account) && (f.Service == "" || f.Service == c.service) &&
+			(f.Operation == "" || f.Operation == op) && (f.Times == 0 || f.used < f.Times) {
+			f.used++
+			hit = f
+			break
+		}
+	}
+	var latency time.Duration
+	var fail *apiError
+	if hit != nil {
+		latency = hit.Latency
+		if hit.Code != "" {
+			fail = &apiError{Status: hit.Status, Code: hit.Code, Message: hit.Message}
+		}
+	}
+	s.mu.Unlock()
+	if latency > 0 {
+		select {
+		case <-time.After(latency):
+		case <-c.r.Context().Done():
+		}
+	}
+	if fail != nil {
+		c.fail(fail)
+		return false
+	}
+	return true
+}
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
