@@ -80,15 +80,15 @@ type Server struct {
 	opts Options
 
 	mu       sync.Mutex
-	accounts map[string]*account    // by account ID
-	sessions map[string]*session    // temporary credentials, by access key ID
-	buckets  map[string]*bucket     // bucket names are global across accounts and regions
-	kms      map[string]*kmsRegion  // by account + "/" + region
-	events   []Event                // every event emitted, for tests
-	stats    map[statKey]int        // request counters
-	faults   []*Fault               // injected faults, consumed in order
-	repl     replicationWork        // the asynchronous replication engine's bookkeeping
-	cond     *sync.Cond             // signalled when replication work drains
+	accounts map[string]*account   // by account ID
+	sessions map[string]*session   // temporary credentials, by access key ID
+	buckets  map[string]*bucket    // bucket names are global across accounts and regions
+	kms      map[string]*kmsRegion // by account + "/" + region
+	events   []Event               // every event emitted, for tests
+	stats    map[statKey]int       // request counters
+	faults   []*Fault              // injected faults, consumed in order
+	repl     replicationWork       // the asynchronous replication engine's bookkeeping
+	cond     *sync.Cond            // signalled when replication work drains
 	closed   bool
 	baseCtx  context.Context
 	cancel   context.CancelFunc
