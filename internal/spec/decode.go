@@ -136,9 +136,9 @@ func (d decoder) endpoint(path string, n *node) Endpoint {
 		case "bucket":
 			e.Bucket = d.str(p, v)
 		case "kmsKeyAlias":
-			e.KMSKeyAlias = d.str(p, v)
+			e.KMSKeyAlias = d.optStr(p, v)
 		case "kmsKeyArn":
-			e.KMSKeyARN = d.str(p, v)
+			e.KMSKeyARN = d.optStr(p, v)
 		}
 	})
 	return e
@@ -152,7 +152,7 @@ func (d decoder) rule(path string, n *node) Rule {
 	d.object(path, path, n, ruleFields, func(name, p string, v *node) {
 		switch name {
 		case "id":
-			r.ID = d.str(p, v)
+			r.ID = d.optStr(p, v)
 		case "priority":
 			r.Priority = d.int32(p, v)
 		case "prefix":
@@ -160,7 +160,7 @@ func (d decoder) rule(path string, n *node) Rule {
 		case "tags":
 			r.Tags = d.tags(p, v)
 		case "storageClass":
-			r.StorageClass = d.str(p, v)
+			r.StorageClass = d.optStr(p, v)
 		case "deleteMarkerReplication":
 			r.DeleteMarkerReplication = d.boolean(p, v)
 		case "replicationTimeControl":
@@ -205,6 +205,17 @@ func (d decoder) str(path string, n *node) string {
 		return ""
 	}
 	return n.str
+}
+
+// optStr reads an optional string whose empty value would be ambiguous: an
+// explicit "" is rejected rather than read as "use the default", so that the
+// request says what it means and the JSON Schema can say the same.
+func (d decoder) optStr(path string, n *node) string {
+	s := d.str(path, n)
+	if n.kind == kindString && s == "" {
+		d.ps.add(path, "must not be empty", "leave the field out to get its default, or give a value")
+	}
+	return s
 }
 
 func (d decoder) boolean(path string, n *node) bool {
