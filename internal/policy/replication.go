@@ -102,7 +102,7 @@ func ReplicationTrustPolicy(p ReplicationParams) Document {
 		services = append(services, BatchOperationsService)
 	}
 	return Document{Version: Version, Statement: []Statement{{
-		Sid:       SidFor(p.PairID, PurposeAssume),
+		Sid:       SidFor(p.PairID, PurposeReplicationTrust),
 		Effect:    Allow,
 		Principal: ServicePrincipal(services...),
 		Action:    []string{"sts:AssumeRole"},

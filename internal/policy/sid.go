@@ -29,13 +29,13 @@ const (
 	// PurposeReplicaEncrypt: the role encrypts replicas with the destination
 	// key (role policy and destination key policy).
 	PurposeReplicaEncrypt = "ReplicaEncrypt"
-	// PurposeAssume: a trust policy statement.
-	PurposeAssume = "Assume"
+	// PurposeReplicationTrust: the replication role's trust statement.
+	PurposeReplicationTrust = "ReplicationTrust"
 )
 
 // SidDenyInsecureTransport is the Sid of the bucket-wide TLS-only statement.
 // It is not per pair: one statement serves every pair using the bucket.
-const SidDenyInsecureTransport = SidPrefix + "DenyInsecureTransport"
+const SidDenyInsecureTransport = SidPrefix + purposeDenyInsecureTransport
 
 // SidFor returns the Sid of a per-pair statement: [SidPrefix], the pair ID
 // made alphanumeric in CamelCase ("payments-archive" -> "PaymentsArchive"),
@@ -49,16 +49,16 @@ func SidFor(pairID, purpose string) string {
 	return SidPrefix + camel(pairID) + purpose
 }
 
-// ParseSid splits one of s3crr's per-pair Sids into the pair part (as made by
-// SidFor) and the purpose. ok is false for foreign Sids and for s3crr's
-// fixed Sids that carry no pair.
+// ParseSid splits one of s3crr's Sids into the pair part (as made by SidFor;
+// empty for fixed Sids such as the provisioner's, the hub's and
+// SidDenyInsecureTransport) and the purpose. ok is false for foreign Sids.
 func ParseSid(sid string) (pair, purpose string, ok bool) {
 	rest, found := strings.CutPrefix(sid, SidPrefix)
 	if !found {
 		return "", "", false
 	}
 	for _, p := range purposes {
-		if head, found := strings.CutSuffix(rest, p); found && head != "" {
+		if head, found := strings.CutSuffix(rest, p); found {
 			return head, p, true
 		}
 	}
@@ -69,8 +69,21 @@ func ParseSid(sid string) (pair, purpose string, ok bool) {
 // including the provisioner and hub ones.
 var purposes = []string{
 	PurposeSourceBucket, PurposeSourceObjects, PurposeReplicaWrite,
-	PurposeSourceDecrypt, PurposeReplicaEncrypt, PurposeAssume,
+	PurposeSourceDecrypt, PurposeReplicaEncrypt, PurposeReplicationTrust,
+	PurposeReplicationKeys,
+	PurposeProvisionerTrust, PurposeBucketConfigRead, PurposeBucketConfigWrite,
+	PurposeReplicationConfig, PurposePassRole, PurposeRoleCreate, PurposeRoleManage,
+	PurposeKeyCreate, PurposeAliasWrite, PurposeAliasTarget, PurposeAliasList,
+	PurposeKeyRead, PurposeKeyManage, PurposeCanaryObjects, PurposeCanaryList,
+	PurposeCanaryKeys, PurposeAlarms,
+	PurposeAssumeProvisioner, PurposePublishAlerts, PurposeAlertKey,
+	PurposePutMetrics, PurposePairsLookup, PurposePairsRegister, PurposeInvokeFunctions,
+	purposeDenyInsecureTransport,
 }
+
+// purposeDenyInsecureTransport makes SidDenyInsecureTransport parse as a
+// fixed Sid.
+const purposeDenyInsecureTransport = "DenyInsecureTransport"
 
 // IsOurs reports whether a Sid belongs to s3crr.
 func IsOurs(sid string) bool { return strings.HasPrefix(sid, SidPrefix) }

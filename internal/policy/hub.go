@@ -1,0 +1,164 @@
+package policy
+
+// This file builds the hub account's execution-role policies. CloudWatch Logs
+// and X-Ray permissions come from the CDK constructs (the Lambda and state
+// machine constructs add them) and are not repeated here.
+
+// HubParams configures the hub roles. Every value is a plain string so that
+// the CDK app can pass tokens.
+type HubParams struct {
+	// Region is the hub region; it names SNS in the alert key's ViaService.
+	Region string
+	// MemberAccounts are the accounts whose provisioner role the hub may
+	// assume.
+	MemberAccounts []string
+	// ProvisionerRoleName defaults to [DefaultProvisionerRoleName].
+	ProvisionerRoleName string
+	// ProvisionerRolePath is the provisioner role's IAM path; default "/".
+	ProvisionerRolePath string
+	// ExternalID is the deployment's shared ExternalId.
+	ExternalID string
+	// TopicARN is the alert topic.
+	TopicARN string
+	// TopicKeyARN is the KMS key that encrypts the alert topic. When set,
+	// publishers get the key use SNS makes on their behalf.
+	TopicKeyARN string
+	// TableARN is the DynamoDB table of registered pairs.
+	TableARN string
+	// MetricNamespace is the CloudWatch namespace the verifier publishes to;
+	// default [DefaultMetricNamespace].
+	MetricNamespace string
+	// FunctionARNs are the Lambda functions a state machine invokes.
+	FunctionARNs []string
+}
+
+// DefaultMetricNamespace is the CloudWatch namespace of s3crr's own metrics.
+const DefaultMetricNamespace = "S3crr"
+
+// Hub purposes (fixed Sids: SidPrefix + purpose).
+const (
+	PurposeAssumeProvisioner = "AssumeProvisioner"
+	PurposePublishAlerts     = "PublishAlerts"
+	PurposeAlertKey          = "AlertKey"
+	PurposePutMetrics        = "PutMetrics"
+	PurposePairsLookup       = "PairsLookup"
+	PurposePairsRegister     = "PairsRegister"
+	PurposeInvokeFunctions   = "InvokeFunctions"
+)
+
+// ProvisionerRoleARNs returns the provisioner role's ARN in every member
+// account, the only roles a hub Lambda may assume.
+func (h HubParams) ProvisionerRoleARNs() []string {
+	name := h.ProvisionerRoleName
+	if name == "" {
+		name = DefaultProvisionerRoleName
+	}
+	out := make([]string, 0, len(h.MemberAccounts))
+	for _, a := range h.MemberAccounts {
+		out = append(out, RoleARN(a, h.ProvisionerRolePath, name))
+	}
+	return out
+}
+
+func (h HubParams) namespace() string {
+	if h.MetricNamespace == "" {
+		return DefaultMetricNamespace
+	}
+	return h.MetricNamespace
+}
+
+func (h HubParams) assumeProvisioner() Statement {
+	return Statement{
+		Sid:       SidPrefix + PurposeAssumeProvisioner,
+		Effect:    Allow,
+		Action:    []string{"sts:AssumeRole"},
+		Resource:  h.ProvisionerRoleARNs(),
+		Condition: map[string]map[string][]string{StringEquals: {KeyExternalID: {h.ExternalID}}},
+	}
+}
+
+// publishAlerts grants sns:Publish on the topic and, for an encrypted topic,
+// the key use SNS makes with the publisher's credentials: GenerateDataKey to
+// encrypt the message and Decrypt to read the data key back. Both are
+// limited to SNS in the hub region and to the topic's encryption context.
+func (h HubParams) publishAlerts() []Statement {
+	st := []Statement{{
+		Sid:      SidPrefix + PurposePublishAlerts,
+		Effect:   Allow,
+		Action:   []string{"sns:Publish"},
+		Resource: []string{h.TopicARN},
+	}}
+	if h.TopicKeyARN != "" {
+		st = append(st, Statement{
+			Sid:      SidPrefix + PurposeAlertKey,
+			Effect:   Allow,
+			Action:   []string{ActKMSGenerateDataKey, ActKMSDecrypt},
+			Resource: []string{h.TopicKeyARN},
+			Condition: map[string]map[string][]string{StringEquals: {
+				KeyViaService:                            {"sns." + h.Region + ".amazonaws.com"},
+				"kms:EncryptionContext:aws:sns:topicArn": {h.TopicARN},
+			}},
+		})
+	}
+	return st
+}
+
+// ProvisionFunctionPolicy is the provision Lambda's policy: it may only
+// assume the member provisioner roles, with the ExternalId. Everything else
+// it does happens as the provisioner.
+func ProvisionFunctionPolicy(h HubParams) Document {
+	return Document{Version: Version, Statement: []Statement{h.assumeProvisioner()}}
+}
+
+// VerifyFunctionPolicy is the verify Lambda's policy: assume the provisioner
+// roles (to put and read canaries), publish its metrics to its own namespace
+// only, and publish alerts.
+func VerifyFunctionPolicy(h HubParams) Document {
+	st := []Statement{
+		h.assumeProvisioner(),
+		{
+			// PutMetricData has no resource-level permissions; the namespace
+			// condition is the only narrowing.
+			Sid:       SidPrefix + PurposePutMetrics,
+			Effect:    Allow,
+			Action:    []string{"cloudwatch:PutMetricData"},
+			Resource:  []string{"*"},
+			Condition: map[string]map[string][]string{StringEquals: {KeyCloudWatchNS: {h.namespace()}}},
+		},
+	}
+	return Document{Version: Version, Statement: append(st, h.publishAlerts()...)}
+}
+
+// MonitorFunctionPolicy is the monitor Lambda's policy: publish alerts and
+// read and update pairs in the table (look-up and the repeat-suppression
+// record).
+func MonitorFunctionPolicy(h HubParams) Document {
+	st := h.publishAlerts()
+	st = append(st, Statement{
+		Sid:      SidPrefix + PurposePairsLookup,
+		Effect:   Allow,
+		Action:   []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"},
+		Resource: []string{h.TableARN},
+	})
+	return Document{Version: Version, Statement: st}
+}
+
+// StateMachinePolicy is the state machines' role policy: invoke the given
+// functions, publish the alert of a failed run (direct SNS integration) and
+// register the pair (direct DynamoDB integration).
+func StateMachinePolicy(h HubParams) Document {
+	st := []Statement{{
+		Sid:      SidPrefix + PurposeInvokeFunctions,
+		Effect:   Allow,
+		Action:   []string{"lambda:InvokeFunction"},
+		Resource: cloneStrings(h.FunctionARNs),
+	}}
+	st = append(st, h.publishAlerts()...)
+	st = append(st, Statement{
+		Sid:      SidPrefix + PurposePairsRegister,
+		Effect:   Allow,
+		Action:   []string{"dynamodb:PutItem", "dynamodb:UpdateItem"},
+		Resource: []string{h.TableARN},
+	})
+	return Document{Version: Version, Statement: st}
+}

@@ -1,0 +1,406 @@
+package policy
+
+// This file builds the member account's provisioner role (trusted by the hub
+// Lambdas) and the permissions boundary every replication role carries.
+//
+// Stage-by-stage, the calls the provisioner makes and the IAM actions they
+// need. This table is the reason for every action below; requirements.go
+// holds the same facts as data for the permission-minimality test.
+//
+//	stage        API call                                   IAM action (resource)
+//	preflight    sts:GetCallerIdentity                      none: STS always allows it
+//	preflight    HeadBucket (its x-amz-bucket-region        s3:ListBucket (bucket)
+//	             header gives the region; GetBucketLocation
+//	             would need s3:GetBucketLocation, not granted)
+//	preflight    GetBucketVersioning                        s3:GetBucketVersioning (bucket)
+//	preflight    GetBucketReplication                       s3:GetReplicationConfiguration (bucket)
+//	preflight    GetObjectLockConfiguration                 s3:GetBucketObjectLockConfiguration (bucket)
+//	preflight    DescribeKey                                kms:DescribeKey (key)
+//	preflight    ListAliases                                kms:ListAliases (*: no resource-level support)
+//	buckets      CreateBucket                               s3:CreateBucket (bucket)
+//	buckets      PutBucketVersioning                        s3:PutBucketVersioning (bucket)
+//	buckets      Put/GetPublicAccessBlock                   s3:Put/GetBucketPublicAccessBlock (bucket)
+//	buckets      Put/GetBucketOwnershipControls             s3:Put/GetBucketOwnershipControls (bucket)
+//	buckets      Put/GetBucketPolicy (TLS-only deny)        s3:Put/GetBucketPolicy (bucket)
+//	buckets      Put/GetBucketTagging                       s3:Put/GetBucketTagging (bucket)
+//	keys         CreateKey (KeySpec SYMMETRIC_DEFAULT,      kms:CreateKey (*, conditioned on kms:KeySpec
+//	             KeyUsage ENCRYPT_DECRYPT, passed           and kms:KeyUsage)
+//	             explicitly)
+//	keys         CreateAlias / UpdateAlias                  kms:CreateAlias / kms:UpdateAlias (alias/s3crr*
+//	                                                        and the target key)
+//	keys         EnableKeyRotation / GetKeyRotationStatus   kms:EnableKeyRotation / kms:GetKeyRotationStatus (key)
+//	keys         TagResource                                kms:TagResource (key)
+//	keys         DescribeKey                                kms:DescribeKey (key)
+//	policies     GetKeyPolicy / PutKeyPolicy                kms:GetKeyPolicy / kms:PutKeyPolicy (key)
+//	policies     Get/PutBucketPolicy (replica grant)        s3:Get/PutBucketPolicy (bucket)
+//	role         CreateRole (with PermissionsBoundary)      iam:CreateRole (role/s3crr/*, boundary required)
+//	role         GetRole / UpdateAssumeRolePolicy           iam:GetRole / iam:UpdateAssumeRolePolicy (role/s3crr/*)
+//	role         Put/GetRolePolicy                          iam:PutRolePolicy / iam:GetRolePolicy (role/s3crr/*)
+//	role         TagRole (also CreateRole with Tags)        iam:TagRole (role/s3crr/*)
+//	encryption   Put/GetBucketEncryption                    s3:Put/GetEncryptionConfiguration (bucket)
+//	replication  Put/GetBucketReplication                   s3:PutReplicationConfiguration /
+//	                                                        s3:GetReplicationConfiguration (bucket),
+//	                                                        iam:PassRole (role/s3crr/*, to s3.amazonaws.com)
+//	events       Put/GetBucketNotificationConfiguration     s3:PutBucketNotification / s3:GetBucketNotification (bucket)
+//	events       PutMetricAlarm / DescribeAlarms            cloudwatch:PutMetricAlarm / DescribeAlarms
+//	             (only with ProvisionerParams.Alarms)       (alarm:s3crr-*)
+//	verify       PutObject, HeadObject/GetObject,           s3:PutObject, s3:GetObject, s3:GetObjectVersion,
+//	             DeleteObject(versionId) on canaries        s3:DeleteObjectVersion (<bucket>/*.s3crr-canary/*)
+//	verify       ListObjectVersions(Prefix=canary prefix)   s3:ListBucketVersions (bucket, s3:prefix canary)
+//	verify       S3's KMS calls for the canary: PutObject   kms:GenerateDataKey, kms:Decrypt (key/* with an
+//	             (GenerateDataKey), GetObject (Decrypt)     s3crr alias, via S3, S3 context of the canary)
+//
+// Not granted: any Delete* on buckets, keys, aliases or roles; key deletion or
+// disabling; s3:PutBucketObjectLockConfiguration (s3crr does not create
+// Object Lock buckets: preflight requires the destination to have it);
+// iam:PutRolePermissionsBoundary / DeleteRolePermissionsBoundary (so a role
+// created with the boundary keeps it); iam:AttachRolePolicy (inline only).
+
+// Default names shared by MemberStack, the hub Lambdas and the local set-up.
+const (
+	// DefaultProvisionerRoleName is the member role the hub Lambdas assume.
+	DefaultProvisionerRoleName = "s3crr-provisioner"
+	// BoundaryPolicyName is the permissions boundary every role the
+	// provisioner creates must carry.
+	BoundaryPolicyName = "s3crr-replication-boundary"
+	// BoundaryPolicyPath is the boundary's IAM path.
+	BoundaryPolicyPath = "/s3crr/"
+	// AliasPattern matches every key alias s3crr manages (internal/spec's
+	// AliasPrefix followed by anything).
+	AliasPattern = "alias/s3crr*"
+	// AlarmNamePrefix starts the name of every CloudWatch alarm s3crr creates.
+	AlarmNamePrefix = "s3crr-"
+)
+
+// BoundaryPolicyARN returns the boundary's ARN in an account.
+func BoundaryPolicyARN(account string) string {
+	return ManagedPolicyARN(account, BoundaryPolicyPath, BoundaryPolicyName)
+}
+
+// More condition operators and keys.
+const (
+	ArnEquals = "ArnEquals"
+
+	KeyExternalID         = "sts:ExternalId"
+	KeyPrincipalArn       = "aws:PrincipalArn"
+	KeyPermissionsBound   = "iam:PermissionsBoundary"
+	KeyPassedToService    = "iam:PassedToService"
+	KeyKMSKeySpec         = "kms:KeySpec"
+	KeyKMSKeyUsage        = "kms:KeyUsage"
+	KeyKMSResourceAliases = "kms:ResourceAliases"
+	KeyS3Prefix           = "s3:prefix"
+	KeyCloudWatchNS       = "cloudwatch:namespace"
+)
+
+// ProvisionerParams configures the member provisioner role. Values may be CDK
+// tokens: the builders only concatenate them.
+type ProvisionerParams struct {
+	// Account is the member account the role lives in.
+	Account string
+	// HubAccount is the automation account whose Lambda roles assume this role.
+	HubAccount string
+	// HubRoleARNs are the hub Lambda roles (provision, verify) allowed to
+	// assume the provisioner. ArnLike patterns are accepted.
+	HubRoleARNs []string
+	// ExternalID is the deployment's shared ExternalId.
+	ExternalID string
+	// BucketPattern limits every S3 permission to matching bucket names,
+	// e.g. "acme-*"; empty means "*".
+	BucketPattern string
+	// Alarms grants the CloudWatch alarm calls of the events stage.
+	Alarms bool
+}
+
+func (p ProvisionerParams) bucketPattern() string {
+	if p.BucketPattern == "" {
+		return "*"
+	}
+	return p.BucketPattern
+}
+
+// Provisioner purposes (fixed Sids: SidPrefix + purpose).
+const (
+	PurposeProvisionerTrust  = "ProvisionerTrust"
+	PurposeBucketConfigRead  = "BucketConfigRead"
+	PurposeBucketConfigWrite = "BucketConfigWrite"
+	PurposeReplicationConfig = "ReplicationConfig"
+	PurposePassRole          = "PassReplicationRole"
+	PurposeRoleCreate        = "RoleCreate"
+	PurposeRoleManage        = "RoleManage"
+	PurposeKeyCreate         = "KeyCreate"
+	PurposeAliasWrite        = "AliasWrite"
+	PurposeAliasTarget       = "AliasTargetKey"
+	PurposeAliasList         = "AliasList"
+	PurposeKeyRead           = "KeyRead"
+	PurposeKeyManage         = "KeyManage"
+	PurposeCanaryObjects     = "CanaryObjects"
+	PurposeCanaryList        = "CanaryList"
+	PurposeCanaryKeys        = "CanaryKeys"
+	PurposeAlarms            = "Alarms"
+)
+
+// ProvisionerTrustPolicy lets the hub's Lambda roles assume the provisioner,
+// only with the deployment's ExternalId.
+//
+// The principal is the hub account root narrowed by aws:PrincipalArn rather
+// than the role ARNs themselves: IAM rewrites a role principal to the role's
+// unique ID, so a hub role recreated by a redeploy would silently lose
+// access, and naming a role that does not exist yet makes the trust policy
+// invalid, which would force a deploy order between the stacks.
+func ProvisionerTrustPolicy(p ProvisionerParams) Document {
+	return Document{Version: Version, Statement: []Statement{{
+		Sid:       SidPrefix + PurposeProvisionerTrust,
+		Effect:    Allow,
+		Principal: AWSPrincipal(AccountRootARN(p.HubAccount)),
+		Action:    []string{"sts:AssumeRole"},
+		Condition: map[string]map[string][]string{
+			StringEquals: {KeyExternalID: {p.ExternalID}},
+			ArnLike:      {KeyPrincipalArn: cloneStrings(p.HubRoleARNs)},
+		},
+	}}}
+}
+
+// ProvisionerPolicy is the provisioner role's permission policy: exactly what
+// the provisioning and verification stages call (see the table at the top of
+// this file), scoped to the configured buckets, to s3crr's key aliases, to
+// roles under /s3crr/ that carry the boundary, and to canary objects.
+//
+// KMS key scope: keys are created at run time, so key ARNs cannot be listed.
+// Reads (DescribeKey, GetKeyPolicy, GetKeyRotationStatus) cover every key in
+// the account, because preflight must inspect a key the user names before it
+// has an s3crr alias. Changes (PutKeyPolicy, EnableKeyRotation, TagResource)
+// and the canary's data-key use require the key to carry an alias/s3crr*
+// alias (kms:ResourceAliases), so the keys stage gives every key it uses
+// such an alias first, including a key the user brought by ARN. Pointing an
+// alias at a key needs kms:CreateAlias on the key as well as the alias; that
+// key-side grant cannot be conditioned on an alias the key does not have
+// yet, so the alias condition narrows mistakes rather than being a hard
+// boundary: the hard boundaries are this account, the ExternalId and the
+// hub roles.
+func ProvisionerPolicy(p ProvisionerParams) Document {
+	acct := p.Account
+	buckets := BucketARN(p.bucketPattern())
+	canaryObjects := BucketARN(p.bucketPattern()) + "/*" + CanarySuffix + "*"
+	keys := "arn:" + Partition + ":kms:*:" + acct + ":key/*"
+	aliases := "arn:" + Partition + ":kms:*:" + acct + ":" + AliasPattern
+	roles := "arn:" + Partition + ":iam::" + acct + ":role" + ReplicationRolePath + "*"
+	withAlias := map[string][]string{KeyKMSResourceAliases: {AliasPattern}}
+
+	st := []Statement{
+		{
+			Sid:    SidPrefix + PurposeBucketConfigRead,
+			Effect: Allow,
+			Action: []string{
+				"s3:ListBucket",
+				"s3:GetBucketVersioning",
+				"s3:GetReplicationConfiguration",
+				"s3:GetBucketObjectLockConfiguration",
+				"s3:GetBucketPublicAccessBlock",
+				"s3:GetBucketOwnershipControls",
+				"s3:GetBucketPolicy",
+				"s3:GetBucketTagging",
+				"s3:GetEncryptionConfiguration",
+				"s3:GetBucketNotification",
+			},
+			Resource: []string{buckets},
+		},
+		{
+			Sid:    SidPrefix + PurposeBucketConfigWrite,
+			Effect: Allow,
+			Action: []string{
+				"s3:CreateBucket",
+				"s3:PutBucketVersioning",
+				"s3:PutBucketPublicAccessBlock",
+				"s3:PutBucketOwnershipControls",
+				"s3:PutBucketPolicy",
+				"s3:PutBucketTagging",
+				"s3:PutEncryptionConfiguration",
+				"s3:PutBucketNotification",
+			},
+			Resource: []string{buckets},
+		},
+		{
+			Sid:      SidPrefix + PurposeReplicationConfig,
+			Effect:   Allow,
+			Action:   []string{"s3:PutReplicationConfiguration"},
+			Resource: []string{buckets},
+		},
+		{
+			// PutBucketReplication checks that the caller may pass the role
+			// it names; only to S3, only s3crr's roles.
+			Sid:       SidPrefix + PurposePassRole,
+			Effect:    Allow,
+			Action:    []string{"iam:PassRole"},
+			Resource:  []string{roles},
+			Condition: map[string]map[string][]string{StringEquals: {KeyPassedToService: {S3Service}}},
+		},
+		{
+			// A role can only be created with the boundary, so nothing the
+			// provisioner puts in its inline policy can exceed the boundary.
+			Sid:       SidPrefix + PurposeRoleCreate,
+			Effect:    Allow,
+			Action:    []string{"iam:CreateRole"},
+			Resource:  []string{roles},
+			Condition: map[string]map[string][]string{StringEquals: {KeyPermissionsBound: {BoundaryPolicyARN(acct)}}},
+		},
+		{
+			Sid:    SidPrefix + PurposeRoleManage,
+			Effect: Allow,
+			Action: []string{
+				"iam:GetRole",
+				"iam:UpdateAssumeRolePolicy",
+				"iam:PutRolePolicy",
+				"iam:GetRolePolicy",
+				"iam:TagRole",
+			},
+			Resource: []string{roles},
+		},
+		{
+			// CreateKey has no resource; the conditions keep it to the
+			// symmetric encryption keys S3 can use.
+			Sid:      SidPrefix + PurposeKeyCreate,
+			Effect:   Allow,
+			Action:   []string{"kms:CreateKey"},
+			Resource: []string{"*"},
+			Condition: map[string]map[string][]string{StringEquals: {
+				KeyKMSKeySpec:  {"SYMMETRIC_DEFAULT"},
+				KeyKMSKeyUsage: {"ENCRYPT_DECRYPT"},
+			}},
+		},
+		{
+			Sid:      SidPrefix + PurposeAliasWrite,
+			Effect:   Allow,
+			Action:   []string{"kms:CreateAlias", "kms:UpdateAlias"},
+			Resource: []string{aliases},
+		},
+		{
+			Sid:      SidPrefix + PurposeAliasTarget,
+			Effect:   Allow,
+			Action:   []string{"kms:CreateAlias", "kms:UpdateAlias"},
+			Resource: []string{keys},
+		},
+		{
+			// ListAliases supports no resource-level permissions.
+			Sid:      SidPrefix + PurposeAliasList,
+			Effect:   Allow,
+			Action:   []string{"kms:ListAliases"},
+			Resource: []string{"*"},
+		},
+		{
+			Sid:      SidPrefix + PurposeKeyRead,
+			Effect:   Allow,
+			Action:   []string{"kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus"},
+			Resource: []string{keys},
+		},
+		{
+			Sid:       SidPrefix + PurposeKeyManage,
+			Effect:    Allow,
+			Action:    []string{"kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:TagResource"},
+			Resource:  []string{keys},
+			Condition: map[string]map[string][]string{ForAnyValueLike: withAlias},
+		},
+		{
+			Sid:      SidPrefix + PurposeCanaryObjects,
+			Effect:   Allow,
+			Action:   []string{"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObjectVersion"},
+			Resource: []string{canaryObjects},
+		},
+		{
+			Sid:       SidPrefix + PurposeCanaryList,
+			Effect:    Allow,
+			Action:    []string{"s3:ListBucketVersions"},
+			Resource:  []string{buckets},
+			Condition: map[string]map[string][]string{StringLike: {KeyS3Prefix: {"*" + CanarySuffix + "*"}}},
+		},
+		{
+			// S3 calls KMS with the caller's credentials when it encrypts a
+			// canary (GenerateDataKey) and when the verifier reads a canary or
+			// replica back (Decrypt). The Bucket Key form of the context (the
+			// bucket ARN) cannot be narrowed to the canary prefix; the S3
+			// grants above are what keep the provisioner to canary objects.
+			Sid:      SidPrefix + PurposeCanaryKeys,
+			Effect:   Allow,
+			Action:   []string{ActKMSGenerateDataKey, ActKMSDecrypt},
+			Resource: []string{keys},
+			Condition: map[string]map[string][]string{
+				StringLike:      {KeyViaService: {viaS3AnyRegion}, KeyS3Context: {canaryObjects, buckets}},
+				ForAnyValueLike: withAlias,
+			},
+		},
+	}
+	if p.Alarms {
+		st = append(st, Statement{
+			Sid:      SidPrefix + PurposeAlarms,
+			Effect:   Allow,
+			Action:   []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms"},
+			Resource: []string{"arn:" + Partition + ":cloudwatch:*:" + acct + ":alarm:" + AlarmNamePrefix + "*"},
+		})
+	}
+	return Document{Version: Version, Statement: st}
+}
+
+// BoundaryParams configures the replication permissions boundary.
+type BoundaryParams struct {
+	// BucketPattern limits the S3 actions to matching buckets (source and
+	// destination alike); empty means "*".
+	BucketPattern string
+}
+
+// boundaryPair is the pair part of the boundary's Sids, so ParseSid maps
+// each boundary statement to the replication purpose it bounds.
+const boundaryPair = "Boundary"
+
+// Boundary purposes beyond the replication ones.
+const (
+	// PurposeReplicationKeys bounds every KMS use of a replication role.
+	PurposeReplicationKeys = "ReplicationKeys"
+)
+
+// ReplicationBoundary is the permissions boundary every role the provisioner
+// creates must carry (iam:CreateRole requires it): the most any replication
+// role may ever do, whatever inline policy it gets. It is the union of what
+// ReplicationRolePolicy can grant for any pair, with every option on (Object
+// Lock, owner override, Bucket Keys), over the configured buckets and any KMS
+// key used through S3 for those buckets.
+//
+// The key resource is a wildcard over accounts and regions because the
+// destination key is in another account and keys are created at run time;
+// the conditions keep every use to S3 and to the configured buckets'
+// encryption context.
+func ReplicationBoundary(b BoundaryParams) Document {
+	pattern := b.BucketPattern
+	if pattern == "" {
+		pattern = "*"
+	}
+	all := ReplicationParams{ObjectLock: true, OwnerOverride: true}
+	return Document{Version: Version, Statement: []Statement{
+		{
+			Sid:      SidFor(boundaryPair, PurposeSourceBucket),
+			Effect:   Allow,
+			Action:   []string{ActGetReplicationConfiguration, ActListBucket},
+			Resource: []string{BucketARN(pattern)},
+		},
+		{
+			Sid:      SidFor(boundaryPair, PurposeSourceObjects),
+			Effect:   Allow,
+			Action:   sourceObjectActions(all),
+			Resource: []string{BucketARN(pattern) + "/*"},
+		},
+		{
+			Sid:      SidFor(boundaryPair, PurposeReplicaWrite),
+			Effect:   Allow,
+			Action:   replicaWriteActions(all),
+			Resource: []string{BucketARN(pattern) + "/*"},
+		},
+		{
+			Sid:      SidFor(boundaryPair, PurposeReplicationKeys),
+			Effect:   Allow,
+			Action:   []string{ActKMSDecrypt, ActKMSEncrypt, ActKMSGenerateDataKey},
+			Resource: []string{"arn:" + Partition + ":kms:*:*:key/*"},
+			Condition: map[string]map[string][]string{StringLike: {
+				KeyViaService: {viaS3AnyRegion},
+				KeyS3Context:  {BucketARN(pattern), BucketARN(pattern) + "/*"},
+			}},
+		},
+	}}
+}
