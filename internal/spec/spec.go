@@ -230,7 +230,9 @@ func (r Request) BucketKeyEnabled() bool {
 
 // Hash is a short stable hash of the canonical JSON of the defaulted request:
 // two requests that mean the same thing have the same hash, any change to what
-// is provisioned changes it.
+// is provisioned changes it. Fields added to Request later must be omitempty
+// (and default to their zero value) so that existing requests keep their hash;
+// example_test.go pins one.
 func (r Request) Hash() string {
 	c := r.clone()
 	c.ApplyDefaults()
