@@ -1,9 +1,604 @@
 package localaws
 
-import "net/http"
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 
-// STUB: owned by the IAM/STS helper, who replaces this file.
+	"github.com/s3crr/s3crr/internal/localaws/authz"
+)
 
+// IAM quotas the simulator enforces (IAM User Guide, "IAM and AWS STS quotas"). Sizes count
+// characters without insignificant white space, as IAM does.
+const (
+	iamTrustPolicyMax      = 2048  // role trust policy length (default quota)
+	iamInlineRolePolicyMax = 10240 // aggregate size of a role's inline policies
+	iamManagedPolicyMax    = 6144  // managed policy document
+	iamAttachedPerRole     = 10    // managed policies attached to a role (default quota)
+	iamTagsPerRole         = 50
+)
+
+// iamHandler serves one IAM or STS operation. It runs with s.mu held and returns the
+// <OpResult> body (nil for operations without output) or an error; the response is
+// written after the lock is released.
+type iamHandler func(s *Server, c *call, q queryArgs) (any, *apiError)
+
+// iamOps maps IAM Query actions to their handlers.
+var iamOps = map[string]iamHandler{
+	"CreateRole":                    (*Server).iamCreateRole,
+	"GetRole":                       (*Server).iamGetRole,
+	"DeleteRole":                    (*Server).iamDeleteRole,
+	"UpdateRole":                    (*Server).iamUpdateRole,
+	"UpdateAssumeRolePolicy":        (*Server).iamUpdateAssumeRolePolicy,
+	"ListRoles":                     (*Server).iamListRoles,
+	"TagRole":                       (*Server).iamTagRole,
+	"UntagRole":                     (*Server).iamUntagRole,
+	"ListRoleTags":                  (*Server).iamListRoleTags,
+	"PutRolePermissionsBoundary":    (*Server).iamPutRolePermissionsBoundary,
+	"DeleteRolePermissionsBoundary": (*Server).iamDeleteRolePermissionsBoundary,
+	"PutRolePolicy":                 (*Server).iamPutRolePolicy,
+	"GetRolePolicy":                 (*Server).iamGetRolePolicy,
+	"DeleteRolePolicy":              (*Server).iamDeleteRolePolicy,
+	"ListRolePolicies":              (*Server).iamListRolePolicies,
+	"CreatePolicy":                  (*Server).iamCreatePolicy,
+	"GetPolicy":                     (*Server).iamGetPolicy,
+	"GetPolicyVersion":              (*Server).iamGetPolicyVersion,
+	"DeletePolicy":                  (*Server).iamDeletePolicy,
+	"ListPolicies":                  (*Server).iamListPolicies,
+	"AttachRolePolicy":              (*Server).iamAttachRolePolicy,
+	"DetachRolePolicy":              (*Server).iamDetachRolePolicy,
+	"ListAttachedRolePolicies":      (*Server).iamListAttachedRolePolicies,
+}
+
+// serveIAM serves the IAM Query API. IAM is global, so the signing region does not matter;
+// every call acts in the caller's own account.
 func (s *Server) serveIAM(c *call) {
-	c.fail(errf(http.StatusNotImplemented, "NotImplemented", "iam"))
+	s.serveQuery(c, iamNamespace, "2010-05-08", iamOps)
+}
+
+// serveQuery dispatches a Query-protocol request to its handler, counting it and applying
+// injected faults first, and writes the result in namespace ns.
+func (s *Server) serveQuery(c *call, ns, version string, ops map[string]iamHandler) {
+	q, err := parseQuery(c)
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	action := q.get("Action")
+	h, ok := ops[action]
+	if !ok {
+		c.fail(errf(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version %s", action, version))
+		return
+	}
+	if !s.begin(c, action) {
+		return
+	}
+	s.mu.Lock()
+	res, err := h(s, c, q)
+	s.mu.Unlock()
+	if err != nil {
+		c.fail(err)
+		return
+	}
+	c.writeQuery(ns, action, res)
+}
+
+// --- XML shapes ---
+
+type boundaryXML struct {
+	PermissionsBoundaryType string `xml:"PermissionsBoundaryType"`
+	PermissionsBoundaryArn  string `xml:"PermissionsBoundaryArn"`
+}
+
+type roleXML struct {
+	Path                     string       `xml:"Path"`
+	RoleName                 string       `xml:"RoleName"`
+	RoleID                   string       `xml:"RoleId"`
+	Arn                      string       `xml:"Arn"`
+	CreateDate               string       `xml:"CreateDate"`
+	AssumeRolePolicyDocument string       `xml:"AssumeRolePolicyDocument"`
+	Description              string       `xml:"Description,omitempty"`
+	MaxSessionDuration       int32        `xml:"MaxSessionDuration"`
+	PermissionsBoundary      *boundaryXML `xml:"PermissionsBoundary"`
+	Tags                     []tagXML     `xml:"Tags>member"`
+}
+
+type roleResult struct {
+	Role roleXML `xml:"Role"`
+}
+
+type listRolesResult struct {
+	Roles       []roleXML `xml:"Roles>member"`
+	IsTruncated bool      `xml:"IsTruncated"`
+	Marker      string    `xml:"Marker,omitempty"`
+}
+
+type listTagsResult struct {
+	Tags        []tagXML `xml:"Tags>member"`
+	IsTruncated bool     `xml:"IsTruncated"`
+	Marker      string   `xml:"Marker,omitempty"`
+}
+
+// roleXML renders a role. ListRoles leaves out the boundary and tags, as IAM does.
+func (r *role) xml(full bool) roleXML {
+	x := roleXML{
+		Path:                     r.path,
+		RoleName:                 r.name,
+		RoleID:                   r.id,
+		Arn:                      r.arn,
+		CreateDate:               iamTime(r.created),
+		AssumeRolePolicyDocument: encodePolicyDoc(r.trustDoc),
+		Description:              r.desc,
+		MaxSessionDuration:       r.maxSess,
+	}
+	if full {
+		if r.boundary != "" {
+			x.PermissionsBoundary = &boundaryXML{PermissionsBoundaryType: "PermissionsBoundaryPolicy", PermissionsBoundaryArn: r.boundary}
+		}
+		x.Tags = tagList(r.tags)
+	}
+	return x
+}
+
+func tagList(tags map[string]string) []tagXML {
+	out := make([]tagXML, 0, len(tags))
+	for _, k := range sortedKeys(tags) {
+		out = append(out, tagXML{Key: k, Value: tags[k]})
+	}
+	return out
+}
+
+// --- authorization ---
+
+// iamAuthorize checks an IAM action by the caller in its own account. r, when the action
+// acts on an existing role, contributes aws:ResourceTag/<key>.
+func (s *Server) iamAuthorize(c *call, action, resource string, r *role, extra map[string][]string) *apiError {
+	ctx := c.requestContext()
+	if r != nil {
+		for k, v := range r.tags {
+			ctx["aws:ResourceTag/"+k] = []string{v}
+		}
+	}
+	for k, v := range extra {
+		ctx[k] = v
+	}
+	return s.authorize(authRequest{
+		p:               c.p,
+		mode:            authz.ModeStandard,
+		action:          "iam:" + action,
+		resource:        resource,
+		resourceAccount: c.p.account,
+		context:         ctx,
+	})
+}
+
+// requestTagContext is aws:RequestTag/<key> and aws:TagKeys for the tags of a request.
+func requestTagContext(tags []tagXML) map[string][]string {
+	ctx := map[string][]string{}
+	if len(tags) == 0 {
+		return ctx
+	}
+	keys := make([]string, 0, len(tags))
+	for _, t := range tags {
+		ctx["aws:RequestTag/"+t.Key] = []string{t.Value}
+		keys = append(keys, t.Key)
+	}
+	ctx["aws:TagKeys"] = keys
+	return ctx
+}
+
+// boundaryContext is iam:PermissionsBoundary when a boundary ARN is involved: IAM sets the
+// key to the boundary of the request (CreateRole, PutRolePermissionsBoundary) or the role's
+// existing boundary (Put/Delete/Attach/DetachRolePolicy, DeleteRolePermissionsBoundary),
+// and leaves it out when there is none, so StringEquals conditions on it fail.
+func boundaryContext(arn string) map[string][]string {
+	if arn == "" {
+		return nil
+	}
+	return map[string][]string{"iam:PermissionsBoundary": {arn}}
+}
+
+func roleARN(account, path, name string) string {
+	return "arn:aws:iam::" + account + ":role" + path + name
+}
+
+func policyARN(account, path, name string) string {
+	return "arn:aws:iam::" + account + ":policy" + path + name
+}
+
+// existingRole authorizes action on the role named by RoleName and returns it. Authorization
+// comes first, as in IAM: a caller without the permission learns nothing about the role.
+// ctx computes extra context keys from the role once it is found.
+func (s *Server) existingRole(c *call, q queryArgs, action string, ctx func(*role) map[string][]string) (*role, *apiError) {
+	name, err := checkName(q, "RoleName", "roleName", 64)
+	if err != nil {
+		return nil, err
+	}
+	r := s.accounts[c.p.account].roles[name]
+	resource := roleARN(c.p.account, "/", name)
+	var extra map[string][]string
+	if r != nil {
+		resource = r.arn
+		if ctx != nil {
+			extra = ctx(r)
+		}
+	}
+	if err := s.iamAuthorize(c, action, resource, r, extra); err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return nil, errNoSuchRole(name)
+	}
+	return r, nil
+}
+
+func errNoSuchRole(name string) *apiError {
+	return errf(http.StatusNotFound, "NoSuchEntity", "The role with name %s cannot be found.", name)
+}
+
+func errMalformedPolicy(msg string) *apiError {
+	return errf(http.StatusBadRequest, "MalformedPolicyDocument", "%s", msg)
+}
+
+// --- policy documents ---
+
+// parseTrustPolicy validates a role trust policy as IAM does when it is stored: size quota,
+// grammar, the trust-policy shape, and principals that exist.
+func (s *Server) parseTrustPolicy(q queryArgs, param, field string) (string, *authz.Policy, *apiError) {
+	doc := q.get(param)
+	if !q.has(param) {
+		return "", nil, errMissing(field)
+	}
+	if policySize(doc) > iamTrustPolicyMax {
+		return "", nil, errf(http.StatusConflict, "LimitExceeded", "Cannot exceed quota for ACLSizePerRole: %d", iamTrustPolicyMax)
+	}
+	p, err := authz.Parse([]byte(doc))
+	if err != nil {
+		return "", nil, errMalformedPolicy(err.Error())
+	}
+	if err := p.CheckKind(authz.KindTrust); err != nil {
+		return "", nil, errMalformedPolicy(err.Error())
+	}
+	for _, name := range p.PrincipalARNs() {
+		if !s.trustPrincipalValid(name) {
+			return "", nil, errMalformedPolicy(fmt.Sprintf("Invalid principal in policy: \"AWS\":\"%s\"", name))
+		}
+	}
+	for _, svc := range p.ServicePrincipals() {
+		if svc != "*" && !strings.Contains(svc, ".") {
+			return "", nil, errMalformedPolicy(fmt.Sprintf("Invalid principal in policy: \"SERVICE\":\"%s\"", svc))
+		}
+	}
+	return doc, p, nil
+}
+
+// trustPrincipalValid says whether IAM accepts an AWS principal in a trust policy. IAM
+// resolves role and user ARNs when the policy is stored and rejects those that do not
+// exist; the simulator can tell only for its own accounts, and accepts well-formed ARNs of
+// any other account.
+func (s *Server) trustPrincipalValid(name string) bool {
+	if name == "*" || accountIDPattern.MatchString(name) {
+		return true
+	}
+	if !strings.HasPrefix(name, "arn:aws:") {
+		return false
+	}
+	acct := accountOfARN(name)
+	if !accountIDPattern.MatchString(acct) {
+		return false
+	}
+	if strings.HasSuffix(name, ":root") || strings.Contains(name, ":assumed-role/") {
+		return true
+	}
+	if _, simulated := s.accounts[acct]; !simulated {
+		return strings.Contains(name, ":role/") || strings.Contains(name, ":user/")
+	}
+	return strings.Contains(name, ":role/") && s.roleByARN(name) != nil
+}
+
+// parseIdentityPolicy validates an identity policy or boundary document: grammar, no
+// Principal, Resource present.
+func parseIdentityPolicy(q queryArgs, param, field string) (string, *authz.Policy, *apiError) {
+	doc := q.get(param)
+	if !q.has(param) {
+		return "", nil, errMissing(field)
+	}
+	if doc == "" {
+		return "", nil, errValidation(field, doc, "Member must have length greater than or equal to 1")
+	}
+	p, err := authz.Parse([]byte(doc))
+	if err != nil {
+		return "", nil, errMalformedPolicy(err.Error())
+	}
+	if err := p.CheckKind(authz.KindIdentity); err != nil {
+		return "", nil, errMalformedPolicy(err.Error())
+	}
+	return doc, p, nil
+}
+
+// attachablePolicy resolves a managed policy ARN the caller may attach or use as a
+// boundary: a customer managed policy of its own account. IAM's message for a missing
+// one depends on the use (notFound formats it with the ARN).
+func (s *Server) attachablePolicy(c *call, arn, field, notFound string) (*managedPolicy, *apiError) {
+	if len(arn) < 20 || len(arn) > 2048 {
+		return nil, errValidation(field, arn, "Member must have length less than or equal to 2048 and greater than or equal to 20")
+	}
+	if !strings.HasPrefix(arn, "arn:aws:iam::") || !strings.Contains(arn, ":policy/") {
+		return nil, errf(http.StatusBadRequest, "InvalidInput", "ARN %s is not valid.", arn)
+	}
+	mp := s.managedPolicy(arn)
+	if mp == nil || mp.account != c.p.account {
+		return nil, errf(http.StatusNotFound, "NoSuchEntity", notFound, arn)
+	}
+	return mp, nil
+}
+
+// --- roles ---
+
+func (s *Server) iamCreateRole(c *call, q queryArgs) (any, *apiError) {
+	name, err := checkName(q, "RoleName", "roleName", 64)
+	if err != nil {
+		return nil, err
+	}
+	path, err := checkPath(q, "Path", "path")
+	if err != nil {
+		return nil, err
+	}
+	desc := q.get("Description")
+	if len(desc) > 1000 {
+		return nil, errValidation("description", desc, "Member must have length less than or equal to 1000")
+	}
+	maxSess := int32(3600)
+	if v := q.get("MaxSessionDuration"); v != "" {
+		n, convErr := strconv.Atoi(v)
+		if convErr != nil || n < 3600 || n > 43200 {
+			return nil, errValidation("maxSessionDuration", v, "Member must have value less than or equal to 43200 and greater than or equal to 3600")
+		}
+		maxSess = int32(n)
+	}
+	tags := q.tags("Tags")
+	if err := checkTags(tags); err != nil {
+		return nil, err
+	}
+	boundary := q.get("PermissionsBoundary")
+
+	arn := roleARN(c.p.account, path, name)
+	ctx := requestTagContext(tags)
+	for k, v := range boundaryContext(boundary) {
+		ctx[k] = v
+	}
+	if err := s.iamAuthorize(c, "CreateRole", arn, nil, ctx); err != nil {
+		return nil, err
+	}
+
+	acct := s.accounts[c.p.account]
+	for existing := range acct.roles {
+		// Role names are unique per account ignoring case, whatever the path.
+		if strings.EqualFold(existing, name) {
+			return nil, errf(http.StatusConflict, "EntityAlreadyExists", "Role with name %s already exists.", name)
+		}
+	}
+	doc, trust, err := s.parseTrustPolicy(q, "AssumeRolePolicyDocument", "assumeRolePolicyDocument")
+	if err != nil {
+		return nil, err
+	}
+	if boundary != "" {
+		if _, err := s.attachablePolicy(c, boundary, "permissionsBoundary", "Scope ARN: %s does not exist or is not attachable."); err != nil {
+			return nil, err
+		}
+	}
+	r := &role{
+		account:  c.p.account,
+		name:     name,
+		path:     path,
+		arn:      arn,
+		id:       randomID("AROA", 17),
+		created:  s.now(),
+		trustDoc: doc,
+		trust:    trust,
+		inline:   map[string]*inlinePolicy{},
+		boundary: boundary,
+		tags:     map[string]string{},
+		desc:     desc,
+		maxSess:  maxSess,
+	}
+	for _, t := range tags {
+		r.tags[t.Key] = t.Value
+	}
+	acct.roles[name] = r
+	return roleResult{Role: r.xml(true)}, nil
+}
+
+func (s *Server) iamGetRole(c *call, q queryArgs) (any, *apiError) {
+	r, err := s.existingRole(c, q, "GetRole", nil)
+	if err != nil {
+		return nil, err
+	}
+	return roleResult{Role: r.xml(true)}, nil
+}
+
+func (s *Server) iamDeleteRole(c *call, q queryArgs) (any, *apiError) {
+	r, err := s.existingRole(c, q, "DeleteRole", nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.inline) > 0 {
+		return nil, errf(http.StatusConflict, "DeleteConflict", "Cannot delete entity, must delete policies first.")
+	}
+	if len(r.attached) > 0 {
+		return nil, errf(http.StatusConflict, "DeleteConflict", "Cannot delete entity, must detach all policies first.")
+	}
+	delete(s.accounts[c.p.account].roles, r.name)
+	return nil, nil
+}
+
+func (s *Server) iamUpdateRole(c *call, q queryArgs) (any, *apiError) {
+	r, err := s.existingRole(c, q, "UpdateRole", nil)
+	if err != nil {
+		return nil, err
+	}
+	if q.has("Description") {
+		desc := q.get("Description")
+		if len(desc) > 1000 {
+			return nil, errValidation("description", desc, "Member must have length less than or equal to 1000")
+		}
+		r.desc = desc
+	}
+	if v := q.get("MaxSessionDuration"); v != "" {
+		n, convErr := strconv.Atoi(v)
+		if convErr != nil || n < 3600 || n > 43200 {
+			return nil, errValidation("maxSessionDuration", v, "Member must have value less than or equal to 43200 and greater than or equal to 3600")
+		}
+		r.maxSess = int32(n)
+	}
+	return struct{}{}, nil
+}
+
+func (s *Server) iamUpdateAssumeRolePolicy(c *call, q queryArgs) (any, *apiError) {
+	r, err := s.existingRole(c, q, "UpdateAssumeRolePolicy", nil)
+	if err != nil {
+		return nil, err
+	}
+	doc, trust, err := s.parseTrustPolicy(q, "PolicyDocument", "policyDocument")
+	if err != nil {
+		return nil, err
+	}
+	r.trustDoc, r.trust = doc, trust
+	return nil, nil
+}
+
+func (s *Server) iamListRoles(c *call, q queryArgs) (any, *apiError) {
+	prefix := "/"
+	if q.has("PathPrefix") {
+		prefix = q.get("PathPrefix")
+		if !strings.HasPrefix(prefix, "/") || len(prefix) > 512 {
+			return nil, errValidation("pathPrefix", prefix, `Member must satisfy regular expression pattern: \u002F[\u0021-\u007F]*`)
+		}
+	}
+	// ListRoles supports no resource-level permissions: policies must allow it on "*".
+	if err := s.iamAuthorize(c, "ListRoles", "*", nil, nil); err != nil {
+		return nil, err
+	}
+	acct := s.accounts[c.p.account]
+	var roles []*role
+	for _, name := range sortedKeys(acct.roles) {
+		if r := acct.roles[name]; strings.HasPrefix(r.path, prefix) {
+			roles = append(roles, r)
+		}
+	}
+	start, end, next, err := paginate(q, len(roles))
+	if err != nil {
+		return nil, err
+	}
+	res := listRolesResult{Roles: []roleXML{}, IsTruncated: next != "", Marker: next}
+	for _, r := range roles[start:end] {
+		res.Roles = append(res.Roles, r.xml(false))
+	}
+	return res, nil
+}
+
+func (s *Server) iamTagRole(c *call, q queryArgs) (any, *apiError) {
+	tags := q.tags("Tags")
+	if len(tags) == 0 {
+		return nil, errMissing("tags")
+	}
+	if err := checkTags(tags); err != nil {
+		return nil, err
+	}
+	r, err := s.existingRole(c, q, "TagRole", func(*role) map[string][]string { return requestTagContext(tags) })
+	if err != nil {
+		return nil, err
+	}
+	merged := map[string]string{}
+	for k, v := range r.tags {
+		merged[k] = v
+	}
+	for _, t := range tags {
+		merged[t.Key] = t.Value
+	}
+	if len(merged) > iamTagsPerRole {
+		return nil, errf(http.StatusConflict, "LimitExceeded", "Cannot exceed quota for TagsPerRole: %d", iamTagsPerRole)
+	}
+	r.tags = merged
+	return nil, nil
+}
+
+func (s *Server) iamUntagRole(c *call, q queryArgs) (any, *apiError) {
+	keys := q.list("TagKeys")
+	if len(keys) == 0 {
+		return nil, errMissing("tagKeys")
+	}
+	r, err := s.existingRole(c, q, "UntagRole", func(*role) map[string][]string {
+		return map[string][]string{"aws:TagKeys": keys}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		delete(r.tags, k)
+	}
+	return nil, nil
+}
+
+func (s *Server) iamListRoleTags(c *call, q queryArgs) (any, *apiError) {
+	r, err := s.existingRole(c, q, "ListRoleTags", nil)
+	if err != nil {
+		return nil, err
+	}
+	tags := tagList(r.tags)
+	start, end, next, err := paginate(q, len(tags))
+	if err != nil {
+		return nil, err
+	}
+	return listTagsResult{Tags: tags[start:end], IsTruncated: next != "", Marker: next}, nil
+}
+
+func (s *Server) iamPutRolePermissionsBoundary(c *call, q queryArgs) (any, *apiError) {
+	arn := q.get("PermissionsBoundary")
+	if !q.has("PermissionsBoundary") {
+		return nil, errMissing("permissionsBoundary")
+	}
+	// The key is the boundary being set, so a delegated admin can only set the approved one.
+	r, err := s.existingRole(c, q, "PutRolePermissionsBoundary", func(*role) map[string][]string { return boundaryContext(arn) })
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.attachablePolicy(c, arn, "permissionsBoundary", "Scope ARN: %s does not exist or is not attachable."); err != nil {
+		return nil, err
+	}
+	r.boundary = arn
+	return nil, nil
+}
+
+func (s *Server) iamDeleteRolePermissionsBoundary(c *call, q queryArgs) (any, *apiError) {
+	r, err := s.existingRole(c, q, "DeleteRolePermissionsBoundary", func(r *role) map[string][]string { return boundaryContext(r.boundary) })
+	if err != nil {
+		return nil, err
+	}
+	r.boundary = "" // deleting an absent boundary is a no-op, so callers can ensure idempotently
+	return nil, nil
+}
+
+// authorizePassRole checks that p may pass roleARN to service (e.g. "s3.amazonaws.com" for
+// PutBucketReplication): iam:PassRole on the role with iam:PassedToService, plus ctx. A
+// role can only be passed within its own account. The caller holds s.mu.
+func (s *Server) authorizePassRole(p *principal, roleARN, service string, ctx map[string][]string) *apiError {
+	full := map[string][]string{"iam:PassedToService": {service}}
+	for k, v := range ctx {
+		full[k] = v
+	}
+	if r := s.roleByARN(roleARN); r != nil {
+		for k, v := range r.tags {
+			full["aws:ResourceTag/"+k] = []string{v}
+		}
+	}
+	return s.authorize(authRequest{
+		p:               p,
+		mode:            authz.ModeStandard,
+		action:          "iam:PassRole",
+		resource:        roleARN,
+		resourceAccount: accountOfARN(roleARN),
+		context:         full,
+	})
 }

@@ -55,6 +55,8 @@ type managedPolicy struct {
 	doc     string
 	parsed  *authz.Policy
 	created time.Time
+	desc    string            // CreatePolicy Description, returned by GetPolicy
+	tags    map[string]string // CreatePolicy Tags, returned by GetPolicy
 }
 
 // session is a set of temporary credentials issued by STS AssumeRole.
