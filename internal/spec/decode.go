@@ -197,9 +197,9 @@ func (d decoder) tags(path string, n *node) map[string]string {
 }
 
 func (d decoder) str(path string, n *node) string {
-	fix := "write the value as a JSON string"
-	if n.kind == kindNumber {
-		fix = `write it in quotes, e.g. "012345678901": IDs are strings and may start with 0`
+	fix := "write the value as a JSON string, in quotes"
+	if n.kind == kindNumber && strings.HasSuffix(path, ".account") {
+		fix = `write it in quotes, e.g. "012345678901": account IDs are strings and may start with 0`
 	}
 	if !d.wantFix(path, n, kindString, fix) {
 		return ""
