@@ -1,0 +1,160 @@
+package policy
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.json golden files from the builders")
+
+const (
+	acctA   = "111111111111"
+	acctB   = "222222222222"
+	acctHub = "333333333333"
+	srcKey  = "arn:aws:kms:ap-south-1:111111111111:key/1111aaaa-1111-4111-8111-111111111111"
+	dstKey  = "arn:aws:kms:us-east-1:222222222222:key/2222bbbb-2222-4222-8222-222222222222"
+)
+
+// pairConfigs are the replication configurations every pair document is
+// rendered in: all options off, all on, and a prefixed rule with owner
+// override only.
+func pairConfigs() map[string]ReplicationParams {
+	base := ReplicationParams{
+		PairID:             "payments-archive",
+		SourceAccount:      acctA,
+		SourceRegion:       "ap-south-1",
+		SourceBucket:       "payments-src",
+		SourceKeyARN:       srcKey,
+		DestinationAccount: acctB,
+		DestinationRegion:  "us-east-1",
+		DestinationBucket:  "payments-dst",
+		DestinationKeyARN:  dstKey,
+		RoleARN:            RoleARN(acctA, ReplicationRolePath, "s3crr-repl-payments-archive"),
+	}
+	full := base
+	full.OwnerOverride, full.ObjectLock, full.BucketKeyEnabled, full.BatchReplication = true, true, true, true
+	prefixed := base
+	prefixed.PairID = "logs-eu"
+	prefixed.Prefix = "logs/"
+	prefixed.OwnerOverride = true
+	prefixed.RoleARN = RoleARN(acctA, ReplicationRolePath, "s3crr-repl-logs-eu")
+	return map[string]ReplicationParams{"plain": base, "full": full, "prefixed": prefixed}
+}
+
+func provisionerConfigs() map[string]ProvisionerParams {
+	base := ProvisionerParams{
+		Account:     acctA,
+		HubAccount:  acctHub,
+		HubRoleARNs: []string{RoleARN(acctHub, "/", "s3crr-hub-provision"), RoleARN(acctHub, "/", "s3crr-hub-verify")},
+		ExternalID:  "s3crr-7f3a",
+	}
+	scoped := base
+	scoped.Account = acctB
+	scoped.BucketPattern = "payments-*"
+	scoped.Alarms = true
+	return map[string]ProvisionerParams{"default": base, "scoped": scoped}
+}
+
+func hubConfigs() map[string]HubParams {
+	base := HubParams{
+		Region:         "eu-west-1",
+		MemberAccounts: []string{acctA, acctB},
+		ExternalID:     "s3crr-7f3a",
+		TopicARN:       "arn:aws:sns:eu-west-1:333333333333:s3crr-alerts",
+		TableARN:       "arn:aws:dynamodb:eu-west-1:333333333333:table/s3crr-pairs",
+		FunctionARNs: []string{
+			"arn:aws:lambda:eu-west-1:333333333333:function:s3crr-provision",
+			"arn:aws:lambda:eu-west-1:333333333333:function:s3crr-verify",
+		},
+	}
+	encrypted := base
+	encrypted.TopicKeyARN = "arn:aws:kms:eu-west-1:333333333333:key/3333cccc-3333-4333-8333-333333333333"
+	encrypted.ProvisionerRoleName = "acme-s3crr-provisioner"
+	encrypted.ProvisionerRolePath = "/platform/"
+	encrypted.MetricNamespace = "Acme/S3crr"
+	return map[string]HubParams{"plain": base, "encrypted": encrypted}
+}
+
+func statements(st ...Statement) Document { return Document{Version: Version, Statement: st} }
+
+// generated returns every document s3crr writes, in every configuration,
+// keyed by golden file name.
+func generated() map[string]Document {
+	docs := map[string]Document{}
+	for name, p := range pairConfigs() {
+		docs["replication-trust-"+name] = ReplicationTrustPolicy(p)
+		docs["replication-role-"+name] = ReplicationRolePolicy(p)
+		docs["source-key-statements-"+name] = statements(SourceKeyStatements(p)...)
+		docs["destination-key-statements-"+name] = statements(DestinationKeyStatements(p)...)
+		docs["source-bucket-statements-"+name] = statements(SourceBucketStatements(p)...)
+		docs["destination-bucket-statements-"+name] = statements(DestinationBucketPolicyStatements(p)...)
+		dk, _ := Merge(DefaultKeyPolicy(p.DestinationAccount), DestinationKeyStatements(p))
+		docs["destination-key-policy-merged-"+name] = dk
+	}
+	for name, p := range provisionerConfigs() {
+		docs["provisioner-trust-"+name] = ProvisionerTrustPolicy(p)
+		docs["provisioner-policy-"+name] = ProvisionerPolicy(p)
+		docs["replication-boundary-"+name] = ReplicationBoundary(BoundaryParams{BucketPattern: p.BucketPattern})
+	}
+	for name, h := range hubConfigs() {
+		docs["hub-provision-"+name] = ProvisionFunctionPolicy(h)
+		docs["hub-verify-"+name] = VerifyFunctionPolicy(h)
+		docs["hub-monitor-"+name] = MonitorFunctionPolicy(h)
+		docs["hub-state-machine-"+name] = StateMachinePolicy(h)
+	}
+	docs["default-key-policy"] = DefaultKeyPolicy(acctA)
+	return docs
+}
+
+// TestGolden compares every generated document with its golden file, and
+// checks that the golden file parses back to an equivalent document (so the
+// renderer and the parser agree). Run with -update to rewrite.
+func TestGolden(t *testing.T) {
+	for name, doc := range generated() {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join("testdata", name+".json")
+			got := doc.Pretty()
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("read golden (run go test -update): %v", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from the builder's output; run go test ./internal/policy -update and review the diff.\ngot:\n%s", path, got)
+			}
+			back, err := ParseDocument(want)
+			if err != nil {
+				t.Fatalf("parse golden: %v", err)
+			}
+			if !Equivalent(back, doc) {
+				t.Errorf("golden parses to a document not equivalent to the builder's")
+			}
+			if !bytes.Equal(back.JSON(), doc.JSON()) {
+				t.Errorf("JSON(Parse(golden)) != JSON(doc):\n%s\n%s", back.JSON(), doc.JSON())
+			}
+		})
+	}
+}
+
+// TestGoldenFilesHaveBuilders catches golden files left behind by a rename.
+func TestGoldenFilesHaveBuilders(t *testing.T) {
+	docs := generated()
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		name = name[:len(name)-len(".json")]
+		if _, ok := docs[name]; !ok {
+			t.Errorf("%s has no builder in generated()", f)
+		}
+	}
+}
