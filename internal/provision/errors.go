@@ -1,0 +1,162 @@
+package provision
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// The errors below are the ones the state machine reacts to by name. The Lambda handler
+// returns them unwrapped, so aws-lambda-go reports the Go type name as the errorType and
+// the ASL's Retry and Catch match it (statemachine/provision.asl.json). Every other error
+// reaches the state machine as a plain failure and is caught by States.ALL.
+
+// InvalidSpec means the request does not validate; Message lists every problem with its
+// JSON path and fix. Not retried.
+type InvalidSpec struct{ Message string }
+
+func (e *InvalidSpec) Error() string { return e.Message }
+
+// PreflightFailed means the accounts, buckets or keys are not in a state s3crr can
+// provision (wrong account behind a role, a bucket owned by someone else, a key that is
+// disabled or asymmetric, Object Lock on only one side...). Not retried: a person must act.
+type PreflightFailed struct{ Message string }
+
+func (e *PreflightFailed) Error() string { return e.Message }
+
+// PrincipalNotReady means AWS does not see a just-created IAM role yet: KMS rejects a key
+// policy naming it ("invalid principals"), S3 rejects a bucket policy naming it ("Invalid
+// principal in policy") or a replication configuration whose role it cannot assume yet.
+// The state machine retries it with backoff (IAM propagation takes seconds to minutes);
+// the Lambda never sleeps.
+type PrincipalNotReady struct{ Message string }
+
+func (e *PrincipalNotReady) Error() string { return e.Message }
+
+// AccessDenied means a member account's provisioner role (or the hub role assuming it) is
+// not allowed an action. Message names the account, the role and the action.
+type AccessDenied struct {
+	Account, Role, Action string
+	Message               string
+}
+
+func (e *AccessDenied) Error() string { return e.Message }
+
+// Conflict means provisioning would overwrite something s3crr did not create: a role of the
+// same name without s3crr's tag, another replication rule with the same priority, a
+// replication configuration using another role, a bucket default-encrypted with a key the
+// request does not name. Not retried.
+type Conflict struct{ Message string }
+
+func (e *Conflict) Error() string { return e.Message }
+
+// surface turns a wrapped chain into the bare named error the Lambda must return, keeping
+// the whole chain's text as the message so the cause stays readable in the execution
+// history. Errors of no named type pass through unchanged.
+func surface(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	var (
+		is *InvalidSpec
+		pf *PreflightFailed
+		pn *PrincipalNotReady
+		ad *AccessDenied
+		cf *Conflict
+	)
+	switch {
+	case errors.As(err, &is):
+		return &InvalidSpec{Message: msg}
+	case errors.As(err, &pf):
+		return &PreflightFailed{Message: msg}
+	case errors.As(err, &pn):
+		return &PrincipalNotReady{Message: msg}
+	case errors.As(err, &ad):
+		return &AccessDenied{Account: ad.Account, Role: ad.Role, Action: ad.Action, Message: msg}
+	case errors.As(err, &cf):
+		return &Conflict{Message: msg}
+	}
+	return err
+}
+
+// errorCode returns the AWS error code of err, or "".
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// httpStatus returns the HTTP status of the AWS response behind err, or 0.
+func httpStatus(err error) int {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+// isNotFound classifies the "it does not exist" errors of the calls s3crr makes.
+func isNotFound(err error) bool {
+	switch errorCode(err) {
+	case "NoSuchBucket", "NotFound", "NoSuchEntity", "NotFoundException",
+		"NoSuchBucketPolicy", "NoSuchTagSet", "NoSuchTagSetError", "NoSuchPublicAccessBlockConfiguration",
+		"OwnershipControlsNotFoundError", "ServerSideEncryptionConfigurationNotFoundError",
+		"ReplicationConfigurationNotFoundError", "ObjectLockConfigurationNotFoundError", "NoSuchKey":
+		return true
+	}
+	return false
+}
+
+// isAccessDenied classifies authorization failures across S3, KMS, IAM and STS.
+func isAccessDenied(err error) bool {
+	switch errorCode(err) {
+	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden":
+		return true
+	}
+	return httpStatus(err) == http.StatusForbidden && errorCode(err) == ""
+}
+
+// isPrincipalNotReady classifies the errors AWS returns while a new role propagates.
+// KMS and S3 give these only as codes shared with real policy mistakes, so the message is
+// the one place that tells them apart; it is checked only after the code matched.
+func isPrincipalNotReady(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	msg := strings.ToLower(ae.ErrorMessage())
+	switch ae.ErrorCode() {
+	case "MalformedPolicyDocumentException": // KMS
+		return strings.Contains(msg, "invalid principal")
+	case "MalformedPolicy": // S3 bucket policy
+		return strings.Contains(msg, "invalid principal")
+	case "InvalidArgument", "InvalidRequest": // S3 replication configuration
+		return strings.Contains(msg, "role") && (strings.Contains(msg, "assum") || strings.Contains(msg, "not valid"))
+	}
+	return false
+}
+
+// classify wraps an AWS error from member account m with the named type the state machine
+// needs, or with context only.
+func (m *member) classify(action string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case isPrincipalNotReady(err):
+		return &PrincipalNotReady{Message: fmt.Sprintf("%s in account %s: %v", action, m.account, err)}
+	case isAccessDenied(err):
+		return &AccessDenied{
+			Account: m.account, Role: m.roleARN, Action: action,
+			Message: fmt.Sprintf("%s denied in account %s for role %s: %v (fix: deploy or update the MemberStack in %s so its provisioner role allows %s)",
+				action, m.account, m.roleARN, err, m.account, action),
+		}
+	}
+	return fmt.Errorf("%s in account %s: %w", action, m.account, err)
+}

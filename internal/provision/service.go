@@ -1,0 +1,246 @@
+// Package provision turns a pair request into a working replication pair, one idempotent
+// stage at a time. Each stage reads the current state in the member accounts, computes the
+// difference with what the pair needs, applies only that, and reports every change it made.
+// Stages find what earlier stages made by deterministic names (aliases, role name, rule ID),
+// so they need nothing from each other and any of them can be re-run after a failure.
+//
+// s3crr runs in other people's accounts: it merges instead of replacing (key and bucket
+// policy statements by Sid, replication rules by ID, notification configurations by ID),
+// never deletes anything, and refuses (Conflict) to take over what it did not create.
+package provision
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/s3crr/s3crr/internal/spec"
+)
+
+// Stage names, as the state machine passes them.
+const (
+	StageValidate         = "validate"
+	StagePreflight        = "preflight"
+	StageBucket           = "bucket"
+	StageKey              = "key"
+	StageRole             = "role"
+	StageKeyPolicy        = "keyPolicy"
+	StageBucketPolicy     = "bucketPolicy"
+	StageEncryption       = "encryption"
+	StageReplication      = "replication"
+	StageEvents           = "events"
+	StageCheckReplication = "checkReplication"
+)
+
+// Sides of a pair.
+const (
+	SideSource      = "source"
+	SideDestination = "destination"
+)
+
+// Stages is the order in which a full run (the state machine, or Plan) runs the stages,
+// with the sides each runs for.
+var Stages = []struct {
+	Name  string
+	Sides []string
+}{
+	{StageValidate, []string{""}},
+	{StagePreflight, []string{""}},
+	{StageBucket, []string{SideSource, SideDestination}},
+	{StageKey, []string{SideSource, SideDestination}},
+	{StageRole, []string{SideSource}},
+	{StageKeyPolicy, []string{SideSource, SideDestination}},
+	{StageBucketPolicy, []string{SideDestination}},
+	{StageEncryption, []string{SideSource, SideDestination}},
+	{StageReplication, []string{SideSource}},
+	{StageEvents, []string{SideSource}},
+	{StageCheckReplication, []string{""}},
+}
+
+// Event is the provision Lambda's input: one stage for one side of a pair.
+type Event struct {
+	Stage   string          `json:"stage"`
+	Side    string          `json:"side,omitempty"`
+	Request json.RawMessage `json:"request"`
+	// Plan makes the stage read-only: it reports the changes it would make.
+	Plan bool `json:"plan,omitempty"`
+}
+
+// Change is one change a stage made (or, in plan mode, would make).
+type Change struct {
+	Account  string `json:"account"`
+	Region   string `json:"region,omitempty"`
+	Resource string `json:"resource"`
+	Action   string `json:"action"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+func (c Change) String() string {
+	s := fmt.Sprintf("%s %s in %s", c.Action, c.Resource, c.Account)
+	if c.Region != "" {
+		s += "/" + c.Region
+	}
+	if c.Detail != "" {
+		s += ": " + c.Detail
+	}
+	return s
+}
+
+// Result is the provision Lambda's output for one stage.
+type Result struct {
+	Stage    string            `json:"stage"`
+	Side     string            `json:"side,omitempty"`
+	Changes  []Change          `json:"changes"`
+	Outputs  map[string]string `json:"outputs,omitempty"`
+	Warnings []string          `json:"warnings,omitempty"`
+	// Request is the defaulted request, returned by the validate stage so later stages and
+	// the execution output show exactly what was provisioned.
+	Request *spec.Request `json:"request,omitempty"`
+}
+
+// Config is what a deployment fixes for every pair.
+type Config struct {
+	// ProvisionerRoleName is the role MemberStack creates in each member account.
+	ProvisionerRoleName string
+	// ExternalID is the deployment's ExternalId, required by the provisioner roles' trust.
+	ExternalID string
+	// BoundaryPolicyARNFormat gives the permissions boundary every replication role gets,
+	// with %s for the account: MemberStack creates the policy, the provisioner role may
+	// create roles only with it.
+	BoundaryPolicyARNFormat string
+	// EventsQueueName is the SQS queue MemberStack creates in each source region for S3
+	// replication events (forwarded to the hub's bus by an EventBridge Pipe).
+	EventsQueueName string
+}
+
+// Defaults for Config.
+const (
+	DefaultProvisionerRoleName     = "s3crr-provisioner"
+	DefaultBoundaryPolicyARNFormat = "arn:aws:iam::%s:policy/s3crr/s3crr-replication-boundary"
+	DefaultEventsQueueName         = "s3crr-replication-events"
+)
+
+// WithDefaults fills unset fields.
+func (c Config) WithDefaults() Config {
+	if c.ProvisionerRoleName == "" {
+		c.ProvisionerRoleName = DefaultProvisionerRoleName
+	}
+	if c.BoundaryPolicyARNFormat == "" {
+		c.BoundaryPolicyARNFormat = DefaultBoundaryPolicyARNFormat
+	}
+	if c.EventsQueueName == "" {
+		c.EventsQueueName = DefaultEventsQueueName
+	}
+	return c
+}
+
+// Service runs stages.
+type Service struct {
+	cfg     Config
+	connect connector
+}
+
+// New returns a Service that reaches member accounts through conn.
+func New(cfg Config, conn AssumeRoleConnector) *Service {
+	cfg = cfg.WithDefaults()
+	if conn.ProvisionerRoleName == "" {
+		conn.ProvisionerRoleName = cfg.ProvisionerRoleName
+	}
+	if conn.ExternalID == "" {
+		conn.ExternalID = cfg.ExternalID
+	}
+	return &Service{cfg: cfg, connect: conn}
+}
+
+// Run runs one stage. Errors the state machine reacts to by name (InvalidSpec,
+// PreflightFailed, PrincipalNotReady, AccessDenied, Conflict) are returned unwrapped.
+func (s *Service) Run(ctx context.Context, ev Event) (Result, error) {
+	res, err := s.run(ctx, ev)
+	return res, surface(err)
+}
+
+func (s *Service) run(ctx context.Context, ev Event) (Result, error) {
+	req, err := spec.Parse(ev.Request)
+	if err != nil {
+		return Result{Stage: ev.Stage, Side: ev.Side}, &InvalidSpec{Message: "invalid pair request:\n" + err.Error()}
+	}
+	st := &stage{svc: s, req: req, plan: ev.Plan, res: Result{Stage: ev.Stage, Side: ev.Side, Changes: []Change{}, Outputs: map[string]string{}}}
+	if ev.Side != "" && ev.Side != SideSource && ev.Side != SideDestination {
+		return st.res, &InvalidSpec{Message: fmt.Sprintf("event.side %q: must be %q or %q", ev.Side, SideSource, SideDestination)}
+	}
+	var run func(context.Context) error
+	switch ev.Stage {
+	case StageValidate:
+		run = st.validate
+	case StagePreflight:
+		run = st.preflight
+	case StageBucket:
+		run = st.bucket
+	case StageKey:
+		run = st.key
+	case StageRole:
+		run = st.role
+	case StageKeyPolicy:
+		run = st.keyPolicy
+	case StageBucketPolicy:
+		run = st.bucketPolicy
+	case StageEncryption:
+		run = st.encryption
+	case StageReplication:
+		run = st.replication
+	case StageEvents:
+		run = st.events
+	case StageCheckReplication:
+		run = st.checkReplication
+	default:
+		names := make([]string, 0, len(Stages))
+		for _, x := range Stages {
+			names = append(names, x.Name)
+		}
+		return st.res, &InvalidSpec{Message: fmt.Sprintf("event.stage %q: unknown stage (known: %s)", ev.Stage, strings.Join(names, ", "))}
+	}
+	if err := run(ctx); err != nil {
+		return st.res, fmt.Errorf("stage %s: %w", stageLabel(ev.Stage, ev.Side), err)
+	}
+	return st.res, nil
+}
+
+func stageLabel(name, side string) string {
+	if side == "" {
+		return name
+	}
+	return name + "(" + side + ")"
+}
+
+// Plan runs every stage read-only, in order, and returns their results: the changes a
+// real run would make. It makes no mutating call.
+func (s *Service) Plan(ctx context.Context, request []byte) ([]Result, error) {
+	var out []Result
+	for _, stg := range Stages {
+		for _, side := range stg.Sides {
+			res, err := s.Run(ctx, Event{Stage: stg.Name, Side: side, Request: request, Plan: true})
+			out = append(out, res)
+			if err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// Apply runs every stage in order, as the state machine does but without its retries and
+// parallelism. The CLI and tests use it; production runs go through Step Functions.
+func (s *Service) Apply(ctx context.Context, request []byte) ([]Result, error) {
+	var out []Result
+	for _, stg := range Stages {
+		for _, side := range stg.Sides {
+			res, err := s.Run(ctx, Event{Stage: stg.Name, Side: side, Request: request})
+			out = append(out, res)
+			if err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}

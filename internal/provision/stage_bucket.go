@@ -1,0 +1,245 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/s3crr/s3crr/internal/policy"
+)
+
+// bucket ensures a side's bucket: exists in the right region, versioned, Block Public
+// Access and BucketOwnerEnforced (set when absent, never overwritten), tagged for the pair,
+// and carrying the TLS-only deny statement (merged into its policy).
+func (st *stage) bucket(ctx context.Context) error {
+	side := st.res.Side
+	if side == "" {
+		side = SideSource
+	}
+	m, err := st.session(ctx, side)
+	if err != nil {
+		return err
+	}
+	ep := st.endpoint(side)
+	name := ep.Bucket
+	arn := "arn:aws:s3:::" + name
+	st.res.Outputs["bucketArn"] = arn
+
+	info, err := inspectBucket(ctx, m, name, ep.Region)
+	if err != nil {
+		return err
+	}
+	if info.takenElsewhere {
+		return &PreflightFailed{Message: fmt.Sprintf("%s.bucket: %q belongs to another account (fix: choose another name)", side, name)}
+	}
+	created := false
+	if !info.exists {
+		lock := false
+		if side == SideDestination {
+			// A destination for an Object Lock source must have Object Lock, and that can
+			// only be chosen when the bucket is created.
+			src, err := st.session(ctx, SideSource)
+			if err != nil {
+				return err
+			}
+			if lock, err = objectLockEnabled(ctx, src, st.req.Source.Bucket); err != nil {
+				return err
+			}
+		}
+		in := &s3.CreateBucketInput{
+			Bucket:          aws.String(name),
+			ObjectOwnership: s3types.ObjectOwnershipBucketOwnerEnforced,
+		}
+		if ep.Region != "us-east-1" {
+			in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(ep.Region)}
+		}
+		if lock {
+			in.ObjectLockEnabledForBucket = aws.Bool(true)
+		}
+		detail := "versioned, SSE-KMS, private"
+		if lock {
+			detail += ", Object Lock"
+		}
+		err := st.change(m, arn, "create", detail, func() error {
+			_, err := m.s3.CreateBucket(ctx, in)
+			if errorCode(err) == "BucketAlreadyOwnedByYou" {
+				return nil // a retried create after a lost response
+			}
+			return m.classify("s3:CreateBucket "+name, err)
+		})
+		if err != nil {
+			return err
+		}
+		created = true
+	} else if info.region != ep.Region {
+		return &PreflightFailed{Message: fmt.Sprintf("%s.bucket: %q is in %s, not %s (fix: set %s.region)", side, name, info.region, ep.Region, side)}
+	}
+
+	if err := st.ensureVersioning(ctx, m, name, created); err != nil {
+		return err
+	}
+	if err := st.ensurePublicAccessBlock(ctx, m, name, created); err != nil {
+		return err
+	}
+	if err := st.ensureOwnership(ctx, m, name, created); err != nil {
+		return err
+	}
+	if err := st.ensureBucketTags(ctx, m, name, side, created); err != nil {
+		return err
+	}
+	return st.mergeBucketPolicy(ctx, m, name, created, []policy.Statement{policy.DenyInsecureTransport(name)})
+}
+
+func (st *stage) ensureVersioning(ctx context.Context, m *member, name string, created bool) error {
+	// A bucket this run created (or, planning, would create) has no settings to read yet.
+	if !created {
+		out, err := m.s3.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(name)})
+		if err != nil {
+			return m.classify("s3:GetBucketVersioning "+name, err)
+		}
+		if out.Status == s3types.BucketVersioningStatusEnabled {
+			return nil
+		}
+	}
+	return st.change(m, "arn:aws:s3:::"+name, "enable versioning", "replication needs versioning on both buckets", func() error {
+		_, err := m.s3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
+			Bucket:                  aws.String(name),
+			VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled},
+		})
+		return m.classify("s3:PutBucketVersioning "+name, err)
+	})
+}
+
+// ensurePublicAccessBlock blocks all public access on a bucket that has no Block Public
+// Access configuration; an existing configuration is the owner's choice and only warned on.
+func (st *stage) ensurePublicAccessBlock(ctx context.Context, m *member, name string, created bool) error {
+	if !created {
+		out, err := m.s3.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(name)})
+		switch {
+		case err == nil:
+			c := out.PublicAccessBlockConfiguration
+			if c == nil || !aws.ToBool(c.BlockPublicAcls) || !aws.ToBool(c.IgnorePublicAcls) || !aws.ToBool(c.BlockPublicPolicy) || !aws.ToBool(c.RestrictPublicBuckets) {
+				st.warn("bucket %s does not block all public access; s3crr leaves an existing Block Public Access configuration as it is", name)
+			}
+			return nil
+		case !isNotFound(err):
+			return m.classify("s3:GetBucketPublicAccessBlock "+name, err)
+		}
+	}
+	return st.change(m, "arn:aws:s3:::"+name, "block public access", "all four Block Public Access settings on", func() error {
+		_, err := m.s3.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{
+			Bucket: aws.String(name),
+			PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
+				BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true),
+				BlockPublicPolicy: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true),
+			},
+		})
+		return m.classify("s3:PutBucketPublicAccessBlock "+name, err)
+	})
+}
+
+// ensureOwnership sets BucketOwnerEnforced (ACLs off) where no ownership controls exist.
+// Buckets s3crr creates get it in CreateBucket.
+func (st *stage) ensureOwnership(ctx context.Context, m *member, name string, created bool) error {
+	if created {
+		return nil
+	}
+	out, err := m.s3.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: aws.String(name)})
+	switch {
+	case err == nil:
+		if out.OwnershipControls == nil || len(out.OwnershipControls.Rules) == 0 || out.OwnershipControls.Rules[0].ObjectOwnership != s3types.ObjectOwnershipBucketOwnerEnforced {
+			st.warn("bucket %s does not use BucketOwnerEnforced object ownership; s3crr leaves existing ownership controls as they are", name)
+		}
+		return nil
+	case !isNotFound(err):
+		return m.classify("s3:GetBucketOwnershipControls "+name, err)
+	}
+	return st.change(m, "arn:aws:s3:::"+name, "enforce bucket owner", "ObjectOwnership BucketOwnerEnforced (ACLs disabled)", func() error {
+		_, err := m.s3.PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{
+			Bucket:            aws.String(name),
+			OwnershipControls: &s3types.OwnershipControls{Rules: []s3types.OwnershipControlsRule{{ObjectOwnership: s3types.ObjectOwnershipBucketOwnerEnforced}}},
+		})
+		return m.classify("s3:PutBucketOwnershipControls "+name, err)
+	})
+}
+
+// ensureBucketTags adds the pair's tag, keeping every other tag (PutBucketTagging
+// replaces the whole set).
+func (st *stage) ensureBucketTags(ctx context.Context, m *member, name, side string, created bool) error {
+	tags := map[string]string{}
+	if !created {
+		out, err := m.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(name)})
+		switch {
+		case err == nil:
+			for _, t := range out.TagSet {
+				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+			}
+		case isNotFound(err):
+		default:
+			return m.classify("s3:GetBucketTagging "+name, err)
+		}
+	}
+	want := map[string]string{pairTagKey(st.req.PairID): side}
+	if created {
+		want[tagManagedBy] = managedBy
+	}
+	changed := false
+	for k, v := range want {
+		if tags[k] != v {
+			tags[k] = v
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	set := make([]s3types.Tag, 0, len(keys))
+	for _, k := range keys {
+		set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	return st.change(m, "arn:aws:s3:::"+name, "tag", pairTagKey(st.req.PairID)+"="+side+" (other tags kept)", func() error {
+		_, err := m.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}})
+		return m.classify("s3:PutBucketTagging "+name, err)
+	})
+}
+
+// mergeBucketPolicy merges statements into a bucket's policy by Sid, keeping every
+// foreign statement.
+func (st *stage) mergeBucketPolicy(ctx context.Context, m *member, name string, created bool, ours []policy.Statement) error {
+	existing := policy.Document{Version: policy.Version}
+	if !created {
+		out, err := m.s3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(name)})
+		switch {
+		case err == nil:
+			doc, perr := policy.ParseDocument([]byte(aws.ToString(out.Policy)))
+			if perr != nil {
+				return fmt.Errorf("parse the bucket policy of %s: %w", name, perr)
+			}
+			existing = doc
+		case isNotFound(err):
+		default:
+			return m.classify("s3:GetBucketPolicy "+name, err)
+		}
+	}
+	merged, changed := policy.Merge(existing, ours)
+	if !changed {
+		return nil
+	}
+	sids := make([]string, 0, len(ours))
+	for _, s := range ours {
+		sids = append(sids, s.Sid)
+	}
+	return st.change(m, "arn:aws:s3:::"+name, "merge bucket policy", fmt.Sprintf("statements %v (other statements kept)", sids), func() error {
+		_, err := m.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(string(merged.JSON()))})
+		return m.classify("s3:PutBucketPolicy "+name, err)
+	})
+}

@@ -1,0 +1,187 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/s3crr/s3crr/internal/policy"
+)
+
+// key ensures a side's KMS key. A key given by ARN is only checked (it is the owner's:
+// s3crr changes nothing on it here). Otherwise the key behind the pair's alias is used, or
+// created with the alias and rotation on. A key created by an earlier run that died before
+// creating the alias is found by its s3crr:alias tag and adopted, so re-runs converge
+// instead of leaving orphan keys.
+func (st *stage) key(ctx context.Context) error {
+	side := st.res.Side
+	if side == "" {
+		side = SideSource
+	}
+	m, err := st.session(ctx, side)
+	if err != nil {
+		return err
+	}
+	ep := st.endpoint(side)
+	meta, found, err := describeKey(ctx, m, ep)
+	if err != nil {
+		return err
+	}
+	if found {
+		if p := keyProblem(meta); p != "" {
+			return &PreflightFailed{Message: fmt.Sprintf("%s key %s %s", side, aws.ToString(meta.Arn), p)}
+		}
+		st.res.Outputs["keyArn"] = aws.ToString(meta.Arn)
+		if ep.KMSKeyARN != "" {
+			return nil
+		}
+		return st.ensureRotation(ctx, m, aws.ToString(meta.Arn))
+	}
+	if ep.KMSKeyARN != "" {
+		return &PreflightFailed{Message: fmt.Sprintf("%s.kmsKeyArn: key %s does not exist (fix: give an existing key's ARN, or remove kmsKeyArn so s3crr creates one)", side, ep.KMSKeyARN)}
+	}
+
+	keyARN, err := findKeyByAliasTag(ctx, m, ep.KMSKeyAlias)
+	if err != nil {
+		return err
+	}
+	if keyARN == "" {
+		err := st.change(m, ep.KMSKeyAlias, "create key", "symmetric customer managed key, default key policy (IAM-delegated)", func() error {
+			out, err := m.kms.CreateKey(ctx, &kms.CreateKeyInput{
+				Description: aws.String(fmt.Sprintf("s3crr %s key of pair %s", side, st.req.PairID)),
+				KeySpec:     kmstypes.KeySpecSymmetricDefault,
+				KeyUsage:    kmstypes.KeyUsageTypeEncryptDecrypt,
+				Tags: []kmstypes.Tag{
+					{TagKey: aws.String(tagManagedBy), TagValue: aws.String(managedBy)},
+					{TagKey: aws.String(tagPairID), TagValue: aws.String(st.req.PairID)},
+					{TagKey: aws.String(tagAlias), TagValue: aws.String(ep.KMSKeyAlias)},
+				},
+			})
+			if err != nil {
+				return m.classify("kms:CreateKey", err)
+			}
+			keyARN = aws.ToString(out.KeyMetadata.Arn)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if st.plan && keyARN == "" {
+		keyARN = plannedKeyARN(ep)
+	}
+	err = st.change(m, ep.KMSKeyAlias, "create alias", "→ "+keyARN, func() error {
+		_, err := m.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(ep.KMSKeyAlias), TargetKeyId: aws.String(keyARN)})
+		return m.classify("kms:CreateAlias "+ep.KMSKeyAlias, err)
+	})
+	if err != nil {
+		return err
+	}
+	st.res.Outputs["keyArn"] = keyARN
+	if st.plan {
+		return st.change(m, keyARN, "enable key rotation", "", nil)
+	}
+	return st.ensureRotation(ctx, m, keyARN)
+}
+
+// findKeyByAliasTag returns the ARN of an enabled key tagged with alias, or "".
+func findKeyByAliasTag(ctx context.Context, m *member, alias string) (string, error) {
+	p := kms.NewListKeysPaginator(m.kms, &kms.ListKeysInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", m.classify("kms:ListKeys", err)
+		}
+		for _, k := range page.Keys {
+			tags, err := m.kms.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: k.KeyArn})
+			if isAccessDenied(err) || isNotFound(err) {
+				continue // not ours: the provisioner may read tags only of keys it may manage
+			}
+			if err != nil {
+				return "", m.classify("kms:ListResourceTags", err)
+			}
+			for _, t := range tags.Tags {
+				if aws.ToString(t.TagKey) == tagAlias && aws.ToString(t.TagValue) == alias {
+					meta, err := m.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyArn})
+					if err != nil {
+						return "", m.classify("kms:DescribeKey", err)
+					}
+					if meta.KeyMetadata.KeyState == kmstypes.KeyStateEnabled {
+						return aws.ToString(k.KeyArn), nil
+					}
+				}
+			}
+		}
+	}
+	return "", nil
+}
+
+func (st *stage) ensureRotation(ctx context.Context, m *member, keyARN string) error {
+	out, err := m.kms.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(keyARN)})
+	if err != nil {
+		return m.classify("kms:GetKeyRotationStatus "+keyARN, err)
+	}
+	if out.KeyRotationEnabled {
+		return nil
+	}
+	return st.change(m, keyARN, "enable key rotation", "yearly automatic rotation", func() error {
+		_, err := m.kms.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: aws.String(keyARN)})
+		return m.classify("kms:EnableKeyRotation "+keyARN, err)
+	})
+}
+
+// keyPolicy merges the pair's statements into a side's key policy, keeping every foreign
+// statement. On the destination the replication role (another account) gets Encrypt; on
+// the source the role gets Decrypt only when the key policy does not delegate to IAM,
+// since otherwise the role policy's grant already works (see policy.SourceKeyStatements).
+func (st *stage) keyPolicy(ctx context.Context) error {
+	side := st.res.Side
+	if side == "" {
+		side = SideSource
+	}
+	p, err := st.params(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := st.session(ctx, side)
+	if err != nil {
+		return err
+	}
+	keyARN := p.SourceKeyARN
+	if side == SideDestination {
+		keyARN = p.DestinationKeyARN
+	}
+	var existing policy.Document
+	if keyARN == plannedKeyARN(st.endpoint(side)) {
+		existing = policy.DefaultKeyPolicy(m.account) // what CreateKey gives a new key
+	} else {
+		out, err := m.kms.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default")})
+		if err != nil {
+			return m.classify("kms:GetKeyPolicy "+keyARN, err)
+		}
+		if existing, err = policy.ParseDocument([]byte(aws.ToString(out.Policy))); err != nil {
+			return fmt.Errorf("parse the key policy of %s: %w", keyARN, err)
+		}
+	}
+	var ours []policy.Statement
+	switch {
+	case side == SideDestination:
+		ours = policy.DestinationKeyStatements(p)
+	case policy.SourceKeyNeedsGrant(existing, p):
+		ours = policy.SourceKeyStatements(p)
+	default:
+		st.res.Outputs["note"] = "the source key policy delegates to IAM; the replication role's policy grants kms:Decrypt"
+		return nil
+	}
+	merged, changed := policy.Merge(existing, ours)
+	if !changed {
+		return nil
+	}
+	return st.change(m, keyARN, "merge key policy", fmt.Sprintf("grant %s to %s (other statements kept)", ours[0].Action, p.RoleARN), func() error {
+		_, err := m.kms.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default"), Policy: aws.String(string(merged.JSON()))})
+		return m.classify("kms:PutKeyPolicy "+keyARN, err)
+	})
+}

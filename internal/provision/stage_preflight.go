@@ -1,0 +1,204 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+)
+
+// validate is the first stage: the request parsed (Run already did), defaults applied.
+func (st *stage) validate(context.Context) error {
+	r := st.req
+	st.res.Request = &r
+	st.res.Outputs["executionName"] = r.ExecutionName()
+	st.res.Outputs["requestHash"] = r.Hash()
+	st.res.Outputs["replicationRoleArn"] = r.ReplicationRoleARN()
+	st.res.Outputs["ruleId"] = r.RuleID()
+	return nil
+}
+
+// preflight checks, read-only, everything that would make provisioning fail halfway or
+// take over something that is not s3crr's: who is behind each provisioner role, where
+// existing buckets live and who owns them, Object Lock on both sides, existing keys'
+// state, an existing role of the same name, and rules already on the source bucket.
+func (st *stage) preflight(ctx context.Context) error {
+	var problems []string
+	bucketState := map[string]bucketInfo{}
+	for _, side := range []string{SideSource, SideDestination} {
+		m, err := st.session(ctx, side)
+		if err != nil {
+			return err
+		}
+		ep := st.endpoint(side)
+		id, err := m.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return m.classify("sts:GetCallerIdentity", err)
+		}
+		if got := aws.ToString(id.Account); got != ep.Account {
+			problems = append(problems, fmt.Sprintf("%s: the provisioner role reached account %s, not %s (fix: check the MemberStack deployment and %s.account)", side, got, ep.Account, side))
+			continue
+		}
+		st.res.Outputs[side+"ProvisionerArn"] = aws.ToString(id.Arn)
+
+		info, err := inspectBucket(ctx, m, ep.Bucket, ep.Region)
+		if err != nil {
+			return err
+		}
+		bucketState[side] = info
+		switch {
+		case info.takenElsewhere:
+			problems = append(problems, fmt.Sprintf("%s.bucket: %q exists and belongs to another account (bucket names are global; fix: choose another name)", side, ep.Bucket))
+		case info.exists && info.region != ep.Region:
+			problems = append(problems, fmt.Sprintf("%s.bucket: %q is in %s, not %s (fix: set %s.region to %s)", side, ep.Bucket, info.region, ep.Region, side, info.region))
+		}
+		st.res.Outputs[side+"BucketExists"] = fmt.Sprint(info.exists)
+
+		if err := st.preflightKey(ctx, m, side, &problems); err != nil {
+			return err
+		}
+	}
+	if len(problems) > 0 {
+		return &PreflightFailed{Message: "preflight found problems:\n" + strings.Join(problems, "\n")}
+	}
+
+	src, dst := bucketState[SideSource], bucketState[SideDestination]
+	srcM, _ := st.session(ctx, SideSource)
+	dstM, _ := st.session(ctx, SideDestination)
+	srcLock, dstLock := false, false
+	var err error
+	if src.exists {
+		if srcLock, err = objectLockEnabled(ctx, srcM, st.req.Source.Bucket); err != nil {
+			return err
+		}
+		empty, err := bucketEmpty(ctx, srcM, st.req.Source.Bucket, st.req.Rule.Prefix)
+		if err != nil {
+			return err
+		}
+		if !empty {
+			st.warn("source bucket %s already holds objects under %q: replication applies to new writes only; copy existing objects with S3 Batch Replication", st.req.Source.Bucket, st.req.Rule.Prefix)
+		}
+		if err := st.checkExistingRules(ctx, srcM); err != nil {
+			return err
+		}
+	}
+	if dst.exists {
+		if dstLock, err = objectLockEnabled(ctx, dstM, st.req.Destination.Bucket); err != nil {
+			return err
+		}
+	}
+	if srcLock && dst.exists && !dstLock {
+		return &PreflightFailed{Message: fmt.Sprintf("the source bucket %s has Object Lock but the destination %s does not: S3 fails every replication with DstBucketObjectLockConfigMissing (fix: use a destination bucket created with Object Lock, or a new bucket name so s3crr creates one)", st.req.Source.Bucket, st.req.Destination.Bucket)}
+	}
+	st.res.Outputs["sourceObjectLock"] = fmt.Sprint(srcLock)
+
+	// An existing role of the replication role's name must be one s3crr made for this pair.
+	out, err := srcM.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(st.req.ReplicationRoleName())})
+	switch {
+	case isNotFound(err):
+	case err != nil:
+		return srcM.classify("iam:GetRole "+st.req.ReplicationRoleName(), err)
+	default:
+		if !roleIsOurs(out.Role.Tags, st.req.PairID) {
+			return &Conflict{Message: fmt.Sprintf("role %s already exists in account %s and was not created by s3crr for pair %s (fix: delete or rename it, or choose another pairId)", aws.ToString(out.Role.Arn), st.req.Source.Account, st.req.PairID)}
+		}
+	}
+	return nil
+}
+
+// preflightKey checks a side's key if it exists: enabled, symmetric, for encryption, and
+// customer managed (AWS managed keys can't be shared across accounts).
+func (st *stage) preflightKey(ctx context.Context, m *member, side string, problems *[]string) error {
+	ep := st.endpoint(side)
+	meta, found, err := describeKey(ctx, m, ep)
+	if err != nil {
+		return err
+	}
+	if !found {
+		if ep.KMSKeyARN != "" {
+			*problems = append(*problems, fmt.Sprintf("%s.kmsKeyArn: key %s does not exist in account %s region %s (fix: give the ARN of an existing key, or remove kmsKeyArn so s3crr creates one)", side, ep.KMSKeyARN, ep.Account, ep.Region))
+		}
+		return nil
+	}
+	field := side + ".kmsKeyAlias"
+	if ep.KMSKeyARN != "" {
+		field = side + ".kmsKeyArn"
+	}
+	if p := keyProblem(meta); p != "" {
+		*problems = append(*problems, fmt.Sprintf("%s: key %s %s", field, aws.ToString(meta.Arn), p))
+	}
+	return nil
+}
+
+// keyProblem says why a key can't protect replicated objects, or "".
+func keyProblem(meta *kmstypes.KeyMetadata) string {
+	switch {
+	case meta.KeyManager == kmstypes.KeyManagerTypeAws:
+		return "is AWS managed; AWS managed keys can't be used across accounts (fix: use a customer managed key)"
+	case meta.KeyState != kmstypes.KeyStateEnabled:
+		return fmt.Sprintf("is %s (fix: enable it, or cancel its deletion)", meta.KeyState)
+	case meta.KeySpec != kmstypes.KeySpecSymmetricDefault || meta.KeyUsage != kmstypes.KeyUsageTypeEncryptDecrypt:
+		return fmt.Sprintf("is %s/%s; S3 needs a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT)", meta.KeySpec, meta.KeyUsage)
+	}
+	return ""
+}
+
+// bucketInfo is what HeadBucket tells about a bucket name.
+type bucketInfo struct {
+	exists         bool // exists and the caller's account can see it
+	takenElsewhere bool // exists in another account
+	region         string
+}
+
+// inspectBucket classifies a bucket name with HeadBucket: 200 ours (region from the
+// response), 404 free, 403 someone else's, 301 ours or not but in another region.
+func inspectBucket(ctx context.Context, m *member, bucket, region string) (bucketInfo, error) {
+	out, err := m.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+	if err == nil {
+		r := aws.ToString(out.BucketRegion)
+		if r == "" {
+			r = region
+		}
+		return bucketInfo{exists: true, region: r}, nil
+	}
+	switch status := httpStatus(err); {
+	case status == http.StatusNotFound || isNotFound(err):
+		return bucketInfo{}, nil
+	case status == http.StatusForbidden:
+		return bucketInfo{takenElsewhere: true}, nil
+	case status == http.StatusMovedPermanently:
+		return bucketInfo{exists: true, region: "another region"}, nil
+	}
+	return bucketInfo{}, m.classify("s3:ListBucket (HeadBucket) "+bucket, err)
+}
+
+// bucketEmpty reports whether a bucket has no object under prefix.
+func bucketEmpty(ctx context.Context, m *member, bucket, prefix string) (bool, error) {
+	out, err := m.s3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(1)})
+	if err != nil {
+		return false, m.classify("s3:ListBucket "+bucket, err)
+	}
+	return len(out.Contents) == 0, nil
+}
+
+// checkExistingRules refuses a source bucket whose replication configuration can't take
+// the pair's rule without changing someone else's rules.
+func (st *stage) checkExistingRules(ctx context.Context, m *member) error {
+	cfg, err := getReplication(ctx, m, st.req.Source.Bucket)
+	if err != nil || cfg == nil {
+		return err
+	}
+	_, err = mergeRule(cfg, st.req.ReplicationRoleARN(), desiredRule(st.req, plannedKeyARN(st.req.Destination)))
+	var c *Conflict
+	if errors.As(err, &c) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/s3crr/s3crr/internal/policy"
+)
+
+// replicationPolicyName is the replication role's inline policy.
+const replicationPolicyName = "s3crr-replication"
+
+// role ensures the replication role in the source account: created under the s3crr path
+// with the deployment's permissions boundary, trusted by S3, with the pair's inline policy.
+// A role of that name that s3crr did not create for this pair is a Conflict.
+func (st *stage) role(ctx context.Context) error {
+	m, err := st.session(ctx, SideSource)
+	if err != nil {
+		return err
+	}
+	p, err := st.params(ctx)
+	if err != nil {
+		return err
+	}
+	name := st.req.ReplicationRoleName()
+	roleARN := st.req.ReplicationRoleARN()
+	st.res.Outputs["roleArn"] = roleARN
+	trust := policy.ReplicationTrustPolicy(p)
+
+	out, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	switch {
+	case isNotFound(err):
+		boundary := fmt.Sprintf(st.svc.cfg.BoundaryPolicyARNFormat, m.account)
+		err := st.change(m, roleARN, "create role", "trusted by s3.amazonaws.com, permissions boundary "+boundary, func() error {
+			_, err := m.iam.CreateRole(ctx, &iam.CreateRoleInput{
+				RoleName:                 aws.String(name),
+				Path:                     aws.String(st.req.ReplicationRolePath()),
+				AssumeRolePolicyDocument: aws.String(string(trust.JSON())),
+				PermissionsBoundary:      aws.String(boundary),
+				Description:              aws.String("S3 replication role of s3crr pair " + st.req.PairID),
+				Tags: []iamtypes.Tag{
+					{Key: aws.String(tagManagedBy), Value: aws.String(managedBy)},
+					{Key: aws.String(tagPairID), Value: aws.String(st.req.PairID)},
+				},
+			})
+			if errorCode(err) == "EntityAlreadyExists" {
+				return nil // a retried create after a lost response
+			}
+			return m.classify("iam:CreateRole "+name, err)
+		})
+		if err != nil {
+			return err
+		}
+		return st.ensureRolePolicy(ctx, m, name, roleARN, p, true)
+	case err != nil:
+		return m.classify("iam:GetRole "+name, err)
+	}
+
+	if !roleIsOurs(out.Role.Tags, st.req.PairID) {
+		return &Conflict{Message: fmt.Sprintf("role %s exists and was not created by s3crr for pair %s (fix: delete or rename it, or choose another pairId)", aws.ToString(out.Role.Arn), st.req.PairID)}
+	}
+	current, err := decodePolicyDocument(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	if err != nil {
+		return fmt.Errorf("parse the trust policy of %s: %w", roleARN, err)
+	}
+	if !policy.Equivalent(current, trust) {
+		err := st.change(m, roleARN, "update trust policy", "trusted by s3.amazonaws.com only", func() error {
+			_, err := m.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(string(trust.JSON()))})
+			return m.classify("iam:UpdateAssumeRolePolicy "+name, err)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return st.ensureRolePolicy(ctx, m, name, roleARN, p, false)
+}
+
+func (st *stage) ensureRolePolicy(ctx context.Context, m *member, name, roleARN string, p policy.ReplicationParams, created bool) error {
+	want := policy.ReplicationRolePolicy(p)
+	if !created {
+		out, err := m.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(replicationPolicyName)})
+		switch {
+		case err == nil:
+			current, err := decodePolicyDocument(aws.ToString(out.PolicyDocument))
+			if err != nil {
+				return fmt.Errorf("parse policy %s of %s: %w", replicationPolicyName, roleARN, err)
+			}
+			if policy.Equivalent(current, want) {
+				return nil
+			}
+		case !isNotFound(err):
+			return m.classify("iam:GetRolePolicy "+name, err)
+		}
+	}
+	return st.change(m, roleARN, "put role policy", replicationPolicyName+": least-privilege replication permissions with KMS ViaService and encryption-context conditions", func() error {
+		_, err := m.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(replicationPolicyName), PolicyDocument: aws.String(string(want.JSON()))})
+		return m.classify("iam:PutRolePolicy "+name, err)
+	})
+}
+
+// roleIsOurs reports whether a role carries s3crr's tags for the pair.
+func roleIsOurs(tags []iamtypes.Tag, pairID string) bool {
+	managed, pair := false, false
+	for _, t := range tags {
+		switch aws.ToString(t.Key) {
+		case tagManagedBy:
+			managed = aws.ToString(t.Value) == managedBy
+		case tagPairID:
+			pair = aws.ToString(t.Value) == pairID
+		}
+	}
+	return managed && pair
+}
+
+// decodePolicyDocument parses a policy document as IAM returns it: percent-encoded JSON
+// (RFC 3986, so "+" is a plus sign, not a space).
+func decodePolicyDocument(s string) (policy.Document, error) {
+	if !strings.HasPrefix(strings.TrimSpace(s), "{") {
+		dec, err := url.PathUnescape(s)
+		if err != nil {
+			return policy.Document{}, fmt.Errorf("decode policy document: %w", err)
+		}
+		s = dec
+	}
+	return policy.ParseDocument([]byte(s))
+}
