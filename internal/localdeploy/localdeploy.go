@@ -1,0 +1,142 @@
+// Package localdeploy does on the local stand-ins what the CDK stacks do in AWS, through
+// the same policy builders: in each member account the replication permissions boundary
+// and the s3crr-provisioner role (MemberStack), and in the hub account the provision
+// Lambda's role (HubStack). The local run and the integration tests use it, so the
+// provisioner's policies are exercised as strictly as the replication policies.
+package localdeploy
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/policy"
+)
+
+// Params describes a local deployment.
+type Params struct {
+	// Endpoint is the member-account stand-in (internal/localaws) URL.
+	Endpoint string
+	// HubAccount is the automation account; its provision Lambda role is created there.
+	HubAccount string
+	// Members are the member accounts that get a provisioner role.
+	Members []string
+	// ExternalID is the deployment's ExternalId.
+	ExternalID string
+	// HubRegion is the hub's region (STS calls are signed for it).
+	HubRegion string
+}
+
+// Names of the hub roles the local deployment creates, as HubStack names them.
+const (
+	ProvisionFunctionRoleName = "s3crr-provision-function"
+)
+
+// Result is what Deploy created.
+type Result struct {
+	HubRoleARN          string
+	ProvisionerRoleARNs map[string]string // by account
+}
+
+// RootConfig is an SDK configuration for the root user of a simulated account.
+func RootConfig(endpoint, account, region string) aws.Config {
+	return aws.Config{
+		Region:       region,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(account, "local", ""),
+	}
+}
+
+// Deploy creates (or updates) the hub role and every member's boundary and provisioner
+// role. It is idempotent.
+func Deploy(ctx context.Context, p Params) (Result, error) {
+	if p.HubRegion == "" {
+		p.HubRegion = "us-east-1"
+	}
+	hubRole := policy.RoleARN(p.HubAccount, "/", ProvisionFunctionRoleName)
+	res := Result{HubRoleARN: hubRole, ProvisionerRoleARNs: map[string]string{}}
+
+	// Hub: in AWS, Lambda issues the function's credentials; locally the hub account's
+	// root stands in for lambda.amazonaws.com, so the local runner can assume the role.
+	hubIAM := awsclient.IAM(RootConfig(p.Endpoint, p.HubAccount, p.HubRegion))
+	hubTrust := policy.Document{Version: policy.Version, Statement: []policy.Statement{{
+		Sid: "LocalLambdaStandIn", Effect: policy.Allow,
+		Principal: policy.AWSPrincipal(policy.AccountRootARN(p.HubAccount)),
+		Action:    []string{"sts:AssumeRole"},
+	}}}
+	hubPolicy := policy.ProvisionFunctionPolicy(policy.HubParams{MemberAccounts: p.Members, ExternalID: p.ExternalID})
+	if err := ensureRole(ctx, hubIAM, "/", ProvisionFunctionRoleName, hubTrust, "s3crr-provision", hubPolicy); err != nil {
+		return res, fmt.Errorf("hub account %s: %w", p.HubAccount, err)
+	}
+
+	for _, acct := range p.Members {
+		c := awsclient.IAM(RootConfig(p.Endpoint, acct, p.HubRegion))
+		if err := ensureManagedPolicy(ctx, c, policy.BoundaryPolicyPath, policy.BoundaryPolicyName, policy.ReplicationBoundary(policy.BoundaryParams{})); err != nil {
+			return res, fmt.Errorf("member account %s: %w", acct, err)
+		}
+		pp := policy.ProvisionerParams{Account: acct, HubAccount: p.HubAccount, HubRoleARNs: []string{hubRole}, ExternalID: p.ExternalID}
+		if err := ensureRole(ctx, c, "/", policy.DefaultProvisionerRoleName, policy.ProvisionerTrustPolicy(pp), "s3crr-provisioner", policy.ProvisionerPolicy(pp)); err != nil {
+			return res, fmt.Errorf("member account %s: %w", acct, err)
+		}
+		res.ProvisionerRoleARNs[acct] = policy.RoleARN(acct, "/", policy.DefaultProvisionerRoleName)
+	}
+	return res, nil
+}
+
+// HubFunctionConfig returns an SDK configuration with the provision Lambda role's
+// credentials, as Lambda would give the function.
+func HubFunctionConfig(ctx context.Context, p Params) (aws.Config, error) {
+	if p.HubRegion == "" {
+		p.HubRegion = "us-east-1"
+	}
+	root := RootConfig(p.Endpoint, p.HubAccount, p.HubRegion)
+	out, err := sts.NewFromConfig(root).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn:         aws.String(policy.RoleARN(p.HubAccount, "/", ProvisionFunctionRoleName)),
+		RoleSessionName: aws.String("s3crr-provision-function"),
+	})
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("assume the hub provision role: %w", err)
+	}
+	cfg := root.Copy()
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(out.Credentials.AccessKeyId), aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
+	return cfg, nil
+}
+
+// HubFunctionCredentials returns the provision Lambda role's temporary credentials, for
+// a process (the local Lambda runtime) that reads them from the environment.
+func HubFunctionCredentials(ctx context.Context, p Params) (aws.Credentials, error) {
+	cfg, err := HubFunctionConfig(ctx, p)
+	if err != nil {
+		return aws.Credentials{}, err
+	}
+	return cfg.Credentials.Retrieve(ctx)
+}
+
+func ensureRole(ctx context.Context, c *iam.Client, path, name string, trust policy.Document, policyName string, perms policy.Document) error {
+	in := &iam.CreateRoleInput{RoleName: aws.String(name), Path: aws.String(path), AssumeRolePolicyDocument: aws.String(string(trust.JSON()))}
+	if _, err := c.CreateRole(ctx, in); err != nil {
+		if !isCode(err, "EntityAlreadyExists") {
+			return fmt.Errorf("create role %s: %w", name, err)
+		}
+		if _, err := c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(string(trust.JSON()))}); err != nil {
+			return fmt.Errorf("update trust of role %s: %w", name, err)
+		}
+	}
+	if _, err := c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(policyName), PolicyDocument: aws.String(string(perms.JSON()))}); err != nil {
+		return fmt.Errorf("put policy of role %s: %w", name, err)
+	}
+	return nil
+}
+
+func ensureManagedPolicy(ctx context.Context, c *iam.Client, path, name string, doc policy.Document) error {
+	_, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(name), Path: aws.String(path), PolicyDocument: aws.String(string(doc.JSON()))})
+	if err != nil && !isCode(err, "EntityAlreadyExists") {
+		return fmt.Errorf("create policy %s: %w", name, err)
+	}
+	return nil
+}
