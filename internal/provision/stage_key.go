@@ -9,6 +9,7 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/s3crr/s3crr/internal/policy"
+	"github.com/s3crr/s3crr/internal/spec"
 )
 
 // key ensures a side's KMS key. A key given by ARN is only checked (it is the owner's:
@@ -36,7 +37,7 @@ func (st *stage) key(ctx context.Context) error {
 		}
 		st.res.Outputs["keyArn"] = aws.ToString(meta.Arn)
 		if ep.KMSKeyARN != "" {
-			return nil
+			return st.ensureAliasOnBroughtKey(ctx, m, side, aws.ToString(meta.Arn))
 		}
 		return st.ensureRotation(ctx, m, aws.ToString(meta.Arn))
 	}
@@ -85,6 +86,32 @@ func (st *stage) key(ctx context.Context) error {
 		return st.change(m, keyARN, "enable key rotation", "", nil)
 	}
 	return st.ensureRotation(ctx, m, keyARN)
+}
+
+// ensureAliasOnBroughtKey gives a key the request names by ARN the pair's default alias
+// for its side. The provisioner role may change only keys with an alias/s3crr* alias
+// (kms:ResourceAliases), so this is what lets it add the pair's key-policy statements to
+// a key it did not create; nothing else about the key changes (its rotation setting is
+// the owner's).
+func (st *stage) ensureAliasOnBroughtKey(ctx context.Context, m *member, side, keyARN string) error {
+	alias := spec.DefaultSourceAlias(st.req.PairID)
+	if side == SideDestination {
+		alias = spec.DefaultDestinationAlias(st.req.PairID)
+	}
+	out, err := m.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
+	switch {
+	case err == nil:
+		if got := aws.ToString(out.KeyMetadata.Arn); got != keyARN {
+			return &Conflict{Message: fmt.Sprintf("alias %s already points to key %s, not %s (fix: point it at the pair's key, or give %s.kmsKeyArn = %s)", alias, got, keyARN, side, got)}
+		}
+		return nil
+	case !isNotFound(err):
+		return m.classify("kms:DescribeKey "+alias, err)
+	}
+	return st.change(m, alias, "create alias", "→ "+keyARN+" (so the provisioner may add the pair's key-policy statements)", func() error {
+		_, err := m.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(keyARN)})
+		return m.classify("kms:CreateAlias "+alias, err)
+	})
 }
 
 // findKeyByAliasTag returns the ARN of an enabled key tagged with alias, or "".
