@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"sort"
 	"strings"
 )
@@ -330,6 +331,23 @@ func ParseDocument(data []byte) (Document, error) {
 		}
 	}
 	return d, nil
+}
+
+// ParseIAMDocument parses a policy document as IAM's Get* calls return it
+// (GetRolePolicy, GetRole's AssumeRolePolicyDocument, GetPolicyVersion):
+// URL-encoded per RFC 3986. A document that is already plain JSON (as some
+// emulators return it) is parsed as is. Percent-decoding, not query
+// decoding: a literal "+" in a policy is not a space.
+func ParseIAMDocument(s string) (Document, error) {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "%") {
+		dec, err := url.PathUnescape(t)
+		if err != nil {
+			return Document{}, fmt.Errorf("url-decode IAM policy document: %w", err)
+		}
+		t = dec
+	}
+	return ParseDocument([]byte(t))
 }
 
 func parseStatements(raw json.RawMessage) ([]Statement, error) {

@@ -179,3 +179,25 @@ func TestEquivalentRawFieldsAsSets(t *testing.T) {
 		t.Error("NotPrincipal string and one-element list should be equivalent")
 	}
 }
+
+func TestParseIAMDocument(t *testing.T) {
+	plain := `{"Version":"2012-10-17","Statement":[{"Sid":"A+B","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/a b*"}]}`
+	encoded := "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Sid%22%3A%22A%2BB%22%2C%22Effect%22%3A%22Allow%22%2C" +
+		"%22Action%22%3A%22s3%3AGetObject%22%2C%22Resource%22%3A%22arn%3Aaws%3As3%3A%3A%3Ab%2Fa%20b%2A%22%7D%5D%7D"
+	want, err := ParseDocument([]byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, give := range []string{plain, encoded, " " + encoded + "\n"} {
+		got, err := ParseIAMDocument(give)
+		if err != nil {
+			t.Fatalf("ParseIAMDocument(%q): %v", give, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("ParseIAMDocument(%q) = %s, want %s", give, got.JSON(), want.JSON())
+		}
+	}
+	if _, err := ParseIAMDocument("%7B%zz"); err == nil {
+		t.Error("bad percent-encoding accepted")
+	}
+}

@@ -15,6 +15,8 @@ type HubParams struct {
 	// ProvisionerRoleName defaults to [DefaultProvisionerRoleName].
 	ProvisionerRoleName string
 	// ProvisionerRolePath is the provisioner role's IAM path; default "/".
+	// It must not be ReplicationRolePath: the provisioner may change every
+	// role under that path, and must not be able to change itself.
 	ProvisionerRolePath string
 	// ExternalID is the deployment's shared ExternalId.
 	ExternalID string

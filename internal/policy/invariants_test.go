@@ -526,3 +526,43 @@ func TestHubAssumesOnlyProvisioners(t *testing.T) {
 		t.Errorf("metric namespace condition = %v", got)
 	}
 }
+
+// TestSizeLimits keeps every document within its AWS size limit with room to
+// spare: inline role policies 10,240 characters (IAM ignores whitespace),
+// bucket policies 20 KB, key policies 32 KB. The compact rendering is what
+// s3crr sends.
+func TestSizeLimits(t *testing.T) {
+	for name, doc := range generated() {
+		limit := 10240
+		switch {
+		case strings.Contains(name, "bucket-statements"):
+			limit = 20 * 1024
+		case strings.Contains(name, "key"):
+			limit = 32 * 1024
+		}
+		if n := len(doc.JSON()); n > limit/2 {
+			t.Errorf("%s: %d bytes, over half the %d limit", name, n, limit)
+		}
+	}
+}
+
+// TestProvisionerCannotChangeItself: the default provisioner role is outside
+// the path whose roles the provisioner may change.
+func TestProvisionerCannotChangeItself(t *testing.T) {
+	self := RoleARN(acctA, "/", DefaultProvisionerRoleName)
+	for _, s := range ProvisionerPolicy(provisionerConfigs()["default"]).Statement {
+		for _, a := range s.Action {
+			if !strings.HasPrefix(a, "iam:") {
+				continue
+			}
+			for _, r := range s.Resource {
+				if globMatch(r, self) {
+					t.Errorf("%s: %s reaches the provisioner role itself via %s", s.Sid, a, r)
+				}
+			}
+		}
+	}
+	if !globMatch("arn:aws:iam::111111111111:role/s3crr/*", RoleARN(acctA, ReplicationRolePath, "s3crr-repl-x")) {
+		t.Error("glob check is broken")
+	}
+}

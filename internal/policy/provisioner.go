@@ -59,6 +59,9 @@ package policy
 // Default names shared by MemberStack, the hub Lambdas and the local set-up.
 const (
 	// DefaultProvisionerRoleName is the member role the hub Lambdas assume.
+	// MemberStack creates it at path "/" (or any path but
+	// ReplicationRolePath): the provisioner may rewrite the policies of every
+	// role under ReplicationRolePath, so it must not live there itself.
 	DefaultProvisionerRoleName = "s3crr-provisioner"
 	// BoundaryPolicyName is the permissions boundary every role the
 	// provisioner creates must carry.
