@@ -1,0 +1,514 @@
+package statemachine
+
+import (
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// state is the subset of an ASL state the tests look at.
+type state struct {
+	Type           string          `json:"Type"`
+	Next           string          `json:"Next"`
+	End            bool            `json:"End"`
+	Default        string          `json:"Default"`
+	Resource       string          `json:"Resource"`
+	Parameters     json.RawMessage `json:"Parameters"`
+	ResultSelector json.RawMessage `json:"ResultSelector"`
+	ResultPath     *string         `json:"ResultPath"`
+	Choices        []choiceRule    `json:"Choices"`
+	Retry          []retrier       `json:"Retry"`
+	Catch          []catcher       `json:"Catch"`
+	Branches       []machine       `json:"Branches"`
+	ItemProcessor  *machine        `json:"ItemProcessor"`
+	Iterator       *machine        `json:"Iterator"`
+}
+
+type choiceRule struct {
+	Next string `json:"Next"`
+}
+
+type retrier struct {
+	ErrorEquals     []string `json:"ErrorEquals"`
+	IntervalSeconds *float64 `json:"IntervalSeconds"`
+	MaxAttempts     *int     `json:"MaxAttempts"`
+	BackoffRate     *float64 `json:"BackoffRate"`
+	MaxDelaySeconds *float64 `json:"MaxDelaySeconds"`
+	JitterStrategy  string   `json:"JitterStrategy"`
+}
+
+type catcher struct {
+	ErrorEquals []string `json:"ErrorEquals"`
+	ResultPath  *string  `json:"ResultPath"`
+	Next        string   `json:"Next"`
+}
+
+type machine struct {
+	StartAt       string           `json:"StartAt"`
+	QueryLanguage string           `json:"QueryLanguage"`
+	States        map[string]state `json:"States"`
+}
+
+// scope is one state machine or branch: its states and the name of the state
+// (Parallel/Map) that owns it, "" for the top level.
+type scope struct {
+	owner string
+	m     machine
+}
+
+func (s state) children() []machine {
+	out := append([]machine(nil), s.Branches...)
+	if s.ItemProcessor != nil {
+		out = append(out, *s.ItemProcessor)
+	}
+	if s.Iterator != nil {
+		out = append(out, *s.Iterator)
+	}
+	return out
+}
+
+// targets lists every state name a state can transition to.
+func (s state) targets() []string {
+	var out []string
+	if s.Next != "" {
+		out = append(out, s.Next)
+	}
+	if s.Default != "" {
+		out = append(out, s.Default)
+	}
+	for _, c := range s.Choices {
+		out = append(out, c.Next)
+	}
+	for _, c := range s.Catch {
+		out = append(out, c.Next)
+	}
+	return out
+}
+
+func scopes(m machine, owner string) []scope {
+	out := []scope{{owner: owner, m: m}}
+	for _, name := range sortedStateNames(m) {
+		for _, child := range m.States[name].children() {
+			out = append(out, scopes(child, name)...)
+		}
+	}
+	return out
+}
+
+func sortedStateNames(m machine) []string {
+	names := make([]string, 0, len(m.States))
+	for n := range m.States {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// testSubs substitutes every placeholder of the provision machine.
+var testSubs = map[string]string{
+	ProvisionFunctionArn: "arn:aws:lambda:us-east-1:999999999999:function:s3crr-provision",
+	AlertTopicArn:        "arn:aws:sns:us-east-1:999999999999:s3crr-alerts",
+	PairsTableName:       "s3crr-pairs",
+}
+
+func subsFor(t *testing.T, name string) map[string]string {
+	t.Helper()
+	keys, err := Placeholders(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs := map[string]string{}
+	for _, k := range keys {
+		v, ok := testSubs[k]
+		if !ok {
+			t.Fatalf("%s: placeholder ${%s} has no test substitution; add it to testSubs", name, k)
+		}
+		subs[k] = v
+	}
+	return subs
+}
+
+func loadMachine(t *testing.T, name string) (machine, []byte) {
+	t.Helper()
+	b, err := Load(name, subsFor(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m machine
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: decode: %v", name, err)
+	}
+	return m, b
+}
+
+func TestEveryDefinitionIsAWellFormedGraph(t *testing.T) {
+	for _, name := range Names() {
+		t.Run(name, func(t *testing.T) {
+			m, _ := loadMachine(t, name)
+			if m.QueryLanguage != "JSONPath" {
+				t.Errorf("QueryLanguage = %q, want JSONPath (the local runner has no JSONata)", m.QueryLanguage)
+			}
+			seen := map[string]string{} // Step Functions wants state names unique across the whole machine
+			for _, sc := range scopes(m, "") {
+				where := "top level"
+				if sc.owner != "" {
+					where = "a branch of " + sc.owner
+				}
+				if _, ok := sc.m.States[sc.m.StartAt]; !ok {
+					t.Errorf("%s: StartAt %q is not a state", where, sc.m.StartAt)
+				}
+				for _, n := range sortedStateNames(sc.m) {
+					if prev, dup := seen[n]; dup {
+						t.Errorf("state %q is defined twice (%s and %s)", n, prev, where)
+					}
+					seen[n] = where
+					s := sc.m.States[n]
+					for _, target := range s.targets() {
+						if _, ok := sc.m.States[target]; !ok {
+							t.Errorf("%s: %s -> %q, which is not a state in the same scope", where, n, target)
+						}
+					}
+					terminal := s.Type == "Succeed" || s.Type == "Fail" || s.Type == "Choice"
+					switch {
+					case terminal && (s.Next != "" || s.End):
+						t.Errorf("%s: %s is a %s and must have neither Next nor End", where, n, s.Type)
+					case !terminal && (s.Next == "") == !s.End:
+						t.Errorf("%s: %s must have exactly one of Next and End", where, n)
+					}
+				}
+				reached := map[string]bool{}
+				var visit func(string)
+				visit = func(n string) {
+					if reached[n] {
+						return
+					}
+					reached[n] = true
+					if s, ok := sc.m.States[n]; ok {
+						for _, target := range s.targets() {
+							visit(target)
+						}
+					}
+				}
+				visit(sc.m.StartAt)
+				for _, n := range sortedStateNames(sc.m) {
+					if !reached[n] {
+						t.Errorf("%s: state %q cannot be reached from %q", where, n, sc.m.StartAt)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRetryAndCatchNameOnlyKnownErrors(t *testing.T) {
+	known := map[string]bool{}
+	for _, n := range LambdaErrorNames {
+		known[n] = true
+	}
+	check := func(t *testing.T, where string, names []string, last bool) {
+		t.Helper()
+		if len(names) == 0 {
+			t.Errorf("%s: empty ErrorEquals", where)
+		}
+		for _, e := range names {
+			switch {
+			case e == "States.ALL":
+				// Step Functions rejects States.ALL unless it stands alone in the last entry.
+				if len(names) != 1 || !last {
+					t.Errorf("%s: States.ALL must be alone in the last entry", where)
+				}
+			case strings.HasPrefix(e, "States."), strings.HasPrefix(e, "Lambda."), known[e]:
+			default:
+				t.Errorf("%s: ErrorEquals names %q, which the provision Lambda never returns (known: %v)", where, e, LambdaErrorNames)
+			}
+		}
+	}
+	for _, name := range Names() {
+		m, _ := loadMachine(t, name)
+		for _, sc := range scopes(m, "") {
+			for _, n := range sortedStateNames(sc.m) {
+				s := sc.m.States[n]
+				for i, r := range s.Retry {
+					check(t, name+"/"+n+" Retry", r.ErrorEquals, i == len(s.Retry)-1)
+				}
+				for i, c := range s.Catch {
+					check(t, name+"/"+n+" Catch", c.ErrorEquals, i == len(s.Catch)-1)
+				}
+			}
+		}
+	}
+}
+
+type payload struct {
+	FunctionName string          `json:"FunctionName"`
+	Payload      json.RawMessage `json:"Payload"`
+}
+
+type lambdaEvent struct {
+	Stage string `json:"stage"`
+	Side  string `json:"side"`
+	Plan  *bool  `json:"plan"`
+}
+
+// lambdaTasks returns the provision machine's lambda:invoke tasks by name.
+func lambdaTasks(t *testing.T, m machine) map[string]state {
+	out := map[string]state{}
+	for _, sc := range scopes(m, "") {
+		for n, s := range sc.m.States {
+			if s.Type == "Task" && strings.HasPrefix(s.Resource, "arn:aws:states:::lambda:invoke") {
+				out[n] = s
+			}
+		}
+	}
+	return out
+}
+
+// maxBackoffSeconds is the longest a retrier can wait in all: Step Functions
+// waits IntervalSeconds*BackoffRate^k (capped at MaxDelaySeconds) before retry k+1.
+func maxBackoffSeconds(r retrier) float64 {
+	interval, rate, attempts := 1.0, 2.0, 3
+	if r.IntervalSeconds != nil {
+		interval = *r.IntervalSeconds
+	}
+	if r.BackoffRate != nil {
+		rate = *r.BackoffRate
+	}
+	if r.MaxAttempts != nil {
+		attempts = *r.MaxAttempts
+	}
+	total, wait := 0.0, interval
+	for k := 0; k < attempts; k++ {
+		w := wait
+		if r.MaxDelaySeconds != nil && w > *r.MaxDelaySeconds {
+			w = *r.MaxDelaySeconds
+		}
+		total += w
+		wait *= rate
+	}
+	return total
+}
+
+func TestProvisionLambdaTasksFollowTheContract(t *testing.T) {
+	m, _ := loadMachine(t, Provision)
+	tasks := lambdaTasks(t, m)
+	type stageSide struct{ stage, side string }
+	var got []stageSide
+	for n, s := range tasks {
+		var p payload
+		if err := json.Unmarshal(s.Parameters, &p); err != nil {
+			t.Fatalf("%s: Parameters: %v", n, err)
+		}
+		if p.FunctionName != testSubs[ProvisionFunctionArn] {
+			t.Errorf("%s invokes %q, want the provision function", n, p.FunctionName)
+		}
+		var ev lambdaEvent
+		if err := json.Unmarshal(p.Payload, &ev); err != nil {
+			t.Fatalf("%s: Payload: %v", n, err)
+		}
+		if ev.Plan == nil || *ev.Plan {
+			t.Errorf("%s: Payload.plan must be false", n)
+		}
+		if !strings.Contains(string(p.Payload), `"request.$"`) {
+			t.Errorf("%s: Payload does not pass the request", n)
+		}
+		got = append(got, stageSide{ev.Stage, ev.Side})
+
+		// Every stage retries Lambda's own transient errors.
+		transient := map[string]bool{}
+		for _, r := range s.Retry {
+			for _, e := range r.ErrorEquals {
+				transient[e] = true
+			}
+		}
+		for _, e := range []string{"Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.SdkClientException"} {
+			if !transient[e] {
+				t.Errorf("%s does not retry %s", n, e)
+			}
+		}
+		// Every stage that touches IAM or KMS retries propagation for about three minutes.
+		var prop *retrier
+		for i, r := range s.Retry {
+			for _, e := range r.ErrorEquals {
+				if e == "PrincipalNotReady" {
+					prop = &s.Retry[i]
+				}
+			}
+		}
+		switch {
+		case ev.Stage == "validate":
+			if prop != nil {
+				t.Errorf("validate touches no account, yet retries PrincipalNotReady")
+			}
+		case prop == nil:
+			t.Errorf("%s (%s) does not retry PrincipalNotReady", n, ev.Stage)
+		default:
+			if total := maxBackoffSeconds(*prop); total < 150 || total > 240 {
+				t.Errorf("%s: PrincipalNotReady retries wait up to %.0fs in all, want about three minutes", n, total)
+			}
+			if prop.JitterStrategy != "FULL" {
+				t.Errorf("%s: PrincipalNotReady retries should use JitterStrategy FULL so parallel stages do not retry in lockstep", n)
+			}
+		}
+	}
+	sort.Slice(got, func(i, j int) bool {
+		if got[i].stage != got[j].stage {
+			return got[i].stage < got[j].stage
+		}
+		return got[i].side < got[j].side
+	})
+	want := []stageSide{
+		{"bucket", "destination"}, {"bucket", "source"},
+		{"bucketPolicy", "destination"},
+		{"checkReplication", ""},
+		{"encryption", "destination"}, {"encryption", "source"},
+		{"events", ""},
+		{"key", "destination"}, {"key", "source"},
+		{"keyPolicy", "destination"}, {"keyPolicy", "source"},
+		{"preflight", ""},
+		{"replication", ""},
+		{"role", "source"},
+		{"validate", ""},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("stages = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("stages = %v, want %v", got, want)
+			break
+		}
+	}
+}
+
+func TestEveryCatchAlertsThenFailsNamingTheStage(t *testing.T) {
+	m, _ := loadMachine(t, Provision)
+	top := m.States
+	isPublish := func(s state) bool { return s.Type == "Task" && s.Resource == "arn:aws:states:::sns:publish" }
+	for _, sc := range scopes(m, "") {
+		for _, n := range sortedStateNames(sc.m) {
+			s := sc.m.States[n]
+			if sc.owner != "" && len(s.Catch) > 0 {
+				t.Errorf("%s inside %s catches its own errors; the Parallel's Catch must see them", n, sc.owner)
+			}
+			if isPublish(s) {
+				continue // the alert and the success notice: their failure must not hide the outcome
+			}
+			for _, c := range s.Catch {
+				if c.ResultPath == nil || *c.ResultPath != "$.error" {
+					t.Errorf("%s: Catch ResultPath must be $.error (the failure path reads it)", n)
+				}
+				// Follow Pass states: the first must record the stage, then an SNS
+				// alert, then a Fail that takes its Error and Cause from the description.
+				path := []string{c.Next}
+				recorded, alerted := false, false
+				cur := c.Next
+				for i := 0; i < 10; i++ {
+					st, ok := top[cur]
+					if !ok {
+						t.Fatalf("%s: Catch path reaches unknown state %q", n, cur)
+					}
+					if st.Type == "Pass" && st.ResultPath != nil && *st.ResultPath == "$.failedStage" {
+						recorded = true
+					}
+					if isPublish(st) {
+						alerted = true
+					}
+					if st.Type == "Fail" {
+						break
+					}
+					cur = st.Next
+					path = append(path, cur)
+				}
+				if !recorded || !alerted || top[cur].Type != "Fail" {
+					t.Errorf("%s: Catch path %v must record the stage, publish an alert and end in a Fail", n, path)
+				}
+			}
+			if s.Type == "Task" || s.Type == "Parallel" {
+				if sc.owner == "" && len(s.Catch) == 0 {
+					t.Errorf("%s has no Catch: its failure would end the execution without an alert", n)
+				}
+			}
+		}
+	}
+}
+
+func TestFailStateNamesStageAndReason(t *testing.T) {
+	_, b := loadMachine(t, Provision)
+	var raw struct {
+		States map[string]map[string]any `json:"States"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	fail := raw.States["ProvisioningFailed"]
+	if fail["ErrorPath"] != "$.failure.failError" || fail["CausePath"] != "$.failure.failCause" {
+		t.Fatalf("ProvisioningFailed = %v, want ErrorPath/CausePath from the failure description", fail)
+	}
+	params, _ := raw.States["DescribeFailure"]["Parameters"].(map[string]any)
+	if got := params["failError.$"]; got != "States.Format('{}: {}', $.failedStage, $.error.Error)" {
+		t.Errorf("failError = %v, want the stage and the error name", got)
+	}
+	if got, _ := params["failCause.$"].(string); !strings.Contains(got, "$.failedStage") || !strings.Contains(got, "$.error.Cause") {
+		t.Errorf("failCause = %v, want the stage and the cause", got)
+	}
+}
+
+// jsonKeys returns the keys of a Parameters object, without the ".$" suffix.
+func jsonKeys(t *testing.T, raw json.RawMessage) []string {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range m {
+		keys = append(keys, strings.TrimSuffix(k, ".$"))
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// The Go shapes consumers decode must match what the ASL builds, or the CLI
+// and the tests would read zero values from a real execution.
+func TestGoShapesMatchTheDefinition(t *testing.T) {
+	m, _ := loadMachine(t, Provision)
+	tests := []struct {
+		state string
+		give  json.RawMessage
+		want  []string
+	}{
+		{"Summarize", m.States["Summarize"].Parameters,
+			[]string{"arns", "executionArn", "pairId", "request", "ruleId", "stages", "verification"}},
+		{"DescribeFailure", m.States["DescribeFailure"].Parameters,
+			[]string{"cause", "error", "executionArn", "executionName", "failCause", "failError", "stage"}},
+	}
+	for _, tt := range tests {
+		got := jsonKeys(t, tt.give)
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%s builds %v, the Go type expects %v", tt.state, got, tt.want)
+		}
+	}
+	// Every results.<name> a top-level state writes is a field of Stages.
+	var stages Stages
+	tagged, _ := json.Marshal(stages)
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(tagged, &fields); err != nil {
+		t.Fatal(err)
+	}
+	written := map[string]bool{"validate": true} // Validate builds results.validate in its ResultSelector
+	for n, s := range m.States {
+		if s.ResultPath != nil && strings.HasPrefix(*s.ResultPath, "$.results.") {
+			key := strings.TrimPrefix(*s.ResultPath, "$.results.")
+			written[key] = true
+			if _, ok := fields[key]; !ok {
+				t.Errorf("%s writes results.%s, which Stages lacks", n, key)
+			}
+		}
+	}
+	for k := range fields {
+		if !written[k] {
+			t.Errorf("Stages.%s is written by no state", k)
+		}
+	}
+}

@@ -1,0 +1,132 @@
+package statemachine
+
+import "encoding/json"
+
+// Change is one thing a provision stage created or changed, as the provision
+// Lambda reports it.
+type Change struct {
+	Account  string `json:"account"`
+	Region   string `json:"region"`
+	Resource string `json:"resource"`
+	Action   string `json:"action"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+// StageResult is the part of a provision Lambda result the state machine keeps
+// for each stage (its ResultSelector picks exactly these fields, so the Lambda
+// must always return all of them; null is fine for an empty list).
+type StageResult struct {
+	Stage    string            `json:"stage"`
+	Side     string            `json:"side"`
+	Changes  []Change          `json:"changes"`
+	Outputs  map[string]string `json:"outputs"`
+	Warnings []string          `json:"warnings"`
+}
+
+// SidePair holds one stage's result for each side of the pair.
+type SidePair struct {
+	Source      StageResult `json:"source"`
+	Destination StageResult `json:"destination"`
+}
+
+// SideResources holds one side's bucket and key stage results.
+type SideResources struct {
+	Bucket StageResult `json:"bucket"`
+	Key    StageResult `json:"key"`
+}
+
+// Policies holds the three policy stages that run in parallel.
+type Policies struct {
+	SourceKeyPolicy         StageResult `json:"sourceKeyPolicy"`
+	DestinationKeyPolicy    StageResult `json:"destinationKeyPolicy"`
+	DestinationBucketPolicy StageResult `json:"destinationBucketPolicy"`
+}
+
+// Stages is every stage's result, in the shape the provision state machine
+// collects them (see provision.asl.json's ResultPath fields).
+type Stages struct {
+	Validate  StageResult `json:"validate"`
+	Preflight StageResult `json:"preflight"`
+	Resources struct {
+		Source      SideResources `json:"source"`
+		Destination SideResources `json:"destination"`
+	} `json:"resources"`
+	Role             StageResult `json:"role"`
+	Policies         Policies    `json:"policies"`
+	Encryption       SidePair    `json:"encryption"`
+	Replication      StageResult `json:"replication"`
+	Events           StageResult `json:"events"`
+	CheckReplication StageResult `json:"checkReplication"`
+}
+
+// InOrder returns the stage results in the order the stages run, parallel
+// stages source before destination.
+func (s Stages) InOrder() []StageResult {
+	return []StageResult{
+		s.Validate, s.Preflight,
+		s.Resources.Source.Bucket, s.Resources.Source.Key,
+		s.Resources.Destination.Bucket, s.Resources.Destination.Key,
+		s.Role,
+		s.Policies.SourceKeyPolicy, s.Policies.DestinationKeyPolicy, s.Policies.DestinationBucketPolicy,
+		s.Encryption.Source, s.Encryption.Destination,
+		s.Replication, s.Events, s.CheckReplication,
+	}
+}
+
+// ARNs are the ARNs of the pair's resources, as the execution output lists them.
+type ARNs struct {
+	SourceBucket      string `json:"sourceBucket"`
+	DestinationBucket string `json:"destinationBucket"`
+	SourceKey         string `json:"sourceKey"`
+	DestinationKey    string `json:"destinationKey"`
+	ReplicationRole   string `json:"replicationRole"`
+}
+
+// TaskError is an error Step Functions caught, as a Catch with ResultPath hands it on.
+type TaskError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// Output is the output of a successful provision execution.
+type Output struct {
+	PairID       string `json:"pairId"`
+	ExecutionARN string `json:"executionArn"`
+	ARNs         ARNs   `json:"arns"`
+	RuleID       string `json:"ruleId"`
+	// Verification is the last checkReplication result (outputs.ready == "true").
+	Verification StageResult `json:"verification"`
+	Stages       Stages      `json:"stages"`
+	// Request is the request with defaults applied, as validate returned it.
+	Request json.RawMessage `json:"request"`
+	// NotificationError is set when the success notice could not be published;
+	// the pair is provisioned and registered regardless.
+	NotificationError *TaskError `json:"notificationError,omitempty"`
+}
+
+// Changes returns every change of every stage, in stage order. An execution
+// that found everything in place returns none.
+func (o Output) Changes() []Change {
+	var out []Change
+	for _, s := range o.Stages.InOrder() {
+		out = append(out, s.Changes...)
+	}
+	return out
+}
+
+// Failure is the body of the SNS alert a failed provision execution publishes
+// (the Message is this object as JSON); the Fail state's Error is
+// FailError and its Cause FailCause.
+type Failure struct {
+	// Stage is the failed stage, or the stages of a failed parallel group
+	// joined by "/" (e.g. "keyPolicy/bucketPolicy").
+	Stage string `json:"stage"`
+	// Error is the error name, e.g. "AccessDenied" or "States.Timeout".
+	Error string `json:"error"`
+	// Cause is Step Functions' cause: for a Lambda error, its JSON error payload.
+	Cause         string `json:"cause"`
+	ExecutionARN  string `json:"executionArn"`
+	ExecutionName string `json:"executionName"`
+	FailError     string `json:"failError"`
+	FailCause     string `json:"failCause"`
+}

@@ -1,0 +1,152 @@
+// Package statemachine holds the Amazon States Language definitions of s3crr's
+// state machines, the single source of truth that both the CDK stacks and the
+// local run load, and the Go shapes of what the provision state machine hands
+// back: its execution output and its failure alert.
+//
+// The definitions carry ${Name} placeholders (the same syntax as CloudFormation
+// DefinitionSubstitutions) for everything that differs per deployment: the
+// provision Lambda's ARN, the alert topic's ARN, the pairs table's name. Load
+// fills them in and refuses to return a definition with any left over, because
+// Step Functions would accept such a definition and fail only at run time.
+package statemachine
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+//go:embed *.asl.json
+var files embed.FS
+
+// The placeholders of the provision state machine.
+const (
+	// ProvisionFunctionArn is the ARN of the provision Lambda every stage invokes.
+	ProvisionFunctionArn = "ProvisionFunctionArn"
+	// AlertTopicArn is the SNS topic that receives failure alerts and success notices.
+	AlertTopicArn = "AlertTopicArn"
+	// PairsTableName is the DynamoDB table where a provisioned pair is registered.
+	PairsTableName = "PairsTableName"
+)
+
+// Provision is the name of the provision state machine for Load.
+const Provision = "provision"
+
+// LambdaErrorNames are the errors the provision Lambda returns by name
+// (aws-lambda-go reports the Go type name as errorType). The ASL's Retry and
+// Catch match exactly these, so the provision code's error types must be named
+// the same; a test on each side holds them together.
+var LambdaErrorNames = []string{
+	"InvalidSpec",       // the request is invalid: never retried
+	"PreflightFailed",   // a precondition in an account does not hold: never retried
+	"PrincipalNotReady", // IAM/KMS propagation: retried with backoff for about three minutes
+	"AccessDenied",      // a provisioner role lacks a permission: never retried
+	"Conflict",          // existing configuration s3crr must not overwrite: never retried
+}
+
+var placeholderRE = regexp.MustCompile(`\$\{([A-Za-z][A-Za-z0-9_]*)\}`)
+
+// Names lists the state machines this package holds, e.g. "provision".
+func Names() []string {
+	matches, _ := fs.Glob(files, "*.asl.json") // the pattern is valid, so no error
+	names := make([]string, 0, len(matches))
+	for _, m := range matches {
+		names = append(names, strings.TrimSuffix(m, ".asl.json"))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Raw returns the definition exactly as stored, placeholders included.
+func Raw(name string) ([]byte, error) {
+	b, err := files.ReadFile(name + ".asl.json")
+	if err != nil {
+		return nil, fmt.Errorf("read state machine %q (have %s): %w", name, strings.Join(Names(), ", "), err)
+	}
+	return b, nil
+}
+
+// Placeholders lists the ${Name} placeholders of a definition, sorted, each once.
+func Placeholders(name string) ([]string, error) {
+	raw, err := Raw(name)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, m := range placeholderRE.FindAllSubmatch(raw, -1) {
+		seen[string(m[1])] = true
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Load returns the named definition with every ${Name} placeholder replaced by
+// subs[Name]. It fails if a placeholder has no substitution or if a
+// substitution names no placeholder (a typo would otherwise leave the real
+// placeholder empty-handed only in some other caller). Values are inserted as
+// JSON string content, so quotes in them cannot break the document, and values
+// are never rescanned: a CDK token such as "${Token[TOKEN.12]}" passes through.
+func Load(name string, subs map[string]string) ([]byte, error) {
+	raw, err := Raw(name)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	used := map[string]bool{}
+	out := placeholderRE.ReplaceAllFunc(raw, func(m []byte) []byte {
+		key := string(placeholderRE.FindSubmatch(m)[1])
+		v, ok := subs[key]
+		if !ok {
+			if !contains(missing, key) {
+				missing = append(missing, key)
+			}
+			return m
+		}
+		used[key] = true
+		quoted, _ := json.Marshal(v) // marshalling a string cannot fail
+		return quoted[1 : len(quoted)-1]
+	})
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("load state machine %q: no substitution for %s", name, strings.Join(wrap(missing), ", "))
+	}
+	var unused []string
+	for k := range subs {
+		if !used[k] {
+			unused = append(unused, k)
+		}
+	}
+	if len(unused) > 0 {
+		sort.Strings(unused)
+		return nil, fmt.Errorf("load state machine %q: substitutions %s match no placeholder", name, strings.Join(unused, ", "))
+	}
+	if !json.Valid(out) {
+		return nil, fmt.Errorf("load state machine %q: the substituted definition is not valid JSON", name)
+	}
+	return out, nil
+}
+
+func wrap(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = "${" + k + "}"
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
