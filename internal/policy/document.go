@@ -612,8 +612,3 @@ func cloneRaw(m map[string]json.RawMessage) map[string]json.RawMessage {
 	}
 	return c
 }
-
-// hasPrefixFold reports whether s starts with prefix, ignoring ASCII case.
-func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
-}
