@@ -26,6 +26,8 @@ type bucket struct {
 	replication       *replicationConfig
 	notification      *notificationConfig
 	tags              map[string]string
+	// sseS3Key is the bucket's SSE-S3 (AES256) key, created on first use (s3_crypto.go).
+	sseS3Key []byte
 
 	// objects maps a key to its versions, oldest first. In an unversioned bucket each key
 	// has at most one version, with versionID "null".
@@ -99,10 +101,13 @@ type replicationRule struct {
 	// filterShape remembers how the filter was written, so GetBucketReplication returns
 	// what was put: "prefix", "tag", "and", "empty" (an empty <Filter/>), or "" for V1.
 	filterShape string
+	// filterTagOrder is the order And-filter tags were written in, for GetBucketReplication.
+	filterTagOrder []string
 
 	deleteMarkerReplication bool // DeleteMarkerReplication.Status == Enabled
 	hasDeleteMarkerElement  bool
 	existingObjects         bool // ExistingObjectReplication.Status == Enabled
+	hasExistingObjects      bool
 
 	sseKMSEncryptedObjects bool // SourceSelectionCriteria.SseKmsEncryptedObjects.Status == Enabled
 	hasSSEKMSCriterion     bool
