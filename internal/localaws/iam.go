@@ -22,7 +22,7 @@ const (
 // iamHandler serves one IAM or STS operation. It runs with s.mu held and returns the
 // <OpResult> body (nil for operations without output) or an error; the response is
 // written after the lock is released.
-type iamHandler func(s *Server, c *call, q queryArgs) (any, *apiError)
+type iamHandler func(s *Server, c *call, q iamQueryArgs) (any, *apiError)
 
 // iamOps maps IAM Query actions to their handlers.
 var iamOps = map[string]iamHandler{
@@ -54,13 +54,13 @@ var iamOps = map[string]iamHandler{
 // serveIAM serves the IAM Query API. IAM is global, so the signing region does not matter;
 // every call acts in the caller's own account.
 func (s *Server) serveIAM(c *call) {
-	s.serveQuery(c, iamNamespace, "2010-05-08", iamOps)
+	s.iamServeQuery(c, iamNamespace, "2010-05-08", iamOps)
 }
 
-// serveQuery dispatches a Query-protocol request to its handler, counting it and applying
+// iamServeQuery dispatches a Query-protocol request to its handler, counting it and applying
 // injected faults first, and writes the result in namespace ns.
-func (s *Server) serveQuery(c *call, ns, version string, ops map[string]iamHandler) {
-	q, err := parseQuery(c)
+func (s *Server) iamServeQuery(c *call, ns, version string, ops map[string]iamHandler) {
+	q, err := iamParseQuery(c)
 	if err != nil {
 		c.fail(err)
 		return
@@ -81,48 +81,48 @@ func (s *Server) serveQuery(c *call, ns, version string, ops map[string]iamHandl
 		c.fail(err)
 		return
 	}
-	c.writeQuery(ns, action, res)
+	c.iamWriteQuery(ns, action, res)
 }
 
 // --- XML shapes ---
 
-type boundaryXML struct {
+type iamBoundaryXML struct {
 	PermissionsBoundaryType string `xml:"PermissionsBoundaryType"`
 	PermissionsBoundaryArn  string `xml:"PermissionsBoundaryArn"`
 }
 
-type roleXML struct {
-	Path                     string       `xml:"Path"`
-	RoleName                 string       `xml:"RoleName"`
-	RoleID                   string       `xml:"RoleId"`
-	Arn                      string       `xml:"Arn"`
-	CreateDate               string       `xml:"CreateDate"`
-	AssumeRolePolicyDocument string       `xml:"AssumeRolePolicyDocument"`
-	Description              string       `xml:"Description,omitempty"`
-	MaxSessionDuration       int32        `xml:"MaxSessionDuration"`
-	PermissionsBoundary      *boundaryXML `xml:"PermissionsBoundary"`
-	Tags                     []tagXML     `xml:"Tags>member"`
+type iamRoleXML struct {
+	Path                     string          `xml:"Path"`
+	RoleName                 string          `xml:"RoleName"`
+	RoleID                   string          `xml:"RoleId"`
+	Arn                      string          `xml:"Arn"`
+	CreateDate               string          `xml:"CreateDate"`
+	AssumeRolePolicyDocument string          `xml:"AssumeRolePolicyDocument"`
+	Description              string          `xml:"Description,omitempty"`
+	MaxSessionDuration       int32           `xml:"MaxSessionDuration"`
+	PermissionsBoundary      *iamBoundaryXML `xml:"PermissionsBoundary"`
+	Tags                     []iamTagXML     `xml:"Tags>member"`
 }
 
-type roleResult struct {
-	Role roleXML `xml:"Role"`
+type iamRoleResult struct {
+	Role iamRoleXML `xml:"Role"`
 }
 
-type listRolesResult struct {
-	Roles       []roleXML `xml:"Roles>member"`
-	IsTruncated bool      `xml:"IsTruncated"`
-	Marker      string    `xml:"Marker,omitempty"`
+type iamListRolesResult struct {
+	Roles       []iamRoleXML `xml:"Roles>member"`
+	IsTruncated bool         `xml:"IsTruncated"`
+	Marker      string       `xml:"Marker,omitempty"`
 }
 
-type listTagsResult struct {
-	Tags        []tagXML `xml:"Tags>member"`
-	IsTruncated bool     `xml:"IsTruncated"`
-	Marker      string   `xml:"Marker,omitempty"`
+type iamListTagsResult struct {
+	Tags        []iamTagXML `xml:"Tags>member"`
+	IsTruncated bool        `xml:"IsTruncated"`
+	Marker      string      `xml:"Marker,omitempty"`
 }
 
-// roleXML renders a role. ListRoles leaves out the boundary and tags, as IAM does.
-func (r *role) xml(full bool) roleXML {
-	x := roleXML{
+// iamXML renders a role. ListRoles leaves out the boundary and tags, as IAM does.
+func (r *role) iamXML(full bool) iamRoleXML {
+	x := iamRoleXML{
 		Path:                     r.path,
 		RoleName:                 r.name,
 		RoleID:                   r.id,
@@ -134,17 +134,17 @@ func (r *role) xml(full bool) roleXML {
 	}
 	if full {
 		if r.boundary != "" {
-			x.PermissionsBoundary = &boundaryXML{PermissionsBoundaryType: "PermissionsBoundaryPolicy", PermissionsBoundaryArn: r.boundary}
+			x.PermissionsBoundary = &iamBoundaryXML{PermissionsBoundaryType: "PermissionsBoundaryPolicy", PermissionsBoundaryArn: r.boundary}
 		}
-		x.Tags = tagList(r.tags)
+		x.Tags = iamTagList(r.tags)
 	}
 	return x
 }
 
-func tagList(tags map[string]string) []tagXML {
-	out := make([]tagXML, 0, len(tags))
+func iamTagList(tags map[string]string) []iamTagXML {
+	out := make([]iamTagXML, 0, len(tags))
 	for _, k := range sortedKeys(tags) {
-		out = append(out, tagXML{Key: k, Value: tags[k]})
+		out = append(out, iamTagXML{Key: k, Value: tags[k]})
 	}
 	return out
 }
@@ -173,8 +173,8 @@ func (s *Server) iamAuthorize(c *call, action, resource string, r *role, extra m
 	})
 }
 
-// requestTagContext is aws:RequestTag/<key> and aws:TagKeys for the tags of a request.
-func requestTagContext(tags []tagXML) map[string][]string {
+// iamRequestTagContext is aws:RequestTag/<key> and aws:TagKeys for the tags of a request.
+func iamRequestTagContext(tags []iamTagXML) map[string][]string {
 	ctx := map[string][]string{}
 	if len(tags) == 0 {
 		return ctx
@@ -188,35 +188,35 @@ func requestTagContext(tags []tagXML) map[string][]string {
 	return ctx
 }
 
-// boundaryContext is iam:PermissionsBoundary when a boundary ARN is involved: IAM sets the
+// iamBoundaryContext is iam:PermissionsBoundary when a boundary ARN is involved: IAM sets the
 // key to the boundary of the request (CreateRole, PutRolePermissionsBoundary) or the role's
 // existing boundary (Put/Delete/Attach/DetachRolePolicy, DeleteRolePermissionsBoundary),
 // and leaves it out when there is none, so StringEquals conditions on it fail.
-func boundaryContext(arn string) map[string][]string {
+func iamBoundaryContext(arn string) map[string][]string {
 	if arn == "" {
 		return nil
 	}
 	return map[string][]string{"iam:PermissionsBoundary": {arn}}
 }
 
-func roleARN(account, path, name string) string {
+func iamRoleARN(account, path, name string) string {
 	return "arn:aws:iam::" + account + ":role" + path + name
 }
 
-func policyARN(account, path, name string) string {
+func iamPolicyARN(account, path, name string) string {
 	return "arn:aws:iam::" + account + ":policy" + path + name
 }
 
-// existingRole authorizes action on the role named by RoleName and returns it. Authorization
+// iamExistingRole authorizes action on the role named by RoleName and returns it. Authorization
 // comes first, as in IAM: a caller without the permission learns nothing about the role.
 // ctx computes extra context keys from the role once it is found.
-func (s *Server) existingRole(c *call, q queryArgs, action string, ctx func(*role) map[string][]string) (*role, *apiError) {
-	name, err := checkName(q, "RoleName", "roleName", 64)
+func (s *Server) iamExistingRole(c *call, q iamQueryArgs, action string, ctx func(*role) map[string][]string) (*role, *apiError) {
+	name, err := iamCheckName(q, "RoleName", "roleName", 64)
 	if err != nil {
 		return nil, err
 	}
 	r := s.accounts[c.p.account].roles[name]
-	resource := roleARN(c.p.account, "/", name)
+	resource := iamRoleARN(c.p.account, "/", name)
 	var extra map[string][]string
 	if r != nil {
 		resource = r.arn
@@ -228,56 +228,56 @@ func (s *Server) existingRole(c *call, q queryArgs, action string, ctx func(*rol
 		return nil, err
 	}
 	if r == nil {
-		return nil, errNoSuchRole(name)
+		return nil, iamErrNoSuchRole(name)
 	}
 	return r, nil
 }
 
-func errNoSuchRole(name string) *apiError {
+func iamErrNoSuchRole(name string) *apiError {
 	return errf(http.StatusNotFound, "NoSuchEntity", "The role with name %s cannot be found.", name)
 }
 
-func errMalformedPolicy(msg string) *apiError {
+func iamErrMalformedPolicy(msg string) *apiError {
 	return errf(http.StatusBadRequest, "MalformedPolicyDocument", "%s", msg)
 }
 
 // --- policy documents ---
 
-// parseTrustPolicy validates a role trust policy as IAM does when it is stored: size quota,
+// iamParseTrustPolicy validates a role trust policy as IAM does when it is stored: size quota,
 // grammar, the trust-policy shape, and principals that exist.
-func (s *Server) parseTrustPolicy(q queryArgs, param, field string) (string, *authz.Policy, *apiError) {
+func (s *Server) iamParseTrustPolicy(q iamQueryArgs, param, field string) (string, *authz.Policy, *apiError) {
 	doc := q.get(param)
 	if !q.has(param) {
-		return "", nil, errMissing(field)
+		return "", nil, iamErrMissing(field)
 	}
-	if policySize(doc) > iamTrustPolicyMax {
+	if iamPolicySize(doc) > iamTrustPolicyMax {
 		return "", nil, errf(http.StatusConflict, "LimitExceeded", "Cannot exceed quota for ACLSizePerRole: %d", iamTrustPolicyMax)
 	}
 	p, err := authz.Parse([]byte(doc))
 	if err != nil {
-		return "", nil, errMalformedPolicy(err.Error())
+		return "", nil, iamErrMalformedPolicy(err.Error())
 	}
 	if err := p.CheckKind(authz.KindTrust); err != nil {
-		return "", nil, errMalformedPolicy(err.Error())
+		return "", nil, iamErrMalformedPolicy(err.Error())
 	}
 	for _, name := range p.PrincipalARNs() {
-		if !s.trustPrincipalValid(name) {
-			return "", nil, errMalformedPolicy(fmt.Sprintf("Invalid principal in policy: \"AWS\":\"%s\"", name))
+		if !s.iamTrustPrincipalValid(name) {
+			return "", nil, iamErrMalformedPolicy(fmt.Sprintf("Invalid principal in policy: \"AWS\":\"%s\"", name))
 		}
 	}
 	for _, svc := range p.ServicePrincipals() {
 		if svc != "*" && !strings.Contains(svc, ".") {
-			return "", nil, errMalformedPolicy(fmt.Sprintf("Invalid principal in policy: \"SERVICE\":\"%s\"", svc))
+			return "", nil, iamErrMalformedPolicy(fmt.Sprintf("Invalid principal in policy: \"SERVICE\":\"%s\"", svc))
 		}
 	}
 	return doc, p, nil
 }
 
-// trustPrincipalValid says whether IAM accepts an AWS principal in a trust policy. IAM
+// iamTrustPrincipalValid says whether IAM accepts an AWS principal in a trust policy. IAM
 // resolves role and user ARNs when the policy is stored and rejects those that do not
 // exist; the simulator can tell only for its own accounts, and accepts well-formed ARNs of
 // any other account.
-func (s *Server) trustPrincipalValid(name string) bool {
+func (s *Server) iamTrustPrincipalValid(name string) bool {
 	if name == "*" || accountIDPattern.MatchString(name) {
 		return true
 	}
@@ -297,32 +297,32 @@ func (s *Server) trustPrincipalValid(name string) bool {
 	return strings.Contains(name, ":role/") && s.roleByARN(name) != nil
 }
 
-// parseIdentityPolicy validates an identity policy or boundary document: grammar, no
+// iamParseIdentityPolicy validates an identity policy or boundary document: grammar, no
 // Principal, Resource present.
-func parseIdentityPolicy(q queryArgs, param, field string) (string, *authz.Policy, *apiError) {
+func iamParseIdentityPolicy(q iamQueryArgs, param, field string) (string, *authz.Policy, *apiError) {
 	doc := q.get(param)
 	if !q.has(param) {
-		return "", nil, errMissing(field)
+		return "", nil, iamErrMissing(field)
 	}
 	if doc == "" {
-		return "", nil, errValidation(field, doc, "Member must have length greater than or equal to 1")
+		return "", nil, iamErrValidation(field, doc, "Member must have length greater than or equal to 1")
 	}
 	p, err := authz.Parse([]byte(doc))
 	if err != nil {
-		return "", nil, errMalformedPolicy(err.Error())
+		return "", nil, iamErrMalformedPolicy(err.Error())
 	}
 	if err := p.CheckKind(authz.KindIdentity); err != nil {
-		return "", nil, errMalformedPolicy(err.Error())
+		return "", nil, iamErrMalformedPolicy(err.Error())
 	}
 	return doc, p, nil
 }
 
-// attachablePolicy resolves a managed policy ARN the caller may attach or use as a
+// iamAttachablePolicy resolves a managed policy ARN the caller may attach or use as a
 // boundary: a customer managed policy of its own account. IAM's message for a missing
 // one depends on the use (notFound formats it with the ARN).
-func (s *Server) attachablePolicy(c *call, arn, field, notFound string) (*managedPolicy, *apiError) {
+func (s *Server) iamAttachablePolicy(c *call, arn, field, notFound string) (*managedPolicy, *apiError) {
 	if len(arn) < 20 || len(arn) > 2048 {
-		return nil, errValidation(field, arn, "Member must have length less than or equal to 2048 and greater than or equal to 20")
+		return nil, iamErrValidation(field, arn, "Member must have length less than or equal to 2048 and greater than or equal to 20")
 	}
 	if !strings.HasPrefix(arn, "arn:aws:iam::") || !strings.Contains(arn, ":policy/") {
 		return nil, errf(http.StatusBadRequest, "InvalidInput", "ARN %s is not valid.", arn)
@@ -336,36 +336,36 @@ func (s *Server) attachablePolicy(c *call, arn, field, notFound string) (*manage
 
 // --- roles ---
 
-func (s *Server) iamCreateRole(c *call, q queryArgs) (any, *apiError) {
-	name, err := checkName(q, "RoleName", "roleName", 64)
+func (s *Server) iamCreateRole(c *call, q iamQueryArgs) (any, *apiError) {
+	name, err := iamCheckName(q, "RoleName", "roleName", 64)
 	if err != nil {
 		return nil, err
 	}
-	path, err := checkPath(q, "Path", "path")
+	path, err := iamCheckPath(q, "Path", "path")
 	if err != nil {
 		return nil, err
 	}
 	desc := q.get("Description")
 	if len(desc) > 1000 {
-		return nil, errValidation("description", desc, "Member must have length less than or equal to 1000")
+		return nil, iamErrValidation("description", desc, "Member must have length less than or equal to 1000")
 	}
 	maxSess := int32(3600)
 	if v := q.get("MaxSessionDuration"); v != "" {
 		n, convErr := strconv.Atoi(v)
 		if convErr != nil || n < 3600 || n > 43200 {
-			return nil, errValidation("maxSessionDuration", v, "Member must have value less than or equal to 43200 and greater than or equal to 3600")
+			return nil, iamErrValidation("maxSessionDuration", v, "Member must have value less than or equal to 43200 and greater than or equal to 3600")
 		}
 		maxSess = int32(n)
 	}
 	tags := q.tags("Tags")
-	if err := checkTags(tags); err != nil {
+	if err := iamCheckTags(tags); err != nil {
 		return nil, err
 	}
 	boundary := q.get("PermissionsBoundary")
 
-	arn := roleARN(c.p.account, path, name)
-	ctx := requestTagContext(tags)
-	for k, v := range boundaryContext(boundary) {
+	arn := iamRoleARN(c.p.account, path, name)
+	ctx := iamRequestTagContext(tags)
+	for k, v := range iamBoundaryContext(boundary) {
 		ctx[k] = v
 	}
 	if err := s.iamAuthorize(c, "CreateRole", arn, nil, ctx); err != nil {
@@ -379,12 +379,12 @@ func (s *Server) iamCreateRole(c *call, q queryArgs) (any, *apiError) {
 			return nil, errf(http.StatusConflict, "EntityAlreadyExists", "Role with name %s already exists.", name)
 		}
 	}
-	doc, trust, err := s.parseTrustPolicy(q, "AssumeRolePolicyDocument", "assumeRolePolicyDocument")
+	doc, trust, err := s.iamParseTrustPolicy(q, "AssumeRolePolicyDocument", "assumeRolePolicyDocument")
 	if err != nil {
 		return nil, err
 	}
 	if boundary != "" {
-		if _, err := s.attachablePolicy(c, boundary, "permissionsBoundary", "Scope ARN: %s does not exist or is not attachable."); err != nil {
+		if _, err := s.iamAttachablePolicy(c, boundary, "permissionsBoundary", "Scope ARN: %s does not exist or is not attachable."); err != nil {
 			return nil, err
 		}
 	}
@@ -393,7 +393,7 @@ func (s *Server) iamCreateRole(c *call, q queryArgs) (any, *apiError) {
 		name:     name,
 		path:     path,
 		arn:      arn,
-		id:       randomID("AROA", 17),
+		id:       iamRandomID("AROA", 17),
 		created:  s.now(),
 		trustDoc: doc,
 		trust:    trust,
@@ -407,19 +407,19 @@ func (s *Server) iamCreateRole(c *call, q queryArgs) (any, *apiError) {
 		r.tags[t.Key] = t.Value
 	}
 	acct.roles[name] = r
-	return roleResult{Role: r.xml(true)}, nil
+	return iamRoleResult{Role: r.iamXML(true)}, nil
 }
 
-func (s *Server) iamGetRole(c *call, q queryArgs) (any, *apiError) {
-	r, err := s.existingRole(c, q, "GetRole", nil)
+func (s *Server) iamGetRole(c *call, q iamQueryArgs) (any, *apiError) {
+	r, err := s.iamExistingRole(c, q, "GetRole", nil)
 	if err != nil {
 		return nil, err
 	}
-	return roleResult{Role: r.xml(true)}, nil
+	return iamRoleResult{Role: r.iamXML(true)}, nil
 }
 
-func (s *Server) iamDeleteRole(c *call, q queryArgs) (any, *apiError) {
-	r, err := s.existingRole(c, q, "DeleteRole", nil)
+func (s *Server) iamDeleteRole(c *call, q iamQueryArgs) (any, *apiError) {
+	r, err := s.iamExistingRole(c, q, "DeleteRole", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -433,34 +433,34 @@ func (s *Server) iamDeleteRole(c *call, q queryArgs) (any, *apiError) {
 	return nil, nil
 }
 
-func (s *Server) iamUpdateRole(c *call, q queryArgs) (any, *apiError) {
-	r, err := s.existingRole(c, q, "UpdateRole", nil)
+func (s *Server) iamUpdateRole(c *call, q iamQueryArgs) (any, *apiError) {
+	r, err := s.iamExistingRole(c, q, "UpdateRole", nil)
 	if err != nil {
 		return nil, err
 	}
 	if q.has("Description") {
 		desc := q.get("Description")
 		if len(desc) > 1000 {
-			return nil, errValidation("description", desc, "Member must have length less than or equal to 1000")
+			return nil, iamErrValidation("description", desc, "Member must have length less than or equal to 1000")
 		}
 		r.desc = desc
 	}
 	if v := q.get("MaxSessionDuration"); v != "" {
 		n, convErr := strconv.Atoi(v)
 		if convErr != nil || n < 3600 || n > 43200 {
-			return nil, errValidation("maxSessionDuration", v, "Member must have value less than or equal to 43200 and greater than or equal to 3600")
+			return nil, iamErrValidation("maxSessionDuration", v, "Member must have value less than or equal to 43200 and greater than or equal to 3600")
 		}
 		r.maxSess = int32(n)
 	}
 	return struct{}{}, nil
 }
 
-func (s *Server) iamUpdateAssumeRolePolicy(c *call, q queryArgs) (any, *apiError) {
-	r, err := s.existingRole(c, q, "UpdateAssumeRolePolicy", nil)
+func (s *Server) iamUpdateAssumeRolePolicy(c *call, q iamQueryArgs) (any, *apiError) {
+	r, err := s.iamExistingRole(c, q, "UpdateAssumeRolePolicy", nil)
 	if err != nil {
 		return nil, err
 	}
-	doc, trust, err := s.parseTrustPolicy(q, "PolicyDocument", "policyDocument")
+	doc, trust, err := s.iamParseTrustPolicy(q, "PolicyDocument", "policyDocument")
 	if err != nil {
 		return nil, err
 	}
@@ -468,12 +468,12 @@ func (s *Server) iamUpdateAssumeRolePolicy(c *call, q queryArgs) (any, *apiError
 	return nil, nil
 }
 
-func (s *Server) iamListRoles(c *call, q queryArgs) (any, *apiError) {
+func (s *Server) iamListRoles(c *call, q iamQueryArgs) (any, *apiError) {
 	prefix := "/"
 	if q.has("PathPrefix") {
 		prefix = q.get("PathPrefix")
 		if !strings.HasPrefix(prefix, "/") || len(prefix) > 512 {
-			return nil, errValidation("pathPrefix", prefix, `Member must satisfy regular expression pattern: \u002F[\u0021-\u007F]*`)
+			return nil, iamErrValidation("pathPrefix", prefix, `Member must satisfy regular expression pattern: \u002F[\u0021-\u007F]*`)
 		}
 	}
 	// ListRoles supports no resource-level permissions: policies must allow it on "*".
@@ -487,26 +487,26 @@ func (s *Server) iamListRoles(c *call, q queryArgs) (any, *apiError) {
 			roles = append(roles, r)
 		}
 	}
-	start, end, next, err := paginate(q, len(roles))
+	start, end, next, err := iamPaginate(q, len(roles))
 	if err != nil {
 		return nil, err
 	}
-	res := listRolesResult{Roles: []roleXML{}, IsTruncated: next != "", Marker: next}
+	res := iamListRolesResult{Roles: []iamRoleXML{}, IsTruncated: next != "", Marker: next}
 	for _, r := range roles[start:end] {
-		res.Roles = append(res.Roles, r.xml(false))
+		res.Roles = append(res.Roles, r.iamXML(false))
 	}
 	return res, nil
 }
 
-func (s *Server) iamTagRole(c *call, q queryArgs) (any, *apiError) {
+func (s *Server) iamTagRole(c *call, q iamQueryArgs) (any, *apiError) {
 	tags := q.tags("Tags")
 	if len(tags) == 0 {
-		return nil, errMissing("tags")
+		return nil, iamErrMissing("tags")
 	}
-	if err := checkTags(tags); err != nil {
+	if err := iamCheckTags(tags); err != nil {
 		return nil, err
 	}
-	r, err := s.existingRole(c, q, "TagRole", func(*role) map[string][]string { return requestTagContext(tags) })
+	r, err := s.iamExistingRole(c, q, "TagRole", func(*role) map[string][]string { return iamRequestTagContext(tags) })
 	if err != nil {
 		return nil, err
 	}
@@ -524,12 +524,12 @@ func (s *Server) iamTagRole(c *call, q queryArgs) (any, *apiError) {
 	return nil, nil
 }
 
-func (s *Server) iamUntagRole(c *call, q queryArgs) (any, *apiError) {
+func (s *Server) iamUntagRole(c *call, q iamQueryArgs) (any, *apiError) {
 	keys := q.list("TagKeys")
 	if len(keys) == 0 {
-		return nil, errMissing("tagKeys")
+		return nil, iamErrMissing("tagKeys")
 	}
-	r, err := s.existingRole(c, q, "UntagRole", func(*role) map[string][]string {
+	r, err := s.iamExistingRole(c, q, "UntagRole", func(*role) map[string][]string {
 		return map[string][]string{"aws:TagKeys": keys}
 	})
 	if err != nil {
@@ -541,38 +541,38 @@ func (s *Server) iamUntagRole(c *call, q queryArgs) (any, *apiError) {
 	return nil, nil
 }
 
-func (s *Server) iamListRoleTags(c *call, q queryArgs) (any, *apiError) {
-	r, err := s.existingRole(c, q, "ListRoleTags", nil)
+func (s *Server) iamListRoleTags(c *call, q iamQueryArgs) (any, *apiError) {
+	r, err := s.iamExistingRole(c, q, "ListRoleTags", nil)
 	if err != nil {
 		return nil, err
 	}
-	tags := tagList(r.tags)
-	start, end, next, err := paginate(q, len(tags))
+	tags := iamTagList(r.tags)
+	start, end, next, err := iamPaginate(q, len(tags))
 	if err != nil {
 		return nil, err
 	}
-	return listTagsResult{Tags: tags[start:end], IsTruncated: next != "", Marker: next}, nil
+	return iamListTagsResult{Tags: tags[start:end], IsTruncated: next != "", Marker: next}, nil
 }
 
-func (s *Server) iamPutRolePermissionsBoundary(c *call, q queryArgs) (any, *apiError) {
+func (s *Server) iamPutRolePermissionsBoundary(c *call, q iamQueryArgs) (any, *apiError) {
 	arn := q.get("PermissionsBoundary")
 	if !q.has("PermissionsBoundary") {
-		return nil, errMissing("permissionsBoundary")
+		return nil, iamErrMissing("permissionsBoundary")
 	}
 	// The key is the boundary being set, so a delegated admin can only set the approved one.
-	r, err := s.existingRole(c, q, "PutRolePermissionsBoundary", func(*role) map[string][]string { return boundaryContext(arn) })
+	r, err := s.iamExistingRole(c, q, "PutRolePermissionsBoundary", func(*role) map[string][]string { return iamBoundaryContext(arn) })
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.attachablePolicy(c, arn, "permissionsBoundary", "Scope ARN: %s does not exist or is not attachable."); err != nil {
+	if _, err := s.iamAttachablePolicy(c, arn, "permissionsBoundary", "Scope ARN: %s does not exist or is not attachable."); err != nil {
 		return nil, err
 	}
 	r.boundary = arn
 	return nil, nil
 }
 
-func (s *Server) iamDeleteRolePermissionsBoundary(c *call, q queryArgs) (any, *apiError) {
-	r, err := s.existingRole(c, q, "DeleteRolePermissionsBoundary", func(r *role) map[string][]string { return boundaryContext(r.boundary) })
+func (s *Server) iamDeleteRolePermissionsBoundary(c *call, q iamQueryArgs) (any, *apiError) {
+	r, err := s.iamExistingRole(c, q, "DeleteRolePermissionsBoundary", func(r *role) map[string][]string { return iamBoundaryContext(r.boundary) })
 	if err != nil {
 		return nil, err
 	}

@@ -8,71 +8,71 @@ import (
 // This file serves IAM's policy operations: a role's inline policies, customer managed
 // policies, and attaching them to roles.
 
-type inlinePolicyResult struct {
+type iamInlinePolicyResult struct {
 	RoleName       string `xml:"RoleName"`
 	PolicyName     string `xml:"PolicyName"`
 	PolicyDocument string `xml:"PolicyDocument"`
 }
 
-type listNamesResult struct {
+type iamListNamesResult struct {
 	PolicyNames []string `xml:"PolicyNames>member"`
 	IsTruncated bool     `xml:"IsTruncated"`
 	Marker      string   `xml:"Marker,omitempty"`
 }
 
-type attachedPolicyXML struct {
+type iamAttachedPolicyXML struct {
 	PolicyName string `xml:"PolicyName"`
 	PolicyArn  string `xml:"PolicyArn"`
 }
 
-type listAttachedResult struct {
-	AttachedPolicies []attachedPolicyXML `xml:"AttachedPolicies>member"`
-	IsTruncated      bool                `xml:"IsTruncated"`
-	Marker           string              `xml:"Marker,omitempty"`
+type iamListAttachedResult struct {
+	AttachedPolicies []iamAttachedPolicyXML `xml:"AttachedPolicies>member"`
+	IsTruncated      bool                   `xml:"IsTruncated"`
+	Marker           string                 `xml:"Marker,omitempty"`
 }
 
-type policyXML struct {
-	PolicyName                    string   `xml:"PolicyName"`
-	PolicyID                      string   `xml:"PolicyId"`
-	Arn                           string   `xml:"Arn"`
-	Path                          string   `xml:"Path"`
-	DefaultVersionID              string   `xml:"DefaultVersionId"`
-	AttachmentCount               int      `xml:"AttachmentCount"`
-	PermissionsBoundaryUsageCount int      `xml:"PermissionsBoundaryUsageCount"`
-	IsAttachable                  bool     `xml:"IsAttachable"`
-	Description                   string   `xml:"Description,omitempty"`
-	CreateDate                    string   `xml:"CreateDate"`
-	UpdateDate                    string   `xml:"UpdateDate"`
-	Tags                          []tagXML `xml:"Tags>member"`
+type iamPolicyXML struct {
+	PolicyName                    string      `xml:"PolicyName"`
+	PolicyID                      string      `xml:"PolicyId"`
+	Arn                           string      `xml:"Arn"`
+	Path                          string      `xml:"Path"`
+	DefaultVersionID              string      `xml:"DefaultVersionId"`
+	AttachmentCount               int         `xml:"AttachmentCount"`
+	PermissionsBoundaryUsageCount int         `xml:"PermissionsBoundaryUsageCount"`
+	IsAttachable                  bool        `xml:"IsAttachable"`
+	Description                   string      `xml:"Description,omitempty"`
+	CreateDate                    string      `xml:"CreateDate"`
+	UpdateDate                    string      `xml:"UpdateDate"`
+	Tags                          []iamTagXML `xml:"Tags>member"`
 }
 
-type policyResult struct {
-	Policy policyXML `xml:"Policy"`
+type iamPolicyResult struct {
+	Policy iamPolicyXML `xml:"Policy"`
 }
 
-type listPoliciesResult struct {
-	Policies    []policyXML `xml:"Policies>member"`
-	IsTruncated bool        `xml:"IsTruncated"`
-	Marker      string      `xml:"Marker,omitempty"`
+type iamListPoliciesResult struct {
+	Policies    []iamPolicyXML `xml:"Policies>member"`
+	IsTruncated bool           `xml:"IsTruncated"`
+	Marker      string         `xml:"Marker,omitempty"`
 }
 
-type policyVersionXML struct {
+type iamPolicyVersionXML struct {
 	Document         string `xml:"Document"`
 	VersionID        string `xml:"VersionId"`
 	IsDefaultVersion bool   `xml:"IsDefaultVersion"`
 	CreateDate       string `xml:"CreateDate"`
 }
 
-type policyVersionResult struct {
-	PolicyVersion policyVersionXML `xml:"PolicyVersion"`
+type iamPolicyVersionResult struct {
+	PolicyVersion iamPolicyVersionXML `xml:"PolicyVersion"`
 }
 
-// policyVersion is the only version the simulator keeps of a managed policy.
-const policyVersion = "v1"
+// iamPolicyVersion is the only version the simulator keeps of a managed policy.
+const iamPolicyVersion = "v1"
 
-// usage counts the roles of the policy's account that attach mp and that use it as their
+// iamPolicyUsage counts the roles of the policy's account that attach mp and that use it as their
 // permissions boundary. The caller holds s.mu.
-func (s *Server) usage(mp *managedPolicy) (attached, boundary int) {
+func (s *Server) iamPolicyUsage(mp *managedPolicy) (attached, boundary int) {
 	for _, r := range s.accounts[mp.account].roles {
 		for _, a := range r.attached {
 			if a == mp.arn {
@@ -86,14 +86,14 @@ func (s *Server) usage(mp *managedPolicy) (attached, boundary int) {
 	return attached, boundary
 }
 
-func (s *Server) policyXML(mp *managedPolicy, withTags bool) policyXML {
-	attached, boundary := s.usage(mp)
-	x := policyXML{
+func (s *Server) iamPolicyXML(mp *managedPolicy, withTags bool) iamPolicyXML {
+	attached, boundary := s.iamPolicyUsage(mp)
+	x := iamPolicyXML{
 		PolicyName:                    mp.name,
 		PolicyID:                      mp.id,
 		Arn:                           mp.arn,
 		Path:                          mp.path,
-		DefaultVersionID:              policyVersion,
+		DefaultVersionID:              iamPolicyVersion,
 		AttachmentCount:               attached,
 		PermissionsBoundaryUsageCount: boundary,
 		IsAttachable:                  true,
@@ -102,30 +102,30 @@ func (s *Server) policyXML(mp *managedPolicy, withTags bool) policyXML {
 		UpdateDate:                    iamTime(mp.created),
 	}
 	if withTags {
-		x.Tags = tagList(mp.tags)
+		x.Tags = iamTagList(mp.tags)
 	}
 	return x
 }
 
 // --- inline policies ---
 
-func (s *Server) iamPutRolePolicy(c *call, q queryArgs) (any, *apiError) {
-	name, err := checkName(q, "PolicyName", "policyName", 128)
+func (s *Server) iamPutRolePolicy(c *call, q iamQueryArgs) (any, *apiError) {
+	name, err := iamCheckName(q, "PolicyName", "policyName", 128)
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.existingRole(c, q, "PutRolePolicy", func(r *role) map[string][]string { return boundaryContext(r.boundary) })
+	r, err := s.iamExistingRole(c, q, "PutRolePolicy", func(r *role) map[string][]string { return iamBoundaryContext(r.boundary) })
 	if err != nil {
 		return nil, err
 	}
-	doc, parsed, err := parseIdentityPolicy(q, "PolicyDocument", "policyDocument")
+	doc, parsed, err := iamParseIdentityPolicy(q, "PolicyDocument", "policyDocument")
 	if err != nil {
 		return nil, err
 	}
-	total := policySize(doc)
+	total := iamPolicySize(doc)
 	for n, ip := range r.inline {
 		if n != name {
-			total += policySize(ip.doc)
+			total += iamPolicySize(ip.doc)
 		}
 	}
 	if total > iamInlineRolePolicyMax {
@@ -135,12 +135,12 @@ func (s *Server) iamPutRolePolicy(c *call, q queryArgs) (any, *apiError) {
 	return nil, nil
 }
 
-func (s *Server) iamGetRolePolicy(c *call, q queryArgs) (any, *apiError) {
-	name, err := checkName(q, "PolicyName", "policyName", 128)
+func (s *Server) iamGetRolePolicy(c *call, q iamQueryArgs) (any, *apiError) {
+	name, err := iamCheckName(q, "PolicyName", "policyName", 128)
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.existingRole(c, q, "GetRolePolicy", nil)
+	r, err := s.iamExistingRole(c, q, "GetRolePolicy", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -148,15 +148,15 @@ func (s *Server) iamGetRolePolicy(c *call, q queryArgs) (any, *apiError) {
 	if ip == nil {
 		return nil, errf(http.StatusNotFound, "NoSuchEntity", "The role policy with name %s cannot be found.", name)
 	}
-	return inlinePolicyResult{RoleName: r.name, PolicyName: name, PolicyDocument: encodePolicyDoc(ip.doc)}, nil
+	return iamInlinePolicyResult{RoleName: r.name, PolicyName: name, PolicyDocument: encodePolicyDoc(ip.doc)}, nil
 }
 
-func (s *Server) iamDeleteRolePolicy(c *call, q queryArgs) (any, *apiError) {
-	name, err := checkName(q, "PolicyName", "policyName", 128)
+func (s *Server) iamDeleteRolePolicy(c *call, q iamQueryArgs) (any, *apiError) {
+	name, err := iamCheckName(q, "PolicyName", "policyName", 128)
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.existingRole(c, q, "DeleteRolePolicy", func(r *role) map[string][]string { return boundaryContext(r.boundary) })
+	r, err := s.iamExistingRole(c, q, "DeleteRolePolicy", func(r *role) map[string][]string { return iamBoundaryContext(r.boundary) })
 	if err != nil {
 		return nil, err
 	}
@@ -167,40 +167,40 @@ func (s *Server) iamDeleteRolePolicy(c *call, q queryArgs) (any, *apiError) {
 	return nil, nil
 }
 
-func (s *Server) iamListRolePolicies(c *call, q queryArgs) (any, *apiError) {
-	r, err := s.existingRole(c, q, "ListRolePolicies", nil)
+func (s *Server) iamListRolePolicies(c *call, q iamQueryArgs) (any, *apiError) {
+	r, err := s.iamExistingRole(c, q, "ListRolePolicies", nil)
 	if err != nil {
 		return nil, err
 	}
 	names := sortedKeys(r.inline)
-	start, end, next, err := paginate(q, len(names))
+	start, end, next, err := iamPaginate(q, len(names))
 	if err != nil {
 		return nil, err
 	}
-	return listNamesResult{PolicyNames: names[start:end], IsTruncated: next != "", Marker: next}, nil
+	return iamListNamesResult{PolicyNames: names[start:end], IsTruncated: next != "", Marker: next}, nil
 }
 
 // --- managed policies ---
 
-func (s *Server) iamCreatePolicy(c *call, q queryArgs) (any, *apiError) {
-	name, err := checkName(q, "PolicyName", "policyName", 128)
+func (s *Server) iamCreatePolicy(c *call, q iamQueryArgs) (any, *apiError) {
+	name, err := iamCheckName(q, "PolicyName", "policyName", 128)
 	if err != nil {
 		return nil, err
 	}
-	path, err := checkPath(q, "Path", "path")
+	path, err := iamCheckPath(q, "Path", "path")
 	if err != nil {
 		return nil, err
 	}
 	desc := q.get("Description")
 	if len(desc) > 1000 {
-		return nil, errValidation("description", desc, "Member must have length less than or equal to 1000")
+		return nil, iamErrValidation("description", desc, "Member must have length less than or equal to 1000")
 	}
 	tags := q.tags("Tags")
-	if err := checkTags(tags); err != nil {
+	if err := iamCheckTags(tags); err != nil {
 		return nil, err
 	}
-	arn := policyARN(c.p.account, path, name)
-	if err := s.iamAuthorize(c, "CreatePolicy", arn, nil, requestTagContext(tags)); err != nil {
+	arn := iamPolicyARN(c.p.account, path, name)
+	if err := s.iamAuthorize(c, "CreatePolicy", arn, nil, iamRequestTagContext(tags)); err != nil {
 		return nil, err
 	}
 	acct := s.accounts[c.p.account]
@@ -210,11 +210,11 @@ func (s *Server) iamCreatePolicy(c *call, q queryArgs) (any, *apiError) {
 			return nil, errf(http.StatusConflict, "EntityAlreadyExists", "A policy called %s already exists. Duplicate names are not allowed.", name)
 		}
 	}
-	doc, parsed, err := parseIdentityPolicy(q, "PolicyDocument", "policyDocument")
+	doc, parsed, err := iamParseIdentityPolicy(q, "PolicyDocument", "policyDocument")
 	if err != nil {
 		return nil, err
 	}
-	if policySize(doc) > iamManagedPolicyMax {
+	if iamPolicySize(doc) > iamManagedPolicyMax {
 		return nil, errf(http.StatusConflict, "LimitExceeded", "Cannot exceed quota for PolicySize: %d", iamManagedPolicyMax)
 	}
 	mp := &managedPolicy{
@@ -222,7 +222,7 @@ func (s *Server) iamCreatePolicy(c *call, q queryArgs) (any, *apiError) {
 		name:    name,
 		path:    path,
 		arn:     arn,
-		id:      randomID("ANPA", 17),
+		id:      iamRandomID("ANPA", 17),
 		doc:     doc,
 		parsed:  parsed,
 		created: s.now(),
@@ -233,17 +233,17 @@ func (s *Server) iamCreatePolicy(c *call, q queryArgs) (any, *apiError) {
 		mp.tags[t.Key] = t.Value
 	}
 	acct.policies[arn] = mp
-	return policyResult{Policy: s.policyXML(mp, true)}, nil
+	return iamPolicyResult{Policy: s.iamPolicyXML(mp, true)}, nil
 }
 
-// existingPolicy authorizes action on the managed policy named by PolicyArn and returns it.
-func (s *Server) existingPolicy(c *call, q queryArgs, action string) (*managedPolicy, *apiError) {
+// iamExistingPolicy authorizes action on the managed policy named by PolicyArn and returns it.
+func (s *Server) iamExistingPolicy(c *call, q iamQueryArgs, action string) (*managedPolicy, *apiError) {
 	arn := q.get("PolicyArn")
 	if !q.has("PolicyArn") {
-		return nil, errMissing("policyArn")
+		return nil, iamErrMissing("policyArn")
 	}
 	if len(arn) < 20 || len(arn) > 2048 {
-		return nil, errValidation("policyArn", arn, "Member must have length less than or equal to 2048 and greater than or equal to 20")
+		return nil, iamErrValidation("policyArn", arn, "Member must have length less than or equal to 2048 and greater than or equal to 20")
 	}
 	if !strings.HasPrefix(arn, "arn:aws:iam::") || !strings.Contains(arn, ":policy/") {
 		return nil, errf(http.StatusBadRequest, "InvalidInput", "ARN %s is not valid.", arn)
@@ -258,53 +258,53 @@ func (s *Server) existingPolicy(c *call, q queryArgs, action string) (*managedPo
 	return mp, nil
 }
 
-func (s *Server) iamGetPolicy(c *call, q queryArgs) (any, *apiError) {
-	mp, err := s.existingPolicy(c, q, "GetPolicy")
+func (s *Server) iamGetPolicy(c *call, q iamQueryArgs) (any, *apiError) {
+	mp, err := s.iamExistingPolicy(c, q, "GetPolicy")
 	if err != nil {
 		return nil, err
 	}
-	return policyResult{Policy: s.policyXML(mp, true)}, nil
+	return iamPolicyResult{Policy: s.iamPolicyXML(mp, true)}, nil
 }
 
-func (s *Server) iamGetPolicyVersion(c *call, q queryArgs) (any, *apiError) {
+func (s *Server) iamGetPolicyVersion(c *call, q iamQueryArgs) (any, *apiError) {
 	if !q.has("VersionId") {
-		return nil, errMissing("versionId")
+		return nil, iamErrMissing("versionId")
 	}
-	mp, err := s.existingPolicy(c, q, "GetPolicyVersion")
+	mp, err := s.iamExistingPolicy(c, q, "GetPolicyVersion")
 	if err != nil {
 		return nil, err
 	}
-	if v := q.get("VersionId"); v != policyVersion {
+	if v := q.get("VersionId"); v != iamPolicyVersion {
 		return nil, errf(http.StatusNotFound, "NoSuchEntity", "Policy %s version %s does not exist or is not attachable.", mp.arn, v)
 	}
-	return policyVersionResult{PolicyVersion: policyVersionXML{
+	return iamPolicyVersionResult{PolicyVersion: iamPolicyVersionXML{
 		Document:         encodePolicyDoc(mp.doc),
-		VersionID:        policyVersion,
+		VersionID:        iamPolicyVersion,
 		IsDefaultVersion: true,
 		CreateDate:       iamTime(mp.created),
 	}}, nil
 }
 
-func (s *Server) iamDeletePolicy(c *call, q queryArgs) (any, *apiError) {
-	mp, err := s.existingPolicy(c, q, "DeletePolicy")
+func (s *Server) iamDeletePolicy(c *call, q iamQueryArgs) (any, *apiError) {
+	mp, err := s.iamExistingPolicy(c, q, "DeletePolicy")
 	if err != nil {
 		return nil, err
 	}
 	// A boundary that vanished would leave its roles allowed nothing, so refuse as for
 	// attachments.
-	if attached, boundary := s.usage(mp); attached+boundary > 0 {
+	if attached, boundary := s.iamPolicyUsage(mp); attached+boundary > 0 {
 		return nil, errf(http.StatusConflict, "DeleteConflict", "Cannot delete a policy attached to entities.")
 	}
 	delete(s.accounts[c.p.account].policies, mp.arn)
 	return nil, nil
 }
 
-func (s *Server) iamListPolicies(c *call, q queryArgs) (any, *apiError) {
+func (s *Server) iamListPolicies(c *call, q iamQueryArgs) (any, *apiError) {
 	scope := q.get("Scope")
 	switch scope {
 	case "", "All", "Local", "AWS":
 	default:
-		return nil, errValidation("scope", scope, "Member must satisfy enum value set: [All, AWS, Local]")
+		return nil, iamErrValidation("scope", scope, "Member must satisfy enum value set: [All, AWS, Local]")
 	}
 	prefix := "/"
 	if q.has("PathPrefix") {
@@ -314,7 +314,7 @@ func (s *Server) iamListPolicies(c *call, q queryArgs) (any, *apiError) {
 	if err := s.iamAuthorize(c, "ListPolicies", "*", nil, nil); err != nil {
 		return nil, err
 	}
-	var list []policyXML
+	var list []iamPolicyXML
 	if scope != "AWS" { // the simulator has no AWS managed policies
 		acct := s.accounts[c.p.account]
 		for _, arn := range sortedKeys(acct.policies) {
@@ -322,37 +322,37 @@ func (s *Server) iamListPolicies(c *call, q queryArgs) (any, *apiError) {
 			if !strings.HasPrefix(mp.path, prefix) {
 				continue
 			}
-			x := s.policyXML(mp, false)
+			x := s.iamPolicyXML(mp, false)
 			if onlyAttached && x.AttachmentCount == 0 {
 				continue
 			}
 			list = append(list, x)
 		}
 	}
-	start, end, next, err := paginate(q, len(list))
+	start, end, next, err := iamPaginate(q, len(list))
 	if err != nil {
 		return nil, err
 	}
-	return listPoliciesResult{Policies: append([]policyXML{}, list[start:end]...), IsTruncated: next != "", Marker: next}, nil
+	return iamListPoliciesResult{Policies: append([]iamPolicyXML{}, list[start:end]...), IsTruncated: next != "", Marker: next}, nil
 }
 
-func (s *Server) iamAttachRolePolicy(c *call, q queryArgs) (any, *apiError) {
+func (s *Server) iamAttachRolePolicy(c *call, q iamQueryArgs) (any, *apiError) {
 	arn := q.get("PolicyArn")
 	if !q.has("PolicyArn") {
-		return nil, errMissing("policyArn")
+		return nil, iamErrMissing("policyArn")
 	}
 	ctx := func(r *role) map[string][]string {
 		m := map[string][]string{"iam:PolicyARN": {arn}}
-		for k, v := range boundaryContext(r.boundary) {
+		for k, v := range iamBoundaryContext(r.boundary) {
 			m[k] = v
 		}
 		return m
 	}
-	r, err := s.existingRole(c, q, "AttachRolePolicy", ctx)
+	r, err := s.iamExistingRole(c, q, "AttachRolePolicy", ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.attachablePolicy(c, arn, "policyArn", "Policy %s does not exist or is not attachable."); err != nil {
+	if _, err := s.iamAttachablePolicy(c, arn, "policyArn", "Policy %s does not exist or is not attachable."); err != nil {
 		return nil, err
 	}
 	for _, a := range r.attached {
@@ -367,19 +367,19 @@ func (s *Server) iamAttachRolePolicy(c *call, q queryArgs) (any, *apiError) {
 	return nil, nil
 }
 
-func (s *Server) iamDetachRolePolicy(c *call, q queryArgs) (any, *apiError) {
+func (s *Server) iamDetachRolePolicy(c *call, q iamQueryArgs) (any, *apiError) {
 	arn := q.get("PolicyArn")
 	if !q.has("PolicyArn") {
-		return nil, errMissing("policyArn")
+		return nil, iamErrMissing("policyArn")
 	}
 	ctx := func(r *role) map[string][]string {
 		m := map[string][]string{"iam:PolicyARN": {arn}}
-		for k, v := range boundaryContext(r.boundary) {
+		for k, v := range iamBoundaryContext(r.boundary) {
 			m[k] = v
 		}
 		return m
 	}
-	r, err := s.existingRole(c, q, "DetachRolePolicy", ctx)
+	r, err := s.iamExistingRole(c, q, "DetachRolePolicy", ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -392,26 +392,26 @@ func (s *Server) iamDetachRolePolicy(c *call, q queryArgs) (any, *apiError) {
 	return nil, errf(http.StatusNotFound, "NoSuchEntity", "Policy %s was not found.", arn)
 }
 
-func (s *Server) iamListAttachedRolePolicies(c *call, q queryArgs) (any, *apiError) {
+func (s *Server) iamListAttachedRolePolicies(c *call, q iamQueryArgs) (any, *apiError) {
 	prefix := "/"
 	if q.has("PathPrefix") {
 		prefix = q.get("PathPrefix")
 	}
-	r, err := s.existingRole(c, q, "ListAttachedRolePolicies", nil)
+	r, err := s.iamExistingRole(c, q, "ListAttachedRolePolicies", nil)
 	if err != nil {
 		return nil, err
 	}
-	var list []attachedPolicyXML
+	var list []iamAttachedPolicyXML
 	for _, arn := range r.attached {
 		mp := s.managedPolicy(arn)
 		if mp == nil || !strings.HasPrefix(mp.path, prefix) {
 			continue
 		}
-		list = append(list, attachedPolicyXML{PolicyName: mp.name, PolicyArn: arn})
+		list = append(list, iamAttachedPolicyXML{PolicyName: mp.name, PolicyArn: arn})
 	}
-	start, end, next, err := paginate(q, len(list))
+	start, end, next, err := iamPaginate(q, len(list))
 	if err != nil {
 		return nil, err
 	}
-	return listAttachedResult{AttachedPolicies: append([]attachedPolicyXML{}, list[start:end]...), IsTruncated: next != "", Marker: next}, nil
+	return iamListAttachedResult{AttachedPolicies: append([]iamAttachedPolicyXML{}, list[start:end]...), IsTruncated: next != "", Marker: next}, nil
 }

@@ -24,21 +24,21 @@ const (
 	stsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
 )
 
-// queryArgs are the form parameters of a Query-protocol request.
-type queryArgs url.Values
+// iamQueryArgs are the form parameters of a Query-protocol request.
+type iamQueryArgs url.Values
 
 // get returns a parameter, "" when absent.
-func (q queryArgs) get(name string) string { return url.Values(q).Get(name) }
+func (q iamQueryArgs) get(name string) string { return url.Values(q).Get(name) }
 
 // has reports whether a parameter was sent at all (even empty).
-func (q queryArgs) has(name string) bool {
+func (q iamQueryArgs) has(name string) bool {
 	_, ok := q[name]
 	return ok
 }
 
 // list returns the values of a Query list parameter, "<name>.member.1", ".2", ... in
 // index order.
-func (q queryArgs) list(name string) []string {
+func (q iamQueryArgs) list(name string) []string {
 	type item struct {
 		i int
 		v string
@@ -63,7 +63,7 @@ func (q queryArgs) list(name string) []string {
 }
 
 // hasPrefix reports whether any parameter of a structured list ("Tags", "PolicyArns") was sent.
-func (q queryArgs) hasPrefix(name string) bool {
+func (q iamQueryArgs) hasPrefix(name string) bool {
 	for k := range q {
 		if k == name || strings.HasPrefix(k, name+".") {
 			return true
@@ -72,15 +72,15 @@ func (q queryArgs) hasPrefix(name string) bool {
 	return false
 }
 
-// tagXML is IAM's and STS's Tag shape.
-type tagXML struct {
+// iamTagXML is IAM's and STS's Tag shape.
+type iamTagXML struct {
 	Key   string `xml:"Key"`
 	Value string `xml:"Value"`
 }
 
 // tags returns the "<name>.member.N.Key/Value" list in index order.
-func (q queryArgs) tags(name string) []tagXML {
-	byIndex := map[int]*tagXML{}
+func (q iamQueryArgs) tags(name string) []iamTagXML {
+	byIndex := map[int]*iamTagXML{}
 	prefix := name + ".member."
 	for k, v := range q {
 		rest, ok := strings.CutPrefix(k, prefix)
@@ -97,7 +97,7 @@ func (q queryArgs) tags(name string) []tagXML {
 		}
 		t := byIndex[i]
 		if t == nil {
-			t = &tagXML{}
+			t = &iamTagXML{}
 			byIndex[i] = t
 		}
 		switch field {
@@ -112,24 +112,24 @@ func (q queryArgs) tags(name string) []tagXML {
 		idx = append(idx, i)
 	}
 	sort.Ints(idx)
-	out := make([]tagXML, len(idx))
+	out := make([]iamTagXML, len(idx))
 	for n, i := range idx {
 		out[n] = *byIndex[i]
 	}
 	return out
 }
 
-// parseQuery reads the form of a Query-protocol request (POST body or URL query).
-func parseQuery(c *call) (queryArgs, *apiError) {
+// iamParseQuery reads the form of a Query-protocol request (POST body or URL query).
+func iamParseQuery(c *call) (iamQueryArgs, *apiError) {
 	if err := c.r.ParseForm(); err != nil {
 		return nil, errf(http.StatusBadRequest, "MalformedQueryString", "read form parameters: %v", err)
 	}
-	return queryArgs(c.r.Form), nil
+	return iamQueryArgs(c.r.Form), nil
 }
 
-// writeQuery writes a Query-protocol success response: result (nil for operations without
+// iamWriteQuery writes a Query-protocol success response: result (nil for operations without
 // output) is marshalled as <OpResult> inside <OpResponse xmlns=ns>.
-func (c *call) writeQuery(ns, op string, result any) {
+func (c *call) iamWriteQuery(ns, op string, result any) {
 	if c.wrote {
 		return
 	}
@@ -149,15 +149,15 @@ func (c *call) writeQuery(ns, op string, result any) {
 	_, _ = c.w.Write(b.Bytes())
 }
 
-// errValidation is the ValidationError IAM and STS return for a parameter that breaks its
+// iamErrValidation is the ValidationError IAM and STS return for a parameter that breaks its
 // model constraint, in their "1 validation error detected" wording.
-func errValidation(field, value, constraint string) *apiError {
+func iamErrValidation(field, value, constraint string) *apiError {
 	return errf(http.StatusBadRequest, "ValidationError",
 		"1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, field, constraint)
 }
 
-// errMissing is the ValidationError for a required parameter that was not sent.
-func errMissing(field string) *apiError {
+// iamErrMissing is the ValidationError for a required parameter that was not sent.
+func iamErrMissing(field string) *apiError {
 	return errf(http.StatusBadRequest, "ValidationError",
 		"1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
 }
@@ -167,50 +167,50 @@ var (
 	iamPathPattern = regexp.MustCompile(`^(/|/[\x21-\x7E]+/)$`)
 )
 
-// checkName validates an IAM entity name (role, policy): required, 1..max characters of
+// iamCheckName validates an IAM entity name (role, policy): required, 1..max characters of
 // [\w+=,.@-].
-func checkName(q queryArgs, param, field string, max int) (string, *apiError) {
+func iamCheckName(q iamQueryArgs, param, field string, max int) (string, *apiError) {
 	v := q.get(param)
 	if !q.has(param) {
-		return "", errMissing(field)
+		return "", iamErrMissing(field)
 	}
 	if len(v) < 1 || len(v) > max {
-		return "", errValidation(field, v, fmt.Sprintf("Member must have length less than or equal to %d and greater than or equal to 1", max))
+		return "", iamErrValidation(field, v, fmt.Sprintf("Member must have length less than or equal to %d and greater than or equal to 1", max))
 	}
 	if !iamNamePattern.MatchString(v) {
-		return "", errValidation(field, v, `Member must satisfy regular expression pattern: [\w+=,.@-]+`)
+		return "", iamErrValidation(field, v, `Member must satisfy regular expression pattern: [\w+=,.@-]+`)
 	}
 	return v, nil
 }
 
-// checkPath validates an IAM path ("/" or "/a/b/"); absent means "/".
-func checkPath(q queryArgs, param, field string) (string, *apiError) {
+// iamCheckPath validates an IAM path ("/" or "/a/b/"); absent means "/".
+func iamCheckPath(q iamQueryArgs, param, field string) (string, *apiError) {
 	if !q.has(param) {
 		return "/", nil
 	}
 	v := q.get(param)
 	if len(v) > 512 {
-		return "", errValidation(field, v, "Member must have length less than or equal to 512")
+		return "", iamErrValidation(field, v, "Member must have length less than or equal to 512")
 	}
 	if !iamPathPattern.MatchString(v) {
-		return "", errValidation(field, v, `Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
+		return "", iamErrValidation(field, v, `Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007E]+\u002F)`)
 	}
 	return v, nil
 }
 
-// checkTags validates the tags of one request as IAM does: at most 50, keys 1..128, values
+// iamCheckTags validates the tags of one request as IAM does: at most 50, keys 1..128, values
 // 0..256 characters, keys unique ignoring case. The quota on a role's total is the caller's.
-func checkTags(tags []tagXML) *apiError {
+func iamCheckTags(tags []iamTagXML) *apiError {
 	if len(tags) > 50 {
-		return errValidation("tags", fmt.Sprint(len(tags)), "Member must have length less than or equal to 50")
+		return iamErrValidation("tags", fmt.Sprint(len(tags)), "Member must have length less than or equal to 50")
 	}
 	seen := map[string]bool{}
 	for _, t := range tags {
 		if len(t.Key) < 1 || len(t.Key) > 128 {
-			return errValidation("tags.member.key", t.Key, "Member must have length less than or equal to 128 and greater than or equal to 1")
+			return iamErrValidation("tags.member.key", t.Key, "Member must have length less than or equal to 128 and greater than or equal to 1")
 		}
 		if len(t.Value) > 256 {
-			return errValidation("tags.member.value", t.Value, "Member must have length less than or equal to 256")
+			return iamErrValidation("tags.member.value", t.Value, "Member must have length less than or equal to 256")
 		}
 		if lk := strings.ToLower(t.Key); seen[lk] {
 			return errf(http.StatusBadRequest, "InvalidInput", "Duplicate tag keys found. Please note that Tag keys are case insensitive.")
@@ -221,9 +221,9 @@ func checkTags(tags []tagXML) *apiError {
 	return nil
 }
 
-// policySize is a document's size as IAM counts it against its quotas: white space outside
+// iamPolicySize is a document's size as IAM counts it against its quotas: white space outside
 // strings does not count.
-func policySize(doc string) int {
+func iamPolicySize(doc string) int {
 	var b bytes.Buffer
 	if err := json.Compact(&b, []byte(doc)); err != nil {
 		return len(doc)
@@ -252,34 +252,34 @@ func encodePolicyDoc(doc string) string {
 // iamTime formats a timestamp as IAM and STS do.
 func iamTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
-const upperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+const iamUpperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
-// randomID returns prefix followed by n random upper-case letters and digits, the shape of
+// iamRandomID returns prefix followed by n random upper-case letters and digits, the shape of
 // IAM unique IDs (AROA..., ANPA...) and access key IDs (ASIA...).
-func randomID(prefix string, n int) string {
+func iamRandomID(prefix string, n int) string {
 	buf := make([]byte, n)
 	_, _ = rand.Read(buf)
 	for i := range buf {
-		buf[i] = upperAlnum[int(buf[i])%len(upperAlnum)]
+		buf[i] = iamUpperAlnum[int(buf[i])%len(iamUpperAlnum)]
 	}
 	return prefix + string(buf)
 }
 
-// randomSecret returns n random bytes in base64, for secret keys and session tokens.
-func randomSecret(n int) string {
+// iamRandomSecret returns n random bytes in base64, for secret keys and session tokens.
+func iamRandomSecret(n int) string {
 	buf := make([]byte, n)
 	_, _ = rand.Read(buf)
 	return base64.StdEncoding.EncodeToString(buf)
 }
 
-// paginate applies IAM's Marker/MaxItems paging to n items: it returns the slice bounds
+// iamPaginate applies IAM's Marker/MaxItems paging to n items: it returns the slice bounds
 // and the marker of the next page ("" when this is the last page).
-func paginate(q queryArgs, n int) (start, end int, next string, err *apiError) {
+func iamPaginate(q iamQueryArgs, n int) (start, end int, next string, err *apiError) {
 	max := 100
 	if v := q.get("MaxItems"); v != "" {
 		m, convErr := strconv.Atoi(v)
 		if convErr != nil || m < 1 || m > 1000 {
-			return 0, 0, "", errValidation("maxItems", v, "Member must have value less than or equal to 1000 and greater than or equal to 1")
+			return 0, 0, "", iamErrValidation("maxItems", v, "Member must have value less than or equal to 1000 and greater than or equal to 1")
 		}
 		max = m
 	}

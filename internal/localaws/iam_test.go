@@ -13,8 +13,8 @@ import (
 )
 
 var (
-	roleIDPattern   = regexp.MustCompile(`^AROA[A-Z0-9]{17}$`)
-	policyIDPattern = regexp.MustCompile(`^ANPA[A-Z0-9]{17}$`)
+	iamRoleIDPattern   = regexp.MustCompile(`^AROA[A-Z0-9]{17}$`)
+	iamPolicyIDPattern = regexp.MustCompile(`^ANPA[A-Z0-9]{17}$`)
 )
 
 func TestIAMRoleLifecycle(t *testing.T) {
@@ -48,7 +48,7 @@ func TestIAMRoleLifecycle(t *testing.T) {
 	if got := aws.ToString(out.Role.Arn); got != wantARN {
 		t.Errorf("CreateRole Arn = %q, want %q", got, wantARN)
 	}
-	if id := aws.ToString(out.Role.RoleId); !roleIDPattern.MatchString(id) {
+	if id := aws.ToString(out.Role.RoleId); !iamRoleIDPattern.MatchString(id) {
 		t.Errorf("RoleId = %q, want AROA + 17 upper-case alphanumerics", id)
 	}
 	if got := iamDecode(t, out.Role.AssumeRolePolicyDocument); got != trust {
@@ -340,7 +340,7 @@ func TestIAMManagedPolicies(t *testing.T) {
 	if arn != "arn:aws:iam::111111111111:policy/s3crr/decrypt" {
 		t.Errorf("policy ARN = %q, want the path in it", arn)
 	}
-	if id := aws.ToString(out.Policy.PolicyId); !policyIDPattern.MatchString(id) {
+	if id := aws.ToString(out.Policy.PolicyId); !iamPolicyIDPattern.MatchString(id) {
 		t.Errorf("PolicyId = %q, want ANPA + 17", id)
 	}
 	if aws.ToString(out.Policy.DefaultVersionId) != "v1" || !out.Policy.IsAttachable {

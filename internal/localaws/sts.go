@@ -18,9 +18,9 @@ const (
 )
 
 var (
-	sessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]*$`)
-	externalIDPattern  = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
-	roleARNPattern     = regexp.MustCompile(`^arn:aws:iam::[0-9]{12}:role/.+`)
+	stsSessionNamePattern = regexp.MustCompile(`^[\w+=,.@-]*$`)
+	stsExternalIDPattern  = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
+	stsRoleARNPattern     = regexp.MustCompile(`^arn:aws:iam::[0-9]{12}:role/.+`)
 )
 
 // stsOps maps STS Query actions to their handlers.
@@ -37,36 +37,36 @@ var stsUnsupported = []string{"Policy", "PolicyArns", "Tags", "TransitiveTagKeys
 
 // serveSTS serves the STS Query API: AssumeRole and GetCallerIdentity.
 func (s *Server) serveSTS(c *call) {
-	s.serveQuery(c, stsNamespace, "2011-06-15", stsOps)
+	s.iamServeQuery(c, stsNamespace, "2011-06-15", stsOps)
 }
 
-type credentialsXML struct {
+type stsCredentialsXML struct {
 	AccessKeyID     string `xml:"AccessKeyId"`
 	SecretAccessKey string `xml:"SecretAccessKey"`
 	SessionToken    string `xml:"SessionToken"`
 	Expiration      string `xml:"Expiration"`
 }
 
-type assumedRoleUserXML struct {
+type stsAssumedRoleUserXML struct {
 	AssumedRoleID string `xml:"AssumedRoleId"`
 	Arn           string `xml:"Arn"`
 }
 
-type assumeRoleResult struct {
-	Credentials     credentialsXML     `xml:"Credentials"`
-	AssumedRoleUser assumedRoleUserXML `xml:"AssumedRoleUser"`
+type stsAssumeRoleResult struct {
+	Credentials     stsCredentialsXML     `xml:"Credentials"`
+	AssumedRoleUser stsAssumedRoleUserXML `xml:"AssumedRoleUser"`
 }
 
-type callerIdentityResult struct {
+type stsCallerIdentityResult struct {
 	UserID  string `xml:"UserId"`
 	Account string `xml:"Account"`
 	Arn     string `xml:"Arn"`
 }
 
-func (s *Server) stsGetCallerIdentity(c *call, _ queryArgs) (any, *apiError) {
+func (s *Server) stsGetCallerIdentity(c *call, _ iamQueryArgs) (any, *apiError) {
 	// GetCallerIdentity needs no permission: AWS answers it even under an explicit deny.
 	p := c.p
-	res := callerIdentityResult{UserID: p.account, Account: p.account, Arn: p.arn}
+	res := stsCallerIdentityResult{UserID: p.account, Account: p.account, Arn: p.arn}
 	if p.roleName != "" {
 		if r := s.accounts[p.account].roles[p.roleName]; r != nil {
 			res.UserID = r.id + ":" + p.sessionName
@@ -75,7 +75,7 @@ func (s *Server) stsGetCallerIdentity(c *call, _ queryArgs) (any, *apiError) {
 	return res, nil
 }
 
-func (s *Server) stsAssumeRole(c *call, q queryArgs) (any, *apiError) {
+func (s *Server) stsAssumeRole(c *call, q iamQueryArgs) (any, *apiError) {
 	for _, name := range stsUnsupported {
 		if q.hasPrefix(name) {
 			return nil, errf(http.StatusNotImplemented, "NotImplemented",
@@ -85,35 +85,35 @@ func (s *Server) stsAssumeRole(c *call, q queryArgs) (any, *apiError) {
 	arn := q.get("RoleArn")
 	switch {
 	case !q.has("RoleArn"):
-		return nil, errMissing("roleArn")
+		return nil, iamErrMissing("roleArn")
 	case len(arn) < 20 || len(arn) > 2048:
-		return nil, errValidation("roleArn", arn, "Member must have length less than or equal to 2048 and greater than or equal to 20")
-	case !roleARNPattern.MatchString(arn):
+		return nil, iamErrValidation("roleArn", arn, "Member must have length less than or equal to 2048 and greater than or equal to 20")
+	case !stsRoleARNPattern.MatchString(arn):
 		return nil, errf(http.StatusBadRequest, "ValidationError", "%s is invalid", arn)
 	}
 	sessionName := q.get("RoleSessionName")
 	switch {
 	case !q.has("RoleSessionName"):
-		return nil, errMissing("roleSessionName")
+		return nil, iamErrMissing("roleSessionName")
 	case len(sessionName) < 2 || len(sessionName) > 64:
-		return nil, errValidation("roleSessionName", sessionName, "Member must have length less than or equal to 64 and greater than or equal to 2")
-	case !sessionNamePattern.MatchString(sessionName):
-		return nil, errValidation("roleSessionName", sessionName, `Member must satisfy regular expression pattern: [\w+=,.@-]*`)
+		return nil, iamErrValidation("roleSessionName", sessionName, "Member must have length less than or equal to 64 and greater than or equal to 2")
+	case !stsSessionNamePattern.MatchString(sessionName):
+		return nil, iamErrValidation("roleSessionName", sessionName, `Member must satisfy regular expression pattern: [\w+=,.@-]*`)
 	}
 	externalID := q.get("ExternalId")
 	if q.has("ExternalId") {
 		switch {
 		case len(externalID) < 2 || len(externalID) > 1224:
-			return nil, errValidation("externalId", externalID, "Member must have length less than or equal to 1224 and greater than or equal to 2")
-		case !externalIDPattern.MatchString(externalID):
-			return nil, errValidation("externalId", externalID, `Member must satisfy regular expression pattern: [\w+=,.@:\/-]*`)
+			return nil, iamErrValidation("externalId", externalID, "Member must have length less than or equal to 1224 and greater than or equal to 2")
+		case !stsExternalIDPattern.MatchString(externalID):
+			return nil, iamErrValidation("externalId", externalID, `Member must satisfy regular expression pattern: [\w+=,.@:\/-]*`)
 		}
 	}
 	duration := stsDefaultDuration
 	if v := q.get("DurationSeconds"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < stsMinDuration || n > 43200 {
-			return nil, errValidation("durationSeconds", v, "Member must have value less than or equal to 43200 and greater than or equal to 900")
+			return nil, iamErrValidation("durationSeconds", v, "Member must have value less than or equal to 43200 and greater than or equal to 900")
 		}
 		duration = n
 	}
@@ -134,9 +134,9 @@ func (s *Server) stsAssumeRole(c *call, q queryArgs) (any, *apiError) {
 	}
 
 	expires := s.now().Add(time.Duration(duration) * time.Second)
-	ak := randomID("ASIA", 16)
-	secret := randomSecret(30) // 40 base64 characters, like AWS secret keys
-	token := "IQoJb3JpZ2luX2VjE" + strings.NewReplacer("+", "", "/", "", "=", "").Replace(randomSecret(180))
+	ak := iamRandomID("ASIA", 16)
+	secret := iamRandomSecret(30) // 40 base64 characters, like AWS secret keys
+	token := "IQoJb3JpZ2luX2VjE" + strings.NewReplacer("+", "", "/", "", "=", "").Replace(iamRandomSecret(180))
 	s.sessions[ak] = &session{
 		accessKey:   ak,
 		secret:      secret,
@@ -146,14 +146,14 @@ func (s *Server) stsAssumeRole(c *call, q queryArgs) (any, *apiError) {
 		sessionName: sessionName,
 		expires:     expires,
 	}
-	return assumeRoleResult{
-		Credentials: credentialsXML{
+	return stsAssumeRoleResult{
+		Credentials: stsCredentialsXML{
 			AccessKeyID:     ak,
 			SecretAccessKey: secret,
 			SessionToken:    token,
 			Expiration:      iamTime(expires),
 		},
-		AssumedRoleUser: assumedRoleUserXML{
+		AssumedRoleUser: stsAssumedRoleUserXML{
 			AssumedRoleID: r.id + ":" + sessionName,
 			Arn:           sess.arn,
 		},

@@ -13,7 +13,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
-var accessKeyPattern = regexp.MustCompile(`^ASIA[A-Z0-9]{16}$`)
+var stsAccessKeyPattern = regexp.MustCompile(`^ASIA[A-Z0-9]{16}$`)
 
 func TestSTSAssumeRoleAndCallerIdentity(t *testing.T) {
 	e := newIAMEnv(t, Options{})
@@ -40,7 +40,7 @@ func TestSTSAssumeRoleAndCallerIdentity(t *testing.T) {
 		t.Fatalf("assume role: %v", err)
 	}
 	cr := out.Credentials
-	if !accessKeyPattern.MatchString(aws.ToString(cr.AccessKeyId)) {
+	if !stsAccessKeyPattern.MatchString(aws.ToString(cr.AccessKeyId)) {
 		t.Errorf("AccessKeyId = %q, want ASIA + 16", aws.ToString(cr.AccessKeyId))
 	}
 	if len(aws.ToString(cr.SecretAccessKey)) != 40 || aws.ToString(cr.SessionToken) == "" {
