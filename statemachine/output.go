@@ -12,9 +12,7 @@ type Change struct {
 	Detail   string `json:"detail,omitempty"`
 }
 
-// StageResult is the part of a provision Lambda result the state machine keeps
-// for each stage (its ResultSelector picks exactly these fields, so the Lambda
-// must always return all of them; null is fine for an empty list).
+// StageResult is a provision Lambda result as the state machine keeps it.
 type StageResult struct {
 	Stage    string            `json:"stage"`
 	Side     string            `json:"side"`
@@ -23,46 +21,53 @@ type StageResult struct {
 	Warnings []string          `json:"warnings"`
 }
 
+// Stage is one stage's entry in the execution output. The state machine keeps
+// the Lambda's payload whole under "result" (picking its fields one by one would
+// make a field the Lambda omits a States.Runtime failure).
+type Stage struct {
+	Result StageResult `json:"result"`
+}
+
 // SidePair holds one stage's result for each side of the pair.
 type SidePair struct {
-	Source      StageResult `json:"source"`
-	Destination StageResult `json:"destination"`
+	Source      Stage `json:"source"`
+	Destination Stage `json:"destination"`
 }
 
 // SideResources holds one side's bucket and key stage results.
 type SideResources struct {
-	Bucket StageResult `json:"bucket"`
-	Key    StageResult `json:"key"`
+	Bucket Stage `json:"bucket"`
+	Key    Stage `json:"key"`
 }
 
 // Policies holds the three policy stages that run in parallel.
 type Policies struct {
-	SourceKeyPolicy         StageResult `json:"sourceKeyPolicy"`
-	DestinationKeyPolicy    StageResult `json:"destinationKeyPolicy"`
-	DestinationBucketPolicy StageResult `json:"destinationBucketPolicy"`
+	SourceKeyPolicy         Stage `json:"sourceKeyPolicy"`
+	DestinationKeyPolicy    Stage `json:"destinationKeyPolicy"`
+	DestinationBucketPolicy Stage `json:"destinationBucketPolicy"`
 }
 
 // Stages is every stage's result, in the shape the provision state machine
 // collects them (see provision.asl.json's ResultPath fields).
 type Stages struct {
-	Validate  StageResult `json:"validate"`
-	Preflight StageResult `json:"preflight"`
+	Validate  Stage `json:"validate"`
+	Preflight Stage `json:"preflight"`
 	Resources struct {
 		Source      SideResources `json:"source"`
 		Destination SideResources `json:"destination"`
 	} `json:"resources"`
-	Role             StageResult `json:"role"`
-	Policies         Policies    `json:"policies"`
-	Encryption       SidePair    `json:"encryption"`
-	Replication      StageResult `json:"replication"`
-	Events           StageResult `json:"events"`
-	CheckReplication StageResult `json:"checkReplication"`
+	Role             Stage    `json:"role"`
+	Policies         Policies `json:"policies"`
+	Encryption       SidePair `json:"encryption"`
+	Replication      Stage    `json:"replication"`
+	Events           Stage    `json:"events"`
+	CheckReplication Stage    `json:"checkReplication"`
 }
 
 // InOrder returns the stage results in the order the stages run, parallel
 // stages source before destination.
 func (s Stages) InOrder() []StageResult {
-	return []StageResult{
+	all := []Stage{
 		s.Validate, s.Preflight,
 		s.Resources.Source.Bucket, s.Resources.Source.Key,
 		s.Resources.Destination.Bucket, s.Resources.Destination.Key,
@@ -71,6 +76,11 @@ func (s Stages) InOrder() []StageResult {
 		s.Encryption.Source, s.Encryption.Destination,
 		s.Replication, s.Events, s.CheckReplication,
 	}
+	out := make([]StageResult, len(all))
+	for i, st := range all {
+		out[i] = st.Result
+	}
+	return out
 }
 
 // ARNs are the ARNs of the pair's resources, as the execution output lists them.
