@@ -383,12 +383,8 @@ func (s *Server) kmsAuthorizeAccount(p *principal, action, resource string, ctx 
 	if p.service != "" {
 		who = p.service
 	}
-	on := "resource: " + resource
-	if resource == "*" {
-		on = "resource: *"
-	}
 	return errf(http.StatusBadRequest, "AccessDeniedException",
-		"User: %s is not authorized to perform: %s on %s because %s", who, action, on, d.Reason)
+		"User: %s is not authorized to perform: %s on resource: %s because %s", who, action, resource, d.Reason)
 }
 
 // s3ServiceContext is the request context of the calls S3 makes to KMS on a caller's

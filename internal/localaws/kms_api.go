@@ -988,7 +988,13 @@ func kmsDryRun() *apiError {
 		"The request would have succeeded, but the DryRun option is set.")
 }
 
-func kmsNoRecipient(r *struct{ KeyEncryptionAlgorithm, AttestationDocument []byte }) *apiError {
+// kmsRecipient is the Nitro Enclaves attestation parameter of Decrypt and GenerateDataKey.
+type kmsRecipient struct {
+	KeyEncryptionAlgorithm string
+	AttestationDocument    []byte
+}
+
+func kmsNoRecipient(r *kmsRecipient) *apiError {
 	if r != nil {
 		return errf(http.StatusBadRequest, "UnsupportedOperationException",
 			"localaws does not simulate Nitro Enclaves attestation (Recipient)")
@@ -1041,7 +1047,7 @@ type kmsDecryptIn struct {
 	KeyId               *string
 	EncryptionAlgorithm string
 	DryRun              bool
-	Recipient           *struct{ KeyEncryptionAlgorithm, AttestationDocument []byte }
+	Recipient           *kmsRecipient
 }
 
 func kmsCheckBlob(field string, blob []byte) *apiError {
@@ -1088,7 +1094,7 @@ type kmsGenerateDataKeyIn struct {
 	NumberOfBytes     *int32
 	KeySpec           string
 	DryRun            bool
-	Recipient         *struct{ KeyEncryptionAlgorithm, AttestationDocument []byte }
+	Recipient         *kmsRecipient
 }
 
 // kmsDataKeySize reads the data key length from KeySpec or NumberOfBytes (exactly one).

@@ -318,6 +318,10 @@ func TestKMSAliases(t *testing.T) {
 		t.Errorf("ListAliases second page = %+v, %v", page2, err)
 	}
 
+	if _, err := c.ListAliases(kmsCtx, &kms.ListAliasesInput{Marker: aws.String("bogus")}); !kmsIs[*kmstypes.InvalidMarkerException](err) {
+		t.Errorf("ListAliases with a bogus marker: %v, want InvalidMarkerException", err)
+	}
+
 	if _, err := c.UpdateAlias(kmsCtx, &kms.UpdateAliasInput{AliasName: aws.String("alias/s3crr-src"), TargetKeyId: k2.KeyId}); err != nil {
 		t.Fatalf("UpdateAlias: %v", err)
 	}
@@ -539,11 +543,9 @@ func TestKMSKeyPolicyPrincipalsAndPropagation(t *testing.T) {
 	const invalid = "Policy contains a statement with one or more invalid principals."
 	wantInvalid := func(when string, err error) {
 		t.Helper()
-		var mp *kmstypes.MalformedPolicyDocumentException
 		if !kmsIs[*kmstypes.MalformedPolicyDocumentException](err) {
 			t.Fatalf("%s: %v, want MalformedPolicyDocumentException", when, err)
 		}
-		_ = mp
 		if !strings.Contains(err.Error(), invalid) {
 			t.Errorf("%s: message %q, want %q", when, err.Error(), invalid)
 		}
@@ -896,8 +898,7 @@ func kmsCode(err *apiError) string {
 
 func TestKMSAWSManagedS3Key(t *testing.T) {
 	e := newKMSTestEnv(t, Options{})
-	app := e.role(t, kmsTestA, "app", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`)
-	_ = app
+	e.role(t, kmsTestA, "app", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`)
 	pA, _ := e.session(kmsTestA, "app")
 	e.role(t, kmsTestB, "app", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:*","Resource":"*"}]}`)
 	pB, _ := e.session(kmsTestB, "app")
