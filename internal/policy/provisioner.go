@@ -16,7 +16,6 @@ package policy
 //	preflight    GetBucketReplication                       s3:GetReplicationConfiguration (bucket)
 //	preflight    GetObjectLockConfiguration                 s3:GetBucketObjectLockConfiguration (bucket)
 //	preflight    DescribeKey                                kms:DescribeKey (key)
-//	preflight    ListAliases                                kms:ListAliases (*: no resource-level support)
 //	buckets      CreateBucket                               s3:CreateBucket (bucket)
 //	buckets      PutBucketVersioning                        s3:PutBucketVersioning (bucket)
 //	buckets      Put/GetPublicAccessBlock                   s3:Put/GetBucketPublicAccessBlock (bucket)
@@ -31,6 +30,10 @@ package policy
 //	keys         EnableKeyRotation / GetKeyRotationStatus   kms:EnableKeyRotation / kms:GetKeyRotationStatus (key)
 //	keys         TagResource                                kms:TagResource (key)
 //	keys         DescribeKey                                kms:DescribeKey (key)
+//	keys         ListKeys + ListResourceTags, only when the  kms:ListKeys (*: no resource-level support),
+//	             alias is missing: adopt a key an earlier    kms:ListResourceTags (key)
+//	             run created but did not alias (s3crr:alias
+//	             tag), instead of creating a second one
 //	policies     GetKeyPolicy / PutKeyPolicy                kms:GetKeyPolicy / kms:PutKeyPolicy (key)
 //	policies     Get/PutBucketPolicy (replica grant)        s3:Get/PutBucketPolicy (bucket)
 //	role         CreateRole (with PermissionsBoundary)      iam:CreateRole (role/s3crr/*, boundary required)
@@ -133,7 +136,7 @@ const (
 	PurposeKeyCreate         = "KeyCreate"
 	PurposeAliasWrite        = "AliasWrite"
 	PurposeAliasTarget       = "AliasTargetKey"
-	PurposeAliasList         = "AliasList"
+	PurposeKeyList           = "KeyList"
 	PurposeKeyRead           = "KeyRead"
 	PurposeKeyManage         = "KeyManage"
 	PurposeCanaryObjects     = "CanaryObjects"
@@ -283,16 +286,18 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Resource: []string{keys},
 		},
 		{
-			// ListAliases supports no resource-level permissions.
-			Sid:      SidPrefix + PurposeAliasList,
+			// ListKeys supports no resource-level permissions. With the
+			// ListResourceTags grant below it lets the keys stage find a key an
+			// interrupted earlier run created but never aliased.
+			Sid:      SidPrefix + PurposeKeyList,
 			Effect:   Allow,
-			Action:   []string{"kms:ListAliases"},
+			Action:   []string{"kms:ListKeys"},
 			Resource: []string{"*"},
 		},
 		{
 			Sid:      SidPrefix + PurposeKeyRead,
 			Effect:   Allow,
-			Action:   []string{"kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus"},
+			Action:   []string{"kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"},
 			Resource: []string{keys},
 		},
 		{

@@ -73,7 +73,7 @@ var purposes = []string{
 	PurposeReplicationKeys,
 	PurposeProvisionerTrust, PurposeBucketConfigRead, PurposeBucketConfigWrite,
 	PurposeReplicationConfig, PurposePassRole, PurposeRoleCreate, PurposeRoleManage,
-	PurposeKeyCreate, PurposeAliasWrite, PurposeAliasTarget, PurposeAliasList,
+	PurposeKeyCreate, PurposeAliasWrite, PurposeAliasTarget, PurposeKeyList,
 	PurposeKeyRead, PurposeKeyManage, PurposeCanaryObjects, PurposeCanaryList,
 	PurposeCanaryKeys, PurposeAlarms,
 	PurposeAssumeProvisioner, PurposePublishAlerts, PurposeAlertKey,

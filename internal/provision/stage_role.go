@@ -3,8 +3,6 @@ package provision
 import (
 	"context"
 	"fmt"
-	"net/url"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -118,15 +116,5 @@ func roleIsOurs(tags []iamtypes.Tag, pairID string) bool {
 	return managed && pair
 }
 
-// decodePolicyDocument parses a policy document as IAM returns it: percent-encoded JSON
-// (RFC 3986, so "+" is a plus sign, not a space).
-func decodePolicyDocument(s string) (policy.Document, error) {
-	if !strings.HasPrefix(strings.TrimSpace(s), "{") {
-		dec, err := url.PathUnescape(s)
-		if err != nil {
-			return policy.Document{}, fmt.Errorf("decode policy document: %w", err)
-		}
-		s = dec
-	}
-	return policy.ParseDocument([]byte(s))
-}
+// decodePolicyDocument parses a policy document as IAM returns it (percent-encoded JSON).
+func decodePolicyDocument(s string) (policy.Document, error) { return policy.ParseIAMDocument(s) }
