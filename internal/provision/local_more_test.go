@@ -152,7 +152,7 @@ func TestForeignConfigurationSurvives(t *testing.T) {
 	must(t, err)
 	stripped, removed := policy.Remove(doc, policy.SidFor(req.PairID, policy.PurposeReplicaWrite))
 	if !removed {
-		t.Fatalf("the destination bucket policy has no %s statement: %s", policy.SidFor(req.PairID, policy.PurposeReplicaWrite), pol.Policy)
+		t.Fatalf("the destination bucket policy has no %s statement: %s", policy.SidFor(req.PairID, policy.PurposeReplicaWrite), aws.ToString(pol.Policy))
 	}
 	must(t, call(dstS3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(req.Destination.Bucket), Policy: aws.String(string(stripped.JSON()))})))
 
