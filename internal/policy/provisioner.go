@@ -71,6 +71,12 @@ const (
 	BoundaryPolicyName = "s3crr-replication-boundary"
 	// BoundaryPolicyPath is the boundary's IAM path.
 	BoundaryPolicyPath = "/s3crr/"
+	// ManagedByTagKey and ManagedByTagValue mark what s3crr created.
+	ManagedByTagKey   = "s3crr:managed-by"
+	ManagedByTagValue = "s3crr"
+	// ReplicationRoleNamePrefix starts every replication role's name
+	// (internal/spec's ReplicationRolePrefix).
+	ReplicationRoleNamePrefix = "s3crr-repl-"
 	// AliasPattern matches every key alias s3crr manages (internal/spec's
 	// AliasPrefix followed by anything).
 	AliasPattern = "alias/s3crr*"
@@ -133,7 +139,9 @@ const (
 	PurposePassRole          = "PassReplicationRole"
 	PurposeRoleCreate        = "RoleCreate"
 	PurposeRoleManage        = "RoleManage"
+	PurposeRoleLookup        = "RoleLookup"
 	PurposeKeyCreate         = "KeyCreate"
+	PurposeKeyCreateTags     = "KeyCreateTags"
 	PurposeAliasWrite        = "AliasWrite"
 	PurposeAliasTarget       = "AliasTargetKey"
 	PurposeKeyList           = "KeyList"
@@ -250,6 +258,18 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Condition: map[string]map[string][]string{StringEquals: {KeyPermissionsBound: {BoundaryPolicyARN(acct)}}},
 		},
 		{
+			// IAM authorizes GetRole of a role that does not exist yet against
+			// role/<name>, without the path it will have, and answers
+			// AccessDenied rather than NoSuchEntity when that is not allowed.
+			// Preflight and the role stage look the replication role up
+			// before creating it, so GetRole also covers s3crr's role names
+			// at the root path; it is read-only.
+			Sid:      SidPrefix + PurposeRoleLookup,
+			Effect:   Allow,
+			Action:   []string{"iam:GetRole"},
+			Resource: []string{"arn:" + Partition + ":iam::" + acct + ":role/" + ReplicationRoleNamePrefix + "*"},
+		},
+		{
 			Sid:    SidPrefix + PurposeRoleManage,
 			Effect: Allow,
 			Action: []string{
@@ -260,6 +280,18 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 				"iam:TagRole",
 			},
 			Resource: []string{roles},
+		},
+		{
+			// CreateKey with Tags also needs kms:TagResource, which KMS checks
+			// against "*" before the key exists. The keys stage tags every key
+			// it creates with s3crr:managed-by and s3crr:alias at creation, so
+			// an interrupted run's key can be found and adopted; the condition
+			// limits this grant to requests that carry s3crr's marker tag.
+			Sid:       SidPrefix + PurposeKeyCreateTags,
+			Effect:    Allow,
+			Action:    []string{"kms:TagResource"},
+			Resource:  []string{"*"},
+			Condition: map[string]map[string][]string{StringEquals: {"aws:RequestTag/" + ManagedByTagKey: {ManagedByTagValue}}},
 		},
 		{
 			// CreateKey has no resource; the conditions keep it to the

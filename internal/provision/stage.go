@@ -167,8 +167,8 @@ func pairTagKey(pairID string) string { return "s3crr:pair:" + pairID }
 
 // Tag keys on resources s3crr creates.
 const (
-	tagManagedBy = "s3crr:managed-by"
+	tagManagedBy = policy.ManagedByTagKey
 	tagPairID    = "s3crr:pair-id"
 	tagAlias     = "s3crr:alias"
-	managedBy    = "s3crr"
+	managedBy    = policy.ManagedByTagValue
 )
