@@ -44,6 +44,7 @@ type e2eVariant struct {
 	noSrcKeyStatement bool     // the role may not kms:Decrypt with the source key
 	dstKeyRoleActions []string // what B's key policy grants the role
 	noDstBucketPolicy bool
+	noOwnerOverride   bool                                        // B's bucket policy does not grant s3:ObjectOwnerOverrideToBucketOwner
 	rules             func(env *e2eEnv) []s3types.ReplicationRule // replaces the default rule
 	// before runs after the setup and before the test writes objects.
 	before func(t *testing.T, env *e2eEnv)
@@ -51,16 +52,15 @@ type e2eVariant struct {
 
 // e2eEnv is one simulator with the pair set up, and SDK clients for both accounts.
 type e2eEnv struct {
-	srv              *Server
-	s3A, s3B         *s3.Client
-	kmsA, kmsB       *kms.Client
-	iamA             *iam.Client
-	srcKeyARN        string
-	dstKeyARN        string
-	mu               sync.Mutex
-	delivered        []Event // what reached the EventSink
-	endpoint         string
-	roleTrustService string
+	srv        *Server
+	s3A, s3B   *s3.Client
+	kmsA, kmsB *kms.Client
+	iamA       *iam.Client
+	srcKeyARN  string
+	dstKeyARN  string
+	mu         sync.Mutex
+	delivered  []Event // what reached the EventSink
+	endpoint   string
 }
 
 func (env *e2eEnv) sinkEvents() []Event {
@@ -172,21 +172,22 @@ func e2eSetup(t testing.TB, variant e2eVariant) *e2eEnv {
 	e2eBucket(t, env.s3B, e2eDstBucket, e2eDstRegion, env.dstKeyARN)
 
 	if !variant.noDstBucketPolicy {
+		bucketStatements := []any{
+			map[string]any{"Sid": "ReplicaWrites", "Effect": "Allow", "Principal": map[string]any{"AWS": e2eRoleARN},
+				"Action":   []string{"s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"},
+				"Resource": "arn:aws:s3:::" + e2eDstBucket + "/*"},
+			map[string]any{"Sid": "Versioning", "Effect": "Allow", "Principal": map[string]any{"AWS": e2eRoleARN},
+				"Action":   []string{"s3:GetBucketVersioning", "s3:PutBucketVersioning"},
+				"Resource": "arn:aws:s3:::" + e2eDstBucket},
+		}
+		if !variant.noOwnerOverride {
+			bucketStatements = append(bucketStatements, map[string]any{"Sid": "OwnerOverride", "Effect": "Allow",
+				"Principal": map[string]any{"AWS": "arn:aws:iam::111111111111:root"},
+				"Action":    "s3:ObjectOwnerOverrideToBucketOwner", "Resource": "arn:aws:s3:::" + e2eDstBucket + "/*"})
+		}
 		_, err = env.s3B.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{
 			Bucket: aws.String(e2eDstBucket),
-			Policy: aws.String(e2eJSON(t, map[string]any{
-				"Version": "2012-10-17",
-				"Statement": []any{
-					map[string]any{"Sid": "ReplicaWrites", "Effect": "Allow", "Principal": map[string]any{"AWS": e2eRoleARN},
-						"Action":   []string{"s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"},
-						"Resource": "arn:aws:s3:::" + e2eDstBucket + "/*"},
-					map[string]any{"Sid": "Versioning", "Effect": "Allow", "Principal": map[string]any{"AWS": e2eRoleARN},
-						"Action":   []string{"s3:GetBucketVersioning", "s3:PutBucketVersioning"},
-						"Resource": "arn:aws:s3:::" + e2eDstBucket},
-					map[string]any{"Sid": "OwnerOverride", "Effect": "Allow", "Principal": map[string]any{"AWS": "arn:aws:iam::111111111111:root"},
-						"Action": "s3:ObjectOwnerOverrideToBucketOwner", "Resource": "arn:aws:s3:::" + e2eDstBucket + "/*"},
-				},
-			})),
+			Policy: aws.String(e2eJSON(t, map[string]any{"Version": "2012-10-17", "Statement": bucketStatements})),
 		})
 		e2eMust(t, "put destination bucket policy", err)
 	}
@@ -415,6 +416,16 @@ func TestE2EReplicationFailures(t *testing.T) {
 			want:    "DstPutObjectNotPermitted",
 		},
 		{
+			// The current [UG] replication-failure-codes lists this permission under
+			// DstPutObjectNotPermitted.
+			name: "no owner override in the destination bucket policy",
+			variant: e2eVariant{noOwnerOverride: true, before: func(t *testing.T, env *e2eEnv) {
+				// New buckets enforce bucket-owner ownership, which needs no override.
+				e2eOwnership(t, env, s3types.ObjectOwnershipBucketOwnerPreferred)
+			}},
+			want: "DstPutObjectNotPermitted",
+		},
+		{
 			name:    "no kms:Decrypt on the source key",
 			variant: e2eVariant{noSrcKeyStatement: true},
 			want:    "SrcGetObjectNotPermitted",
@@ -501,6 +512,28 @@ func TestE2EReplicationFailures(t *testing.T) {
 				t.Errorf("event record %+v / %+v, want failureReason %s for version %s", r.S3, *r.ReplicationEventData, tt.want, vid)
 			}
 		})
+	}
+}
+
+// e2eOwnership sets B's Object Ownership.
+func e2eOwnership(t *testing.T, env *e2eEnv, o s3types.ObjectOwnership) {
+	t.Helper()
+	_, err := env.s3B.PutBucketOwnershipControls(context.Background(), &s3.PutBucketOwnershipControlsInput{
+		Bucket:            aws.String(e2eDstBucket),
+		OwnershipControls: &s3types.OwnershipControls{Rules: []s3types.OwnershipControlsRule{{ObjectOwnership: o}}},
+	})
+	e2eMust(t, "put destination ownership controls", err)
+}
+
+func TestE2EBucketOwnerEnforcedNeedsNoOwnerOverride(t *testing.T) {
+	env := e2eSetup(t, e2eVariant{noOwnerOverride: true, before: func(t *testing.T, env *e2eEnv) {
+		e2eOwnership(t, env, s3types.ObjectOwnershipBucketOwnerEnforced)
+	}})
+	vid := env.put(t, "docs/a.csv", "a", "")
+	env.waitIdle(t)
+	if got := env.headStatus(t, "docs/a.csv", vid); got != "COMPLETED" {
+		_, code, detail, _ := env.srv.ObjectReplication(e2eSrcBucket, "docs/a.csv", vid)
+		t.Fatalf("source status %q (%s: %s), want COMPLETED without the override permission", got, code, detail)
 	}
 }
 
