@@ -80,7 +80,9 @@ func TestS3PutBucketReplicationValidation(t *testing.T) {
 		}},
 		{name: "RTC without event threshold", edit: func(c *s3types.ReplicationConfiguration) { c.Rules[0].Destination.Metrics.EventThreshold = nil },
 			wantCode: "InvalidArgument", wantMessage: "ReplicationMetrics must contain an event threshold"},
-		{name: "RTC of 10 minutes", edit: func(c *s3types.ReplicationConfiguration) { c.Rules[0].Destination.ReplicationTime.Time.Minutes = aws.Int32(10) },
+		{name: "RTC of 10 minutes", edit: func(c *s3types.ReplicationConfiguration) {
+			c.Rules[0].Destination.ReplicationTime.Time.Minutes = aws.Int32(10)
+		},
 			wantCode: "InvalidArgument", wantMessage: "Invalid time minute value"},
 		{name: "V2 rule without Priority", edit: func(c *s3types.ReplicationConfiguration) { c.Rules[0].Priority = nil },
 			wantCode: "InvalidRequest", wantMessage: "Priority must be specified for this version of Cross Region Replication configuration schema"},
@@ -124,7 +126,9 @@ func TestS3PutBucketReplicationValidation(t *testing.T) {
 				c.Rules = append(c.Rules, s3ValidRule(fmt.Sprintf("rule-%d", i), int32(i)))
 			}
 		}, wantCode: "InvalidRequest", wantMessage: "must not exceed the allowed limit of 1000 rules"},
-		{name: "destination is the source", edit: func(c *s3types.ReplicationConfiguration) { c.Rules[0].Destination.Bucket = aws.String("arn:aws:s3:::src") },
+		{name: "destination is the source", edit: func(c *s3types.ReplicationConfiguration) {
+			c.Rules[0].Destination.Bucket = aws.String("arn:aws:s3:::src")
+		},
 			wantCode: "InvalidRequest", wantMessage: "Destination bucket cannot be the same as the source bucket."},
 		{name: "destination does not exist", edit: func(c *s3types.ReplicationConfiguration) {
 			c.Rules[0].Destination.Bucket = aws.String("arn:aws:s3:::no-such-destination")
