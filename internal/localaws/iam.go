@@ -371,6 +371,12 @@ func (s *Server) iamCreateRole(c *call, q iamQueryArgs) (any, *apiError) {
 	if err := s.iamAuthorize(c, "CreateRole", arn, nil, ctx); err != nil {
 		return nil, err
 	}
+	// IAM also requires iam:TagRole to create a role with tags.
+	if len(tags) > 0 {
+		if err := s.iamAuthorize(c, "TagRole", arn, nil, ctx); err != nil {
+			return nil, err
+		}
+	}
 
 	acct := s.accounts[c.p.account]
 	for existing := range acct.roles {

@@ -25,10 +25,9 @@ package policy
 //	keys         CreateKey (KeySpec SYMMETRIC_DEFAULT,      kms:CreateKey (*, conditioned on kms:KeySpec
 //	             KeyUsage ENCRYPT_DECRYPT, passed           and kms:KeyUsage)
 //	             explicitly)
-//	keys         CreateAlias / UpdateAlias                  kms:CreateAlias / kms:UpdateAlias (alias/s3crr*
+//	keys         CreateAlias                                kms:CreateAlias (alias/s3crr*
 //	                                                        and the target key)
 //	keys         EnableKeyRotation / GetKeyRotationStatus   kms:EnableKeyRotation / kms:GetKeyRotationStatus (key)
-//	keys         TagResource                                kms:TagResource (key)
 //	keys         DescribeKey                                kms:DescribeKey (key)
 //	keys         ListKeys + ListResourceTags, only when the  kms:ListKeys (*: no resource-level support),
 //	             alias is missing: adopt a key an earlier    kms:ListResourceTags (key)
@@ -182,7 +181,7 @@ func ProvisionerTrustPolicy(p ProvisionerParams) Document {
 // KMS key scope: keys are created at run time, so key ARNs cannot be listed.
 // Reads (DescribeKey, GetKeyPolicy, GetKeyRotationStatus) cover every key in
 // the account, because preflight must inspect a key the user names before it
-// has an s3crr alias. Changes (PutKeyPolicy, EnableKeyRotation, TagResource)
+// has an s3crr alias. Changes (PutKeyPolicy, EnableKeyRotation)
 // and the canary's data-key use require the key to carry an alias/s3crr*
 // alias (kms:ResourceAliases), so the keys stage gives every key it uses
 // such an alias first, including a key the user brought by ARN. Pointing an
@@ -308,13 +307,13 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 		{
 			Sid:      SidPrefix + PurposeAliasWrite,
 			Effect:   Allow,
-			Action:   []string{"kms:CreateAlias", "kms:UpdateAlias"},
+			Action:   []string{"kms:CreateAlias"},
 			Resource: []string{aliases},
 		},
 		{
 			Sid:      SidPrefix + PurposeAliasTarget,
 			Effect:   Allow,
-			Action:   []string{"kms:CreateAlias", "kms:UpdateAlias"},
+			Action:   []string{"kms:CreateAlias"},
 			Resource: []string{keys},
 		},
 		{
@@ -335,7 +334,7 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 		{
 			Sid:       SidPrefix + PurposeKeyManage,
 			Effect:    Allow,
-			Action:    []string{"kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:TagResource"},
+			Action:    []string{"kms:PutKeyPolicy", "kms:EnableKeyRotation"},
 			Resource:  []string{keys},
 			Condition: map[string]map[string][]string{ForAnyValueLike: withAlias},
 		},

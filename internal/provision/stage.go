@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
@@ -142,6 +143,10 @@ func (st *stage) params(ctx context.Context) (policy.ReplicationParams, error) {
 	if err != nil {
 		return policy.ReplicationParams{}, err
 	}
+	ownerOverride, err := st.ownerOverrideNeeded(ctx)
+	if err != nil {
+		return policy.ReplicationParams{}, err
+	}
 	r := st.req
 	return policy.ReplicationParams{
 		PairID:             r.PairID,
@@ -155,10 +160,37 @@ func (st *stage) params(ctx context.Context) (policy.ReplicationParams, error) {
 		DestinationKeyARN:  dstKey,
 		Prefix:             r.Rule.Prefix,
 		RoleARN:            r.ReplicationRoleARN(),
-		OwnerOverride:      r.Rule.OwnerOverride,
+		OwnerOverride:      ownerOverride,
 		ObjectLock:         lock,
 		BucketKeyEnabled:   r.BucketKeyEnabled(),
 	}, nil
+}
+
+// ownerOverrideNeeded reports whether the replication role needs
+// s3:ObjectOwnerOverrideToBucketOwner: only when the rule asks for owner override and the
+// destination bucket does not enforce bucket ownership. With BucketOwnerEnforced (how s3crr
+// creates buckets) the destination owns every replica anyway and S3 needs no override
+// permission (domain-facts §1), so granting it would be more than least privilege.
+func (st *stage) ownerOverrideNeeded(ctx context.Context) (bool, error) {
+	if !st.req.Rule.OwnerOverride {
+		return false, nil
+	}
+	m, err := st.session(ctx, SideDestination)
+	if err != nil {
+		return false, err
+	}
+	out, err := m.s3.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: aws.String(st.req.Destination.Bucket)})
+	switch {
+	case errorCode(err) == "NoSuchBucket":
+		return false, nil // planning: the bucket stage will create it BucketOwnerEnforced
+	case isNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, m.classify("s3:GetBucketOwnershipControls "+st.req.Destination.Bucket, err)
+	}
+	enforced := out.OwnershipControls != nil && len(out.OwnershipControls.Rules) > 0 &&
+		out.OwnershipControls.Rules[0].ObjectOwnership == s3types.ObjectOwnershipBucketOwnerEnforced
+	return !enforced, nil
 }
 
 // pairTagKey is the tag s3crr puts on what it creates or uses for a pair; its value is the

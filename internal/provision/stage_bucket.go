@@ -33,9 +33,6 @@ func (st *stage) bucket(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if info.takenElsewhere {
-		return &PreflightFailed{Message: fmt.Sprintf("%s.bucket: %q belongs to another account (fix: choose another name)", side, name)}
-	}
 	created := false
 	if !info.exists {
 		lock := false

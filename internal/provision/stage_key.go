@@ -124,8 +124,8 @@ func findKeyByAliasTag(ctx context.Context, m *member, alias string) (string, er
 		}
 		for _, k := range page.Keys {
 			tags, err := m.kms.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: k.KeyArn})
-			if isAccessDenied(err) || isNotFound(err) {
-				continue // not ours: the provisioner may read tags only of keys it may manage
+			if isNotFound(err) {
+				continue // deleted since ListKeys
 			}
 			if err != nil {
 				return "", m.classify("kms:ListResourceTags", err)

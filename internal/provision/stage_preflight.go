@@ -54,8 +54,6 @@ func (st *stage) preflight(ctx context.Context) error {
 		}
 		bucketState[side] = info
 		switch {
-		case info.takenElsewhere:
-			problems = append(problems, fmt.Sprintf("%s.bucket: %q exists and belongs to another account (bucket names are global; fix: choose another name)", side, ep.Bucket))
 		case info.exists && info.region != ep.Region:
 			problems = append(problems, fmt.Sprintf("%s.bucket: %q is in %s, not %s (fix: set %s.region to %s)", side, ep.Bucket, info.region, ep.Region, side, info.region))
 		}
@@ -152,13 +150,13 @@ func keyProblem(meta *kmstypes.KeyMetadata) string {
 
 // bucketInfo is what HeadBucket tells about a bucket name.
 type bucketInfo struct {
-	exists         bool // exists and the caller's account can see it
-	takenElsewhere bool // exists in another account
-	region         string
+	exists bool // exists and the caller's account can see it
+	region string
 }
 
 // inspectBucket classifies a bucket name with HeadBucket: 200 ours (region from the
-// response), 404 free, 403 someone else's, 301 ours or not but in another region.
+// response), 404 free, 301 in another region. S3 answers 403 both for a bucket of another
+// account and for one of ours the role may not list; the error says both.
 func inspectBucket(ctx context.Context, m *member, bucket, region string) (bucketInfo, error) {
 	out, err := m.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
 	if err == nil {
@@ -172,7 +170,8 @@ func inspectBucket(ctx context.Context, m *member, bucket, region string) (bucke
 	case status == http.StatusNotFound || isNotFound(err):
 		return bucketInfo{}, nil
 	case status == http.StatusForbidden:
-		return bucketInfo{takenElsewhere: true}, nil
+		return bucketInfo{}, &AccessDenied{Account: m.account, Role: m.roleARN, Action: "s3:ListBucket",
+			Message: fmt.Sprintf("HeadBucket %s was denied (s3:ListBucket) in account %s: either the bucket name is taken by another account (fix: choose another name; bucket names are global) or the provisioner role %s lacks s3:ListBucket on it (fix: update the MemberStack)", bucket, m.account, m.roleARN)}
 	case status == http.StatusMovedPermanently:
 		return bucketInfo{exists: true, region: "another region"}, nil
 	}
