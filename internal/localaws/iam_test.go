@@ -636,7 +636,7 @@ func TestIAMResourceTagCondition(t *testing.T) {
 	root := e.iam(SourceAccount)
 	e.createRole(SourceAccount, "admin", iamTrust(`{"AWS":"111111111111"}`, ""))
 	e.putRolePolicy(SourceAccount, "admin", "tagged-only", `{"Version":"2012-10-17","Statement":[
-		{"Effect":"Allow","Action":"iam:CreateRole","Resource":"*","Condition":{"StringEquals":{"aws:RequestTag/owner":"s3crr"}}},
+		{"Effect":"Allow","Action":["iam:CreateRole","iam:TagRole"],"Resource":"*","Condition":{"StringEquals":{"aws:RequestTag/owner":"s3crr"}}},
 		{"Effect":"Allow","Action":"iam:DeleteRole","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/owner":"s3crr"}}}]}`)
 	admin := e.sessionIAM(e.assume(e.sts(SourceAccount), "arn:aws:iam::111111111111:role/admin", "admin-session"))
 	trust := aws.String(iamTrust(`{"AWS":"111111111111"}`, ""))
@@ -647,6 +647,12 @@ func TestIAMResourceTagCondition(t *testing.T) {
 	if _, err := admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("mine"), AssumeRolePolicyDocument: trust,
 		Tags: []iamtypes.Tag{{Key: aws.String("owner"), Value: aws.String("s3crr")}}}); err != nil {
 		t.Fatalf("CreateRole with the request tag: %v", err)
+	}
+	// Creating a tagged role also needs iam:TagRole.
+	e.putRolePolicy(SourceAccount, "admin", "no-tagrole", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:TagRole","Resource":"arn:aws:iam::111111111111:role/denied-tags"}]}`)
+	if _, err := admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("denied-tags"), AssumeRolePolicyDocument: trust,
+		Tags: []iamtypes.Tag{{Key: aws.String("owner"), Value: aws.String("s3crr")}}}); iamErrorCode(err) != "AccessDenied" || !strings.Contains(err.Error(), "iam:TagRole") {
+		t.Errorf("CreateRole with tags but without iam:TagRole: err = %v, want AccessDenied naming iam:TagRole", err)
 	}
 	if _, err := root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("theirs"), AssumeRolePolicyDocument: trust}); err != nil {
 		t.Fatalf("root CreateRole: %v", err)
