@@ -76,7 +76,8 @@ func (p s3ListParams) enc(s string) string {
 	if !p.encode {
 		return s
 	}
-	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+	// S3 leaves "/" as is and encodes spaces as %20.
+	return strings.NewReplacer("+", "%20", "%2F", "/").Replace(url.QueryEscape(s))
 }
 
 // s3ListItem is one key or common prefix of a listing page.

@@ -251,6 +251,21 @@ func TestS3ListObjects(t *testing.T) {
 		t.Errorf("versions listed: %s", got)
 	}
 
+	// encoding-type=url encodes keys, as the AWS CLI asks for.
+	_, err = c.PutObject(s3Ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("e/with space+plus"), Body: strings.NewReader("x")})
+	s3Must(t, "PutObject", err)
+	enc, err := c.ListObjectsV2(s3Ctx, &s3.ListObjectsV2Input{Bucket: b, Prefix: aws.String("e/"), EncodingType: s3types.EncodingTypeUrl})
+	s3Must(t, "ListObjectsV2 encoding-type=url", err)
+	if len(enc.Contents) != 1 || aws.ToString(enc.Contents[0].Key) != "e/with%20space%2Bplus" {
+		t.Errorf("url-encoded listing: %+v", enc.Contents)
+	}
+	// ListObjects (V1) with a delimiter reports NextMarker.
+	v1, err := c.ListObjects(s3Ctx, &s3.ListObjectsInput{Bucket: b, Delimiter: aws.String("/"), MaxKeys: aws.Int32(2)})
+	s3Must(t, "ListObjects", err)
+	if !aws.ToBool(v1.IsTruncated) || aws.ToString(v1.NextMarker) != "b/" || len(v1.CommonPrefixes) != 2 {
+		t.Errorf("ListObjects: truncated=%v next=%q prefixes=%d", aws.ToBool(v1.IsTruncated), aws.ToString(v1.NextMarker), len(v1.CommonPrefixes))
+	}
+
 	// ListObjectsV2 authorizes with s3:prefix: B may list only under a/.
 	_, err = c.PutBucketPolicy(s3Ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(s3PolicyDoc(
 		`{"Effect":"Allow","Principal":{"AWS":"222222222222"},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::list-bucket","Condition":{"StringLike":{"s3:prefix":"a/*"}}}`))})

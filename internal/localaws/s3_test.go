@@ -219,7 +219,11 @@ func TestS3ListAndDeleteBuckets(t *testing.T) {
 		t.Errorf("owner %v", aws.ToString(out.Owner.ID))
 	}
 
-	_, err = a.PutObject(s3Ctx, &s3.PutObjectInput{Bucket: aws.String("a-two"), Key: aws.String("k"), Body: strings.NewReader("x")})
+	_, err = a.PutObject(s3Ctx, &s3.PutObjectInput{Bucket: aws.String("a-two"), Key: aws.String("k"), Body: strings.NewReader("x"),
+		ExpectedBucketOwner: aws.String(s3B)})
+	s3WantCode(t, "PutObject with another expected owner", err, "AccessDenied")
+	_, err = a.PutObject(s3Ctx, &s3.PutObjectInput{Bucket: aws.String("a-two"), Key: aws.String("k"), Body: strings.NewReader("x"),
+		ExpectedBucketOwner: aws.String(s3A)})
 	s3Must(t, "PutObject", err)
 	_, err = a.DeleteBucket(s3Ctx, &s3.DeleteBucketInput{Bucket: aws.String("a-two")})
 	s3WantCode(t, "DeleteBucket non-empty", err, "BucketNotEmpty")
