@@ -171,8 +171,14 @@ func s3Route(method string, req *s3Request) (string, s3Handler) {
 		}
 		return "", nil
 	}
+	if has("delete") {
+		if method == http.MethodPost {
+			return "DeleteObjects", (*Server).s3DeleteObjects
+		}
+		return "", nil
+	}
 	for _, unsupported := range []string{"acl", "cors", "lifecycle", "logging", "website", "requestPayment",
-		"accelerate", "analytics", "inventory", "metrics", "intelligent-tiering", "uploads", "delete", "policyStatus"} {
+		"accelerate", "analytics", "inventory", "metrics", "intelligent-tiering", "uploads", "policyStatus"} {
 		if has(unsupported) {
 			return "", nil
 		}

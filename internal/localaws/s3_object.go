@@ -3,6 +3,7 @@ package localaws
 import (
 	"encoding/base64"
 	"encoding/json"
+	"encoding/xml"
 	"net/http"
 	"net/url"
 	"sort"
@@ -429,52 +430,144 @@ func (s *Server) s3DeleteObject(c *call, req *s3Request) {
 		return
 	}
 	defer s.mu.Unlock()
-	versionID := req.q.Get("versionId")
-	action := "s3:DeleteObject"
-	if versionID != "" {
-		action = "s3:DeleteObjectVersion"
-	}
-	if aerr := s.s3Authorize(c, b, action, s3ObjectARN(b.name, req.key), nil); aerr != nil {
+	res, aerr := s.s3DeleteOne(c, b, req.key, req.q.Get("versionId"))
+	if aerr != nil {
 		c.fail(aerr)
 		return
 	}
 	h := c.w.Header()
+	if res.deleteMarker {
+		h.Set("x-amz-delete-marker", "true")
+	}
+	if res.versionID != "" {
+		h.Set("x-amz-version-id", res.versionID)
+	}
+	c.writeEmpty(http.StatusNoContent)
+}
+
+// s3Deleted is the outcome of deleting one object: the version deleted or the delete
+// marker created, and whether it is a delete marker.
+type s3Deleted struct {
+	versionID    string
+	deleteMarker bool
+	markerMade   bool // a new delete marker was created (versionID is the marker's)
+}
+
+// s3DeleteOne authorizes and performs one object deletion, for DeleteObject and
+// DeleteObjects. The caller holds s.mu.
+func (s *Server) s3DeleteOne(c *call, b *bucket, key, versionID string) (s3Deleted, *apiError) {
+	action := "s3:DeleteObject"
+	if versionID != "" {
+		action = "s3:DeleteObjectVersion"
+	}
+	if aerr := s.s3Authorize(c, b, action, s3ObjectARN(b.name, key), nil); aerr != nil {
+		return s3Deleted{}, aerr
+	}
 	switch {
 	case versionID != "":
 		if versionID != "null" && !s3ValidVersionID(versionID) {
-			c.fail(errInvalidArgument("Invalid version id specified", "versionId", versionID))
-			return
+			return s3Deleted{}, errInvalidArgument("Invalid version id specified", "versionId", versionID)
 		}
-		versions := b.objects[req.key]
+		res := s3Deleted{versionID: versionID}
+		versions := b.objects[key]
 		for i, v := range versions {
 			if v.versionID == versionID {
-				if v.isDeleteMarker {
-					h.Set("x-amz-delete-marker", "true")
-				}
-				b.objects[req.key] = append(versions[:i:i], versions[i+1:]...)
+				res.deleteMarker = v.isDeleteMarker
+				b.objects[key] = append(versions[:i:i], versions[i+1:]...)
 				break
 			}
 		}
-		if len(b.objects[req.key]) == 0 {
-			delete(b.objects, req.key)
+		if len(b.objects[key]) == 0 {
+			delete(b.objects, key)
 		}
-		h.Set("x-amz-version-id", versionID)
+		return res, nil
 	case b.versioning == "":
-		delete(b.objects, req.key)
-	default:
-		m := &objectVersion{key: req.key, versionID: "null", isDeleteMarker: true, lastModified: s.now().UTC(), owner: c.p.account}
-		if b.ownership == "BucketOwnerEnforced" {
-			m.owner = b.account
-		}
-		if b.versioning == "Enabled" {
-			m.versionID = s3RandomID(32)
-		}
-		s3AddVersion(b, m)
-		s.scheduleReplication(b, m)
-		h.Set("x-amz-delete-marker", "true")
-		h.Set("x-amz-version-id", m.versionID)
+		delete(b.objects, key)
+		return s3Deleted{}, nil
 	}
-	c.writeEmpty(http.StatusNoContent)
+	m := &objectVersion{key: key, versionID: "null", isDeleteMarker: true, lastModified: s.now().UTC(), owner: c.p.account}
+	if b.ownership == "BucketOwnerEnforced" {
+		m.owner = b.account
+	}
+	if b.versioning == "Enabled" {
+		m.versionID = s3RandomID(32)
+	}
+	s3AddVersion(b, m)
+	s.scheduleReplication(b, m)
+	return s3Deleted{versionID: m.versionID, deleteMarker: true, markerMade: true}, nil
+}
+
+type s3DeleteRequest struct {
+	XMLName xml.Name `xml:"Delete"`
+	Quiet   bool     `xml:"Quiet"`
+	Objects []struct {
+		Key       string `xml:"Key"`
+		VersionID string `xml:"VersionId"`
+	} `xml:"Object"`
+}
+
+type s3DeleteResult struct {
+	XMLName xml.Name `xml:"DeleteResult"`
+	Xmlns   string   `xml:"xmlns,attr"`
+	Deleted []struct {
+		Key                   string `xml:"Key"`
+		VersionID             string `xml:"VersionId,omitempty"`
+		DeleteMarker          bool   `xml:"DeleteMarker,omitempty"`
+		DeleteMarkerVersionID string `xml:"DeleteMarkerVersionId,omitempty"`
+	} `xml:"Deleted"`
+	Errors []struct {
+		Key       string `xml:"Key"`
+		VersionID string `xml:"VersionId,omitempty"`
+		Code      string `xml:"Code"`
+		Message   string `xml:"Message"`
+	} `xml:"Error"`
+}
+
+// s3DeleteObjects is DeleteObjects (POST ?delete), which the AWS CLI uses to empty
+// buckets: each object is authorized and deleted as DeleteObject would, and failures are
+// reported per key.
+func (s *Server) s3DeleteObjects(c *call, req *s3Request) {
+	var in s3DeleteRequest
+	if !s3ReadConfig(c, &in) {
+		return
+	}
+	if len(in.Objects) == 0 || len(in.Objects) > 1000 {
+		c.fail(errMalformedXML())
+		return
+	}
+	b, aerr := s.s3Bucket(c, req.bucket)
+	if aerr != nil {
+		c.fail(aerr)
+		return
+	}
+	defer s.mu.Unlock()
+	out := s3DeleteResult{Xmlns: s3NS}
+	for _, o := range in.Objects {
+		res, aerr := s.s3DeleteOne(c, b, o.Key, o.VersionID)
+		if aerr != nil {
+			out.Errors = append(out.Errors, struct {
+				Key       string `xml:"Key"`
+				VersionID string `xml:"VersionId,omitempty"`
+				Code      string `xml:"Code"`
+				Message   string `xml:"Message"`
+			}{o.Key, o.VersionID, aerr.Code, aerr.Message})
+			continue
+		}
+		if in.Quiet {
+			continue
+		}
+		d := struct {
+			Key                   string `xml:"Key"`
+			VersionID             string `xml:"VersionId,omitempty"`
+			DeleteMarker          bool   `xml:"DeleteMarker,omitempty"`
+			DeleteMarkerVersionID string `xml:"DeleteMarkerVersionId,omitempty"`
+		}{Key: o.Key, VersionID: o.VersionID, DeleteMarker: res.deleteMarker}
+		if res.markerMade {
+			d.DeleteMarkerVersionID = res.versionID
+		}
+		out.Deleted = append(out.Deleted, d)
+	}
+	c.writeXML(out)
 }
 
 // s3SortedKeys returns the bucket's keys in S3's listing order (UTF-8 binary order).

@@ -364,3 +364,39 @@ func TestS3CountersAndFaults(t *testing.T) {
 	_, err = c.PutObject(s3Ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String("k"), Body: strings.NewReader("x")})
 	s3Must(t, "PutObject retried past one SlowDown", err)
 }
+
+// TestS3DeleteObjects checks the batch delete the AWS CLI uses to empty buckets.
+func TestS3DeleteObjects(t *testing.T) {
+	e := newS3Env(t, Options{})
+	c := e.bucket(s3A, s3Mumbai, "batch-delete", true)
+	b := aws.String("batch-delete")
+	var ids []s3types.ObjectIdentifier
+	for _, k := range []string{"one", "two"} {
+		out, err := c.PutObject(s3Ctx, &s3.PutObjectInput{Bucket: b, Key: aws.String(k), Body: strings.NewReader(k)})
+		s3Must(t, "PutObject", err)
+		ids = append(ids, s3types.ObjectIdentifier{Key: aws.String(k), VersionId: out.VersionId})
+	}
+	// Without version IDs: delete markers.
+	out, err := c.DeleteObjects(s3Ctx, &s3.DeleteObjectsInput{Bucket: b, Delete: &s3types.Delete{Objects: []s3types.ObjectIdentifier{{Key: aws.String("one")}}}})
+	s3Must(t, "DeleteObjects", err)
+	if len(out.Deleted) != 1 || !aws.ToBool(out.Deleted[0].DeleteMarker) || aws.ToString(out.Deleted[0].DeleteMarkerVersionId) == "" {
+		t.Errorf("delete markers: %+v", out.Deleted)
+	}
+	// With version IDs: the versions go, and the bucket can be emptied and deleted.
+	versions, err := c.ListObjectVersions(s3Ctx, &s3.ListObjectVersionsInput{Bucket: b})
+	s3Must(t, "ListObjectVersions", err)
+	ids = ids[:0]
+	for _, v := range versions.Versions {
+		ids = append(ids, s3types.ObjectIdentifier{Key: v.Key, VersionId: v.VersionId})
+	}
+	for _, m := range versions.DeleteMarkers {
+		ids = append(ids, s3types.ObjectIdentifier{Key: m.Key, VersionId: m.VersionId})
+	}
+	out, err = c.DeleteObjects(s3Ctx, &s3.DeleteObjectsInput{Bucket: b, Delete: &s3types.Delete{Objects: ids}})
+	s3Must(t, "DeleteObjects by version", err)
+	if len(out.Deleted) != 3 || len(out.Errors) != 0 {
+		t.Errorf("deleted %d, errors %+v", len(out.Deleted), out.Errors)
+	}
+	_, err = c.DeleteBucket(s3Ctx, &s3.DeleteBucketInput{Bucket: b})
+	s3Must(t, "DeleteBucket after emptying", err)
+}
