@@ -1,0 +1,287 @@
+package localhub
+
+import (
+	"archive/zip"
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+)
+
+// Function is a Lambda function for the hub: a provided.al2023 bootstrap
+// binary built for this host (see BuildLambda) and its configuration.
+type Function struct {
+	// Name is the function name; its ARN is kumo's, in the hub's account and region.
+	Name string
+	// Bootstrap is the path of the built binary.
+	Bootstrap string
+	// Env is the function's environment variables. The process gets only these
+	// and the variables the Lambda runtime sets (AWS_LAMBDA_*, AWS_REGION, ...),
+	// never the caller's environment, as in Lambda.
+	Env map[string]string
+	// Timeout is the function timeout; kumo fails an invocation that runs
+	// longer with Sandbox.Timedout. Default one minute.
+	Timeout time.Duration
+	// Concurrency is how many execution environments (processes) serve the
+	// function at once, so that the branches of a Parallel state run side by
+	// side as in AWS. Default 3.
+	Concurrency int
+}
+
+// BuildLambda builds the Go Lambda in package dir pkg (a path such as
+// "./functions/provision", relative to the module root) for this host, the way
+// the deployed ones are built for arm64, and returns the bootstrap's path under
+// outDir/<base of pkg>/bootstrap.
+func BuildLambda(ctx context.Context, moduleRoot, pkg, outDir string) (string, error) {
+	out, err := filepath.Abs(filepath.Join(outDir, filepath.Base(pkg), "bootstrap"))
+	if err != nil {
+		return "", fmt.Errorf("build lambda %s: %w", pkg, err)
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, pkg)
+	cmd.Dir = moduleRoot
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build lambda %s: %w\n%s", pkg, err, b)
+	}
+	return out, nil
+}
+
+// function is a running function: its supervisors and their processes.
+type function struct {
+	name, arn string
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	restarts  int
+	mu        sync.Mutex
+}
+
+// AddFunction creates fn in kumo and starts its execution environments: each
+// one the bootstrap process, pointed at kumo's Lambda Runtime API, restarted
+// if it exits (as Lambda replaces a crashed environment). It returns once every
+// environment is polling for invocations, so an Invoke right after succeeds.
+// An existing function of the same name is replaced.
+func (h *Hub) AddFunction(ctx context.Context, fn Function) (string, error) {
+	if fn.Name == "" || fn.Bootstrap == "" {
+		return "", errors.New("add function: Name and Bootstrap are required")
+	}
+	if fn.Timeout == 0 {
+		fn.Timeout = time.Minute
+	}
+	if fn.Concurrency == 0 {
+		fn.Concurrency = 3
+	}
+	code, err := zipBootstrap(fn.Bootstrap)
+	if err != nil {
+		return "", fmt.Errorf("add function %s: %w", fn.Name, err)
+	}
+	h.stopFunction(fn.Name)
+	if _, err := h.lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(fn.Name)}); err != nil {
+		var nf *lambdatypes.ResourceNotFoundException
+		if !errors.As(err, &nf) {
+			return "", fmt.Errorf("replace function %s: %w", fn.Name, err)
+		}
+	}
+	out, err := h.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName:  aws.String(fn.Name),
+		Runtime:       lambdatypes.RuntimeProvidedal2023,
+		Handler:       aws.String("bootstrap"),
+		Role:          aws.String("arn:aws:iam::" + h.Account + ":role/" + fn.Name),
+		Architectures: []lambdatypes.Architecture{hostArchitecture()},
+		Timeout:       aws.Int32(int32(fn.Timeout / time.Second)),
+		MemorySize:    aws.Int32(128),
+		Code:          &lambdatypes.FunctionCode{ZipFile: code},
+		Environment:   &lambdatypes.Environment{Variables: fn.Env},
+	})
+	if err != nil {
+		return "", fmt.Errorf("create function %s: %w", fn.Name, err)
+	}
+	arn := aws.ToString(out.FunctionArn)
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	f := &function{name: fn.Name, arn: arn, cancel: cancel}
+	h.mu.Lock()
+	h.functions[fn.Name] = f
+	h.mu.Unlock()
+
+	already := h.front.pollCount(fn.Name) // polls from an earlier hub in this process
+	env := h.lambdaEnv(fn)
+	for i := 0; i < fn.Concurrency; i++ {
+		f.wg.Add(1)
+		go h.supervise(runCtx, f, fn.Bootstrap, env, i)
+	}
+	waitCtx, stop := context.WithTimeout(ctx, 15*time.Second)
+	defer stop()
+	if err := h.front.waitPolls(waitCtx, fn.Name, already+fn.Concurrency); err != nil {
+		h.stopFunction(fn.Name)
+		return "", fmt.Errorf("start function %s: %w", fn.Name, err)
+	}
+	// kumo registers the poller a moment after the proxy forwards the poll.
+	time.Sleep(50 * time.Millisecond)
+	return arn, nil
+}
+
+// Invocations is how many times fn was invoked through the hub's endpoint.
+func (h *Hub) Invocations(fn string) int { return h.front.invocationCount(fn) }
+
+// Restarts is how many times an execution environment of fn exited and was replaced.
+func (h *Hub) Restarts(fn string) int {
+	h.mu.Lock()
+	f := h.functions[fn]
+	h.mu.Unlock()
+	if f == nil {
+		return 0
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.restarts
+}
+
+// lambdaEnv is the environment of an execution environment: what Lambda sets,
+// then the function's own variables.
+func (h *Hub) lambdaEnv(fn Function) []string {
+	vars := map[string]string{
+		"AWS_LAMBDA_RUNTIME_API":          strings.TrimPrefix(h.Endpoint, "http://") + "/_runtime/" + fn.Name,
+		"AWS_LAMBDA_FUNCTION_NAME":        fn.Name,
+		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + fn.Name,
+		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
+		"AWS_EXECUTION_ENV":               "AWS_Lambda_provided.al2023",
+		"AWS_REGION":                      h.Region,
+		"AWS_DEFAULT_REGION":              h.Region,
+		"_HANDLER":                        "bootstrap",
+		"TZ":                              ":UTC",
+		"LAMBDA_TASK_ROOT":                filepath.Dir(fn.Bootstrap),
+	}
+	for k, v := range fn.Env {
+		vars[k] = v
+	}
+	env := make([]string, 0, len(vars))
+	for k, v := range vars {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env
+}
+
+// supervise keeps one execution environment of f running until ctx ends.
+func (h *Hub) supervise(ctx context.Context, f *function, bootstrap string, env []string, idx int) {
+	defer f.wg.Done()
+	prefix := f.name + "[" + strconv.Itoa(idx) + "] "
+	for ctx.Err() == nil {
+		cmd := exec.CommandContext(ctx, bootstrap)
+		cmd.Env = env
+		cmd.Dir = filepath.Dir(bootstrap)
+		logw := h.prefixWriter(prefix)
+		cmd.Stdout, cmd.Stderr = logw, logw
+		err := cmd.Run()
+		logw.flush()
+		if ctx.Err() != nil {
+			return
+		}
+		fmt.Fprintf(h.logWriter(), "%sexited (%v); starting a new execution environment\n", prefix, err)
+		f.mu.Lock()
+		f.restarts++
+		f.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond): // do not spin on a binary that cannot start
+		}
+	}
+}
+
+func (h *Hub) stopFunction(name string) {
+	h.mu.Lock()
+	f := h.functions[name]
+	delete(h.functions, name)
+	h.mu.Unlock()
+	if f != nil {
+		f.cancel()
+		f.wg.Wait()
+	}
+}
+
+func hostArchitecture() lambdatypes.Architecture {
+	if runtime.GOARCH == "arm64" {
+		return lambdatypes.ArchitectureArm64
+	}
+	return lambdatypes.ArchitectureX8664
+}
+
+// zipBootstrap packs the binary the way a Lambda deployment package holds it.
+func zipBootstrap(path string) ([]byte, error) {
+	bin, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read bootstrap: %w", err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	hdr := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate}
+	hdr.SetMode(0o755)
+	w, err := zw.CreateHeader(hdr)
+	if err != nil {
+		return nil, fmt.Errorf("zip bootstrap: %w", err)
+	}
+	if _, err := w.Write(bin); err != nil {
+		return nil, fmt.Errorf("zip bootstrap: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("zip bootstrap: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// lineWriter prefixes each complete line written to it and passes it on.
+type lineWriter struct {
+	mu     sync.Mutex
+	prefix string
+	out    io.Writer
+	buf    []byte
+}
+
+func (h *Hub) prefixWriter(prefix string) *lineWriter {
+	return &lineWriter{prefix: prefix, out: h.logWriter()}
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		fmt.Fprintf(w.out, "%s%s\n", w.prefix, w.buf[:i])
+		w.buf = w.buf[i+1:]
+	}
+	return len(p), nil
+}
+
+func (w *lineWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		sc := bufio.NewScanner(bytes.NewReader(w.buf))
+		for sc.Scan() {
+			fmt.Fprintf(w.out, "%s%s\n", w.prefix, sc.Text())
+		}
+		w.buf = nil
+	}
+}
