@@ -362,11 +362,11 @@ func TestProvisionLambdaTasksFollowTheContract(t *testing.T) {
 		{"bucketPolicy", "destination"},
 		{"checkReplication", ""},
 		{"encryption", "destination"}, {"encryption", "source"},
-		{"events", ""},
+		{"events", "source"},
 		{"key", "destination"}, {"key", "source"},
 		{"keyPolicy", "destination"}, {"keyPolicy", "source"},
 		{"preflight", ""},
-		{"replication", ""},
+		{"replication", "source"},
 		{"role", "source"},
 		{"validate", ""},
 	}

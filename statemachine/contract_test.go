@@ -1,0 +1,80 @@
+package statemachine_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/s3crr/s3crr/internal/provision"
+	"github.com/s3crr/s3crr/statemachine"
+)
+
+// The ASL and the provision Lambda are built apart; these tests hold them to
+// one contract: the stages and sides the ASL invokes are exactly the ones the
+// Lambda runs, and the error names the ASL matches are its error types' names.
+
+func TestASLInvokesExactlyTheProvisionStages(t *testing.T) {
+	def, err := statemachine.Load(statemachine.Provision, map[string]string{
+		statemachine.ProvisionFunctionArn: "arn:aws:lambda:us-east-1:999999999999:function:p",
+		statemachine.AlertTopicArn:        "arn:aws:sns:us-east-1:999999999999:t",
+		statemachine.PairsTableName:       "pairs",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if p, ok := v["Payload"].(map[string]any); ok {
+				if stage, ok := p["stage"].(string); ok {
+					side, _ := p["side"].(string)
+					got = append(got, stage+"/"+side)
+				}
+			}
+			for _, e := range v {
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	var doc any
+	if err := json.Unmarshal(def, &doc); err != nil {
+		t.Fatal(err)
+	}
+	walk(doc)
+	var want []string
+	for _, s := range provision.Stages {
+		for _, side := range s.Sides {
+			want = append(want, s.Name+"/"+side)
+		}
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("the ASL invokes\n  %v\nthe provision Lambda runs\n  %v", got, want)
+	}
+}
+
+func TestErrorNamesAreTheProvisionErrorTypes(t *testing.T) {
+	// aws-lambda-go reports the Go type name (pointer or not) as errorType.
+	var got []string
+	for _, e := range []error{
+		&provision.InvalidSpec{}, &provision.PreflightFailed{}, &provision.PrincipalNotReady{},
+		&provision.AccessDenied{}, &provision.Conflict{},
+	} {
+		got = append(got, reflect.TypeOf(e).Elem().Name())
+	}
+	want := append([]string(nil), statemachine.LambdaErrorNames...)
+	sort.Strings(got)
+	sort.Strings(want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("provision error types %v, ASL error names %v", got, want)
+	}
+}
