@@ -1,0 +1,254 @@
+package cdk
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/s3crr/s3crr/internal/policy"
+)
+
+// Context keys the app reads (cdk.json's "context" holds the defaults; `-c key=value`
+// overrides them). Every validation error names the key it is about.
+const (
+	CtxHubAccount          = "hubAccount"
+	CtxHubRegion           = "hubRegion"
+	CtxMembers             = "members"
+	CtxExternalID          = "externalId"
+	CtxAlertEmail          = "alertEmail"
+	CtxBucketNamePrefix    = "bucketNamePrefix"
+	CtxVerifySchedule      = "verifySchedule"
+	CtxProvisionerRoleName = "provisionerRoleName"
+)
+
+// DefaultVerifySchedule runs the nightly verification at 03:00 UTC.
+const DefaultVerifySchedule = "cron(0 3 * * ? *)"
+
+// Member is one member account and the regions s3crr may use in it. The first region is
+// the account's primary region: its MemberStack also holds the account's IAM resources.
+type Member struct {
+	Account string   `json:"account"`
+	Regions []string `json:"regions"`
+}
+
+// Config is the deployment, read from the CDK context and validated.
+type Config struct {
+	// HubAccount and HubRegion are where HubStack is deployed.
+	HubAccount string
+	HubRegion  string
+	// Members are the accounts (and their regions) that hold buckets s3crr replicates.
+	Members []Member
+	// ExternalID is the deployment's shared sts:ExternalId. It is not a secret: it guards
+	// against the confused deputy (someone else's automation being tricked into using
+	// our trust), and it appears in the provisioner roles' trust policies anyway.
+	ExternalID string
+	// AlertEmail, when set, subscribes an address to the alert topic (the subscription
+	// must be confirmed from the e-mail).
+	AlertEmail string
+	// BucketNamePrefix limits every S3 permission of the provisioner roles and of the
+	// replication boundary to buckets whose names start with it. Empty means every bucket.
+	BucketNamePrefix string
+	// VerifySchedule is the EventBridge schedule expression of the nightly verification.
+	// It is validated now and used once the verify state machine exists.
+	VerifySchedule string
+	// ProvisionerRoleName is the role every MemberStack creates and the hub Lambdas assume.
+	ProvisionerRoleName string
+}
+
+// MemberAccounts lists the member account IDs in configuration order.
+func (c Config) MemberAccounts() []string {
+	out := make([]string, 0, len(c.Members))
+	for _, m := range c.Members {
+		out = append(out, m.Account)
+	}
+	return out
+}
+
+// BucketPattern is the IAM resource pattern for the buckets s3crr may manage.
+func (c Config) BucketPattern() string { return c.BucketNamePrefix + "*" }
+
+var (
+	accountRE      = regexp.MustCompile(`^[0-9]{12}$`)
+	regionRE       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	externalIDRE   = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+	roleNameRE     = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	bucketPrefixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,61}$`)
+	emailRE        = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	scheduleRE     = regexp.MustCompile(`^(cron|rate)\(.+\)$`)
+)
+
+// ParseConfig reads and validates the configuration; lookup returns a context value or
+// nil (construct.Node().TryGetContext). Values from cdk.json keep their JSON types;
+// values from `-c` arrive as strings, so every key accepts its string form too.
+func ParseConfig(lookup func(key string) any) (Config, error) {
+	var errs []error
+	str := func(key string) string {
+		v := lookup(key)
+		switch x := v.(type) {
+		case nil:
+			return ""
+		case string:
+			return strings.TrimSpace(x)
+		case float64:
+			errs = append(errs, fmt.Errorf("context %q: got the number %v; quote it as a string (a number loses leading zeros)", key, x))
+		default:
+			errs = append(errs, fmt.Errorf("context %q: want a string, got %T", key, v))
+		}
+		return ""
+	}
+	c := Config{
+		HubAccount:          str(CtxHubAccount),
+		HubRegion:           str(CtxHubRegion),
+		ExternalID:          str(CtxExternalID),
+		AlertEmail:          str(CtxAlertEmail),
+		BucketNamePrefix:    str(CtxBucketNamePrefix),
+		VerifySchedule:      str(CtxVerifySchedule),
+		ProvisionerRoleName: str(CtxProvisionerRoleName),
+	}
+	if c.VerifySchedule == "" {
+		c.VerifySchedule = DefaultVerifySchedule
+	}
+	if c.ProvisionerRoleName == "" {
+		c.ProvisionerRoleName = policy.DefaultProvisionerRoleName
+	}
+	if raw := lookup(CtxMembers); raw == nil {
+		errs = append(errs, fmt.Errorf("context %q is required: the member accounts and regions, e.g. \"111111111111:ap-south-1,222222222222:us-east-1\"", CtxMembers))
+	} else if members, err := parseMembers(raw); err != nil {
+		errs = append(errs, fmt.Errorf("context %q: %w", CtxMembers, err))
+	} else {
+		c.Members = members
+	}
+
+	switch {
+	case c.HubAccount == "":
+		errs = append(errs, fmt.Errorf("context %q is required: the automation account's 12-digit ID", CtxHubAccount))
+	case !accountRE.MatchString(c.HubAccount):
+		errs = append(errs, fmt.Errorf("context %q: %q is not a 12-digit account ID", CtxHubAccount, c.HubAccount))
+	}
+	switch {
+	case c.HubRegion == "":
+		errs = append(errs, fmt.Errorf("context %q is required, e.g. us-east-1", CtxHubRegion))
+	case !regionRE.MatchString(c.HubRegion):
+		errs = append(errs, fmt.Errorf("context %q: %q is not a region name such as us-east-1", CtxHubRegion, c.HubRegion))
+	}
+	switch {
+	case c.ExternalID == "":
+		errs = append(errs, fmt.Errorf("context %q is required: a deployment-wide value the provisioner roles demand as sts:ExternalId", CtxExternalID))
+	case len(c.ExternalID) < 2 || len(c.ExternalID) > 1224 || !externalIDRE.MatchString(c.ExternalID):
+		errs = append(errs, fmt.Errorf("context %q: must be 2 to 1224 characters of letters, digits and +=,.@:/-_", CtxExternalID))
+	}
+	if c.AlertEmail != "" && !emailRE.MatchString(c.AlertEmail) {
+		errs = append(errs, fmt.Errorf("context %q: %q is not an e-mail address", CtxAlertEmail, c.AlertEmail))
+	}
+	if c.BucketNamePrefix != "" && !bucketPrefixRE.MatchString(c.BucketNamePrefix) {
+		errs = append(errs, fmt.Errorf("context %q: %q is not the start of a bucket name (lower-case letters, digits, '.' and '-', no wildcards)", CtxBucketNamePrefix, c.BucketNamePrefix))
+	}
+	if !scheduleRE.MatchString(c.VerifySchedule) {
+		errs = append(errs, fmt.Errorf("context %q: %q is not an EventBridge schedule expression such as %q or \"rate(1 day)\"", CtxVerifySchedule, c.VerifySchedule, DefaultVerifySchedule))
+	}
+	if !roleNameRE.MatchString(c.ProvisionerRoleName) {
+		errs = append(errs, fmt.Errorf("context %q: %q is not an IAM role name (1 to 64 characters of letters, digits and +=,.@-_)", CtxProvisionerRoleName, c.ProvisionerRoleName))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// parseMembers accepts a JSON list of {"account", "regions"} (from cdk.json, or as a
+// string from -c), or the short form "111111111111:ap-south-1,222222222222:us-east-1".
+// Entries for the same account merge, keeping the order regions first appear in.
+func parseMembers(v any) ([]Member, error) {
+	var raw []Member
+	switch x := v.(type) {
+	case string:
+		s := strings.TrimSpace(x)
+		if strings.HasPrefix(s, "[") {
+			if err := decodeMembers([]byte(s), &raw); err != nil {
+				return nil, err
+			}
+			break
+		}
+		for i, part := range strings.Split(s, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			acct, region, ok := strings.Cut(part, ":")
+			if !ok {
+				return nil, fmt.Errorf("entry %d %q: want account:region", i+1, part)
+			}
+			raw = append(raw, Member{Account: strings.TrimSpace(acct), Regions: []string{strings.TrimSpace(region)}})
+		}
+	case []any:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return nil, fmt.Errorf("encode: %w", err)
+		}
+		if err := decodeMembers(b, &raw); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("want a list of {\"account\", \"regions\"} or \"account:region,...\", got %T", v)
+	}
+
+	var (
+		out  []Member
+		idx  = map[string]int{}
+		errs []error
+	)
+	for i, m := range raw {
+		if !accountRE.MatchString(m.Account) {
+			errs = append(errs, fmt.Errorf("entry %d: account %q is not a 12-digit account ID", i+1, m.Account))
+			continue
+		}
+		if len(m.Regions) == 0 {
+			errs = append(errs, fmt.Errorf("entry %d (account %s): no regions", i+1, m.Account))
+			continue
+		}
+		j, seen := idx[m.Account]
+		if !seen {
+			j = len(out)
+			idx[m.Account] = j
+			out = append(out, Member{Account: m.Account})
+		}
+		for _, r := range m.Regions {
+			if !regionRE.MatchString(r) {
+				errs = append(errs, fmt.Errorf("entry %d (account %s): %q is not a region name such as us-east-1", i+1, m.Account, r))
+				continue
+			}
+			if !containsString(out[j].Regions, r) {
+				out[j].Regions = append(out[j].Regions, r)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, errors.New("lists no member account")
+	}
+	return out, nil
+}
+
+// decodeMembers decodes strictly, so a misspelt field ("region" for "regions") or an
+// unquoted account number is reported instead of silently dropped.
+func decodeMembers(b []byte, into *[]Member) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		return fmt.Errorf("want a list of {\"account\": \"111111111111\", \"regions\": [\"us-east-1\"]}: %w", err)
+	}
+	return nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,129 @@
+package cdk
+
+import (
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/s3crr/s3crr/internal/policy"
+)
+
+// LogRetention is how long every s3crr log group keeps its events.
+const LogRetention = awslogs.RetentionDays_THREE_MONTHS
+
+// hubFunction describes one Go Lambda of the hub. Adding the verify or monitor Lambda
+// (issues 5 and 6) is one more entry in hubFunctions: its binary is built to
+// build/<name>/bootstrap by scripts/synth.sh, its role gets exactly its policy from
+// internal/policy, and the helper below fixes everything else.
+type hubFunction struct {
+	// name is the directory under functions/ and build/; the function is "s3crr-<name>".
+	name string
+	// roleName is a fixed role name when other accounts trust the role by ARN.
+	roleName string
+	// policy is the function's only permission besides logs and X-Ray.
+	policy func(policy.HubParams) policy.Document
+	// env is the function's configuration (see functions/<name>/main.go).
+	env func(Config) map[string]string
+	// invokedByStateMachine adds the function to the state machines' invoke permission.
+	invokedByStateMachine bool
+	timeout               time.Duration
+	memoryMB              float64
+	description           string
+}
+
+// hubFunctions are the hub's Lambdas. The verify and monitor Lambdas do not exist yet;
+// when they do, they are added here (verify: policy.VerifyFunctionPolicy, role
+// VerifyFunctionRoleName, invoked by the state machines; monitor:
+// policy.MonitorFunctionPolicy, target of a rule on the hub bus with
+// ReplicationEventPattern and AlarmEventPattern).
+var hubFunctions = []hubFunction{{
+	name:     "provision",
+	roleName: ProvisionFunctionRoleName,
+	policy:   policy.ProvisionFunctionPolicy,
+	env: func(c Config) map[string]string {
+		return map[string]string{
+			"PROVISIONER_ROLE_NAME":      c.ProvisionerRoleName,
+			"EXTERNAL_ID":                c.ExternalID,
+			"BOUNDARY_POLICY_ARN_FORMAT": policy.ManagedPolicyARN("%s", policy.BoundaryPolicyPath, policy.BoundaryPolicyName),
+			"EVENTS_QUEUE_NAME":          EventsQueueName,
+		}
+	},
+	invokedByStateMachine: true,
+	// A stage makes a handful of AWS calls in two accounts; the ASL gives each task 300 s.
+	timeout:     2 * time.Minute,
+	memoryMB:    256,
+	description: "s3crr provision: one idempotent stage of the provision state machine per invocation",
+}}
+
+// newGoFunction creates a Go Lambda the one way s3crr runs them: provided.al2023 on
+// arm64 from <buildDir>/<name>/bootstrap, active tracing, its own log group with
+// LogRetention, and a role that has only the given policy plus writing its own logs.
+// No managed policy is attached: AWSLambdaBasicExecutionRole would grant logs on "*".
+func newGoFunction(scope constructs.Construct, spec hubFunction, buildDir string, cfg Config, hp policy.HubParams) awslambda.Function {
+	id := "Fn-" + spec.name
+	fnName := "s3crr-" + spec.name
+	logs := awslogs.NewLogGroup(scope, jsii.String(id+"-Logs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String("/aws/lambda/" + fnName),
+		Retention:     LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	doc := spec.policy(hp)
+	role := awsiam.NewRole(scope, jsii.String(id+"-Role"), &awsiam.RoleProps{
+		RoleName:    optional(spec.roleName),
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Execution role of " + fnName + "; its policy comes from internal/policy"),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{
+			fnName: awsiam.PolicyDocument_FromJson(jsonValue(doc.JSON())),
+		},
+	})
+	logs.GrantWrite(role)
+
+	env := map[string]*string{}
+	if spec.env != nil {
+		vals := spec.env(cfg)
+		keys := make([]string, 0, len(vals))
+		for k := range vals {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			env[k] = jsii.String(vals[k])
+		}
+	}
+	fn := awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
+		FunctionName:  jsii.String(fnName),
+		Description:   jsii.String(spec.description),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(buildDir, spec.name)), nil),
+		Role:          role,
+		Environment:   &env,
+		Tracing:       awslambda.Tracing_ACTIVE,
+		LogGroup:      logs,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		MemorySize:    jsii.Number(spec.memoryMB),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(spec.timeout.Seconds())),
+	})
+
+	waive(role, iam5Waiver(
+		"Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords on \"*\": X-Ray supports no resource-level permissions for them.",
+		"The remaining wildcards are those of "+fnName+"'s policy, which internal/policy documents and tests.",
+		append([]string{findingAnyResource}, wildcardFindings(doc)...)...,
+	))
+	return fn
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return jsii.String(s)
+}

@@ -1,0 +1,227 @@
+package cdk
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/s3crr/s3crr/internal/policy"
+	"github.com/s3crr/s3crr/statemachine"
+)
+
+// HubStackProps configures the hub stack.
+type HubStackProps struct {
+	awscdk.StackProps
+	// Config is the validated deployment configuration.
+	Config Config
+	// BuildDir holds the Lambda binaries as <BuildDir>/<function>/bootstrap.
+	BuildDir string
+}
+
+// HubStack is the automation account's stack: the provision state machine and its
+// Lambda, the encrypted alert topic, the pairs table and the s3crr-events bus.
+type HubStack struct {
+	awscdk.Stack
+	// Functions are the hub Lambdas by name ("provision"; later "verify", "monitor").
+	Functions map[string]awslambda.Function
+	// ProvisionStateMachine runs statemachine/provision.asl.json.
+	ProvisionStateMachine awsstepfunctions.StateMachine
+	// AlertKey encrypts AlertTopic.
+	AlertKey awskms.Key
+	// AlertTopic receives failure alerts.
+	AlertTopic awssns.Topic
+	// PairsTable registers provisioned pairs.
+	PairsTable awsdynamodb.Table
+	// EventBus receives the member accounts' replication and alarm events.
+	EventBus awsevents.EventBus
+}
+
+// NewHubStack builds the hub stack.
+func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*HubStack, error) {
+	cfg := props.Config
+	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+	h := &HubStack{Stack: stack, Functions: map[string]awslambda.Function{}}
+
+	// The topic's key: customer managed so its use can be limited to SNS in this
+	// region for this topic (policy.HubParams grants it that way to every publisher).
+	// The default key policy delegates to IAM in this account, which is what lets those
+	// identity policies take effect; no other account is named in it.
+	h.AlertKey = awskms.NewKey(stack, jsii.String("AlertKey"), &awskms.KeyProps{
+		Description:       jsii.String("s3crr: encrypts the s3crr-alerts SNS topic"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	h.AlertTopic = awssns.NewTopic(stack, jsii.String("AlertTopic"), &awssns.TopicProps{
+		TopicName:   jsii.String(AlertTopicName),
+		DisplayName: jsii.String("s3crr alerts"),
+		MasterKey:   h.AlertKey,
+		// Adds a topic policy denying every request without TLS (aws:SecureTransport).
+		EnforceSSL: jsii.Bool(true),
+	})
+	if cfg.AlertEmail != "" {
+		h.AlertTopic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.AlertEmail), nil))
+	}
+
+	h.PairsTable = awsdynamodb.NewTable(stack, jsii.String("PairsTable"), &awsdynamodb.TableProps{
+		TableName:    jsii.String(PairsTableName),
+		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(PairsTableKey), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		// The AWS managed key: encrypted at rest with a key whose use CloudTrail records,
+		// and usable by any principal DynamoDB authorizes, so the state machine and the
+		// monitor need no extra KMS grant.
+		Encryption:         awsdynamodb.TableEncryption_AWS_MANAGED,
+		DeletionProtection: jsii.Bool(true),
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+	})
+
+	h.EventBus = awsevents.NewEventBus(stack, jsii.String("EventBus"), &awsevents.EventBusProps{
+		EventBusName: jsii.String(EventBusName),
+		Description:  jsii.String("s3crr: replication failure and alarm events forwarded from the member accounts"),
+	})
+	// Only the member accounts, and only through s3crr's forwarding rules (EventBridge
+	// sets aws:SourceArn to the sending rule, as in AWS's cross-account bus examples).
+	principals := make([]awsiam.IPrincipal, 0, len(cfg.Members))
+	for _, a := range cfg.MemberAccounts() {
+		principals = append(principals, awsiam.NewArnPrincipal(jsii.String(policy.AccountRootARN(a))))
+	}
+	h.EventBus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("s3crrMemberForwardingRules"),
+		Effect:     awsiam.Effect_ALLOW,
+		Principals: &principals,
+		Actions:    jsii.Strings("events:PutEvents"),
+		Resources:  jsii.Strings(HubEventBusARN(cfg)),
+		Conditions: &map[string]any{
+			"ArnEquals": map[string]any{"aws:SourceArn": ForwardRuleARNs(cfg)},
+		},
+	}))
+
+	hp := policy.HubParams{
+		Region:              cfg.HubRegion,
+		MemberAccounts:      cfg.MemberAccounts(),
+		ProvisionerRoleName: cfg.ProvisionerRoleName,
+		ExternalID:          cfg.ExternalID,
+		TopicARN:            *h.AlertTopic.TopicArn(),
+		TopicKeyARN:         *h.AlertKey.KeyArn(),
+		TableARN:            *h.PairsTable.TableArn(),
+	}
+	if err := hp.Validate(); err != nil {
+		return nil, fmt.Errorf("hub policy parameters: %w", err)
+	}
+	var invoked []string
+	for _, spec := range hubFunctions {
+		fn := newGoFunction(stack, spec, props.BuildDir, cfg, hp)
+		h.Functions[spec.name] = fn
+		if spec.invokedByStateMachine {
+			invoked = append(invoked, *fn.FunctionArn())
+		}
+	}
+	smParams := hp
+	smParams.FunctionARNs = invoked
+
+	sm, err := newProvisionStateMachine(stack, h, smParams)
+	if err != nil {
+		return nil, err
+	}
+	h.ProvisionStateMachine = sm
+
+	out := func(id, desc string, v *string) {
+		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
+	}
+	out("ProvisionStateMachineArn", "Start an execution here with a pair request (crr apply, or the Step Functions console)", sm.StateMachineArn())
+	out("AlertTopicArn", "Failure alerts; subscribe people or chat integrations here", h.AlertTopic.TopicArn())
+	out("PairsTableName", "Registered replication pairs", h.PairsTable.TableName())
+	out("EventBusArn", "Member accounts forward replication and alarm events here", h.EventBus.EventBusArn())
+	return h, nil
+}
+
+// newProvisionStateMachine deploys statemachine/provision.asl.json unchanged, with
+// CloudFormation filling in the ${...} placeholders (DefinitionSubstitutions), so the
+// synthesized template shows the exact definition the local run executes.
+func newProvisionStateMachine(stack awscdk.Stack, h *HubStack, hp policy.HubParams) (awsstepfunctions.StateMachine, error) {
+	raw, err := statemachine.Raw(statemachine.Provision)
+	if err != nil {
+		return nil, fmt.Errorf("provision state machine: %w", err)
+	}
+	subs := map[string]*string{
+		statemachine.ProvisionFunctionArn: h.Functions["provision"].FunctionArn(),
+		statemachine.AlertTopicArn:        h.AlertTopic.TopicArn(),
+		statemachine.PairsTableName:       h.PairsTable.TableName(),
+	}
+	// Fail synth, not the first execution, if the ASL gains a placeholder this stack
+	// does not fill (or loses one it does).
+	want, err := statemachine.Placeholders(statemachine.Provision)
+	if err != nil {
+		return nil, fmt.Errorf("provision state machine: %w", err)
+	}
+	have := make([]string, 0, len(subs))
+	for k := range subs {
+		have = append(have, k)
+	}
+	sort.Strings(have)
+	if fmt.Sprint(want) != fmt.Sprint(have) {
+		return nil, fmt.Errorf("provision state machine: the ASL has placeholders %v, the stack substitutes %v", want, have)
+	}
+
+	doc := policy.StateMachinePolicy(hp)
+	role := awsiam.NewRole(stack, jsii.String("ProvisionStateMachineRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil),
+		Description: jsii.String("s3crr provision state machine; its policy comes from internal/policy"),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{
+			"s3crr-state-machine": awsiam.PolicyDocument_FromJson(jsonValue(doc.JSON())),
+		},
+	})
+	logs := awslogs.NewLogGroup(stack, jsii.String("ProvisionStateMachineLogs"), &awslogs.LogGroupProps{
+		// The /aws/vendedlogs/ prefix keeps Step Functions from adding a statement per
+		// log group to the account's CloudWatch Logs resource policy (size-limited).
+		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + ProvisionStateMachineName),
+		Retention:     LogRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("ProvisionStateMachine"), &awsstepfunctions.StateMachineProps{
+		StateMachineName:        jsii.String(ProvisionStateMachineName),
+		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
+		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(string(raw))),
+		DefinitionSubstitutions: &subs,
+		Role:                    role,
+		Logs: &awsstepfunctions.LogOptions{
+			Destination: logs,
+			Level:       awsstepfunctions.LogLevel_ALL,
+			// Execution data holds pair requests and every ARN; the execution history
+			// already has it for those allowed to read it.
+			IncludeExecutionData: jsii.Bool(false),
+		},
+		TracingEnabled: jsii.Bool(true),
+	})
+	waive(role, iam5Waiver(
+		"Logging to CloudWatch Logs needs logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies and DescribeLogGroups on \"*\" (Step Functions' documented log-delivery policy: these calls support no resource-level permissions); tracing adds X-Ray's trace and sampling calls, which support none either.",
+		"Any other wildcard is one internal/policy documents for the state machine policy.",
+		append([]string{findingAnyResource}, wildcardFindings(doc)...)...,
+	))
+	return sm, nil
+}
+
+// jsonValue decodes rendered JSON into the generic value CDK constructs take. The
+// documents come from internal/policy, which only renders valid JSON.
+func jsonValue(b []byte) any {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		panic(fmt.Sprintf("cdk: decode rendered policy: %v", err))
+	}
+	return v
+}

@@ -1,0 +1,216 @@
+package cdk
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awspipes"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/s3crr/s3crr/internal/policy"
+)
+
+// MemberStackProps configures one member account/region stack.
+type MemberStackProps struct {
+	awscdk.StackProps
+	// Config is the validated deployment configuration.
+	Config Config
+	// Account and Region are the member account and region this stack is for.
+	Account string
+	Region  string
+	// Primary marks the account's first configured region. IAM is global per account,
+	// so only the primary stack creates the provisioner role and the replication
+	// boundary; the other regions of the account get only the failure-event route.
+	Primary bool
+}
+
+// MemberStack is one member account/region: in its primary region the provisioner role
+// and the replication permissions boundary, and in every region the failure-event
+// route (S3 → SQS → Pipe → default bus → rule → hub bus).
+type MemberStack struct {
+	awscdk.Stack
+	// ProvisionerRole is the role the hub Lambdas assume (primary region only, else nil).
+	ProvisionerRole awsiam.CfnRole
+	// Boundary is the replication permissions boundary (primary region only, else nil).
+	Boundary awsiam.CfnManagedPolicy
+	// EventsQueue receives the source buckets' replication events.
+	EventsQueue awssqs.Queue
+	// DeadLetterQueue holds events the Pipe or the forwarding rules could not deliver.
+	DeadLetterQueue awssqs.Queue
+}
+
+// NewMemberStack builds a member stack.
+func NewMemberStack(scope constructs.Construct, id string, props *MemberStackProps) (*MemberStack, error) {
+	cfg := props.Config
+	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+	m := &MemberStack{Stack: stack}
+	if props.Primary {
+		if err := m.addIAM(cfg, props.Account); err != nil {
+			return nil, err
+		}
+	}
+	m.addEventRoute(cfg, props.Account, props.Region)
+	return m, nil
+}
+
+// addIAM creates the boundary and the provisioner role as L1 resources holding exactly
+// the documents internal/policy renders (Sids and statement order included), so what
+// is deployed is byte for byte what the policy tests and the local run check.
+func (m *MemberStack) addIAM(cfg Config, account string) error {
+	bp := policy.BoundaryParams{BucketPattern: cfg.BucketPattern()}
+	boundaryDoc := policy.ReplicationBoundary(bp)
+	m.Boundary = awsiam.NewCfnManagedPolicy(m.Stack, jsii.String("ReplicationBoundary"), &awsiam.CfnManagedPolicyProps{
+		ManagedPolicyName: jsii.String(policy.BoundaryPolicyName),
+		Path:              jsii.String(policy.BoundaryPolicyPath),
+		Description:       jsii.String("s3crr: the most any replication role the provisioner creates may do"),
+		PolicyDocument:    jsonValue(boundaryDoc.JSON()),
+	})
+	waive(m.Boundary, iam5Waiver(
+		"A permissions boundary, attached to no principal by itself: it caps every replication role the provisioner creates. Its bucket wildcards are the configured bucketNamePrefix; keys are created at run time in both accounts, so key/* is narrowed by kms:ViaService (S3) and the S3 encryption context of those buckets instead (internal/policy.ReplicationBoundary).",
+		"",
+		wildcardFindings(boundaryDoc)...,
+	))
+
+	pp := policy.ProvisionerParams{
+		Account:       account,
+		HubAccount:    cfg.HubAccount,
+		HubRoleARNs:   HubRoleARNs(cfg),
+		ExternalID:    cfg.ExternalID,
+		BucketPattern: cfg.BucketPattern(),
+	}
+	if err := pp.Validate(); err != nil {
+		return fmt.Errorf("provisioner policy parameters for %s: %w", account, err)
+	}
+	trust := policy.ProvisionerTrustPolicy(pp)
+	perms := policy.ProvisionerPolicy(pp)
+	m.ProvisionerRole = awsiam.NewCfnRole(m.Stack, jsii.String("ProvisionerRole"), &awsiam.CfnRoleProps{
+		RoleName:                 jsii.String(cfg.ProvisionerRoleName),
+		Path:                     jsii.String("/"),
+		Description:              jsii.String("s3crr: assumed by the hub's Lambdas (with the ExternalId) to provision and verify replication pairs"),
+		AssumeRolePolicyDocument: jsonValue(trust.JSON()),
+		Policies: []any{&awsiam.CfnRole_PolicyProperty{
+			PolicyName:     jsii.String(cfg.ProvisionerRoleName),
+			PolicyDocument: jsonValue(perms.JSON()),
+		}},
+		MaxSessionDuration: jsii.Number(3600),
+	})
+	m.ProvisionerRole.AddResourceDependency(m.Boundary, jsii.String("the provisioner may only create roles that carry the boundary"))
+	if cfg.BucketNamePrefix == "" {
+		awscdk.Annotations_Of(m.ProvisionerRole).AddWarningV2(jsii.String("s3crr:bucketNamePrefix"),
+			jsii.String("context \"bucketNamePrefix\" is empty: the provisioner role may manage every bucket in "+account+"; set it (e.g. -c bucketNamePrefix=acme-repl-) to scope it"), nil)
+	}
+	waive(m.ProvisionerRole, iam5Waiver(
+		"Every wildcard is justified statement by statement in internal/policy.ProvisionerPolicy: buckets match the configured bucketNamePrefix; roles are limited to the /s3crr/ path and must carry the boundary; keys are created at run time, so changes require an alias/s3crr* alias (kms:ResourceAliases) and data-key use is limited to S3 and canary objects; kms:CreateKey (conditioned on key spec and usage) and kms:ListAliases support no resource.",
+		"",
+		wildcardFindings(perms)...,
+	))
+	return nil
+}
+
+// addEventRoute wires S3 replication events from this region to the hub. An
+// EventBridge Pipe can only target a bus in its own account and region, so the Pipe
+// puts the events on this region's default bus, and a rule there forwards them (and
+// s3crr's CloudWatch alarm state changes, which land on the default bus anyway) to the
+// hub bus, cross-account and cross-region.
+func (m *MemberStack) addEventRoute(cfg Config, account, region string) {
+	stack := m.Stack
+	m.DeadLetterQueue = awssqs.NewQueue(stack, jsii.String("EventsDLQ"), &awssqs.QueueProps{
+		QueueName:       jsii.String(EventsDLQName),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	// SSE-SQS rather than a KMS key: S3 event notifications cannot write to a queue
+	// encrypted with the AWS managed SQS key, and a customer managed key would need a
+	// key policy for s3.amazonaws.com in every member region for no added control.
+	m.EventsQueue = awssqs.NewQueue(stack, jsii.String("EventsQueue"), &awssqs.QueueProps{
+		QueueName:  jsii.String(EventsQueueName),
+		Encryption: awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL: jsii.Bool(true),
+		DeadLetterQueue: &awssqs.DeadLetterQueue{
+			MaxReceiveCount: jsii.Number(5),
+			Queue:           m.DeadLetterQueue,
+		},
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(4)),
+	})
+	// S3 sends as its service principal; aws:SourceAccount and aws:SourceArn are the
+	// conditions AWS documents for S3 event notification destinations, so only this
+	// account's buckets under the configured prefix can write here.
+	m.EventsQueue.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("s3crrS3ReplicationEvents"),
+		Effect:     awsiam.Effect_ALLOW,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(policy.S3Service), nil)},
+		Actions:    jsii.Strings("sqs:SendMessage"),
+		Resources:  &[]*string{m.EventsQueue.QueueArn()},
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": account},
+			"ArnLike":      map[string]any{"aws:SourceArn": policy.BucketARN(cfg.BucketPattern())},
+		},
+	}))
+
+	defaultBus := "arn:" + policy.Partition + ":events:" + region + ":" + account + ":event-bus/default"
+	pipeRole := awsiam.NewRole(stack, jsii.String("EventsPipeRole"), &awsiam.RoleProps{
+		Description: jsii.String("s3crr: the Pipe reading replication events from SQS onto the default bus"),
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("pipes.amazonaws.com"), nil).WithConditions(&map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": account},
+		}),
+		InlinePolicies: &map[string]awsiam.PolicyDocument{
+			"s3crr-pipe": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Sid:       jsii.String("PutOnDefaultBus"),
+					Actions:   jsii.Strings("events:PutEvents"),
+					Resources: jsii.Strings(defaultBus),
+				}),
+			}}),
+		},
+	})
+	m.EventsQueue.GrantConsumeMessages(pipeRole)
+	awspipes.NewCfnPipe(stack, jsii.String("EventsPipe"), &awspipes.CfnPipeProps{
+		Name:         jsii.String(EventsPipeName),
+		Description:  jsii.String("s3crr: S3 replication events from SQS to the default bus, for forwarding to the hub"),
+		DesiredState: jsii.String("RUNNING"),
+		RoleArn:      pipeRole.RoleArn(),
+		Source:       m.EventsQueue.QueueArn(),
+		SourceParameters: &awspipes.CfnPipe_PipeSourceParametersProperty{
+			SqsQueueParameters: &awspipes.CfnPipe_PipeSourceSqsQueueParametersProperty{BatchSize: jsii.Number(1)},
+		},
+		Target: jsii.String(defaultBus),
+		TargetParameters: &awspipes.CfnPipe_PipeTargetParametersProperty{
+			EventBridgeEventBusParameters: &awspipes.CfnPipe_PipeTargetEventBridgeEventBusParametersProperty{
+				Source:     jsii.String(ReplicationEventSource),
+				DetailType: jsii.String(ReplicationEventDetailType),
+			},
+		},
+	})
+
+	hubBus := awsevents.EventBus_FromEventBusArn(stack, jsii.String("HubBus"), jsii.String(HubEventBusARN(cfg)))
+	forwardRole := awsiam.NewRole(stack, jsii.String("ForwardRole"), &awsiam.RoleProps{
+		Description: jsii.String("s3crr: lets the forwarding rules put events on the hub bus"),
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil).WithConditions(&map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": account},
+		}),
+	})
+	target := func() awsevents.IRuleTarget {
+		return awseventstargets.NewEventBus(hubBus, &awseventstargets.EventBusProps{
+			Role:            forwardRole,
+			DeadLetterQueue: m.DeadLetterQueue,
+		})
+	}
+	awsevents.NewRule(stack, jsii.String("ForwardReplicationEvents"), &awsevents.RuleProps{
+		RuleName:     jsii.String(ForwardReplicationRuleName),
+		Description:  jsii.String("s3crr: forward S3 replication events to the hub bus"),
+		EventPattern: ReplicationEventPattern(),
+		Targets:      &[]awsevents.IRuleTarget{target()},
+	})
+	awsevents.NewRule(stack, jsii.String("ForwardAlarmEvents"), &awsevents.RuleProps{
+		RuleName:     jsii.String(ForwardAlarmRuleName),
+		Description:  jsii.String("s3crr: forward s3crr replication alarm state changes to the hub bus"),
+		EventPattern: AlarmEventPattern(),
+		Targets:      &[]awsevents.IRuleTarget{target()},
+	})
+}

@@ -1,0 +1,101 @@
+package cdk
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+var nagFinding = regexp.MustCompile(`AwsSolutions-[A-Za-z0-9]+`)
+
+// nagFindings returns the unsuppressed AwsSolutions findings (error or warning level)
+// of a stack: what assertions.Annotations' FindError/FindWarning("*",
+// Match.stringLikeRegexp("AwsSolutions-.*")) would return, read from the one shared
+// synth instead of synthesizing the app again for every stack.
+func nagFindings(msgs []message) []message {
+	var out []message
+	for _, m := range msgs {
+		if (m.level == "error" || m.level == "warning") && nagFinding.MatchString(m.text) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestNagClean(t *testing.T) {
+	if len(synthesized.templates) == 0 {
+		t.Fatal("no stacks synthesized")
+	}
+	for name, msgs := range synthesized.messages {
+		for _, f := range nagFindings(msgs) {
+			t.Errorf("%s: unsuppressed cdk-nag %s at %s: %s", name, f.level, f.path, f.text)
+		}
+	}
+}
+
+// TestNagDetects proves the checks can fail, with cdk.json's flags: a warning-level
+// finding (a table without point-in-time recovery, AwsSolutions-DDB3) reaches the
+// stack's messages, which TestNagClean reads; an error-level finding (a topic that does
+// not require TLS, AwsSolutions-SNS3) fails the synth itself
+// (@aws-cdk/core:annotationsInValidationReport), which TestMain and `cdk synth` report.
+func TestNagDetects(t *testing.T) {
+	tests := []struct {
+		name      string
+		add       func(awscdk.Stack)
+		wantError string // in the synth failure
+		wantMsg   string // among the stack's findings
+	}{
+		{
+			name: "warning",
+			add: func(s awscdk.Stack) {
+				awsdynamodb.NewTable(s, jsii.String("Table"), &awsdynamodb.TableProps{
+					PartitionKey: &awsdynamodb.Attribute{Name: jsii.String("k"), Type: awsdynamodb.AttributeType_STRING},
+				})
+			},
+			wantMsg: "AwsSolutions-DDB3",
+		},
+		{
+			name:      "error",
+			add:       func(s awscdk.Stack) { awssns.NewTopic(s, jsii.String("Plain"), nil) },
+			wantError: "AwsSolutions-SNS3",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			outdir := t.TempDir()
+			ctx := synthesized.cdkJSON
+			app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)})
+			stack := awscdk.NewStack(app, jsii.String("bad"), nil)
+			tt.add(stack)
+			awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
+
+			asm, err := synth(app, outdir)
+			if tt.wantError != "" {
+				if err == nil {
+					t.Fatalf("synth succeeded, want a validation failure naming %s", tt.wantError)
+				}
+				if !strings.Contains(err.Error(), tt.wantError) {
+					t.Errorf("validation failure does not name %s:\n%v", tt.wantError, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("synth: %v", err)
+			}
+			var got []string
+			for _, f := range nagFindings(stackMessages(asm.GetStackArtifact(jsii.String("bad")))) {
+				got = append(got, nagFinding.FindString(f.text))
+			}
+			if !slices.Contains(got, tt.wantMsg) {
+				t.Errorf("findings %v, want %s among them", got, tt.wantMsg)
+			}
+		})
+	}
+}
