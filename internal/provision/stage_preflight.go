@@ -143,7 +143,7 @@ func keyProblem(meta *kmstypes.KeyMetadata) string {
 	case meta.KeyState != kmstypes.KeyStateEnabled:
 		return fmt.Sprintf("is %s (fix: enable it, or cancel its deletion)", meta.KeyState)
 	case meta.KeySpec != kmstypes.KeySpecSymmetricDefault || meta.KeyUsage != kmstypes.KeyUsageTypeEncryptDecrypt:
-		return fmt.Sprintf("is %s/%s; S3 needs a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT)", meta.KeySpec, meta.KeyUsage)
+		return fmt.Sprintf("is %s/%s; S3 needs a symmetric encryption key (fix: use a SYMMETRIC_DEFAULT key with usage ENCRYPT_DECRYPT, or name no key so s3crr creates one)", meta.KeySpec, meta.KeyUsage)
 	}
 	return ""
 }
