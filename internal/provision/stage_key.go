@@ -124,8 +124,12 @@ func findKeyByAliasTag(ctx context.Context, m *member, alias string) (string, er
 		}
 		for _, k := range page.Keys {
 			tags, err := m.kms.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: k.KeyArn})
-			if isNotFound(err) {
-				continue // deleted since ListKeys
+			if isNotFound(err) || isAccessDenied(err) {
+				// Deleted since ListKeys, or a key whose policy neither delegates to IAM nor
+				// names the provisioner. Neither is a key s3crr created (those keep the
+				// default, IAM-delegating policy), and one locked-down key in the account
+				// must not stop every new pair there.
+				continue
 			}
 			if err != nil {
 				return "", m.classify("kms:ListResourceTags", err)
