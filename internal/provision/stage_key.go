@@ -117,6 +117,8 @@ func (st *stage) ensureAliasOnBroughtKey(ctx context.Context, m *member, side, k
 // findKeyByAliasTag returns the ARN of an enabled key tagged with alias, or "".
 func findKeyByAliasTag(ctx context.Context, m *member, alias string) (string, error) {
 	p := kms.NewListKeysPaginator(m.kms, &kms.ListKeysInput{})
+	var denied error
+	readable := 0
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -124,13 +126,20 @@ func findKeyByAliasTag(ctx context.Context, m *member, alias string) (string, er
 		}
 		for _, k := range page.Keys {
 			tags, err := m.kms.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: k.KeyArn})
-			if isNotFound(err) || isAccessDenied(err) {
-				// Deleted since ListKeys, or a key whose policy neither delegates to IAM nor
-				// names the provisioner. Neither is a key s3crr created (those keep the
-				// default, IAM-delegating policy), and one locked-down key in the account
-				// must not stop every new pair there.
+			if isNotFound(err) {
+				continue // deleted since ListKeys
+			}
+			if isAccessDenied(err) {
+				// A key whose policy neither delegates to IAM nor names the provisioner is
+				// not one s3crr created (those keep the default, IAM-delegating policy), and
+				// one locked-down key must not stop every new pair in the account. Only if
+				// no key at all is readable is the provisioner's own permission missing.
+				if denied == nil {
+					denied = err
+				}
 				continue
 			}
+			readable++
 			if err != nil {
 				return "", m.classify("kms:ListResourceTags", err)
 			}
@@ -146,6 +155,9 @@ func findKeyByAliasTag(ctx context.Context, m *member, alias string) (string, er
 				}
 			}
 		}
+	}
+	if readable == 0 && denied != nil {
+		return "", m.classify("kms:ListResourceTags (denied on every key)", denied)
 	}
 	return "", nil
 }
