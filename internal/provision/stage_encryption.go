@@ -31,7 +31,8 @@ func (st *stage) bucketPolicy(ctx context.Context) error {
 
 // encryption sets a side's default encryption to SSE-KMS with the pair's key and S3 Bucket
 // Keys as requested. A bucket default-encrypted with another KMS key is a Conflict: its
-// objects would be encrypted with a key the replication role may not use.
+// objects would be encrypted with a key the replication role may not use. So is dual-layer
+// SSE-KMS, which s3crr would otherwise silently downgrade.
 func (st *stage) encryption(ctx context.Context) error {
 	side := st.res.Side
 	if side == "" {
@@ -53,6 +54,11 @@ func (st *stage) encryption(ctx context.Context) error {
 	case err == nil && out.ServerSideEncryptionConfiguration != nil && len(out.ServerSideEncryptionConfiguration.Rules) > 0:
 		rule := out.ServerSideEncryptionConfiguration.Rules[0]
 		def := rule.ApplyServerSideEncryptionByDefault
+		if def != nil && def.SSEAlgorithm == s3types.ServerSideEncryptionAwsKmsDsse {
+			// Dual-layer encryption is the owner's deliberate choice (often a compliance
+			// requirement); replacing it with single-layer SSE-KMS would weaken it.
+			return &Conflict{Message: fmt.Sprintf("bucket %s is default-encrypted with dual-layer SSE-KMS (aws:kms:dsse, key %q); s3crr sets single-layer SSE-KMS and will not weaken it (fix: change the bucket's default encryption to SSE-KMS yourself if that is acceptable, or use another bucket)", ep.Bucket, aws.ToString(def.KMSMasterKeyID))}
+		}
 		if def != nil && def.SSEAlgorithm == s3types.ServerSideEncryptionAwsKms && aws.ToString(def.KMSMasterKeyID) != "" {
 			current, err := st.resolveKeyARN(ctx, m, aws.ToString(def.KMSMasterKeyID))
 			if err != nil {
