@@ -142,6 +142,13 @@ func clone[T any](v T) T {
 	return out
 }
 
+// equalJSON compares two values by their JSON form.
+func equalJSON(a, b any) bool {
+	x, errA := json.Marshal(a)
+	y, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(x) == string(y)
+}
+
 // --- S3 ---------------------------------------------------------------------------
 
 // fakeBucket is one bucket's state; nil fields are configurations the bucket does not have.
@@ -495,6 +502,9 @@ type fakeKey struct {
 	policy   string
 	rotation bool
 	tags     []kmstypes.Tag
+	// denied models a key policy that does not delegate to IAM and does not name the
+	// provisioner: every call on the key is AccessDeniedException (ListKeys still lists it).
+	denied bool
 }
 
 // fakeKMS is KMS in one account and region.
@@ -526,6 +536,9 @@ func (f *fakeKMS) resolve(id *string) (*fakeKey, error) {
 	k := f.keys[s]
 	if k == nil {
 		return nil, apiErr("NotFoundException", fmt.Sprintf("Key '%s' does not exist", aws.ToString(id)))
+	}
+	if k.denied {
+		return nil, apiErr("AccessDeniedException", "User: arn:aws:sts::"+f.account+":assumed-role/s3crr-provisioner/s3crr-test is not authorized to perform this operation on "+aws.ToString(k.meta.Arn)+" because no resource-based policy allows it")
 	}
 	return k, nil
 }
@@ -566,6 +579,14 @@ func (f *fakeKMS) alias(alias, arn string) {
 func (f *fakeKMS) key(id string) *fakeKey {
 	k, _ := f.resolve(aws.String(id))
 	return k
+}
+
+// aliasTarget returns the ARN of the key an alias points to, or "".
+func (f *fakeKMS) aliasTarget(alias string) string {
+	if id, ok := f.aliases[alias]; ok {
+		return aws.ToString(f.keys[id].meta.Arn)
+	}
+	return ""
 }
 
 func (f *fakeKMS) DescribeKey(_ context.Context, in *kms.DescribeKeyInput, _ ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
@@ -700,6 +721,15 @@ func (f *fakeKMS) EnableKeyRotation(_ context.Context, in *kms.EnableKeyRotation
 	}
 	k.rotation = true
 	return &kms.EnableKeyRotationOutput{}, nil
+}
+
+// kmsTags builds a KMS tag list from key, value pairs.
+func kmsTags(kv ...string) []kmstypes.Tag {
+	var out []kmstypes.Tag
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, kmstypes.Tag{TagKey: aws.String(kv[i]), TagValue: aws.String(kv[i+1])})
+	}
+	return out
 }
 
 // --- IAM --------------------------------------------------------------------------
