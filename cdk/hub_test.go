@@ -1,0 +1,344 @@
+package cdk
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/s3crr/s3crr/internal/localdeploy"
+	"github.com/s3crr/s3crr/internal/policy"
+	"github.com/s3crr/s3crr/internal/provision"
+	"github.com/s3crr/s3crr/statemachine"
+)
+
+func TestHubStackEnvironment(t *testing.T) {
+	h := synthesized.stacks.Hub
+	if got := *h.Account(); got != "333333333333" {
+		t.Errorf("hub account = %s, want 333333333333", got)
+	}
+	if got := *h.Region(); got != "eu-central-1" {
+		t.Errorf("hub region = %s, want eu-central-1", got)
+	}
+}
+
+// The provision Lambda's role may do three things: assume the member provisioner
+// roles (only those, only with the ExternalId), write its own log group, and send
+// X-Ray traces. Anything else fails.
+func TestProvisionFunctionRole(t *testing.T) {
+	tm := tmpl(t, HubStackName)
+	role := only(t, tm, "AWS::IAM::Role", "RoleName", ProvisionFunctionRoleName)
+	if got := render(role.props["AssumeRolePolicyDocument"].(map[string]any)["Statement"].([]any)[0].(map[string]any)["Principal"].(map[string]any)["Service"]); got != "lambda.amazonaws.com" {
+		t.Errorf("trusted service = %s, want lambda.amazonaws.com", got)
+	}
+	fn := only(t, tm, "AWS::Lambda::Function", "FunctionName", "s3crr-provision")
+	logGroup := render(fn.props["LoggingConfig"].(map[string]any)["LogGroup"])
+	logGroupID := strings.TrimSuffix(strings.TrimPrefix(logGroup, "${"), "}")
+
+	wantAssume := []string{
+		"arn:aws:iam::111111111111:role/s3crr-provisioner",
+		"arn:aws:iam::222222222222:role/s3crr-provisioner",
+	}
+	assumes := 0
+	for _, st := range roleStatements(t, tm, role.id) {
+		actions := strs(st["Action"])
+		if st["Effect"] != "Allow" {
+			t.Errorf("unexpected %v statement %v", st["Effect"], st)
+			continue
+		}
+		switch {
+		case slices.Equal(actions, []string{"sts:AssumeRole"}):
+			assumes++
+			if got := strs(st["Resource"]); !slices.Equal(got, wantAssume) {
+				t.Errorf("sts:AssumeRole on %v, want exactly %v", got, wantAssume)
+			}
+			cond, _ := st["Condition"].(map[string]any)
+			eq, _ := cond["StringEquals"].(map[string]any)
+			if got := strs(eq["sts:ExternalId"]); !slices.Equal(got, []string{"test-external-id"}) {
+				t.Errorf("sts:AssumeRole ExternalId condition = %v, want [test-external-id]", got)
+			}
+			if len(cond) != 1 || len(eq) != 1 {
+				t.Errorf("sts:AssumeRole conditions = %v, want only StringEquals sts:ExternalId", cond)
+			}
+		case slices.Equal(actions, []string{"logs:CreateLogStream", "logs:PutLogEvents"}):
+			if got := render(st["Resource"]); got != "${"+logGroupID+".Arn}" {
+				t.Errorf("log writes on %s, want only the function's log group %s", got, logGroupID)
+			}
+		case slices.Equal(actions, []string{"xray:PutTelemetryRecords", "xray:PutTraceSegments"}):
+			// X-Ray has no resource-level permissions; "*" is the only form.
+		default:
+			t.Errorf("unexpected statement granting %v on %v", actions, st["Resource"])
+		}
+	}
+	if assumes != 1 {
+		t.Errorf("%d sts:AssumeRole statements, want 1", assumes)
+	}
+}
+
+func TestHubFunctions(t *testing.T) {
+	tm := tmpl(t, HubStackName)
+	fns := resources(tm, "AWS::Lambda::Function")
+	if len(fns) != len(hubFunctions) {
+		t.Errorf("%d functions, want %d (one per hubFunctions entry, no helper Lambdas)", len(fns), len(hubFunctions))
+	}
+	logGroups := map[string]resource{}
+	for _, lg := range resources(tm, "AWS::Logs::LogGroup") {
+		logGroups["${"+lg.id+"}"] = lg
+	}
+	for _, fn := range fns {
+		name := render(fn.props["FunctionName"])
+		checks := []struct{ what, got, want string }{
+			{"runtime", render(fn.props["Runtime"]), "provided.al2023"},
+			{"architectures", strings.Join(strs(fn.props["Architectures"]), ","), "arm64"},
+			{"handler", render(fn.props["Handler"]), "bootstrap"},
+			{"tracing", render(fn.props["TracingConfig"].(map[string]any)["Mode"]), "Active"},
+		}
+		for _, c := range checks {
+			if c.got != c.want {
+				t.Errorf("%s: %s = %q, want %q", name, c.what, c.got, c.want)
+			}
+		}
+		lg, ok := logGroups[render(fn.props["LoggingConfig"].(map[string]any)["LogGroup"])]
+		if !ok {
+			t.Errorf("%s: logs to no log group of this stack", name)
+			continue
+		}
+		if got := render(lg.props["RetentionInDays"]); got != "90" {
+			t.Errorf("%s: log retention %s days, want 90", name, got)
+		}
+		if got := render(lg.props["LogGroupName"]); got != "/aws/lambda/"+name {
+			t.Errorf("%s: log group %s, want /aws/lambda/%s", name, got, name)
+		}
+	}
+}
+
+func TestProvisionFunctionEnvironment(t *testing.T) {
+	fn := only(t, tmpl(t, HubStackName), "AWS::Lambda::Function", "FunctionName", "s3crr-provision")
+	env := fn.props["Environment"].(map[string]any)["Variables"].(map[string]any)
+	want := map[string]string{
+		"PROVISIONER_ROLE_NAME":      "s3crr-provisioner",
+		"EXTERNAL_ID":                "test-external-id",
+		"BOUNDARY_POLICY_ARN_FORMAT": "arn:aws:iam::%s:policy/s3crr/s3crr-replication-boundary",
+		"EVENTS_QUEUE_NAME":          "s3crr-replication-events",
+	}
+	if len(env) != len(want) {
+		t.Errorf("environment %v, want exactly %v", env, want)
+	}
+	for k, v := range want {
+		if got := render(env[k]); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+}
+
+func TestAlertTopicEncryptedAndTLSOnly(t *testing.T) {
+	withTemplate(t, HubStackName, func(tp assertions.Template) {
+		tp.HasResourceProperties(jsii.String("AWS::SNS::Topic"), &map[string]any{
+			"TopicName":      AlertTopicName,
+			"KmsMasterKeyId": assertions.Match_ObjectLike(&map[string]any{"Fn::GetAtt": assertions.Match_AnyValue()}),
+		})
+		tp.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(1))
+		tp.HasResourceProperties(jsii.String("AWS::KMS::Key"), &map[string]any{"EnableKeyRotation": true})
+		tp.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), &map[string]any{
+			"Protocol": "email", "Endpoint": "ops@example.com",
+		})
+	})
+	tm := tmpl(t, HubStackName)
+	topic := only(t, tm, "AWS::SNS::Topic", "TopicName", AlertTopicName)
+	key := only(t, tm, "AWS::KMS::Key", "", "")
+	if got := render(topic.props["KmsMasterKeyId"]); got != "${"+key.id+".Arn}" {
+		t.Errorf("topic key = %s, want the stack's customer managed key %s", got, key.id)
+	}
+	pol := only(t, tm, "AWS::SNS::TopicPolicy", "", "")
+	denies := 0
+	for _, st := range asList(pol.props["PolicyDocument"].(map[string]any)["Statement"]) {
+		st := st.(map[string]any)
+		cond, _ := st["Condition"].(map[string]any)
+		b, _ := cond["Bool"].(map[string]any)
+		if st["Effect"] == "Deny" && render(b["aws:SecureTransport"]) == "false" && render(st["Resource"]) == "${"+topic.id+"}" {
+			denies++
+		}
+	}
+	if denies != 1 {
+		t.Errorf("topic policy has %d TLS-only denies, want 1", denies)
+	}
+}
+
+func TestPairsTable(t *testing.T) {
+	withTemplate(t, HubStackName, func(tp assertions.Template) {
+		tp.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), &map[string]any{
+			"TableName":                        PairsTableName,
+			"KeySchema":                        []any{map[string]any{"AttributeName": "pairId", "KeyType": "HASH"}},
+			"BillingMode":                      "PAY_PER_REQUEST",
+			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
+			"SSESpecification":                 map[string]any{"SSEEnabled": true},
+		})
+		tp.HasResource(jsii.String("AWS::DynamoDB::Table"), &map[string]any{"DeletionPolicy": "Retain"})
+	})
+}
+
+func TestProvisionStateMachine(t *testing.T) {
+	tm := tmpl(t, HubStackName)
+	sm := only(t, tm, "AWS::StepFunctions::StateMachine", "StateMachineName", ProvisionStateMachineName)
+	raw, err := statemachine.Raw(statemachine.Provision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := render(sm.props["DefinitionString"])
+	if def != string(raw) {
+		t.Errorf("DefinitionString is not statemachine/provision.asl.json verbatim (%d vs %d bytes)", len(def), len(raw))
+	}
+
+	fn := only(t, tm, "AWS::Lambda::Function", "FunctionName", "s3crr-provision")
+	topic := only(t, tm, "AWS::SNS::Topic", "TopicName", AlertTopicName)
+	table := only(t, tm, "AWS::DynamoDB::Table", "TableName", PairsTableName)
+	want := map[string]string{
+		statemachine.ProvisionFunctionArn: "${" + fn.id + ".Arn}",
+		statemachine.AlertTopicArn:        "${" + topic.id + "}",
+		statemachine.PairsTableName:       "${" + table.id + "}",
+	}
+	subs, _ := sm.props["DefinitionSubstitutions"].(map[string]any)
+	if len(subs) != len(want) {
+		t.Errorf("substitutions %v, want %v", subs, want)
+	}
+	for k, v := range want {
+		if got := render(subs[k]); got != v {
+			t.Errorf("substitution %s = %s, want %s", k, got, v)
+		}
+	}
+	// What CloudFormation will do: replace every ${Key}; nothing may be left.
+	resolved := def
+	for k, v := range subs {
+		resolved = strings.ReplaceAll(resolved, "${"+k+"}", render(v))
+	}
+	if left := regexp.MustCompile(`\$\{[A-Za-z][A-Za-z0-9_]*\}`).FindAllString(resolved, -1); len(left) > 0 {
+		// Substituted values render as ${LogicalId...}; only placeholders are names
+		// that are not logical IDs of this template.
+		for _, l := range left {
+			id := strings.SplitN(strings.Trim(l, "${}"), ".", 2)[0]
+			if _, ok := tm["Resources"].(map[string]any)[id]; !ok {
+				t.Errorf("placeholder %s left after substitution", l)
+			}
+		}
+	}
+	if !strings.Contains(resolved, `"FunctionName": "${`+fn.id+`.Arn}"`) {
+		t.Errorf("the resolved definition does not invoke the provision function by ARN")
+	}
+
+	logging := sm.props["LoggingConfiguration"].(map[string]any)
+	if render(logging["Level"]) != "ALL" || render(logging["IncludeExecutionData"]) != "false" {
+		t.Errorf("logging = %v, want level ALL without execution data", logging)
+	}
+	if render(sm.props["TracingConfiguration"].(map[string]any)["Enabled"]) != "true" {
+		t.Errorf("tracing is off")
+	}
+
+	// The role: invoke only the provision function, publish only to the topic, register
+	// only in the table, plus the log delivery and X-Ray calls Step Functions needs.
+	roleID := strings.TrimSuffix(strings.TrimPrefix(render(sm.props["RoleArn"]), "${"), ".Arn}")
+	for _, st := range roleStatements(t, tm, roleID) {
+		actions := strs(st["Action"])
+		res := strs(st["Resource"])
+		switch {
+		case slices.Equal(actions, []string{"lambda:InvokeFunction"}):
+			if !slices.Equal(res, []string{"${" + fn.id + ".Arn}"}) {
+				t.Errorf("lambda:InvokeFunction on %v, want only the provision function", res)
+			}
+		case slices.Equal(actions, []string{"sns:Publish"}):
+			if !slices.Equal(res, []string{"${" + topic.id + "}"}) {
+				t.Errorf("sns:Publish on %v, want only the alert topic", res)
+			}
+		case slices.Equal(actions, []string{"kms:Decrypt", "kms:GenerateDataKey"}):
+			cond := st["Condition"].(map[string]any)["StringEquals"].(map[string]any)
+			if got := strs(cond["kms:ViaService"]); !slices.Equal(got, []string{"sns.eu-central-1.amazonaws.com"}) {
+				t.Errorf("alert key use via %v, want SNS in the hub region only", got)
+			}
+		case slices.Equal(actions, []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}):
+			if !slices.Equal(res, []string{"${" + table.id + ".Arn}"}) {
+				t.Errorf("dynamodb writes on %v, want only the pairs table", res)
+			}
+		case allPrefixed(actions, "logs:", "xray:") && slices.Equal(res, []string{"*"}):
+			// Log delivery and X-Ray calls support no resource-level permissions.
+		default:
+			t.Errorf("unexpected statement granting %v on %v", actions, res)
+		}
+	}
+}
+
+func allPrefixed(actions []string, prefixes ...string) bool {
+	for _, a := range actions {
+		ok := false
+		for _, p := range prefixes {
+			ok = ok || strings.HasPrefix(a, p)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return len(actions) > 0
+}
+
+// The hub bus accepts events only from the member accounts, and only from s3crr's
+// forwarding rules in their configured regions.
+func TestEventBusPolicy(t *testing.T) {
+	tm := tmpl(t, HubStackName)
+	bus := only(t, tm, "AWS::Events::EventBus", "Name", EventBusName)
+	pols := resources(tm, "AWS::Events::EventBusPolicy")
+	if len(pols) != 1 {
+		t.Fatalf("%d bus policies, want 1", len(pols))
+	}
+	p := pols[0].props
+	if got := render(p["EventBusName"]); got != "${"+bus.id+"}" {
+		t.Errorf("policy on bus %s, want %s", got, bus.id)
+	}
+	st := p["Statement"].(map[string]any)
+	if got := strs(st["Principal"].(map[string]any)["AWS"]); !slices.Equal(got, []string{"arn:aws:iam::111111111111:root", "arn:aws:iam::222222222222:root"}) {
+		t.Errorf("principals %v, want exactly the two member accounts", got)
+	}
+	if got := strs(st["Action"]); !slices.Equal(got, []string{"events:PutEvents"}) {
+		t.Errorf("actions %v, want events:PutEvents", got)
+	}
+	if got := render(st["Resource"]); got != "arn:aws:events:eu-central-1:333333333333:event-bus/s3crr-events" {
+		t.Errorf("resource %s, want the hub bus", got)
+	}
+	got := strs(st["Condition"].(map[string]any)["ArnEquals"].(map[string]any)["aws:SourceArn"])
+	want := []string{
+		"arn:aws:events:ap-south-1:111111111111:rule/s3crr-forward-alarm-events",
+		"arn:aws:events:ap-south-1:111111111111:rule/s3crr-forward-replication-events",
+		"arn:aws:events:eu-west-1:111111111111:rule/s3crr-forward-alarm-events",
+		"arn:aws:events:eu-west-1:111111111111:rule/s3crr-forward-replication-events",
+		"arn:aws:events:us-east-1:222222222222:rule/s3crr-forward-alarm-events",
+		"arn:aws:events:us-east-1:222222222222:rule/s3crr-forward-replication-events",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("aws:SourceArn %v, want the forwarding rules %v", got, want)
+	}
+}
+
+func TestHubOutputs(t *testing.T) {
+	outs, _ := tmpl(t, HubStackName)["Outputs"].(map[string]any)
+	for _, k := range []string{"ProvisionStateMachineArn", "AlertTopicArn", "PairsTableName", "EventBusArn"} {
+		if _, ok := outs[k]; !ok {
+			t.Errorf("no output %s", k)
+		}
+	}
+}
+
+// The names and formats other components rely on agree with theirs: the provision
+// Lambda's defaults and the local deployment's hub role.
+func TestNamesAgree(t *testing.T) {
+	tests := []struct{ name, got, want string }{
+		{"events queue", EventsQueueName, provision.DefaultEventsQueueName},
+		{"provisioner role", policy.DefaultProvisionerRoleName, provision.DefaultProvisionerRoleName},
+		{"boundary ARN format", policy.ManagedPolicyARN("%s", policy.BoundaryPolicyPath, policy.BoundaryPolicyName), provision.DefaultBoundaryPolicyARNFormat},
+		{"hub provision role", ProvisionFunctionRoleName, localdeploy.ProvisionFunctionRoleName},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: cdk uses %q, the other side %q", tt.name, tt.got, tt.want)
+		}
+	}
+}
