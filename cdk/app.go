@@ -20,8 +20,11 @@ type Options struct {
 
 // Stacks is what Build created.
 type Stacks struct {
-	Config  Config
-	Hub     *HubStack
+	// Config is the validated configuration the stacks were built from.
+	Config Config
+	// Hub is the automation account's stack.
+	Hub *HubStack
+	// Members are the member stacks, in configuration order (account, then region).
 	Members []*MemberStack
 }
 

@@ -118,3 +118,21 @@ func TestParseConfigDefaults(t *testing.T) {
 		t.Errorf("BucketPattern() = %q with no prefix, want *", got.BucketPattern())
 	}
 }
+
+// cdk.json must hold a valid configuration and the feature flags, so that `npx cdk
+// synth` works from a fresh clone and the tests synthesize with the CLI's flags.
+func TestCDKJSONDefaults(t *testing.T) {
+	ctx := synthesized.cdkJSON
+	cfg, err := ParseConfig(func(k string) any { return ctx[k] })
+	if err != nil {
+		t.Fatalf("cdk.json's context does not parse: %v", err)
+	}
+	if len(cfg.Members) == 0 {
+		t.Errorf("cdk.json names no member")
+	}
+	for _, flag := range []string{"@aws-cdk/aws-iam:minimizePolicies", "@aws-cdk/core:enablePartitionLiterals", "@aws-cdk/aws-events:requireEventBusPolicySid"} {
+		if ctx[flag] != true {
+			t.Errorf("cdk.json: feature flag %s = %v, want true (as cdk init writes it)", flag, ctx[flag])
+		}
+	}
+}

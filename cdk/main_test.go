@@ -79,8 +79,12 @@ func setup(m *testing.M) (int, error) {
 		return 1, err
 	}
 	synthesized.cdkJSON = ctx
+	appCtx := map[string]any{}
+	for k, v := range ctx {
+		appCtx[k] = v
+	}
 	for k, v := range testContext {
-		ctx[k] = v
+		appCtx[k] = v
 	}
 	outdir, err := os.MkdirTemp("", "s3crr-cdk-test-")
 	if err != nil {
@@ -88,7 +92,7 @@ func setup(m *testing.M) (int, error) {
 	}
 	defer os.RemoveAll(outdir)
 
-	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)})
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &appCtx, Outdir: jsii.String(outdir)})
 	stacks, err := Build(app, Options{BuildDir: filepath.Join(root, DefaultBuildDir)})
 	if err != nil {
 		return 1, fmt.Errorf("build the app: %w", err)
