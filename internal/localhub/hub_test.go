@@ -7,8 +7,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,11 +91,14 @@ func (w testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// startHub starts a hub with resources of its own, so tests do not read each
-// other's alerts or pairs.
+var hubs atomic.Int64
+
+// startHub starts a hub with resources of its own, so tests (and -count=N
+// repetitions, since kumo's state lives as long as the process) do not read
+// each other's alerts or pairs.
 func startHub(t *testing.T) *Hub {
 	t.Helper()
-	name := strings.NewReplacer("/", "-", "_", "-").Replace(strings.ToLower(t.Name()))
+	name := strings.NewReplacer("/", "-", "_", "-").Replace(strings.ToLower(t.Name())) + "-" + strconv.FormatInt(hubs.Add(1), 10)
 	h, err := Start(context.Background(), Config{TopicName: name, TableName: name + "-pairs", Log: testLog{t}})
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,10 +65,13 @@ func BuildLambda(ctx context.Context, moduleRoot, pkg, outDir string) (string, e
 // function is a running function: its supervisors and their processes.
 type function struct {
 	name, arn string
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	restarts  int
-	mu        sync.Mutex
+	// invoked is the proxy's invocation count for the name when this hub added
+	// the function: earlier hubs in the process may have used the same name.
+	invoked  int
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	restarts int
+	mu       sync.Mutex
 }
 
 // AddFunction creates fn in kumo and starts its execution environments: each
@@ -113,11 +117,14 @@ func (h *Hub) AddFunction(ctx context.Context, fn Function) (string, error) {
 	arn := aws.ToString(out.FunctionArn)
 
 	runCtx, cancel := context.WithCancel(context.Background())
-	f := &function{name: fn.Name, arn: arn, cancel: cancel}
+	f := &function{name: fn.Name, arn: arn, cancel: cancel, invoked: h.front.invocationCount(fn.Name)}
 	h.mu.Lock()
 	h.functions[fn.Name] = f
 	h.mu.Unlock()
 
+	if err := h.registerRuntime(ctx, fn.Name); err != nil {
+		return "", err
+	}
 	already := h.front.pollCount(fn.Name) // polls from an earlier hub in this process
 	env := h.lambdaEnv(fn)
 	for i := 0; i < fn.Concurrency; i++ {
@@ -130,13 +137,42 @@ func (h *Hub) AddFunction(ctx context.Context, fn Function) (string, error) {
 		h.stopFunction(fn.Name)
 		return "", fmt.Errorf("start function %s: %w", fn.Name, err)
 	}
-	// kumo registers the poller a moment after the proxy forwards the poll.
-	time.Sleep(50 * time.Millisecond)
 	return arn, nil
 }
 
-// Invocations is how many times fn was invoked through the hub's endpoint.
-func (h *Hub) Invocations(fn string) int { return h.front.invocationCount(fn) }
+// registerRuntime makes kumo route Invoke calls for fn to the Runtime API.
+// kumo does that once it has seen fn there, which a poll from a process does
+// only at some moment after it arrives; a response posted for a request id
+// that does not exist registers fn at once, and does nothing else.
+func (h *Hub) registerRuntime(ctx context.Context, fn string) error {
+	u := h.Endpoint + "/_runtime/" + fn + "/2018-06-01/runtime/invocation/s3crr-register/response"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader("null"))
+	if err != nil {
+		return fmt.Errorf("register %s with the Runtime API: %w", fn, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("register %s with the Runtime API: %w", fn, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("register %s with the Runtime API: status %s", fn, resp.Status)
+	}
+	return nil
+}
+
+// Invocations is how many times fn was invoked through the hub's endpoint
+// since this hub added it.
+func (h *Hub) Invocations(fn string) int {
+	h.mu.Lock()
+	f := h.functions[fn]
+	h.mu.Unlock()
+	base := 0
+	if f != nil {
+		base = f.invoked
+	}
+	return h.front.invocationCount(fn) - base
+}
 
 // Restarts is how many times an execution environment of fn exited and was replaced.
 func (h *Hub) Restarts(fn string) int {

@@ -268,6 +268,9 @@ func TestProvisionDefinitionSucceedsAndRerunChangesNothing(t *testing.T) {
 	if got := out2.Changes(); len(got) != 0 {
 		t.Errorf("second run reports changes %+v, want none", got)
 	}
+	if alerts, err := h.ReceiveAlerts(context.Background(), 5*time.Second); err != nil || len(alerts) != 1 {
+		t.Errorf("second run: %d notices (%v), want 1", len(alerts), err)
+	}
 }
 
 func TestProvisionDefinitionFailsInAParallelBranch(t *testing.T) {
