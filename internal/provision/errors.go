@@ -143,9 +143,50 @@ func isPrincipalNotReady(err error) bool {
 	return false
 }
 
+// assumeRoleError returns the STS AssumeRole failure inside err, or nil.
+func assumeRoleError(err error) *smithy.OperationError {
+	if err == nil {
+		return nil
+	}
+	if oe, ok := err.(*smithy.OperationError); ok && oe.ServiceID == "STS" && oe.OperationName == "AssumeRole" {
+		return oe
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return assumeRoleError(u.Unwrap())
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if oe := assumeRoleError(e); oe != nil {
+				return oe
+			}
+		}
+	}
+	return nil
+}
+
+// sessionDenied recognises a call that never reached member account m because the hub
+// could not assume m's provisioner role (MemberStack not deployed, or trusting another hub
+// account or ExternalId). The SDK fetches the session's credentials lazily, so this shows
+// up inside whatever call comes first, carrying AssumeRole's 403; read as that call's
+// denial it would point at the provisioner's permissions, which are not the problem.
+func (m *member) sessionDenied(err error) *AccessDenied {
+	oe := assumeRoleError(err)
+	if oe == nil || !isAccessDenied(oe) {
+		return nil
+	}
+	return &AccessDenied{
+		Account: m.account, Role: m.roleARN, Action: "sts:AssumeRole",
+		Message: fmt.Sprintf("the hub could not assume the provisioner role %s in account %s: %v (fix: deploy the MemberStack in %s trusting this deployment's hub account and ExternalId, and check the account ID in the request)",
+			m.roleARN, m.account, oe, m.account),
+	}
+}
+
 // classify wraps an AWS error from member account m with the named type the state machine
 // needs, or with context only.
 func (m *member) classify(action string, err error) error {
+	if ad := m.sessionDenied(err); ad != nil {
+		return ad
+	}
 	switch {
 	case err == nil:
 		return nil

@@ -166,6 +166,9 @@ func inspectBucket(ctx context.Context, m *member, bucket, region string) (bucke
 		}
 		return bucketInfo{exists: true, region: r}, nil
 	}
+	if ad := m.sessionDenied(err); ad != nil {
+		return bucketInfo{}, ad // the 403 is AssumeRole's, not the bucket's
+	}
 	switch status := httpStatus(err); {
 	case status == http.StatusNotFound || isNotFound(err):
 		return bucketInfo{}, nil
