@@ -92,6 +92,7 @@ type fakeBase struct {
 	log              *callLog
 	errs             map[string]error
 	hooks            map[string]func()
+	all              error // when set, every call fails with it
 }
 
 // fail makes every later call of op in this fake's account return err.
@@ -116,6 +117,9 @@ func (f *fakeBase) enter(op string) error {
 	f.log.add(f.account, f.service, op)
 	if do := f.hooks[op]; do != nil {
 		do()
+	}
+	if f.all != nil {
+		return f.all
 	}
 	return f.errs[op]
 }

@@ -7,6 +7,7 @@ package provision
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"slices"
@@ -466,5 +467,56 @@ func TestErrorClassifiers(t *testing.T) {
 				t.Errorf("isPrincipalNotReady = %v, want %v", got, tt.wantPN)
 			}
 		})
+	}
+}
+
+// sessionError is what the SDK returns for any call of a member session whose
+// AssumeRole is refused: the call's operation error around the credential error.
+func sessionError(service, op, account string) error {
+	assume := &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole",
+		Err: httpErr(http.StatusForbidden, apiErr("AccessDenied", "User: arn:aws:sts::000000000000:assumed-role/s3crr-provision-function/x is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::"+account+":role/s3crr-provisioner"))}
+	return &smithy.OperationError{ServiceID: service, OperationName: op,
+		Err: fmt.Errorf("get identity: get credentials: %w", fmt.Errorf("failed to refresh cached credentials, %w", assume))}
+}
+
+// TestUnassumableProvisionerRoleNamesTheTrust: when the hub cannot assume a member's
+// provisioner role, whichever call a stage makes first fails with AssumeRole's 403 inside.
+// Every stage must report AccessDenied for sts:AssumeRole with a fix about the trust
+// (MemberStack, hub account, ExternalId), not about the provisioner's permissions, and
+// HeadBucket's 403 must not read as a bucket name taken by another account.
+func TestUnassumableProvisionerRoleNamesTheTrust(t *testing.T) {
+	req := requestJSON(t)
+	for _, s := range Stages {
+		for _, side := range s.Sides {
+			for _, account := range []string{fakeSrcAccount, fakeDstAccount} {
+				calls := callsOf(t, stageStates[0], s.Name, side, req)
+				if !slices.ContainsFunc(calls, func(c stageCall) bool { return c.account == account }) {
+					continue // the stage does not reach this account
+				}
+				t.Run(stageLabel(s.Name, side)+"/"+account, func(t *testing.T) {
+					env := newFakeEnv(t)
+					env.applyBefore(t, s.Name, side, req)
+					for _, svc := range []string{"s3", "kms", "iam", "sts"} {
+						env.fakeOf(account, svc).all = sessionError(strings.ToUpper(svc), "Call", account)
+					}
+					_, err := env.run(t, s.Name, side, req)
+					ad, ok := err.(*AccessDenied)
+					if !ok {
+						t.Fatalf("err = %v (%T), want *AccessDenied", err, err)
+					}
+					if ad.Action != "sts:AssumeRole" || ad.Account != account || ad.Role != "arn:aws:iam::"+account+":role/s3crr-provisioner" {
+						t.Errorf("AccessDenied{Account: %q, Role: %q, Action: %q}", ad.Account, ad.Role, ad.Action)
+					}
+					for _, w := range []string{"could not assume the provisioner role", "ExternalId", "fix: deploy the MemberStack in " + account} {
+						if !strings.Contains(ad.Message, w) {
+							t.Errorf("message lacks %q: %s", w, ad.Message)
+						}
+					}
+					if strings.Contains(ad.Message, "taken by another account") || strings.Contains(ad.Message, "so its provisioner role allows") {
+						t.Errorf("message blames the wrong thing: %s", ad.Message)
+					}
+				})
+			}
+		}
 	}
 }
