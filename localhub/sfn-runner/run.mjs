@@ -110,7 +110,8 @@ async function invoke(params) {
         Qualifier: params.Qualifier,
         InvocationType: params.InvocationType,
         ClientContext: params.ClientContext,
-        Payload: new TextEncoder().encode(typeof payload === "string" ? payload : JSON.stringify(payload)),
+        // Step Functions sends the Payload value as JSON, a string value included.
+        Payload: new TextEncoder().encode(JSON.stringify(payload)),
       }),
     );
   } catch (err) {
