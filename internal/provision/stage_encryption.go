@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -30,9 +31,7 @@ func (st *stage) bucketPolicy(ctx context.Context) error {
 }
 
 // encryption sets a side's default encryption to SSE-KMS with the pair's key and S3 Bucket
-// Keys as requested. A bucket default-encrypted with another KMS key is a Conflict: its
-// objects would be encrypted with a key the replication role may not use. So is dual-layer
-// SSE-KMS, which s3crr would otherwise silently downgrade.
+// Keys as requested, unless defaultEncryption finds a configuration it must not replace.
 func (st *stage) encryption(ctx context.Context) error {
 	side := st.res.Side
 	if side == "" {
@@ -49,31 +48,17 @@ func (st *stage) encryption(ctx context.Context) error {
 	ep := st.endpoint(side)
 	bucketKey := st.req.BucketKeyEnabled()
 
-	out, err := m.s3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(ep.Bucket)})
-	switch {
-	case err == nil && out.ServerSideEncryptionConfiguration != nil && len(out.ServerSideEncryptionConfiguration.Rules) > 0:
-		rule := out.ServerSideEncryptionConfiguration.Rules[0]
+	rule, err := st.defaultEncryption(ctx, m, side, keyARN)
+	if err != nil {
+		return err
+	}
+	if rule != nil {
+		// With no conflict, an SSE-KMS rule naming a key names the pair's key.
 		def := rule.ApplyServerSideEncryptionByDefault
-		if def != nil && def.SSEAlgorithm == s3types.ServerSideEncryptionAwsKmsDsse {
-			// Dual-layer encryption is the owner's deliberate choice (often a compliance
-			// requirement); replacing it with single-layer SSE-KMS would weaken it.
-			return &Conflict{Message: fmt.Sprintf("bucket %s is default-encrypted with dual-layer SSE-KMS (aws:kms:dsse, key %q); s3crr sets single-layer SSE-KMS and will not weaken it (fix: change the bucket's default encryption to SSE-KMS yourself if that is acceptable, or use another bucket)", ep.Bucket, aws.ToString(def.KMSMasterKeyID))}
+		if def != nil && def.SSEAlgorithm == s3types.ServerSideEncryptionAwsKms && aws.ToString(def.KMSMasterKeyID) != "" &&
+			aws.ToBool(rule.BucketKeyEnabled) == bucketKey {
+			return nil
 		}
-		if def != nil && def.SSEAlgorithm == s3types.ServerSideEncryptionAwsKms && aws.ToString(def.KMSMasterKeyID) != "" {
-			current, err := st.resolveKeyARN(ctx, m, aws.ToString(def.KMSMasterKeyID))
-			if err != nil {
-				return err
-			}
-			if current != keyARN {
-				field := side + ".kmsKeyArn"
-				return &Conflict{Message: fmt.Sprintf("bucket %s is default-encrypted with KMS key %s, not the pair's key %s; s3crr will not change it (fix: set %s to %s so the pair uses that key)", ep.Bucket, current, keyARN, field, current)}
-			}
-			if aws.ToBool(rule.BucketKeyEnabled) == bucketKey {
-				return nil
-			}
-		}
-	case err != nil && !isNotFound(err):
-		return m.classify("s3:GetEncryptionConfiguration "+ep.Bucket, err)
 	}
 	detail := fmt.Sprintf("SSE-KMS with %s, Bucket Keys %v", keyARN, bucketKey)
 	return st.change(m, "arn:aws:s3:::"+ep.Bucket, "set default encryption", detail, func() error {
@@ -88,8 +73,53 @@ func (st *stage) encryption(ctx context.Context) error {
 	})
 }
 
-// resolveKeyARN turns a key ID, alias or ARN into the key's ARN.
+// defaultEncryption reads a side's default encryption rule (nil when the bucket has none,
+// or does not exist yet) and refuses, with a Conflict, one s3crr must not replace:
+// SSE-KMS with a customer key other than keyARN (the owner's objects would be encrypted
+// with a key the replication role may not use, and s3crr would be switching the owner's
+// key), or dual-layer SSE-KMS (the owner's deliberate choice, which single-layer SSE-KMS
+// would weaken). SSE-S3 and the AWS managed aws/s3 key are replaced. Preflight runs it as
+// well, so such a bucket stops the run before anything has changed.
+func (st *stage) defaultEncryption(ctx context.Context, m *member, side, keyARN string) (*s3types.ServerSideEncryptionRule, error) {
+	ep := st.endpoint(side)
+	out, err := m.s3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(ep.Bucket)})
+	switch {
+	case isNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, m.classify("s3:GetEncryptionConfiguration "+ep.Bucket, err)
+	case out.ServerSideEncryptionConfiguration == nil || len(out.ServerSideEncryptionConfiguration.Rules) == 0:
+		return nil, nil
+	}
+	rule := out.ServerSideEncryptionConfiguration.Rules[0]
+	def := rule.ApplyServerSideEncryptionByDefault
+	switch {
+	case def == nil:
+	case def.SSEAlgorithm == s3types.ServerSideEncryptionAwsKmsDsse:
+		return nil, &Conflict{Message: fmt.Sprintf("bucket %s is default-encrypted with dual-layer SSE-KMS (aws:kms:dsse, key %q); s3crr sets single-layer SSE-KMS and will not weaken it (fix: change the bucket's default encryption to SSE-KMS yourself if that is acceptable, or use another bucket)",
+			ep.Bucket, aws.ToString(def.KMSMasterKeyID))}
+	case def.SSEAlgorithm == s3types.ServerSideEncryptionAwsKms && aws.ToString(def.KMSMasterKeyID) != "":
+		current, err := st.resolveKeyARN(ctx, m, aws.ToString(def.KMSMasterKeyID))
+		if err != nil {
+			return nil, err
+		}
+		if current != keyARN {
+			fix := fmt.Sprintf("set %s.kmsKeyArn to %s so the pair uses that key", side, current)
+			if !strings.HasPrefix(current, fmt.Sprintf("arn:aws:kms:%s:%s:key/", ep.Region, ep.Account)) {
+				fix = "the key is not in the bucket's account and region, so the pair cannot use it: change the bucket's default encryption, or use another bucket"
+			}
+			return nil, &Conflict{Message: fmt.Sprintf("bucket %s is default-encrypted with KMS key %s, not the pair's key %s; s3crr will not change it (fix: %s)", ep.Bucket, current, keyARN, fix)}
+		}
+	}
+	return &rule, nil
+}
+
+// resolveKeyARN turns a key ID, alias or alias ARN into the key's ARN; a key ARN is
+// already one (and may be another account's key, which DescribeKey could not see).
 func (st *stage) resolveKeyARN(ctx context.Context, m *member, id string) (string, error) {
+	if strings.HasPrefix(id, "arn:") && strings.Contains(id, ":key/") {
+		return id, nil
+	}
 	out, err := m.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
 	if err != nil {
 		return "", m.classify("kms:DescribeKey "+id, err)

@@ -28,10 +28,12 @@ func (st *stage) validate(context.Context) error {
 // preflight checks, read-only, everything that would make provisioning fail halfway or
 // take over something that is not s3crr's: who is behind each provisioner role, where
 // existing buckets live and who owns them, Object Lock on both sides, existing keys'
-// state, an existing role of the same name, and rules already on the source bucket.
+// state, an existing role of the same name, rules already on the source bucket, and
+// existing buckets' default encryption.
 func (st *stage) preflight(ctx context.Context) error {
 	var problems []string
 	bucketState := map[string]bucketInfo{}
+	keyARNs := map[string]string{} // each side's existing key, or the planned placeholder
 	for _, side := range []string{SideSource, SideDestination} {
 		m, err := st.session(ctx, side)
 		if err != nil {
@@ -59,9 +61,11 @@ func (st *stage) preflight(ctx context.Context) error {
 		}
 		st.res.Outputs[side+"BucketExists"] = fmt.Sprint(info.exists)
 
-		if err := st.preflightKey(ctx, m, side, &problems); err != nil {
+		keyARN, err := st.preflightKey(ctx, m, side, &problems)
+		if err != nil {
 			return err
 		}
+		keyARNs[side] = keyARN
 	}
 	if len(problems) > 0 {
 		return &PreflightFailed{Message: "preflight found problems:\n" + strings.Join(problems, "\n")}
@@ -86,9 +90,15 @@ func (st *stage) preflight(ctx context.Context) error {
 		if err := st.checkExistingRules(ctx, srcM); err != nil {
 			return err
 		}
+		if _, err := st.defaultEncryption(ctx, srcM, SideSource, keyARNs[SideSource]); err != nil {
+			return err
+		}
 	}
 	if dst.exists {
 		if dstLock, err = objectLockEnabled(ctx, dstM, st.req.Destination.Bucket); err != nil {
+			return err
+		}
+		if _, err := st.defaultEncryption(ctx, dstM, SideDestination, keyARNs[SideDestination]); err != nil {
 			return err
 		}
 	}
@@ -112,18 +122,19 @@ func (st *stage) preflight(ctx context.Context) error {
 }
 
 // preflightKey checks a side's key if it exists: enabled, symmetric, for encryption, and
-// customer managed (AWS managed keys can't be shared across accounts).
-func (st *stage) preflightKey(ctx context.Context, m *member, side string, problems *[]string) error {
+// customer managed (AWS managed keys can't be shared across accounts). It returns the
+// key's ARN, or the placeholder of a key the key stage will create.
+func (st *stage) preflightKey(ctx context.Context, m *member, side string, problems *[]string) (string, error) {
 	ep := st.endpoint(side)
 	meta, found, err := describeKey(ctx, m, ep)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if !found {
 		if ep.KMSKeyARN != "" {
 			*problems = append(*problems, fmt.Sprintf("%s.kmsKeyArn: key %s does not exist in account %s region %s (fix: give the ARN of an existing key, or remove kmsKeyArn so s3crr creates one)", side, ep.KMSKeyARN, ep.Account, ep.Region))
 		}
-		return nil
+		return plannedKeyARN(ep), nil
 	}
 	field := side + ".kmsKeyAlias"
 	if ep.KMSKeyARN != "" {
@@ -132,7 +143,7 @@ func (st *stage) preflightKey(ctx context.Context, m *member, side string, probl
 	if p := keyProblem(meta); p != "" {
 		*problems = append(*problems, fmt.Sprintf("%s: key %s %s", field, aws.ToString(meta.Arn), p))
 	}
-	return nil
+	return aws.ToString(meta.Arn), nil
 }
 
 // keyProblem says why a key can't protect replicated objects, or "".
