@@ -143,6 +143,37 @@ func TestPreflightProblems(t *testing.T) {
 			wantText: []string{"payments-src has Object Lock", "payments-dst does not", "DstBucketObjectLockConfigMissing", "fix:"},
 		},
 		{
+			name: "source bucket default-encrypted with another customer key",
+			give: func(env *fakeEnv) []func(*spec.Request) {
+				b := env.addBucket(env.src, "payments-src")
+				b.encryption.Rules[0] = *sseRule(s3types.ServerSideEncryptionAwsKms, env.src.kms.addKey(nil), true)
+				return nil
+			},
+			wantType: "Conflict",
+			wantText: []string{"stage preflight", "payments-src is default-encrypted with KMS key arn:aws:kms:ap-south-1:111111111111:key/00000001",
+				"fix: set source.kmsKeyArn to arn:aws:kms:ap-south-1:111111111111:key/00000001"},
+		},
+		{
+			name: "destination bucket default-encrypted with another account's key",
+			give: func(env *fakeEnv) []func(*spec.Request) {
+				b := env.addBucket(env.dst, "payments-dst")
+				b.encryption.Rules[0] = *sseRule(s3types.ServerSideEncryptionAwsKms, "arn:aws:kms:us-east-1:333333333333:key/99999999-0000-4000-8000-000000000000", true)
+				return nil
+			},
+			wantType: "Conflict",
+			wantText: []string{"payments-dst", "arn:aws:kms:us-east-1:333333333333:key/99999999", "not in the bucket's account and region"},
+		},
+		{
+			name: "destination bucket with dual-layer encryption",
+			give: func(env *fakeEnv) []func(*spec.Request) {
+				b := env.addBucket(env.dst, "payments-dst")
+				b.encryption.Rules[0] = *sseRule(s3types.ServerSideEncryptionAwsKmsDsse, "", false)
+				return nil
+			},
+			wantType: "Conflict",
+			wantText: []string{"payments-dst", "aws:kms:dsse", "fix:"},
+		},
+		{
 			name: "foreign role of the same name",
 			give: func(env *fakeEnv) []func(*spec.Request) {
 				env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-archive", "/s3crr/", "{}", map[string]string{"team": "payments"})
@@ -267,6 +298,13 @@ func TestPreflightAcceptsWhatItCan(t *testing.T) {
 		{name: "s3crr's own role", give: func(env *fakeEnv) {
 			env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-archive", "/s3crr/", "{}", map[string]string{tagManagedBy: managedBy, tagPairID: "payments-archive"})
 		}},
+		{name: "existing buckets encrypted with the pair's keys", give: func(env *fakeEnv) {
+			src := env.src.kms.addKey(nil)
+			env.src.kms.alias("alias/s3crr-src", src)
+			env.addBucket(env.src, "payments-src").encryption.Rules[0] = *sseRule(s3types.ServerSideEncryptionAwsKms, src, true)
+			env.dst.kms.alias("alias/s3crr-dst", env.dst.kms.addKey(nil))
+			env.addBucket(env.dst, "payments-dst").encryption.Rules[0] = *sseRule(s3types.ServerSideEncryptionAwsKms, "alias/s3crr-dst", false)
+		}, wantOutputs: map[string]string{"sourceBucketExists": "true", "destinationBucketExists": "true"}},
 		{name: "healthy existing keys", give: func(env *fakeEnv) {
 			env.src.kms.alias("alias/s3crr-src", env.src.kms.addKey(nil))
 			env.dst.kms.alias("alias/s3crr-dst", env.dst.kms.addKey(nil))
