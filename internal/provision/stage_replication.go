@@ -99,8 +99,9 @@ func getReplication(ctx context.Context, m *member, bucket string) (*s3types.Rep
 }
 
 // mergeRule puts ours into an existing configuration by rule ID, keeping every other rule.
-// It refuses (Conflict) what would change someone else's replication: another role (one
-// configuration has one role for all its rules) or another rule with ours' priority.
+// It refuses (Conflict) what would change someone else's replication or cannot work:
+// another role (one configuration has one role for all its rules), another rule with
+// ours' priority, or another rule in the V1 schema.
 // changed is false when the configuration already has ours as is.
 func mergeRule(cfg *s3types.ReplicationConfiguration, roleARN string, ours s3types.ReplicationRule) (changed bool, err error) {
 	others := 0
@@ -115,6 +116,12 @@ func mergeRule(cfg *s3types.ReplicationConfiguration, roleARN string, ours s3typ
 			continue
 		}
 		others++
+		if r.Filter == nil {
+			// A rule without Filter makes the whole configuration the V1 schema, in which
+			// S3 rejects Filter, Priority and DeleteMarkerReplication: the pair's V2 rule
+			// could never be added, and PutBucketReplication would fail only at the end.
+			return false, &Conflict{Message: fmt.Sprintf("rule %q on the source bucket uses the V1 replication schema (no Filter), which S3 cannot combine with the pair's V2 rule (fix: rewrite the bucket's rules with Filter, Priority and DeleteMarkerReplication, or use another source bucket)", aws.ToString(r.ID))}
+		}
 		if r.Priority != nil && ours.Priority != nil && *r.Priority == *ours.Priority {
 			return false, &Conflict{Message: fmt.Sprintf("rule %q on the source bucket already has priority %d (fix: set rule.priority to a free value)", aws.ToString(r.ID), *ours.Priority)}
 		}
