@@ -248,6 +248,11 @@ func TestReplicationRuleMerge(t *testing.T) {
 		{name: "priority clash", give: func(s3types.ReplicationRule) *cfg {
 			return &cfg{Role: aws.String(ourRole), Rules: []s3types.ReplicationRule{foreignRule("owner-backup", ourPriority)}}
 		}, wantConf: []string{`rule "owner-backup"`, "priority", "fix: set rule.priority"}},
+		{name: "another rule in the V1 schema", give: func(s3types.ReplicationRule) *cfg {
+			v1 := s3types.ReplicationRule{ID: aws.String("legacy"), Prefix: aws.String("logs/"), Status: s3types.ReplicationRuleStatusEnabled,
+				Destination: &s3types.Destination{Bucket: aws.String("arn:aws:s3:::owner-backup")}}
+			return &cfg{Role: aws.String(ourRole), Rules: []s3types.ReplicationRule{v1}}
+		}, wantConf: []string{`rule "legacy"`, "V1", "fix:"}},
 		{name: "another role with other rules", give: func(s3types.ReplicationRule) *cfg {
 			return &cfg{Role: aws.String("arn:aws:iam::111111111111:role/owner-replication"), Rules: []s3types.ReplicationRule{foreignRule("owner-backup", 7)}}
 		}, wantConf: []string{"role arn:aws:iam::111111111111:role/owner-replication", "fix:"}},

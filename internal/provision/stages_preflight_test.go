@@ -203,6 +203,18 @@ func TestPreflightProblems(t *testing.T) {
 			wantText: []string{`rule "owner-backup"`, "priority 42", "fix: set rule.priority"},
 		},
 		{
+			name: "existing V1 replication configuration",
+			give: func(env *fakeEnv) []func(*spec.Request) {
+				b := env.addBucket(env.src, "payments-src")
+				b.replication = &s3types.ReplicationConfiguration{Role: aws.String("arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive"),
+					Rules: []s3types.ReplicationRule{{ID: aws.String("legacy"), Prefix: aws.String(""), Status: s3types.ReplicationRuleStatusEnabled,
+						Destination: &s3types.Destination{Bucket: aws.String("arn:aws:s3:::owner-backup")}}}}
+				return nil
+			},
+			wantType: "Conflict",
+			wantText: []string{`rule "legacy"`, "V1 replication schema", "fix:"},
+		},
+		{
 			name: "existing rules using another role",
 			give: func(env *fakeEnv) []func(*spec.Request) {
 				b := env.addBucket(env.src, "payments-src")
