@@ -67,7 +67,7 @@ func TestErrorNamesAreTheProvisionErrorTypes(t *testing.T) {
 	var got []string
 	for _, e := range []error{
 		&provision.InvalidSpec{}, &provision.PreflightFailed{}, &provision.PrincipalNotReady{},
-		&provision.AccessDenied{}, &provision.Conflict{},
+		&provision.AccessDenied{}, &provision.Conflict{}, &provision.StageFailed{},
 	} {
 		got = append(got, reflect.TypeOf(e).Elem().Name())
 	}

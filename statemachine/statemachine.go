@@ -46,6 +46,7 @@ var LambdaErrorNames = []string{
 	"PrincipalNotReady", // IAM/KMS propagation: retried with backoff for about three minutes
 	"AccessDenied",      // a provisioner role lacks a permission: never retried
 	"Conflict",          // existing configuration s3crr must not overwrite: never retried
+	"StageFailed",       // any other failure (the AWS error code is in the cause): never retried
 }
 
 var placeholderRE = regexp.MustCompile(`\$\{([A-Za-z][A-Za-z0-9_]*)\}`)

@@ -54,9 +54,26 @@ type Conflict struct{ Message string }
 
 func (e *Conflict) Error() string { return e.Message }
 
+// StageFailed is any other failure of a stage: an AWS error that is neither a denial nor
+// propagation (Message keeps the AWS error code and the call), or a bug. It exists so the
+// execution history and the alert name a failure class instead of Go's internal wrapper
+// type; the state machine catches it with States.ALL and does not retry it (the SDK has
+// already retried transient AWS errors).
+type StageFailed struct {
+	Message string
+	// Err is the underlying chain, so callers in Go can still reach the AWS error
+	// (errors.As to smithy.APIError).
+	Err error `json:"-"`
+}
+
+func (e *StageFailed) Error() string { return e.Message }
+
+// Unwrap returns the underlying error.
+func (e *StageFailed) Unwrap() error { return e.Err }
+
 // surface turns a wrapped chain into the bare named error the Lambda must return, keeping
 // the whole chain's text as the message so the cause stays readable in the execution
-// history. Errors of no named type pass through unchanged.
+// history. Errors of no named type become StageFailed.
 func surface(err error) error {
 	if err == nil {
 		return nil
@@ -81,7 +98,7 @@ func surface(err error) error {
 	case errors.As(err, &cf):
 		return &Conflict{Message: msg}
 	}
-	return err
+	return &StageFailed{Message: msg, Err: err}
 }
 
 // errorCode returns the AWS error code of err, or "".
