@@ -216,26 +216,20 @@ func stageLabel(name, side string) string {
 // Plan runs every stage read-only, in order, and returns their results: the changes a
 // real run would make. It makes no mutating call.
 func (s *Service) Plan(ctx context.Context, request []byte) ([]Result, error) {
-	var out []Result
-	for _, stg := range Stages {
-		for _, side := range stg.Sides {
-			res, err := s.Run(ctx, Event{Stage: stg.Name, Side: side, Request: request, Plan: true})
-			out = append(out, res)
-			if err != nil {
-				return out, err
-			}
-		}
-	}
-	return out, nil
+	return s.runAll(ctx, request, true)
 }
 
 // Apply runs every stage in order, as the state machine does but without its retries and
 // parallelism. The CLI and tests use it; production runs go through Step Functions.
 func (s *Service) Apply(ctx context.Context, request []byte) ([]Result, error) {
+	return s.runAll(ctx, request, false)
+}
+
+func (s *Service) runAll(ctx context.Context, request []byte, plan bool) ([]Result, error) {
 	var out []Result
 	for _, stg := range Stages {
 		for _, side := range stg.Sides {
-			res, err := s.Run(ctx, Event{Stage: stg.Name, Side: side, Request: request})
+			res, err := s.Run(ctx, Event{Stage: stg.Name, Side: side, Request: request, Plan: plan})
 			out = append(out, res)
 			if err != nil {
 				return out, err
