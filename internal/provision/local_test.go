@@ -260,6 +260,16 @@ func TestMeasureAPICalls(t *testing.T) {
 		for _, svc := range []string{"sts", "s3", "kms", "iam"} {
 			t.Logf("run %d: %-4s read %3d mutating %3d", run, svc, perService[svc][0], perService[svc][1])
 		}
+		if run == 1 {
+			// The minimal set: a fresh pair needs each of these changes once, and each is
+			// exactly one mutating call.
+			t.Logf("run 1: the minimal mutating set, one call per change:")
+			for _, c := range env.srv.Calls() {
+				if c.Mutating && c.Account != localaws.HubAccount {
+					t.Logf("run 1:   %s %-4s %-36s x%d", c.Account, c.Service, c.Operation, c.Count)
+				}
+			}
+		}
 		if got, want := env.srv.MutatingCalls(""), countChanges(res); got != want {
 			t.Errorf("run %d: %d mutating calls but %d reported changes: every mutating call must be a reported change", run, got, want)
 		}

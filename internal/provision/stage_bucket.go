@@ -113,19 +113,23 @@ func (st *stage) ensureVersioning(ctx context.Context, m *member, name string, c
 
 // ensurePublicAccessBlock blocks all public access on a bucket that has no Block Public
 // Access configuration; an existing configuration is the owner's choice and only warned on.
+// S3 creates new buckets with all four settings on, so a bucket this run creates needs no
+// call (and, planning, none is listed); it is still read back after a real creation, in
+// case an account or a partition behaves differently.
 func (st *stage) ensurePublicAccessBlock(ctx context.Context, m *member, name string, created bool) error {
-	if !created {
-		out, err := m.s3.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(name)})
-		switch {
-		case err == nil:
-			c := out.PublicAccessBlockConfiguration
-			if c == nil || !aws.ToBool(c.BlockPublicAcls) || !aws.ToBool(c.IgnorePublicAcls) || !aws.ToBool(c.BlockPublicPolicy) || !aws.ToBool(c.RestrictPublicBuckets) {
-				st.warn("bucket %s does not block all public access; s3crr leaves an existing Block Public Access configuration as it is", name)
-			}
-			return nil
-		case !isNotFound(err):
-			return m.classify("s3:GetBucketPublicAccessBlock "+name, err)
+	if created && st.plan {
+		return nil
+	}
+	out, err := m.s3.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: aws.String(name)})
+	switch {
+	case err == nil:
+		c := out.PublicAccessBlockConfiguration
+		if c == nil || !aws.ToBool(c.BlockPublicAcls) || !aws.ToBool(c.IgnorePublicAcls) || !aws.ToBool(c.BlockPublicPolicy) || !aws.ToBool(c.RestrictPublicBuckets) {
+			st.warn("bucket %s does not block all public access; s3crr leaves an existing Block Public Access configuration as it is", name)
 		}
+		return nil
+	case !isNotFound(err):
+		return m.classify("s3:GetBucketPublicAccessBlock "+name, err)
 	}
 	return st.change(m, "arn:aws:s3:::"+name, "block public access", "all four Block Public Access settings on", func() error {
 		_, err := m.s3.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{

@@ -36,7 +36,8 @@ var (
 		Principal: policy.AWSPrincipal("arn:aws:iam::444444444444:root"), Action: []string{"s3:GetObject"}, Resource: []string{"arn:aws:s3:::payments-dst/public/*"}}
 )
 
-func doc(st ...policy.Statement) string {
+// policyJSON renders statements as a policy document.
+func policyJSON(st ...policy.Statement) string {
 	return string(policy.Document{Version: policy.Version, Statement: st}.JSON())
 }
 
@@ -92,7 +93,7 @@ func TestKeyPolicyMerge(t *testing.T) {
 			if tt.side == SideDestination {
 				side, alias = env.dst, "alias/s3crr-dst"
 			}
-			side.kms.alias(alias, side.kms.addKey(func(k *fakeKey) { k.policy = doc(tt.give...); k.rotation = true }))
+			side.kms.alias(alias, side.kms.addKey(func(k *fakeKey) { k.policy = policyJSON(tt.give...); k.rotation = true }))
 			env.applyBefore(t, StageKeyPolicy, tt.side, reqJSON)
 			key := side.kms.key(alias)
 			env.log.reset()
@@ -174,7 +175,7 @@ func TestBucketPolicyMerge(t *testing.T) {
 			if tt.stage == StageBucketPolicy {
 				env.applyBefore(t, StageBucketPolicy, SideDestination, reqJSON)
 			}
-			b.policy = doc(tt.give...)
+			b.policy = policyJSON(tt.give...)
 			env.log.reset()
 			env.mustRun(t, tt.stage, SideDestination, reqJSON)
 			if got := sids(t, b.policy); !slices.Equal(got, tt.wantSids) {

@@ -24,9 +24,9 @@ import (
 func TestStageFromEmptyConvergedAndPlan(t *testing.T) {
 	src := fakeSrcAccount + " "
 	dst := fakeDstAccount + " "
-	bucketActions := []string{"create", "enable versioning", "block public access", "tag", "merge bucket policy"}
+	bucketActions := []string{"create", "enable versioning", "tag", "merge bucket policy"}
 	bucketOps := func(acct string) []string {
-		return []string{acct + "s3:CreateBucket", acct + "s3:PutBucketVersioning", acct + "s3:PutPublicAccessBlock", acct + "s3:PutBucketTagging", acct + "s3:PutBucketPolicy"}
+		return []string{acct + "s3:CreateBucket", acct + "s3:PutBucketVersioning", acct + "s3:PutBucketTagging", acct + "s3:PutBucketPolicy"}
 	}
 	keyOps := func(acct string) []string {
 		return []string{acct + "kms:CreateKey", acct + "kms:CreateAlias", acct + "kms:EnableKeyRotation"}
