@@ -178,9 +178,9 @@ func TestEveryDeniedCallIsAccessDenied(t *testing.T) {
 	}
 }
 
-// TestEveryOtherFailureKeepsItsCode: any other error from any call fails the stage with
-// the stage and account in the message and the AWS error still reachable with errors.As,
-// and is none of the named types (the state machine must not retry or classify it).
+// TestEveryOtherFailureKeepsItsCode: any other error from any call fails the stage as
+// *StageFailed (not retried by the state machine, and named, not Go's wrapError), with the
+// stage and account in the message and the AWS error still reachable with errors.As.
 func TestEveryOtherFailureKeepsItsCode(t *testing.T) {
 	req := requestJSON(t)
 	for _, state := range stageStates[:2] {
@@ -195,10 +195,11 @@ func TestEveryOtherFailureKeepsItsCode(t *testing.T) {
 						env.fakeOf(c.account, c.service).fail(c.op, injected)
 						_, err := env.run(t, s.Name, side, req)
 						switch err.(type) {
+						case *StageFailed:
 						case nil:
 							t.Fatal("the failure was swallowed")
-						case *InvalidSpec, *PreflightFailed, *PrincipalNotReady, *AccessDenied, *Conflict:
-							t.Fatalf("err = %v (%T), want an unnamed error", err, err)
+						default:
+							t.Fatalf("err = %v (%T), want *StageFailed", err, err)
 						}
 						var ae smithy.APIError
 						if !errors.As(err, &ae) || ae.ErrorCode() != code {
@@ -272,6 +273,9 @@ func TestPropagationErrorsArePrincipalNotReady(t *testing.T) {
 				if tt.want {
 					t.Fatalf("err = %v (%T), want *PrincipalNotReady", err, err)
 				}
+				if _, ok := err.(*StageFailed); !ok {
+					t.Errorf("err = %v (%T), want *StageFailed", err, err)
+				}
 				var ae smithy.APIError
 				if !errors.As(err, &ae) || ae.ErrorCode() != errorCode(tt.give) {
 					t.Errorf("err = %v: the AWS code %s is lost", err, errorCode(tt.give))
@@ -326,6 +330,16 @@ func TestRunReturnsNamedErrorsUnwrapped(t *testing.T) {
 			wantText: []string{"stage bucketPolicy(destination)", "s3:PutBucketPolicy", "222222222222", "s3crr-provisioner"},
 		},
 		{
+			name: "other AWS failure", stage: StageEvents, side: SideSource, wantType: "StageFailed",
+			give: func(t *testing.T, env *fakeEnv, req []byte) []byte {
+				env.applyBefore(t, StageEvents, SideSource, req)
+				env.src.s3.fail("PutBucketNotificationConfiguration", httpErr(http.StatusBadRequest,
+					apiErr("InvalidArgument", "Unable to validate the following destination configurations")))
+				return req
+			},
+			wantText: []string{"stage events(source)", "InvalidArgument", "111111111111"},
+		},
+		{
 			name: "foreign role", stage: StageRole, side: SideSource, wantType: "Conflict",
 			give: func(t *testing.T, env *fakeEnv, req []byte) []byte {
 				env.applyBefore(t, StageRole, SideSource, req)
@@ -355,14 +369,20 @@ func TestRunReturnsNamedErrorsUnwrapped(t *testing.T) {
 				}
 			case *Conflict:
 				msg = e.Message
+			case *StageFailed:
+				msg = e.Message
+				var ae smithy.APIError
+				if !errors.As(err, &ae) {
+					t.Error("StageFailed lost the AWS error underneath")
+				}
 			default:
 				t.Fatalf("err = %v (%T), want a bare named error", err, err)
 			}
 			if got := reflect.TypeOf(err).Elem().Name(); got != tt.wantType {
 				t.Errorf("error type name = %s, want %s (the errorType the ASL matches)", got, tt.wantType)
 			}
-			if errors.Unwrap(err) != nil {
-				t.Error("the named error wraps another: aws-lambda-go would still report the outer type, but the chain should end here")
+			if _, ok := err.(*StageFailed); !ok && errors.Unwrap(err) != nil {
+				t.Error("the named error wraps another chain")
 			}
 			for _, w := range tt.wantText {
 				if !strings.Contains(msg, w) {
