@@ -61,7 +61,11 @@ func desiredRule(r spec.Request, dstKeyARN string) s3types.ReplicationRule {
 			Time:   &s3types.ReplicationTimeValue{Minutes: aws.Int32(rtcMinutes)},
 		}
 		// The threshold events (OperationMissedThreshold...) need an event threshold,
-		// which S3 allows only together with RTC.
+		// which S3 allows only together with RTC; RTC requires Metrics (spec validates it,
+		// and S3 rejects RTC without Metrics, so turn them on rather than crash).
+		if rule.Destination.Metrics == nil {
+			rule.Destination.Metrics = &s3types.Metrics{Status: s3types.MetricsStatusEnabled}
+		}
 		rule.Destination.Metrics.EventThreshold = &s3types.ReplicationTimeValue{Minutes: aws.Int32(rtcMinutes)}
 	}
 	return rule
@@ -254,9 +258,28 @@ func (st *stage) checkReplication(ctx context.Context) error {
 			ready, reason = false, why
 		}
 	}
-	dstKey, err := st.keyARN(ctx, SideDestination)
-	if err != nil {
-		return err
+	// The keys first: a missing or disabled key is the root cause of a differing rule. A
+	// missing destination key leaves the placeholder in the rule comparison below.
+	dstKey := plannedKeyARN(st.req.Destination)
+	for _, side := range []string{SideSource, SideDestination} {
+		sm, err := st.session(ctx, side)
+		if err != nil {
+			return err
+		}
+		meta, found, err := describeKey(ctx, sm, st.endpoint(side))
+		if err != nil {
+			return err
+		}
+		switch {
+		case !found:
+			notReady("the " + side + " key is missing")
+			continue
+		case side == SideDestination:
+			dstKey = aws.ToString(meta.Arn)
+		}
+		if p := keyProblem(meta); p != "" {
+			notReady("the " + side + " key " + p)
+		}
 	}
 	cfg, err := getReplication(ctx, m, st.req.Source.Bucket)
 	if err != nil {
@@ -287,21 +310,6 @@ func (st *stage) checkReplication(ctx context.Context) error {
 			return m.classify("iam:GetRole", err)
 		}
 		notReady("the replication role is missing")
-	}
-	for _, side := range []string{SideSource, SideDestination} {
-		sm, err := st.session(ctx, side)
-		if err != nil {
-			return err
-		}
-		meta, found, err := describeKey(ctx, sm, st.endpoint(side))
-		if err != nil {
-			return err
-		}
-		if !found {
-			notReady("the " + side + " key is missing")
-		} else if p := keyProblem(meta); p != "" {
-			notReady("the " + side + " key " + p)
-		}
 	}
 	st.res.Outputs["ready"] = fmt.Sprint(ready)
 	st.res.Outputs["reason"] = reason

@@ -519,6 +519,8 @@ func TestCheckReplicationReportsReadiness(t *testing.T) {
 			k := env.dst.kms.key("alias/s3crr-dst")
 			k.meta.KeyState, k.meta.Enabled = "Disabled", false
 		}, wantReady: "false", wantReason: "destination key is Disabled"},
+		{name: "destination alias deleted", give: func(env *fakeEnv) { delete(env.dst.kms.aliases, "alias/s3crr-dst") },
+			wantReady: "false", wantReason: "destination key is missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
