@@ -1,6 +1,7 @@
-// Command crr is the s3crr command-line tool. Today it runs the local simulator of the
-// member accounts (crr local serve); the validate, plan, apply, status and local demo
-// commands join it as one file per command group.
+// Command crr is the s3crr command-line tool: it validates a pair request (validate),
+// shows what provisioning would change (plan), starts and follows the provision state
+// machine (apply), reports a pair or an execution (status), and runs the local stand-ins
+// (local). Each command group lives in its own file.
 package main
 
 import (
@@ -20,6 +21,7 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // the command ran and failed
 	exitUsage   = 2 // the command line is wrong
+	exitInvalid = 3 // the pair request is invalid
 )
 
 // command is one subcommand, or a group of them (subs).
@@ -31,8 +33,9 @@ type command struct {
 	subs []*command
 }
 
-// cliEnv is what a command may touch: its output streams. Tests substitute buffers.
+// cliEnv is what a command may touch: its standard streams. Tests substitute buffers.
 type cliEnv struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 
@@ -45,14 +48,21 @@ func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
+// exitCoder is an error that chooses the exit code itself, e.g. exitInvalid for a
+// request that does not validate (the command has printed the details).
+type exitCoder interface {
+	error
+	exitCode() int
+}
+
 // commands is the command tree. Each group registers itself from its own file.
 func commands() []*command {
-	return []*command{localCommand()}
+	return []*command{validateCommand(), planCommand(), applyCommand(), statusCommand(), localCommand()}
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, &cliEnv{stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
+	code := run(ctx, &cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
@@ -80,12 +90,16 @@ func run(ctx context.Context, env *cliEnv, args []string) int {
 		if c.run != nil {
 			err := c.run(ctx, env, args)
 			var ue *usageError
+			var ec exitCoder
 			switch {
 			case err == nil:
 				return exitOK
 			case errors.As(err, &ue):
 				fmt.Fprintf(env.stderr, "%s: %v (see %s -h)\n", strings.Join(path, " "), err, strings.Join(path, " "))
 				return exitUsage
+			case errors.As(err, &ec):
+				fmt.Fprintf(env.stderr, "%s: %v\n", strings.Join(path, " "), err)
+				return ec.exitCode()
 			default:
 				fmt.Fprintf(env.stderr, "%s: %v\n", strings.Join(path, " "), err)
 				return exitFailure
@@ -115,7 +129,9 @@ func printUsage(w io.Writer, path []string, cmds []*command) {
 	fmt.Fprint(w, `
 Exit codes:
   0  success
-  1  the command failed
+  1  the command failed: an AWS error, a failed stage, or a FAILED, TIMED_OUT or
+     ABORTED execution (the message names the AWS error code and what to do)
   2  the command line is wrong (unknown command, bad flag)
+  3  the request is invalid (every problem is printed with its JSON path and fix)
 `)
 }

@@ -15,9 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -27,6 +30,23 @@ func Load(ctx context.Context, region string) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{}
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// LoadProfile is Load with a named shared-config profile (the CLI's --profile); an empty
+// profile means the standard choice (AWS_PROFILE, else "default").
+func LoadProfile(ctx context.Context, region, profile string) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{}
+	if region != "" {
+		opts = append(opts, config.WithRegion(region))
+	}
+	if profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
@@ -84,3 +104,12 @@ func IAM(cfg aws.Config) *iam.Client { return iam.NewFromConfig(cfg) }
 
 // STS returns an STS client for cfg's region.
 func STS(cfg aws.Config) *sts.Client { return sts.NewFromConfig(cfg) }
+
+// SFN returns a Step Functions client for cfg's region.
+func SFN(cfg aws.Config) *sfn.Client { return sfn.NewFromConfig(cfg) }
+
+// Lambda returns a Lambda client for cfg's region.
+func Lambda(cfg aws.Config) *lambda.Client { return lambda.NewFromConfig(cfg) }
+
+// DynamoDB returns a DynamoDB client for cfg's region.
+func DynamoDB(cfg aws.Config) *dynamodb.Client { return dynamodb.NewFromConfig(cfg) }

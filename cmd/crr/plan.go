@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/provision"
+)
+
+// invokeAPI lists the Lambda call plan makes.
+type invokeAPI interface {
+	Invoke(context.Context, *lambda.InvokeInput, ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
+}
+
+var _ invokeAPI = (*lambda.Client)(nil)
+
+// planCommand is `crr plan`.
+func planCommand() *command {
+	return &command{
+		name:    "plan",
+		summary: "show what provisioning a pair would change, changing nothing",
+		run:     plan,
+	}
+}
+
+// stageEvent is the provision Lambda's input exactly as the state machine's Task states
+// write it (provision.asl.json): every field present, side "" for the pair-wide stages.
+type stageEvent struct {
+	Stage   string          `json:"stage"`
+	Side    string          `json:"side"`
+	Request json.RawMessage `json:"request"`
+	Plan    bool            `json:"plan"`
+}
+
+func plan(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet("crr plan")
+	file := fs.String("f", "", "pair request `file` (JSON); - reads standard input")
+	function := fs.String("function", provisionFunctionName, "the provision Lambda's `name or ARN` (the HubStack names it "+provisionFunctionName+")")
+	aw := addAWSFlags(fs)
+	usage := "crr plan -f pair.json [--function NAME|ARN] [--region R] [--profile P]\n\n" +
+		"Validates the request locally (exit 3 if invalid), then invokes the deployed provision\n" +
+		"Lambda once per stage, in the state machine's order, with \"plan\": true: each stage reads\n" +
+		"the member accounts through the provisioner roles and reports what it would change,\n" +
+		"changing nothing. Needs lambda:InvokeFunction on the function. Exits 1 if a stage fails."
+	if done, err := parseFlags(fs, env, usage, args); done || err != nil {
+		return err
+	}
+	req, err := loadRequest(env, *file)
+	if err != nil {
+		return err
+	}
+	cfg, err := aw.load(ctx)
+	if err != nil {
+		return err
+	}
+	client := awsclient.Lambda(cfg)
+
+	fmt.Fprintf(env.stdout, "plan for pair %s (execution name %s), read-only, through %s\n\n", req.PairID, req.ExecutionName(), *function)
+	// The state machine passes its input to validate and the defaulted request validate
+	// returns to every later stage; plan does the same.
+	request := json.RawMessage(canonicalInput(req))
+	total := 0
+	for _, st := range provision.Stages {
+		for _, side := range st.Sides {
+			res, err := invokeStage(ctx, client, *function, stageEvent{Stage: st.Name, Side: side, Request: request, Plan: true})
+			if err != nil {
+				return err
+			}
+			if st.Name == provision.StageValidate && res.Request != nil {
+				b, err := json.Marshal(res.Request)
+				if err != nil {
+					return fmt.Errorf("encode the defaulted request: %w", err)
+				}
+				request = b
+			}
+			printStagePlan(env, res, st.Name, side)
+			total += len(res.Changes)
+		}
+	}
+	fmt.Fprintln(env.stdout)
+	switch total {
+	case 0:
+		fmt.Fprintln(env.stdout, "no changes: the pair is provisioned as requested")
+	case 1:
+		fmt.Fprintln(env.stdout, "1 change would be made; crr apply -f FILE makes it")
+	default:
+		fmt.Fprintf(env.stdout, "%d changes would be made; crr apply -f FILE makes them\n", total)
+	}
+	return nil
+}
+
+// stageFailedError is a stage that returned a function error; the stage and its error
+// payload have been printed.
+type stageFailedError struct {
+	stage, errorType string
+}
+
+func (e *stageFailedError) Error() string {
+	return fmt.Sprintf("plan stopped: stage %s failed with %s", e.stage, e.errorType)
+}
+
+// invokeStage invokes the provision Lambda synchronously for one stage and decodes its
+// result, or its function error.
+func invokeStage(ctx context.Context, c invokeAPI, function string, ev stageEvent) (provision.Result, error) {
+	label := stageName(ev.Stage, ev.Side)
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return provision.Result{}, fmt.Errorf("encode event for stage %s: %w", label, err)
+	}
+	out, err := c.Invoke(ctx, &lambda.InvokeInput{
+		FunctionName:   aws.String(function),
+		InvocationType: lambdatypes.InvocationTypeRequestResponse,
+		Payload:        payload,
+	})
+	if err != nil {
+		return provision.Result{}, explain(err, "lambda:InvokeFunction", function, map[string]string{
+			"ResourceNotFoundException": "no such function in this account and region: deploy the HubStack, or pass --function with the provision function's name or ARN (and --region for the hub's region)",
+			"TooManyRequestsException":  "the function's concurrency is exhausted: wait and retry",
+		})
+	}
+	if out.FunctionError != nil {
+		var le lambdaError
+		if err := json.Unmarshal(out.Payload, &le); err != nil || le.ErrorType == "" {
+			le = lambdaError{ErrorType: aws.ToString(out.FunctionError), ErrorMessage: string(out.Payload)}
+		}
+		return provision.Result{}, &stageFailedError{stage: label, errorType: le.ErrorType + ": " + indent(le.ErrorMessage, "  ")}
+	}
+	var res provision.Result
+	if err := json.Unmarshal(out.Payload, &res); err != nil {
+		return provision.Result{}, fmt.Errorf("decode the result of stage %s: %w (payload %.200s)", label, err, out.Payload)
+	}
+	return res, nil
+}
+
+// printStagePlan prints one stage's planned changes and warnings.
+func printStagePlan(env *cliEnv, res provision.Result, stage, side string) {
+	label := stageName(stage, side)
+	switch n := len(res.Changes); n {
+	case 0:
+		fmt.Fprintf(env.stdout, "%-26s no changes\n", label)
+	case 1:
+		fmt.Fprintf(env.stdout, "%-26s 1 change\n", label)
+	default:
+		fmt.Fprintf(env.stdout, "%-26s %d changes\n", label, n)
+	}
+	for _, c := range res.Changes {
+		fmt.Fprintf(env.stdout, "  + %s\n", c.String())
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(env.stdout, "  ! %s\n", w)
+	}
+}
+
+func stageName(stage, side string) string {
+	if side == "" {
+		return stage
+	}
+	return stage + " (" + side + ")"
+}

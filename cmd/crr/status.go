@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/s3crr/s3crr/internal/awsclient"
+)
+
+// pairTableAPI lists the DynamoDB call status makes.
+type pairTableAPI interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+}
+
+var _ pairTableAPI = (*dynamodb.Client)(nil)
+
+// statusCommand is `crr status`.
+func statusCommand() *command {
+	return &command{
+		name:    "status",
+		summary: "show a pair (registration, latest executions) or one execution",
+		run:     status,
+	}
+}
+
+// maxScannedExecutions bounds how far back status looks for a pair's executions:
+// ListExecutions has no name filter, so it pages through the state machine's executions.
+const maxScannedExecutions = 1000
+
+// pairIDShape is what a pair ID looks like (spec's pattern), to tell it from a typo'd ARN.
+var pairIDShape = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+
+func status(ctx context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet("crr status")
+	table := fs.String("table", pairsTableName, "the pairs DynamoDB `table`")
+	smARN := fs.String("state-machine", "", "provision state machine `ARN`; default arn:<partition>:states:<region>:<your account>:stateMachine:"+provisionStateMachineName)
+	limit := fs.Int("limit", 5, "how many of the pair's latest `executions` to list")
+	aw := addAWSFlags(fs)
+	usage := "crr status <pair-id | execution-arn> [--table NAME] [--state-machine ARN] [--limit N] [--region R] [--profile P]\n\n" +
+		"For an execution ARN: its status and, once it has ended, its result (needs\n" +
+		"states:DescribeExecution). For a pair ID: the pair as registered in the pairs table and its\n" +
+		"latest executions, newest first (needs dynamodb:GetItem and states:ListExecutions).\n" +
+		"Exits 0 whenever it could report, whatever the execution's status."
+	target, done, err := parseFlagsWithArg(fs, env, usage, args)
+	if done || err != nil {
+		return err
+	}
+	if *limit < 1 {
+		return usagef("--limit must be at least 1")
+	}
+	isARN := strings.HasPrefix(target, "arn:")
+	switch {
+	case isARN && arnField(target, 5) != "execution":
+		return usagef("%q is not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)", target)
+	case !isARN && !pairIDShape.MatchString(target):
+		return usagef("%q is neither a pair ID (lowercase letters, digits and -) nor an execution ARN", target)
+	}
+	if isARN && *aw.region == "" {
+		// The ARN says where the execution is; the profile's region may be another.
+		*aw.region = arnField(target, 3)
+	}
+	cfg, err := aw.load(ctx)
+	if err != nil {
+		return err
+	}
+	client := awsclient.SFN(cfg)
+	if isARN {
+		d, err := client.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(target)})
+		if err != nil {
+			return explain(err, "states:DescribeExecution", target, map[string]string{
+				"ExecutionDoesNotExist": "check the ARN (crr apply prints it) and that --region is the hub's region",
+			})
+		}
+		printExecutionResult(env.stdout, d)
+		return nil
+	}
+
+	found, err := printPair(ctx, env, awsclient.DynamoDB(cfg), *table, target, cfg.Region)
+	if err != nil {
+		return err
+	}
+	if *smARN == "" {
+		if *smARN, err = defaultStateMachineARN(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	n, err := printPairExecutions(ctx, env, client, *smARN, target, *limit)
+	if err != nil {
+		return err
+	}
+	if !found && n == 0 {
+		return fmt.Errorf("no pair %s: it is not in table %s and %s has no execution for it\n  fix: check the pair ID and --region; crr apply -f FILE provisions a pair", target, *table, *smARN)
+	}
+	return nil
+}
+
+// parseFlagsWithArg parses flags around exactly one positional argument, which may come
+// before or after them (the standard flag package stops at the first non-flag).
+func parseFlagsWithArg(fs *flag.FlagSet, env *cliEnv, usage string, args []string) (arg string, done bool, err error) {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		arg, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(env.stdout, "Usage: %s\n\nFlags:\n", usage)
+			fs.SetOutput(env.stdout)
+			fs.PrintDefaults()
+			return "", true, nil
+		}
+		return "", false, usagef("%v", err)
+	}
+	rest := fs.Args()
+	if arg == "" && len(rest) > 0 {
+		arg, rest = rest[0], rest[1:]
+	}
+	if len(rest) > 0 {
+		return "", false, usagef("unexpected argument %q", rest[0])
+	}
+	if arg == "" {
+		return "", false, usagef("give a pair ID or an execution ARN")
+	}
+	return arg, false, nil
+}
+
+// printPair prints the pair's registration, as the state machine's RegisterPair state
+// writes it; found is false when the pair is not registered.
+func printPair(ctx context.Context, env *cliEnv, c pairTableAPI, table, pairID, region string) (found bool, err error) {
+	out, err := c.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(table),
+		Key:       map[string]ddbtypes.AttributeValue{"pairId": &ddbtypes.AttributeValueMemberS{Value: pairID}},
+	})
+	if err != nil {
+		return false, explain(err, "dynamodb:GetItem", table, map[string]string{
+			"ResourceNotFoundException": fmt.Sprintf("there is no table %s in %s: deploy the HubStack, or pass --table (output PairsTableName of stack s3crr-hub) and --region for the hub's region", table, region),
+		})
+	}
+	if len(out.Item) == 0 {
+		fmt.Fprintf(env.stdout, "pair %s: not registered (no provision execution has succeeded for it)\n", pairID)
+		return false, nil
+	}
+	item := out.Item
+	fmt.Fprintf(env.stdout, "pair %s: registered %s\n", pairID, str(item, "registeredAt"))
+	side := func(label string) {
+		m, _ := item[label].(*ddbtypes.AttributeValueMemberM)
+		if m == nil {
+			return
+		}
+		fmt.Fprintf(env.stdout, "  %-13s s3://%s in %s/%s\n  %-13s %s\n", label, str(m.Value, "bucket"), str(m.Value, "account"), str(m.Value, "region"),
+			"", "key "+str(m.Value, "keyArn"))
+	}
+	side("source")
+	side("destination")
+	fmt.Fprintf(env.stdout, "  %-13s %s\n", "rule", str(item, "ruleId"))
+	fmt.Fprintf(env.stdout, "  %-13s %s\n", "role", str(item, "roleArn"))
+	fmt.Fprintf(env.stdout, "  %-13s %s\n", "provisioned by", str(item, "executionArn"))
+	return true, nil
+}
+
+// str reads a string attribute ("" if absent or not a string).
+func str(item map[string]ddbtypes.AttributeValue, key string) string {
+	if s, ok := item[key].(*ddbtypes.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+// printPairExecutions lists the pair's latest executions, newest first, and returns how
+// many it printed. A pair's executions are named <pairId>-<10 hex digits of the request
+// hash>, with a -r<time> suffix for reruns; matching that exactly keeps pair "pay" from
+// listing the executions of pair "pay-archive".
+func printPairExecutions(ctx context.Context, env *cliEnv, c executionAPI, smARN, pairID string, limit int) (int, error) {
+	name := regexp.MustCompile(`^` + regexp.QuoteMeta(pairID) + `-[0-9a-f]{10}(-r[0-9]{8}T[0-9]{6})?$`)
+	var found []sfntypes.ExecutionListItem
+	scanned := 0
+	var token *string
+	for len(found) < limit && scanned < maxScannedExecutions {
+		out, err := c.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(smARN), MaxResults: 100, NextToken: token})
+		if err != nil {
+			return 0, explain(err, "states:ListExecutions", smARN, map[string]string{
+				"StateMachineDoesNotExist": "deploy the HubStack first, or pass --state-machine with its ARN (output ProvisionStateMachineArn of stack s3crr-hub), and --region for the hub's region",
+			})
+		}
+		for _, e := range out.Executions {
+			scanned++
+			if name.MatchString(aws.ToString(e.Name)) && len(found) < limit {
+				found = append(found, e)
+			}
+		}
+		if out.NextToken == nil {
+			break
+		}
+		token = out.NextToken
+	}
+	if len(found) == 0 {
+		fmt.Fprintf(env.stdout, "\nno executions for pair %s among the latest %d of %s\n", pairID, scanned, smARN)
+		return 0, nil
+	}
+	fmt.Fprintf(env.stdout, "\nlatest executions (newest first):\n")
+	for _, e := range found {
+		fmt.Fprintf(env.stdout, "  %-15s %s  %s\n", e.Status, aws.ToTime(e.StartDate).UTC().Format(time.RFC3339), aws.ToString(e.ExecutionArn))
+	}
+	if scanned >= maxScannedExecutions && len(found) < limit {
+		fmt.Fprintf(env.stdout, "  (looked at the latest %d executions only)\n", scanned)
+	}
+	return len(found), nil
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/s3crr/s3crr/internal/spec"
+)
+
+// validateCommand is `crr validate`: the same checks the provision Lambda's validate
+// stage makes, run locally, so a typo costs no execution (whose name would then be
+// taken for 90 days).
+func validateCommand() *command {
+	return &command{
+		name:    "validate",
+		summary: "check a pair request and show its defaults and derived names",
+		run:     validate,
+	}
+}
+
+func validate(_ context.Context, env *cliEnv, args []string) error {
+	fs := newFlagSet("crr validate")
+	file := fs.String("f", "", "pair request `file` (JSON); - reads standard input")
+	asJSON := fs.Bool("json", false, "print the defaulted request as JSON (or, if invalid, the problems as JSON)")
+	usage := "crr validate -f pair.json [--json]\n\n" +
+		"Checks the request as the provision state machine will, and prints the request with\n" +
+		"its defaults and the names derived from it. Exits 3 if the request is invalid."
+	if done, err := parseFlags(fs, env, usage, args); done || err != nil {
+		return err
+	}
+	data, err := readRequestFile(env, *file)
+	if err != nil {
+		return err
+	}
+	req, err := spec.Parse(data)
+	var ve *spec.ValidationError
+	switch {
+	case errors.As(err, &ve) && *asJSON:
+		if err := writeJSON(env.stdout, ve); err != nil {
+			return err
+		}
+		return &invalidRequestError{problems: len(ve.Problems)}
+	case err != nil:
+		return reportInvalid(env, err)
+	}
+	if *asJSON {
+		return writeJSON(env.stdout, req)
+	}
+	printRequestSummary(env.stdout, req)
+	return nil
+}
+
+// invalidRequestError ends a command whose pair request does not validate; the problems
+// have been printed, run prints this one line and exits exitInvalid.
+type invalidRequestError struct{ problems int }
+
+func (e *invalidRequestError) Error() string {
+	if e.problems == 1 {
+		return "the request is invalid: 1 problem (above)"
+	}
+	return fmt.Sprintf("the request is invalid: %d problems (above)", e.problems)
+}
+
+func (e *invalidRequestError) exitCode() int { return exitInvalid }
+
+// readRequestFile reads the -f argument: a file, or standard input for "-". It reads at
+// most one byte more than spec.MaxRequestBytes, enough for spec.Parse to report the size.
+func readRequestFile(env *cliEnv, file string) ([]byte, error) {
+	var r io.Reader
+	switch file {
+	case "":
+		return nil, usagef("-f is required: the pair request file, or - for standard input")
+	case "-":
+		if env.stdin == nil {
+			return nil, errors.New("read pair request: no standard input")
+		}
+		r = env.stdin
+	default:
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, fmt.Errorf("read pair request: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, spec.MaxRequestBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read pair request %s: %w", file, err)
+	}
+	return data, nil
+}
+
+// loadRequest reads and parses the -f argument. An invalid request has its problems
+// printed to stderr and comes back as an *invalidRequestError.
+func loadRequest(env *cliEnv, file string) (spec.Request, error) {
+	data, err := readRequestFile(env, file)
+	if err != nil {
+		return spec.Request{}, err
+	}
+	req, err := spec.Parse(data)
+	if err != nil {
+		return spec.Request{}, reportInvalid(env, err)
+	}
+	return req, nil
+}
+
+// reportInvalid prints every problem of a *spec.ValidationError, each with its JSON path
+// and fix, and returns the error that exits with exitInvalid.
+func reportInvalid(env *cliEnv, err error) error {
+	var ve *spec.ValidationError
+	if !errors.As(err, &ve) {
+		return fmt.Errorf("parse pair request: %w", err)
+	}
+	for _, p := range ve.Problems {
+		path := p.Path
+		if path == "" {
+			path = "request"
+		}
+		fmt.Fprintf(env.stderr, "%s: %s\n    fix: %s\n", path, p.Message, p.Fix)
+	}
+	return &invalidRequestError{problems: len(ve.Problems)}
+}
+
+// printRequestSummary shows the defaulted request and every name derived from it, so the
+// user sees what will be created before anything is.
+func printRequestSummary(w io.Writer, r spec.Request) {
+	fmt.Fprintf(w, "pair %s: valid\n", r.PairID)
+	side := func(label string, e spec.Endpoint) {
+		key := "key " + e.KMSKeyAlias + " (created if the alias does not exist)"
+		if e.KMSKeyARN != "" {
+			key = "key " + e.KMSKeyARN
+		}
+		fmt.Fprintf(w, "  %-17s s3://%s in %s/%s, %s\n", label, e.Bucket, e.Account, e.Region, key)
+	}
+	side("source", r.Source)
+	side("destination", r.Destination)
+
+	rule := r.Rule
+	filter := "whole bucket"
+	if rule.Prefix != "" {
+		filter = fmt.Sprintf("prefix %q", rule.Prefix)
+	}
+	if len(rule.Tags) > 0 {
+		keys := make([]string, 0, len(rule.Tags))
+		for k := range rule.Tags {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		tags := make([]string, len(keys))
+		for i, k := range keys {
+			tags[i] = k + "=" + rule.Tags[k]
+		}
+		filter += ", tags " + strings.Join(tags, ",")
+	}
+	priority := int32(0)
+	if rule.Priority != nil {
+		priority = *rule.Priority
+	}
+	fmt.Fprintf(w, "  %-17s %s, priority %d, %s, storage class %s\n", "rule", r.RuleID(), priority, filter, rule.StorageClass)
+	fmt.Fprintf(w, "  %-17s delete markers %s, RTC %s, metrics %s, owner override %s, bucket keys %s, replica modifications %s\n", "options",
+		onOff(rule.DeleteMarkerReplication), onOff(rule.ReplicationTimeControl), onOff(r.MetricsEnabled()),
+		onOff(rule.OwnerOverride), onOff(r.BucketKeyEnabled()), onOff(rule.ReplicaModifications))
+	fmt.Fprintf(w, "  %-17s %s\n", "replication role", r.ReplicationRoleARN())
+	fmt.Fprintf(w, "  %-17s %s (pair ID + request hash: the same request always gets this name)\n", "execution name", r.ExecutionName())
+	if r.IsSameRegion() {
+		fmt.Fprintf(w, "  %-17s same-region replication (allowSameRegion)\n", "note")
+	}
+	if !r.IsCrossAccount() {
+		fmt.Fprintf(w, "  %-17s both buckets are in account %s\n", "note", r.Source.Account)
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode JSON: %w", err)
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
