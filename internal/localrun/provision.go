@@ -1,0 +1,192 @@
+package localrun
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/s3crr/s3crr/internal/localaws"
+	"github.com/s3crr/s3crr/internal/localhub"
+	"github.com/s3crr/s3crr/internal/spec"
+	"github.com/s3crr/s3crr/statemachine"
+)
+
+// Statuses of a Progress line.
+const (
+	StatusSucceeded = "SUCCEEDED"
+	StatusFailed    = "FAILED"
+	StatusRetrying  = "RETRYING"
+	StatusWaiting   = "WAITING"
+)
+
+// Progress is one state transition of an execution, for a live display: a
+// stage ended (SUCCEEDED or FAILED), is retried, or a Wait state began.
+type Progress struct {
+	// Run numbers the executions of one Demo (1, 2); 0 outside Demo.
+	Run int
+	// Elapsed is the time since the execution started.
+	Elapsed time.Duration
+	// State is the ASL state; Stage its label: the provision stage and side it
+	// runs ("bucket source", "preflight"), or the state name for the others.
+	State, Stage string
+	Status       string
+	// Error is a failed state's error; Attempt is the retry number of RETRYING.
+	Error   string
+	Attempt int
+}
+
+// Run is one provision execution.
+type Run struct {
+	// Name is the execution name.
+	Name string
+	// Execution is the runner's account of it: status, error and cause, events.
+	Execution *localhub.Execution
+	// Output is the execution output when it succeeded.
+	Output statemachine.Output
+	// MemberWrites counts the mutating calls (creates, puts, updates, deletes)
+	// made in member accounts while it ran; Calls are every call counted then.
+	MemberWrites int
+	Calls        []localaws.CallCount
+}
+
+// Succeeded reports whether the execution succeeded.
+func (r *Run) Succeeded() bool { return r.Execution.Status == localhub.StatusSucceeded }
+
+// Provision runs one execution of the provision state machine with request as
+// its input, calling onProgress (if not nil) for each state transition as it
+// happens. name defaults to the request's execution name (spec.ExecutionName).
+// A FAILED execution is a Run, not an error.
+//
+// Executions must not overlap: the member-write count is the simulator's
+// counters, reset at the start.
+func (e *Env) Provision(ctx context.Context, request []byte, name string, onProgress func(Progress)) (*Run, error) {
+	if name == "" {
+		name = "local-" + strconv.FormatInt(time.Now().UnixMilli(), 10)
+		if r, err := spec.Parse(request); err == nil {
+			name = r.ExecutionName()
+		}
+	}
+	e.Sim.ResetCalls()
+	tracker := &progressTracker{labels: e.labels, emit: onProgress}
+	exec, err := e.Hub.Run(ctx, localhub.RunInput{
+		Definition:     e.Definition,
+		Input:          request,
+		Name:           name,
+		WaitOverrides:  e.cfg.WaitOverrides,
+		RetryOverrides: e.cfg.RetryOverrides,
+	}, tracker.observe)
+	if err != nil {
+		return nil, fmt.Errorf("run provision execution %s: %w", name, err)
+	}
+	run := &Run{Name: name, Execution: exec, Calls: e.Sim.Calls()}
+	for _, c := range run.Calls {
+		if c.Mutating && c.Account != localaws.HubAccount {
+			run.MemberWrites += c.Count
+		}
+	}
+	if run.Succeeded() {
+		if err := json.Unmarshal(exec.Output, &run.Output); err != nil {
+			return run, fmt.Errorf("decode output of execution %s: %w", name, err)
+		}
+	}
+	return run, nil
+}
+
+// progressTracker turns the runner's events into Progress lines, as Step
+// Functions' execution history shows them: an attempt that fails is FAILED at
+// once, and RETRYING follows when a Retry matched (the runner reports the retry
+// when it starts, after the pause).
+type progressTracker struct {
+	labels map[string]string
+	emit   func(Progress)
+}
+
+func (t *progressTracker) observe(ev localhub.Event) {
+	label, ok := t.labels[ev.State]
+	if !ok || t.emit == nil {
+		return // Pass, Choice, Parallel, Succeed and Fail states: not stages
+	}
+	p := Progress{Elapsed: time.Duration(ev.ElapsedMs) * time.Millisecond, State: ev.State, Stage: label}
+	switch {
+	case ev.Type == "StateEntered" && ev.StateType == "Wait":
+		p.Status = StatusWaiting
+	case ev.Type == "StateExited" && ev.StateType != "Wait":
+		p.Status = StatusSucceeded
+	case ev.Type == "StateFailed":
+		p.Status, p.Error = StatusFailed, ev.Error
+	case ev.Type == "StateRetried":
+		p.Status, p.Attempt = StatusRetrying, ev.Attempt
+	default:
+		return
+	}
+	t.emit(p)
+}
+
+// stageLabels names the states a progress display shows: each Task by the
+// provision stage and side it invokes ("bucket source"), or by its state name
+// for the SNS and DynamoDB tasks, and each Wait state by its name.
+func stageLabels(definition []byte) (map[string]string, error) {
+	type state struct {
+		Type       string `json:"Type"`
+		Parameters struct {
+			Payload struct {
+				Stage string `json:"stage"`
+				Side  string `json:"side"`
+			} `json:"Payload"`
+		} `json:"Parameters"`
+		Branches []struct {
+			States map[string]json.RawMessage `json:"States"`
+		} `json:"Branches"`
+	}
+	labels := map[string]string{}
+	var walk func(states map[string]json.RawMessage) error
+	walk = func(states map[string]json.RawMessage) error {
+		for name, raw := range states {
+			var s state
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return fmt.Errorf("read state %s: %w", name, err)
+			}
+			switch s.Type {
+			case "Task":
+				pl := s.Parameters.Payload
+				switch {
+				case pl.Stage != "" && pl.Side != "":
+					labels[name] = pl.Stage + " " + pl.Side
+				case pl.Stage != "":
+					labels[name] = pl.Stage
+				default:
+					labels[name] = lowerFirst(name)
+				}
+			case "Wait":
+				labels[name] = lowerFirst(name)
+			case "Parallel", "Map":
+				for _, b := range s.Branches {
+					if err := walk(b.States); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+	var def struct {
+		States map[string]json.RawMessage `json:"States"`
+	}
+	if err := json.Unmarshal(definition, &def); err != nil {
+		return nil, fmt.Errorf("read state machine: %w", err)
+	}
+	if err := walk(def.States); err != nil {
+		return nil, err
+	}
+	return labels, nil
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
