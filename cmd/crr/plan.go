@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -69,6 +70,10 @@ func plan(ctx context.Context, env *cliEnv, args []string) error {
 	for _, st := range provision.Stages {
 		for _, side := range st.Sides {
 			res, err := invokeStage(ctx, client, *function, stageEvent{Stage: st.Name, Side: side, Request: request, Plan: true})
+			var sf *stageFailedError
+			if errors.As(err, &sf) {
+				fmt.Fprintf(env.stdout, "%-26s FAILED (%s, below)\n", stageName(st.Name, side), sf.errorType)
+			}
 			if err != nil {
 				return err
 			}
@@ -95,14 +100,15 @@ func plan(ctx context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-// stageFailedError is a stage that returned a function error; the stage and its error
-// payload have been printed.
+// stageFailedError is a stage whose invocation ended in a function error: the Lambda's
+// errorType (one of statemachine.LambdaErrorNames, or a runtime error such as
+// Sandbox.Timedout) and errorMessage, which for s3crr's errors says what to fix.
 type stageFailedError struct {
-	stage, errorType string
+	stage, errorType, message string
 }
 
 func (e *stageFailedError) Error() string {
-	return fmt.Sprintf("plan stopped: stage %s failed with %s", e.stage, e.errorType)
+	return fmt.Sprintf("stage %s failed with %s:\n  %s", e.stage, e.errorType, indent(e.message, "  "))
 }
 
 // invokeStage invokes the provision Lambda synchronously for one stage and decodes its
@@ -129,7 +135,7 @@ func invokeStage(ctx context.Context, c invokeAPI, function string, ev stageEven
 		if err := json.Unmarshal(out.Payload, &le); err != nil || le.ErrorType == "" {
 			le = lambdaError{ErrorType: aws.ToString(out.FunctionError), ErrorMessage: string(out.Payload)}
 		}
-		return provision.Result{}, &stageFailedError{stage: label, errorType: le.ErrorType + ": " + indent(le.ErrorMessage, "  ")}
+		return provision.Result{}, &stageFailedError{stage: label, errorType: le.ErrorType, message: le.ErrorMessage}
 	}
 	var res provision.Result
 	if err := json.Unmarshal(out.Payload, &res); err != nil {
