@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/s3crr/s3crr/internal/localhub"
 )
 
 // Exit codes, as the usage text documents them.
@@ -61,6 +63,14 @@ func commands() []*command {
 }
 
 func main() {
+	if needsKumoPort(os.Args[1:]) {
+		// Before anything else: this re-executes crr with KUMO_PORT set, so that the
+		// embedded kumo's init functions see it (see localhub.EnsureKumoPort).
+		if err := localhub.EnsureKumoPort(); err != nil {
+			fmt.Fprintf(os.Stderr, "crr: %v\n", err)
+			os.Exit(exitFailure)
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, &cliEnv{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}, os.Args[1:])
 	stop()

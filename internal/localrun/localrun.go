@@ -139,11 +139,17 @@ func Start(ctx context.Context, cfg Config) (env *Env, err error) {
 	if e.Deployment, err = localdeploy.Deploy(ctx, params); err != nil {
 		return nil, fmt.Errorf("deploy member and hub roles: %w", err)
 	}
+	issued := time.Now()
 	creds, err := localdeploy.HubFunctionCredentials(ctx, params)
 	if err != nil {
 		return nil, err
 	}
 	e.CredentialsExpire = creds.Expires
+	if e.CredentialsExpire.IsZero() {
+		// localdeploy hands the session over as static credentials, which carry no
+		// expiry; the session is AssumeRole's default hour, in the simulator as in AWS.
+		e.CredentialsExpire = issued.Add(time.Hour)
+	}
 
 	if e.Hub, err = localhub.Start(ctx, cfg.Hub); err != nil {
 		return nil, fmt.Errorf("start the hub stand-in: %w", err)
