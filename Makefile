@@ -4,8 +4,18 @@
 test:
 	./scripts/test.sh
 
-demo:
+demo: npm
 	go run ./cmd/crr local demo
+
+# npm installs the ASL runner (aws-local-stepfunctions) and Node 22 that the demo's hub
+# stand-in needs; npm ci runs only when node_modules is missing or older than
+# package-lock.json (npm ci writes node_modules/.package-lock.json last).
+.PHONY: npm
+npm: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
 
 vet:
 	go vet ./...
