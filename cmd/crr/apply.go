@@ -168,7 +168,7 @@ func startOrAttach(ctx context.Context, env *cliEnv, c executionAPI, smARN, name
 		return "", explain(err, "states:DescribeExecution", arn, nil)
 	}
 	status := d.Status
-	fmt.Fprintf(env.stdout, "exists        %s\n  this exact request already has an execution (name = pair ID + request hash), %s since %s: following it instead of starting another\n",
+	fmt.Fprintf(env.stdout, "exists        %s\n  this exact request already has an execution (name = pair ID + request hash), %s, started %s: following it instead of starting another\n",
 		arn, status, aws.ToTime(d.StartDate).UTC().Format(time.RFC3339))
 	switch status {
 	case sfntypes.ExecutionStatusRunning, sfntypes.ExecutionStatusPendingRedrive:
@@ -448,7 +448,7 @@ func (h *historyPrinter) print(ev sfntypes.HistoryEvent) {
 	at := aws.ToTime(ev.Timestamp)
 	name := h.state[ev.PreviousEventId]
 	line := func(verb, text string) {
-		fmt.Fprintf(h.w, "%8s  %-9s %s\n", formatElapsed(at.Sub(h.start)), verb, text)
+		fmt.Fprintln(h.w, strings.TrimRight(fmt.Sprintf("%8s  %-9s %s", formatElapsed(at.Sub(h.start)), verb, text), " "))
 	}
 	typ := string(ev.Type)
 	switch {

@@ -1,0 +1,515 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/s3crr/s3crr/internal/spec"
+	"github.com/s3crr/s3crr/statemachine"
+)
+
+// kumoOutput is what the stand-in provision state machine returns: the shape of the real
+// one's output (statemachine.Output), with the pair ID taken from the execution input.
+func kumoOutput() map[string]any {
+	out := statemachine.Output{
+		ARNs: statemachine.ARNs{
+			SourceBucket:      "arn:aws:s3:::payments-src",
+			DestinationBucket: "arn:aws:s3:::payments-dst",
+			SourceKey:         "arn:aws:kms:ap-south-1:111111111111:key/1111aaaa-1111-4111-8111-111111111111",
+			DestinationKey:    "arn:aws:kms:us-east-1:222222222222:key/2222bbbb-2222-4222-8222-222222222222",
+			ReplicationRole:   "arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive",
+		},
+		RuleID:       "s3crr-payments-archive",
+		Verification: statemachine.StageResult{Stage: "checkReplication", Outputs: map[string]string{"ready": "true", "reason": ""}},
+	}
+	out.Stages.Resources.Source.Bucket.Result.Changes = []statemachine.Change{
+		{Account: "111111111111", Region: "ap-south-1", Resource: "arn:aws:s3:::payments-src", Action: "create"},
+		{Account: "111111111111", Region: "ap-south-1", Resource: "arn:aws:s3:::payments-src", Action: "enable versioning"},
+	}
+	b, _ := json.Marshal(out)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	delete(m, "pairId")
+	m["pairId.$"] = "$.pairId"
+	return m
+}
+
+var (
+	kumoSMOnce sync.Once
+	kumoSMARN  string
+	kumoSMErr  error
+)
+
+// kumoStateMachine creates, once per process, a state machine named like the HubStack's
+// in kumo: a single Pass state that returns a provision-shaped output. kumo's engine cannot
+// run the real ASL (see internal/localhub), and what is under test here is the CLI's use
+// of the Step Functions API, not the ASL.
+func kumoStateMachine(t *testing.T, endpoint string) string {
+	t.Helper()
+	kumoSMOnce.Do(func() {
+		def, _ := json.Marshal(map[string]any{
+			"StartAt": "Summarize",
+			"States": map[string]any{
+				"Summarize": map[string]any{"Type": "Pass", "Parameters": kumoOutput(), "End": true},
+			},
+		})
+		c := sfn.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: staticCreds{}})
+		out, err := c.CreateStateMachine(context.Background(), &sfn.CreateStateMachineInput{
+			Name: aws.String(provisionStateMachineName), Definition: aws.String(string(def)),
+			RoleArn: aws.String("arn:aws:iam::000000000000:role/s3crr-provision-state-machine"),
+		})
+		if err != nil {
+			kumoSMErr = err
+			return
+		}
+		kumoSMARN = aws.ToString(out.StateMachineArn)
+	})
+	if kumoSMErr != nil {
+		t.Fatalf("create the state machine in kumo: %v", kumoSMErr)
+	}
+	return kumoSMARN
+}
+
+type staticCreds struct{}
+
+func (staticCreds) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials{AccessKeyID: "crr-test", SecretAccessKey: "crr-test-secret"}, nil
+}
+
+// kumoEndpoints are the hub services the CLI calls, all on kumo.
+func kumoEndpoints(url string) map[string]string {
+	return map[string]string{"SFN": url, "STS": url, "DYNAMODB": url, "LAMBDA": url}
+}
+
+func TestApplyStartsWaitsAndThenFollowsTheSameExecution(t *testing.T) {
+	hub := startHub(t)
+	smARN := kumoStateMachine(t, hub.Endpoint)
+	useEndpoints(t, kumoEndpoints(hub.Endpoint))
+	pairID := uniqueName("crr-apply")
+	file := requestFile(t, pairID)
+	raw, _ := os.ReadFile(file)
+	req, err := spec.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantARN := strings.Replace(smARN, ":stateMachine:", ":execution:", 1) + ":" + req.ExecutionName()
+
+	// No --state-machine: the ARN comes from the caller's account and region.
+	code, stdout, _ := runCLI(t, "apply", "-f", file, "--wait")
+	if code != exitOK {
+		t.Fatalf("apply --wait: exit code %d, want 0", code)
+	}
+	for _, want := range []string{
+		"state machine  " + smARN + "\n",
+		"started       " + wantARN + "\n",
+		"started\n", // the first progress line, from the execution's history
+		"SUCCEEDED  " + req.ExecutionName(),
+		"pair                " + pairID + "\n",
+		"destination key     arn:aws:kms:us-east-1:222222222222:key/2222bbbb-2222-4222-8222-222222222222\n",
+		"replication role    arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive\n",
+		"changes             2\n",
+		"    create arn:aws:s3:::payments-src in 111111111111/ap-south-1\n",
+		"verification        replication is configured and ready\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("apply --wait output does not contain %q", want)
+		}
+	}
+
+	// The execution's input is the canonical defaulted request.
+	c := sfn.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hub.Endpoint), Credentials: staticCreds{}})
+	d, err := c.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(wantARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(d.Input); got != canonicalInput(req) {
+		t.Errorf("execution input %s, want the canonical request %s", got, canonicalInput(req))
+	}
+
+	// The same request again: same name, so no second execution; apply says so and shows
+	// the result.
+	code, stdout, _ = runCLI(t, "apply", "-f", file)
+	if code != exitOK {
+		t.Fatalf("second apply: exit code %d, want 0", code)
+	}
+	for _, want := range []string{"exists        " + wantARN, "already has an execution", "SUCCEEDED", "--rerun"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("second apply output does not contain %q", want)
+		}
+	}
+	if strings.Contains(stdout, "started       ") {
+		t.Errorf("second apply claims to have started an execution")
+	}
+	list, err := c.ListExecutions(context.Background(), &sfn.ListExecutionsInput{StateMachineArn: aws.String(smARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range list.Executions {
+		if strings.HasPrefix(aws.ToString(e.Name), pairID+"-") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d executions for the pair after two applies, want 1", n)
+	}
+
+	// --rerun starts a second execution under a suffixed name.
+	code, stdout, _ = runCLI(t, "apply", "-f", file, "--rerun", "--state-machine", smARN)
+	if code != exitOK || !strings.Contains(stdout, "started       "+wantARN+"-r") {
+		t.Errorf("apply --rerun: exit %d, output does not show a new execution named %s-r<time>", code, req.ExecutionName())
+	}
+}
+
+func TestApplyNamesTheAWSErrorAndTheFix(t *testing.T) {
+	hub := startHub(t)
+	kumoStateMachine(t, hub.Endpoint)
+	useEndpoints(t, kumoEndpoints(hub.Endpoint))
+	missing := "arn:aws:states:us-east-1:000000000000:stateMachine:s3crr-provision-missing"
+	code, _, stderr := runCLI(t, "apply", "-f", requestFile(t, uniqueName("crr-missing")), "--state-machine", missing)
+	if code != exitFailure {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	for _, want := range []string{"states:StartExecution " + missing + ": StateMachineDoesNotExist", "fix: deploy the HubStack first", "or pass --state-machine"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not contain %q", want)
+		}
+	}
+}
+
+func TestApplyValidatesBeforeCallingAWS(t *testing.T) {
+	// No endpoints and no credentials: an invalid request must stop before any AWS call.
+	t.Setenv("AWS_ENDPOINT_URL_SFN", "http://127.0.0.1:1")
+	code, _, stderr := runCLI(t, "apply", "-f", "testdata/invalid-pair.json", "--state-machine", "arn:aws:states:us-east-1:000000000000:stateMachine:x")
+	if code != exitInvalid || !strings.Contains(stderr, "destination.region: is required") {
+		t.Errorf("exit code %d, want %d with the problems", code, exitInvalid)
+	}
+	if code, _, _ := runCLI(t, "apply", "-f", samplePath, "--redrive", "--rerun"); code != exitUsage {
+		t.Errorf("--redrive with --rerun: exit code %d, want %d", code, exitUsage)
+	}
+}
+
+// fakeSFN is a Step Functions endpoint (AWS JSON 1.0, as the SDK speaks it) serving one
+// execution whose history grows by one batch of events per DescribeExecution, with
+// GetExecutionHistory pages of two events, so following it exercises polling, reverse
+// paging with nextToken and printing only new events. kumo cannot do this: its history
+// names no states and has no task failures.
+type fakeSFN struct {
+	t *testing.T
+
+	mu sync.Mutex
+	// start answers StartExecution: an error code, or "" for success with startDate.
+	startErr  string
+	listErr   string // ListExecutions' error code, if any
+	startDate time.Time
+	exec      execState
+	batches   [][]histEvent // revealed one per DescribeExecution
+	revealed  int
+	final     execState // the state once every batch is revealed
+	redriven  bool
+	calls     []string
+	tokens    int // history calls that carried a nextToken
+	reverse   bool
+}
+
+type execState struct {
+	Status, Error, Cause, Output string
+}
+
+type histEvent map[string]any
+
+func (f *fakeSFN) serve() string {
+	srv := httptest.NewServer(http.HandlerFunc(f.handle))
+	f.t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func (f *fakeSFN) handle(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions.")
+	f.calls = append(f.calls, op)
+	var in map[string]any
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		f.t.Errorf("%s: decode request: %v", op, err)
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	fail := func(code string) {
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": code + " (fake)"})
+	}
+	reply := func(v any) { _ = json.NewEncoder(w).Encode(v) }
+	epoch := func(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+	const arn = "arn:aws:states:us-east-1:123456789012:execution:s3crr-provision:"
+	switch op {
+	case "StartExecution":
+		if f.startErr != "" {
+			fail(f.startErr)
+			return
+		}
+		reply(map[string]any{"executionArn": arn + in["name"].(string), "startDate": epoch(f.startDate)})
+	case "ListExecutions":
+		if f.listErr != "" {
+			fail(f.listErr)
+			return
+		}
+		reply(map[string]any{"executions": []any{}})
+	case "RedriveExecution":
+		f.redriven = true
+		f.exec = execState{Status: "RUNNING"}
+		reply(map[string]any{"redriveDate": epoch(f.startDate.Add(time.Minute))})
+	case "DescribeExecution":
+		if f.exec.Status == "RUNNING" && f.revealed < len(f.batches) {
+			f.revealed++
+			if f.revealed == len(f.batches) {
+				f.exec = f.final
+			}
+		}
+		name := strings.TrimPrefix(in["executionArn"].(string), arn)
+		out := map[string]any{
+			"executionArn": in["executionArn"], "name": name, "status": f.exec.Status,
+			"stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:s3crr-provision",
+			"startDate":       epoch(f.startDate),
+		}
+		if f.exec.Status != "RUNNING" {
+			out["stopDate"] = epoch(f.startDate.Add(42 * time.Second))
+			out["error"], out["cause"], out["output"] = f.exec.Error, f.exec.Cause, f.exec.Output
+		}
+		reply(out)
+	case "GetExecutionHistory":
+		var all []histEvent
+		for _, b := range f.batches[:f.revealed] {
+			all = append(all, b...)
+		}
+		f.reverse = in["reverseOrder"] == true
+		if f.reverse {
+			for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
+				all[i], all[j] = all[j], all[i]
+			}
+		}
+		offset := 0
+		if tok, ok := in["nextToken"].(string); ok {
+			f.tokens++
+			offset, _ = strconv.Atoi(tok)
+		}
+		end := min(offset+2, len(all))
+		out := map[string]any{"events": all[offset:end]}
+		if end < len(all) {
+			out["nextToken"] = strconv.Itoa(end)
+		}
+		reply(out)
+	default:
+		f.t.Errorf("unexpected call %s", op)
+		fail("UnknownOperationException")
+	}
+}
+
+// history builds events with ids and timestamps (seconds after start) in order.
+type history struct {
+	start time.Time
+	next  int64
+}
+
+func (h *history) ev(sec float64, typ string, prev int64, details map[string]any) histEvent {
+	h.next++
+	e := histEvent{"id": h.next, "previousEventId": prev, "type": typ, "timestamp": float64(h.start.UnixMilli())/1000 + sec}
+	for k, v := range details {
+		e[k] = v
+	}
+	return e
+}
+
+func TestApplyWaitPrintsEachStateOnceWithRetriesAndTheFailure(t *testing.T) {
+	start := time.Now().Add(-time.Second).Truncate(time.Second)
+	h := &history{start: start}
+	cause := `{"errorType":"AccessDenied","errorMessage":"stage preflight: the hub could not assume the provisioner role in account 222222222222 (fix: deploy the MemberStack)"}`
+	notReady := `{"errorType":"PrincipalNotReady","errorMessage":"role not visible to KMS yet"}`
+	f := &fakeSFN{t: t, startDate: start, exec: execState{Status: "RUNNING"}}
+	f.batches = [][]histEvent{
+		{
+			h.ev(0, "ExecutionStarted", 0, nil),
+			h.ev(0, "TaskStateEntered", 1, map[string]any{"stateEnteredEventDetails": map[string]any{"name": "Validate"}}),
+			h.ev(0.1, "TaskScheduled", 2, nil),
+			h.ev(1.2, "TaskSucceeded", 3, nil),
+			h.ev(1.3, "TaskStateExited", 4, map[string]any{"stateExitedEventDetails": map[string]any{"name": "Validate"}}),
+		},
+		{
+			h.ev(1.4, "TaskStateEntered", 5, map[string]any{"stateEnteredEventDetails": map[string]any{"name": "Preflight"}}),
+			h.ev(1.5, "TaskScheduled", 6, nil),
+			h.ev(2.5, "TaskFailed", 7, map[string]any{"taskFailedEventDetails": map[string]any{"error": "PrincipalNotReady", "cause": notReady, "resource": "invoke", "resourceType": "lambda"}}),
+		},
+		{}, // a poll that finds nothing new
+		{
+			h.ev(7.5, "TaskScheduled", 8, nil),
+			h.ev(8.5, "TaskFailed", 9, map[string]any{"taskFailedEventDetails": map[string]any{"error": "AccessDenied", "cause": cause, "resource": "invoke", "resourceType": "lambda"}}),
+			h.ev(8.6, "TaskStateExited", 10, map[string]any{"stateExitedEventDetails": map[string]any{"name": "Preflight"}}),
+			h.ev(8.7, "FailStateEntered", 11, map[string]any{"stateEnteredEventDetails": map[string]any{"name": "Failed"}}),
+			h.ev(8.8, "ExecutionFailed", 12, map[string]any{"executionFailedEventDetails": map[string]any{"error": "preflight: AccessDenied"}}),
+		},
+	}
+	f.final = execState{Status: "FAILED", Error: "preflight: AccessDenied", Cause: "stage preflight failed with AccessDenied: " + cause}
+	useEndpoints(t, map[string]string{"SFN": f.serve()})
+
+	code, stdout, stderr := runCLI(t, "apply", "-f", samplePath, "--wait", "--state-machine", "arn:aws:states:us-east-1:123456789012:stateMachine:s3crr-provision")
+	if code != exitFailure {
+		t.Fatalf("exit code %d, want 1 for a FAILED execution", code)
+	}
+	wantLines := []string{
+		"    0.0s  started",
+		"    0.0s  entered   Validate",
+		"    1.3s  exited    Validate (1.3s)",
+		"    1.4s  entered   Preflight",
+		"    2.5s  failed    Preflight: PrincipalNotReady: role not visible to KMS yet",
+		"    7.5s  retrying  Preflight (attempt 2)",
+		"    8.5s  failed    Preflight: AccessDenied: stage preflight: the hub could not assume the provisioner role in account 222222222222 (fix: deploy the MemberStack)",
+		"    8.6s  exited    Preflight (7.2s)",
+		"    8.7s  entered   Failed",
+		"    8.8s  failed",
+	}
+	for _, want := range wantLines {
+		if n := strings.Count(stdout, want+"\n"); n != 1 {
+			t.Errorf("line %q printed %d times, want once", want, n)
+		}
+	}
+	// In order.
+	last := -1
+	for _, want := range wantLines {
+		i := strings.Index(stdout, want+"\n")
+		if i <= last {
+			t.Errorf("line %q out of order", want)
+		}
+		last = i
+	}
+	for _, want := range []string{
+		"FAILED  payments-archive-",
+		"  error  preflight: AccessDenied\n",
+		// The Lambda's error payload in the cause is unpacked to its message.
+		"  cause  stage preflight failed with AccessDenied: stage preflight: the hub could not assume the provisioner role in account 222222222222 (fix: deploy the MemberStack)\n",
+		"--redrive",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout does not contain %q", want)
+		}
+	}
+	if !strings.Contains(stderr, "execution payments-archive-") || !strings.Contains(stderr, " FAILED") {
+		t.Errorf("stderr does not say the execution FAILED")
+	}
+	if !f.reverse || f.tokens == 0 {
+		t.Errorf("history was not read newest first with nextToken paging (reverse %v, token calls %d)", f.reverse, f.tokens)
+	}
+}
+
+func TestApplyAttachesToAnEndedExecution(t *testing.T) {
+	sm := "arn:aws:states:us-east-1:123456789012:stateMachine:s3crr-provision"
+	tests := []struct {
+		name        string
+		exec        execState
+		args        []string
+		want        int
+		wantOut     []string
+		wantRedrive bool
+	}{
+		{
+			name: "failed, not redriven", exec: execState{Status: "FAILED", Error: "role: AccessDenied", Cause: "stage role failed"},
+			want: exitFailure, wantOut: []string{"exists ", "already has an execution", "FAILED", "error  role: AccessDenied", "with --redrive"},
+		},
+		{
+			name: "failed, redriven", exec: execState{Status: "FAILED", Error: "role: AccessDenied"}, args: []string{"--redrive", "--wait"},
+			want: exitOK, wantOut: []string{"redriven      resuming from the state that failed", "SUCCEEDED", "verification        replication is configured and ready"}, wantRedrive: true,
+		},
+		{
+			name: "timed out", exec: execState{Status: "TIMED_OUT"},
+			want: exitFailure, wantOut: []string{"TIMED_OUT", "States.Timeout"},
+		},
+		{
+			name: "succeeded", exec: execState{Status: "SUCCEEDED", Output: `{"pairId":"payments-archive","ruleId":"s3crr-payments-archive","verification":{"outputs":{"ready":"true"}}}`},
+			want: exitOK, wantOut: []string{"SUCCEEDED", "changes             none: everything was already in place", "--rerun"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeSFN{t: t, startErr: "ExecutionAlreadyExists", startDate: time.Now().Add(-time.Hour), exec: tt.exec,
+				batches: [][]histEvent{{}}, final: execState{Status: "SUCCEEDED", Output: `{"verification":{"outputs":{"ready":"true"}}}`}}
+			useEndpoints(t, map[string]string{"SFN": f.serve()})
+			code, stdout, _ := runCLI(t, append([]string{"apply", "-f", samplePath, "--state-machine", sm}, tt.args...)...)
+			if code != tt.want {
+				t.Errorf("exit code %d, want %d", code, tt.want)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("stdout does not contain %q", w)
+				}
+			}
+			if f.redriven != tt.wantRedrive {
+				t.Errorf("RedriveExecution called: %v, want %v", f.redriven, tt.wantRedrive)
+			}
+		})
+	}
+}
+
+func TestApplyJoinsARunningExecutionOfTheSameRequest(t *testing.T) {
+	// Step Functions answers StartExecution with the running execution of the same name
+	// and input: the start date gives it away.
+	f := &fakeSFN{t: t, startDate: time.Now().Add(-3 * time.Minute), exec: execState{Status: "RUNNING"}}
+	useEndpoints(t, map[string]string{"SFN": f.serve()})
+	code, stdout, _ := runCLI(t, "apply", "-f", samplePath, "--state-machine", "arn:aws:states:us-east-1:123456789012:stateMachine:s3crr-provision")
+	if code != exitOK {
+		t.Fatalf("exit code %d", code)
+	}
+	if !strings.Contains(stdout, "joined ") || !strings.Contains(stdout, "has been running since") {
+		t.Errorf("apply does not say it joined the running execution")
+	}
+	if !strings.Contains(stdout, "crr status arn:aws:states:us-east-1:123456789012:execution:s3crr-provision:payments-archive-") {
+		t.Errorf("apply without --wait does not say how to follow the execution")
+	}
+}
+
+// TestNamesMatchTheCDK holds the CLI's copies of the HubStack's resource names to
+// package cdk's constants, read from source so the test does not link the CDK.
+func TestNamesMatchTheCDK(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "../../cdk/names.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consts := map[string]string{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		if vs, ok := n.(*ast.ValueSpec); ok {
+			for i, name := range vs.Names {
+				if i < len(vs.Values) {
+					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+						consts[name.Name], _ = strconv.Unquote(lit.Value)
+					}
+				}
+			}
+		}
+		return true
+	})
+	for cdkName, ours := range map[string]string{"ProvisionStateMachineName": provisionStateMachineName, "PairsTableName": pairsTableName} {
+		if consts[cdkName] != ours {
+			t.Errorf("cdk.%s = %q, the CLI uses %q", cdkName, consts[cdkName], ours)
+		}
+	}
+	// The function name is built in cdk/function.go ("s3crr-" + name); the CDK's own test
+	// pins the result.
+	b, err := os.ReadFile("../../cdk/hub_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"FunctionName", "`+provisionFunctionName+`"`) {
+		t.Errorf("cdk/hub_test.go no longer pins the provision function's name to %q", provisionFunctionName)
+	}
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/s3crr/s3crr/internal/spec"
+)
+
+// registerPair writes the item the state machine's RegisterPair state writes.
+func registerPair(t *testing.T, endpoint, table, pairID, executionARN string) {
+	t.Helper()
+	s := func(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
+	side := func(account, region, bucket, key string) ddbtypes.AttributeValue {
+		return &ddbtypes.AttributeValueMemberM{Value: map[string]ddbtypes.AttributeValue{
+			"account": s(account), "region": s(region), "bucket": s(bucket), "keyArn": s(key),
+		}}
+	}
+	c := dynamodb.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: staticCreds{}})
+	_, err := c.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]ddbtypes.AttributeValue{
+		"pairId":       s(pairID),
+		"source":       side("111111111111", "ap-south-1", "payments-src", "arn:aws:kms:ap-south-1:111111111111:key/1111aaaa-1111-4111-8111-111111111111"),
+		"destination":  side("222222222222", "us-east-1", "payments-dst", "arn:aws:kms:us-east-1:222222222222:key/2222bbbb-2222-4222-8222-222222222222"),
+		"ruleId":       s("s3crr-" + pairID),
+		"roleArn":      s("arn:aws:iam::111111111111:role/s3crr/s3crr-repl-" + pairID),
+		"executionArn": s(executionARN),
+		"registeredAt": s("2026-11-05T10:00:00Z"),
+		"request":      s("{}"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStatusOfAPairAndOfAnExecution(t *testing.T) {
+	hub := startHub(t)
+	smARN := kumoStateMachine(t, hub.Endpoint)
+	useEndpoints(t, kumoEndpoints(hub.Endpoint))
+	pairID := uniqueName("crr-status")
+	file := requestFile(t, pairID)
+	raw, _ := os.ReadFile(file)
+	req, err := spec.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := runCLI(t, "apply", "-f", file, "--wait"); code != exitOK {
+		t.Fatalf("apply: exit code %d", code)
+	}
+	// Another pair whose ID starts with this one's: its executions must not be listed.
+	if code, _, _ := runCLI(t, "apply", "-f", requestFile(t, pairID+"-two"), "--wait"); code != exitOK {
+		t.Fatalf("apply: exit code %d", code)
+	}
+	execARN := strings.Replace(smARN, ":stateMachine:", ":execution:", 1) + ":" + req.ExecutionName()
+
+	t.Run("execution ARN", func(t *testing.T) {
+		code, stdout, _ := runCLI(t, "status", execARN)
+		if code != exitOK {
+			t.Fatalf("exit code %d", code)
+		}
+		for _, want := range []string{"SUCCEEDED  " + req.ExecutionName(), "pair                " + pairID, "verification        replication is configured and ready"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("stdout does not contain %q", want)
+			}
+		}
+	})
+
+	t.Run("registered pair", func(t *testing.T) {
+		registerPair(t, hub.Endpoint, hub.TableName, pairID, execARN)
+		code, stdout, _ := runCLI(t, "status", pairID, "--table", hub.TableName)
+		if code != exitOK {
+			t.Fatalf("exit code %d", code)
+		}
+		for _, want := range []string{
+			"pair " + pairID + ": registered 2026-11-05T10:00:00Z",
+			"s3://payments-src in 111111111111/ap-south-1",
+			"key arn:aws:kms:us-east-1:222222222222:key/2222bbbb-2222-4222-8222-222222222222",
+			"role          arn:aws:iam::111111111111:role/s3crr/s3crr-repl-" + pairID,
+			"provisioned by " + execARN,
+			"latest executions (newest first):",
+			"SUCCEEDED ",
+		} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("stdout does not contain %q", want)
+			}
+		}
+		if n := strings.Count(stdout, ":execution:"); n != 2 { // provisioned by + the one listed
+			t.Errorf("%d execution ARNs printed, want the pair's one (twice); another pair's leaked in?", n)
+		}
+		if strings.Contains(stdout, pairID+"-two-") {
+			t.Errorf("status lists the executions of pair %s-two", pairID)
+		}
+	})
+
+	t.Run("unregistered pair with executions", func(t *testing.T) {
+		code, stdout, _ := runCLI(t, "status", pairID+"-two", "--table", hub.TableName)
+		if code != exitOK {
+			t.Fatalf("exit code %d", code)
+		}
+		if !strings.Contains(stdout, "not registered") || !strings.Contains(stdout, ":"+pairID+"-two-") {
+			t.Errorf("status does not say the pair is unregistered and list its execution")
+		}
+	})
+
+	t.Run("unknown pair", func(t *testing.T) {
+		code, _, stderr := runCLI(t, "status", "crr-no-such-pair", "--table", hub.TableName)
+		if code != exitFailure || !strings.Contains(stderr, "no pair crr-no-such-pair") {
+			t.Errorf("exit code %d, want 1 naming the pair", code)
+		}
+	})
+}
+
+func TestStatusErrors(t *testing.T) {
+	hub := startHub(t)
+	kumoStateMachine(t, hub.Endpoint)
+	useEndpoints(t, kumoEndpoints(hub.Endpoint))
+	tests := []struct {
+		name       string
+		give       []string
+		want       int
+		wantStderr []string
+	}{
+		{"no argument", []string{"status"}, exitUsage, []string{"give a pair ID or an execution ARN"}},
+		{"two arguments", []string{"status", "a-pair", "b-pair"}, exitUsage, []string{`unexpected argument "b-pair"`}},
+		{"not an execution ARN", []string{"status", "arn:aws:states:us-east-1:000000000000:stateMachine:s3crr-provision"}, exitUsage, []string{"is not an execution ARN"}},
+		{"not a pair ID", []string{"status", "Payments Archive"}, exitUsage, []string{"is neither a pair ID"}},
+		{"missing table", []string{"status", "some-pair", "--table", "crr-no-such-table"}, exitFailure,
+			[]string{"dynamodb:GetItem crr-no-such-table: ResourceNotFoundException", "deploy the HubStack, or pass --table"}},
+		{"missing execution", []string{"status", "arn:aws:states:us-east-1:000000000000:execution:s3crr-provision:nope-0123456789"}, exitFailure,
+			[]string{"states:DescribeExecution", "ExecutionDoesNotExist", "check the ARN"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, tt.give...)
+			if code != tt.want {
+				t.Errorf("exit code %d, want %d", code, tt.want)
+			}
+			for _, w := range tt.wantStderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not mention %q", w)
+				}
+			}
+		})
+	}
+}
+
+func TestStatusNamesAMissingStateMachine(t *testing.T) {
+	// kumo lists no executions for a state machine that does not exist; Step Functions
+	// answers StateMachineDoesNotExist, which the fake does.
+	hub := startHub(t)
+	f := &fakeSFN{t: t, listErr: "StateMachineDoesNotExist"}
+	useEndpoints(t, map[string]string{"SFN": f.serve(), "DYNAMODB": hub.Endpoint})
+	code, _, stderr := runCLI(t, "status", "some-pair", "--table", hub.TableName, "--state-machine", "arn:aws:states:us-east-1:123456789012:stateMachine:s3crr-provision")
+	if code != exitFailure {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	for _, w := range []string{"states:ListExecutions", "StateMachineDoesNotExist", "deploy the HubStack first, or pass --state-machine"} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr does not mention %q", w)
+		}
+	}
+}
