@@ -418,6 +418,9 @@ func (h *historyPrinter) poll(ctx context.Context, c executionAPI, arn string) e
 	for {
 		out, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{
 			ExecutionArn: aws.String(arn), ReverseOrder: true, MaxResults: 500, NextToken: token,
+			// States' inputs and outputs (which carry every earlier stage's result) are
+			// not printed, so they are not fetched; names, errors and causes still are.
+			IncludeExecutionData: aws.Bool(false),
 		})
 		if err != nil {
 			return explain(err, "states:GetExecutionHistory", arn, nil)

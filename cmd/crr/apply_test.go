@@ -224,6 +224,7 @@ type fakeSFN struct {
 	calls     []string
 	tokens    int // history calls that carried a nextToken
 	reverse   bool
+	withData  bool // a history call asked for states' inputs and outputs
 }
 
 type execState struct {
@@ -296,6 +297,7 @@ func (f *fakeSFN) handle(w http.ResponseWriter, r *http.Request) {
 			all = append(all, b...)
 		}
 		f.reverse = in["reverseOrder"] == true
+		f.withData = f.withData || in["includeExecutionData"] != false
 		if f.reverse {
 			for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
 				all[i], all[j] = all[j], all[i]
@@ -410,6 +412,52 @@ func TestApplyWaitPrintsEachStateOnceWithRetriesAndTheFailure(t *testing.T) {
 	}
 	if !f.reverse || f.tokens == 0 {
 		t.Errorf("history was not read newest first with nextToken paging (reverse %v, token calls %d)", f.reverse, f.tokens)
+	}
+	if f.withData {
+		t.Errorf("history was read with the states' inputs and outputs, which are not printed")
+	}
+}
+
+func TestApplyWaitInterruptedLeavesTheExecutionRunning(t *testing.T) {
+	f := &fakeSFN{t: t, startDate: time.Now(), exec: execState{Status: "RUNNING"}}
+	useEndpoints(t, map[string]string{"SFN": f.serve()})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	var out, errOut syncBuffer
+	code := run(ctx, &cliEnv{stdout: &out, stderr: &errOut}, []string{"apply", "-f", samplePath, "--wait", "--state-machine", "arn:aws:states:us-east-1:123456789012:stateMachine:s3crr-provision"})
+	if code != exitFailure {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	if want := "stopped following; the execution goes on: crr status arn:aws:states:us-east-1:123456789012:execution:s3crr-provision:payments-archive-"; !strings.Contains(errOut.String(), want) {
+		t.Errorf("stderr %q does not contain %q", errOut.String(), want)
+	}
+}
+
+func TestApplyExplainsAWSErrors(t *testing.T) {
+	sm := "arn:aws:states:us-east-1:123456789012:stateMachine:s3crr-provision"
+	tests := []struct {
+		give string
+		want []string
+	}{
+		{"AccessDeniedException", []string{"states:StartExecution " + sm + ": AccessDeniedException", "your credentials are not allowed states:StartExecution on " + sm}},
+		{"ExpiredTokenException", []string{"ExpiredTokenException", "renew them"}},
+		{"ExecutionLimitExceeded", []string{"ExecutionLimitExceeded", "wait for some to end"}},
+		{"InvalidArn", []string{"InvalidArn", "--state-machine must look like arn:aws:states:REGION:ACCOUNT:stateMachine:s3crr-provision"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.give, func(t *testing.T) {
+			f := &fakeSFN{t: t, startErr: tt.give}
+			useEndpoints(t, map[string]string{"SFN": f.serve()})
+			code, _, stderr := runCLI(t, "apply", "-f", samplePath, "--state-machine", sm)
+			if code != exitFailure {
+				t.Errorf("exit code %d, want 1", code)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not contain %q", w)
+				}
+			}
+		})
 	}
 }
 
