@@ -24,6 +24,7 @@ type ExecutionError struct {
 	Run *Run
 }
 
+// Error names the execution and gives the Fail state's error and cause.
 func (e *ExecutionError) Error() string {
 	x := e.Run.Execution
 	return fmt.Sprintf("execution %s %s: %s: %s", e.Run.Name, x.Status, x.Error, x.Cause)

@@ -54,10 +54,6 @@ type Config struct {
 	ModuleRoot string
 	// ExternalID defaults to DefaultExternalID.
 	ExternalID string
-	// Members are the member accounts that get the MemberStack roles; default
-	// A and B (localaws.SourceAccount, localaws.DestinationAccount). Leave one
-	// out to deploy it without its provisioner role.
-	Members []string
 	// Hub configures the hub stand-in (alert topic and pairs table names, the
 	// Lambda log). Tests give each run its own names because kumo's state is
 	// process-wide.
@@ -210,9 +206,6 @@ func withDefaults(cfg Config) (Config, error) {
 	if cfg.ExternalID == "" {
 		cfg.ExternalID = DefaultExternalID
 	}
-	if cfg.Members == nil {
-		cfg.Members = []string{localaws.SourceAccount, localaws.DestinationAccount}
-	}
 	if cfg.FunctionName == "" {
 		cfg.FunctionName = DefaultFunctionName
 	}
@@ -229,7 +222,7 @@ func (e *Env) deployParams() localdeploy.Params {
 	return localdeploy.Params{
 		Endpoint:   e.MemberEndpoint,
 		HubAccount: localaws.HubAccount,
-		Members:    e.cfg.Members,
+		Members:    []string{localaws.SourceAccount, localaws.DestinationAccount},
 		ExternalID: e.cfg.ExternalID,
 		HubRegion:  hubRegion(e.cfg.Hub),
 	}
