@@ -27,15 +27,7 @@ import (
 // Load returns the base configuration from the standard chain (environment, shared
 // config and credentials files, the Lambda execution role) in region.
 func Load(ctx context.Context, region string) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{}
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	return cfg, nil
+	return LoadProfile(ctx, region, "")
 }
 
 // LoadProfile is Load with a named shared-config profile (the CLI's --profile); an empty
