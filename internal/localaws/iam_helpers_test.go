@@ -1,53 +1,28 @@
 package localaws
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 )
-
-// iamClock is a settable clock for Options.Now, safe to read from handler goroutines.
-type iamClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *iamClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *iamClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // iamEnv is a running simulator with a controllable clock, for IAM and STS tests.
 type iamEnv struct {
 	t     *testing.T
 	s     *Server
 	ep    string
-	clock *iamClock
+	clock *testClock
 }
 
 func newIAMEnv(t *testing.T, opts Options) *iamEnv {
 	t.Helper()
-	clock := &iamClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	opts.Now = clock.Now
-	s := New(opts)
-	ep, stop := s.Start()
-	t.Cleanup(stop)
+	s, ep, clock := startTestServer(t, opts, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	return &iamEnv{t: t, s: s, ep: ep, clock: clock}
 }
 
@@ -109,15 +84,6 @@ func iamCreds(out *sts.AssumeRoleOutput) aws.Credentials {
 		SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey),
 		SessionToken:    aws.ToString(out.Credentials.SessionToken),
 	}
-}
-
-// iamErrorCode returns the AWS error code of err, "" when err is nil or carries none.
-func iamErrorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 // iamTrust returns a trust policy allowing sts:AssumeRole to principal (a JSON value such

@@ -107,7 +107,7 @@ func TestIAMRoleLifecycle(t *testing.T) {
 		t.Fatalf("delete role: %v", err)
 	}
 	_, err = c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("s3crr-replication")})
-	if !errors.As(err, &nse) || iamErrorCode(err) != "NoSuchEntity" {
+	if !errors.As(err, &nse) || apiCode(err) != "NoSuchEntity" {
 		t.Errorf("GetRole after delete: err = %v, want NoSuchEntity", err)
 	}
 	_, err = c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("s3crr-replication")})
@@ -216,7 +216,7 @@ func TestIAMCreateRoleErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := tt.give
 			_, err := c.CreateRole(ctx, &in)
-			if got := iamErrorCode(err); got != tt.wantCode {
+			if got := apiCode(err); got != tt.wantCode {
 				t.Fatalf("CreateRole err = %v, want code %s", err, tt.wantCode)
 			}
 			if tt.wantType != nil && !errors.As(err, &tt.wantType) {
@@ -261,7 +261,7 @@ func TestIAMInlinePolicies(t *testing.T) {
 
 	var dc *iamtypes.DeleteConflictException
 	_, err = c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("r")})
-	if !errors.As(err, &dc) || iamErrorCode(err) != "DeleteConflict" {
+	if !errors.As(err, &dc) || apiCode(err) != "DeleteConflict" {
 		t.Errorf("DeleteRole with inline policies: err = %v, want DeleteConflict", err)
 	}
 
@@ -286,7 +286,7 @@ func TestIAMInlinePolicies(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := tt.give
 			_, err := c.PutRolePolicy(ctx, &in)
-			if got := iamErrorCode(err); got != tt.wantCode {
+			if got := apiCode(err); got != tt.wantCode {
 				t.Fatalf("PutRolePolicy err = %v, want code %s", err, tt.wantCode)
 			}
 			if tt.wantType != nil && !errors.As(err, &tt.wantType) {
@@ -551,11 +551,11 @@ func TestIAMPermissionsBoundaryCondition(t *testing.T) {
 		return err
 	}
 	err = create("without", nil)
-	if iamErrorCode(err) != "AccessDenied" || !strings.Contains(err.Error(), "iam:CreateRole") {
+	if apiCode(err) != "AccessDenied" || !strings.Contains(err.Error(), "iam:CreateRole") {
 		t.Errorf("CreateRole without boundary: err = %v, want AccessDenied naming iam:CreateRole", err)
 	}
 	other, _ := root.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("other"), PolicyDocument: aws.String(iamAllow("*", "*", ""))})
-	if err := create("wrong", other.Policy.Arn); iamErrorCode(err) != "AccessDenied" {
+	if err := create("wrong", other.Policy.Arn); apiCode(err) != "AccessDenied" {
 		t.Errorf("CreateRole with another boundary: err = %v, want AccessDenied", err)
 	}
 	if err := create("with", aws.String(boundaryARN)); err != nil {
@@ -569,12 +569,12 @@ func TestIAMPermissionsBoundaryCondition(t *testing.T) {
 	if _, err := root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("unbounded"), Path: aws.String("/s3crr/"), AssumeRolePolicyDocument: aws.String(iamTrust(`{"AWS":"111111111111"}`, ""))}); err != nil {
 		t.Fatalf("root creates unbounded role: %v", err)
 	}
-	if _, err := prov.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("unbounded"), PolicyName: aws.String("all"), PolicyDocument: aws.String(iamAllow("*", "*", ""))}); iamErrorCode(err) != "AccessDenied" {
+	if _, err := prov.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("unbounded"), PolicyName: aws.String("all"), PolicyDocument: aws.String(iamAllow("*", "*", ""))}); apiCode(err) != "AccessDenied" {
 		t.Errorf("PutRolePolicy on an unbounded role: err = %v, want AccessDenied", err)
 	}
 
 	bounded := e.sessionIAM(e.assume(e.sts(SourceAccount), "arn:aws:iam::111111111111:role/s3crr/with", "bounded"))
-	if _, err := bounded.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("with")}); iamErrorCode(err) != "AccessDenied" || !strings.Contains(err.Error(), "permissions boundary") {
+	if _, err := bounded.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("with")}); apiCode(err) != "AccessDenied" || !strings.Contains(err.Error(), "permissions boundary") {
 		t.Errorf("bounded role calling IAM: err = %v, want AccessDenied by the permissions boundary", err)
 	}
 }
@@ -620,7 +620,7 @@ func TestIAMAuthorization(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.call()
-			if got := iamErrorCode(err); got != tt.wantCode {
+			if got := apiCode(err); got != tt.wantCode {
 				t.Errorf("err = %v, want code %q", err, tt.wantCode)
 			}
 		})
@@ -641,7 +641,7 @@ func TestIAMResourceTagCondition(t *testing.T) {
 	admin := e.sessionIAM(e.assume(e.sts(SourceAccount), "arn:aws:iam::111111111111:role/admin", "admin-session"))
 	trust := aws.String(iamTrust(`{"AWS":"111111111111"}`, ""))
 
-	if _, err := admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("untagged"), AssumeRolePolicyDocument: trust}); iamErrorCode(err) != "AccessDenied" {
+	if _, err := admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("untagged"), AssumeRolePolicyDocument: trust}); apiCode(err) != "AccessDenied" {
 		t.Errorf("CreateRole without the request tag: err = %v, want AccessDenied", err)
 	}
 	if _, err := admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("mine"), AssumeRolePolicyDocument: trust,
@@ -651,13 +651,13 @@ func TestIAMResourceTagCondition(t *testing.T) {
 	// Creating a tagged role also needs iam:TagRole.
 	e.putRolePolicy(SourceAccount, "admin", "no-tagrole", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:TagRole","Resource":"arn:aws:iam::111111111111:role/denied-tags"}]}`)
 	if _, err := admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("denied-tags"), AssumeRolePolicyDocument: trust,
-		Tags: []iamtypes.Tag{{Key: aws.String("owner"), Value: aws.String("s3crr")}}}); iamErrorCode(err) != "AccessDenied" || !strings.Contains(err.Error(), "iam:TagRole") {
+		Tags: []iamtypes.Tag{{Key: aws.String("owner"), Value: aws.String("s3crr")}}}); apiCode(err) != "AccessDenied" || !strings.Contains(err.Error(), "iam:TagRole") {
 		t.Errorf("CreateRole with tags but without iam:TagRole: err = %v, want AccessDenied naming iam:TagRole", err)
 	}
 	if _, err := root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("theirs"), AssumeRolePolicyDocument: trust}); err != nil {
 		t.Fatalf("root CreateRole: %v", err)
 	}
-	if _, err := admin.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("theirs")}); iamErrorCode(err) != "AccessDenied" {
+	if _, err := admin.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("theirs")}); apiCode(err) != "AccessDenied" {
 		t.Errorf("DeleteRole of an untagged role: err = %v, want AccessDenied", err)
 	}
 	if _, err := admin.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("mine")}); err != nil {
@@ -720,7 +720,7 @@ func TestIAMSTSCallCounters(t *testing.T) {
 			t.Fatalf("get role: %v", err)
 		}
 	}
-	if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("missing")}); iamErrorCode(err) != "NoSuchEntity" {
+	if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("missing")}); apiCode(err) != "NoSuchEntity" {
 		t.Fatalf("get missing role: %v", err)
 	}
 	creds := e.assume(e.sts(SourceAccount), arn, "counter")
@@ -753,7 +753,7 @@ func TestIAMSTSCallCounters(t *testing.T) {
 	e.s.ResetCalls()
 	e.s.InjectFault(Throttle("iam", "GetRole", 2))
 	_, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("r")})
-	if iamErrorCode(err) != "Throttling" {
+	if apiCode(err) != "Throttling" {
 		t.Errorf("throttled GetRole: err = %v, want Throttling", err)
 	}
 	if n, _ := iamCount(e.s, SourceAccount, "iam", "GetRole"); n != 2 {

@@ -4,49 +4,25 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/smithy-go"
 
 	"github.com/s3crr/s3crr/internal/localaws/authz"
 )
-
-// kmsClock is a settable clock for propagation windows and deletion dates.
-type kmsClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *kmsClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *kmsClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // kmsTestEnv is a running simulator with a settable clock.
 type kmsTestEnv struct {
 	s        *Server
 	endpoint string
-	clock    *kmsClock
+	clock    *testClock
 }
 
 func newKMSTestEnv(t *testing.T, opts Options) *kmsTestEnv {
 	t.Helper()
-	clock := &kmsClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	opts.Now = clock.Now
-	s := New(opts)
-	endpoint, stop := s.Start()
-	t.Cleanup(stop)
+	s, endpoint, clock := startTestServer(t, opts, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	return &kmsTestEnv{s: s, endpoint: endpoint, clock: clock}
 }
 
@@ -129,18 +105,6 @@ func kmsRandHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// kmsErrCode is the AWS error code of err, "" for success or a non-API error.
-func kmsErrCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	if err != nil {
-		return "non-API error: " + err.Error()
-	}
-	return ""
 }
 
 // kmsIs reports whether err unwraps to the SDK's typed error T.

@@ -149,7 +149,7 @@ func TestKMSKeyLifecycle(t *testing.T) {
 		t.Errorf("Encrypt after EnableKey: %v", err)
 	}
 
-	if _, err := c.ScheduleKeyDeletion(kmsCtx, &kms.ScheduleKeyDeletionInput{KeyId: md.KeyId, PendingWindowInDays: aws.Int32(6)}); kmsErrCode(err) != "ValidationException" {
+	if _, err := c.ScheduleKeyDeletion(kmsCtx, &kms.ScheduleKeyDeletionInput{KeyId: md.KeyId, PendingWindowInDays: aws.Int32(6)}); apiCode(err) != "ValidationException" {
 		t.Errorf("ScheduleKeyDeletion 6 days: %v, want ValidationException", err)
 	}
 	sk, err := c.ScheduleKeyDeletion(kmsCtx, &kms.ScheduleKeyDeletionInput{KeyId: md.KeyId, PendingWindowInDays: aws.Int32(7)})
@@ -189,7 +189,7 @@ func TestKMSKeyLifecycle(t *testing.T) {
 	if _, err := c.ScheduleKeyDeletion(kmsCtx, &kms.ScheduleKeyDeletionInput{KeyId: md.KeyId, PendingWindowInDays: aws.Int32(7)}); err != nil {
 		t.Fatalf("ScheduleKeyDeletion: %v", err)
 	}
-	e.clock.Advance(7*24*time.Hour + time.Second)
+	e.clock.advance(7*24*time.Hour + time.Second)
 	if _, err := c.DescribeKey(kmsCtx, &kms.DescribeKeyInput{KeyId: md.KeyId}); !kmsIs[*kmstypes.NotFoundException](err) {
 		t.Errorf("DescribeKey after deletion: %v, want NotFoundException", err)
 	}
@@ -226,7 +226,7 @@ func TestKMSCreateKeyValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := c.CreateKey(kmsCtx, &tt.give)
-			if got := kmsErrCode(err); got != tt.want {
+			if got := apiCode(err); got != tt.want {
 				t.Errorf("CreateKey error = %q (%v), want %q", got, err, tt.want)
 			}
 		})
@@ -283,7 +283,7 @@ func TestKMSAliases(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := c.CreateAlias(kmsCtx, &kms.CreateAliasInput{AliasName: aws.String(tt.alias), TargetKeyId: aws.String(tt.give)})
-			if got := kmsErrCode(err); got != tt.want {
+			if got := apiCode(err); got != tt.want {
 				t.Errorf("CreateAlias(%s -> %s) = %q (%v), want %q", tt.alias, tt.give, got, err, tt.want)
 			}
 		})
@@ -355,7 +355,7 @@ func TestKMSRotationAndTags(t *testing.T) {
 	if err != nil || st.KeyRotationEnabled {
 		t.Fatalf("GetKeyRotationStatus of a new key = %+v, %v; want disabled", st, err)
 	}
-	if _, err := c.EnableKeyRotation(kmsCtx, &kms.EnableKeyRotationInput{KeyId: k.KeyId, RotationPeriodInDays: aws.Int32(30)}); kmsErrCode(err) != "ValidationException" {
+	if _, err := c.EnableKeyRotation(kmsCtx, &kms.EnableKeyRotationInput{KeyId: k.KeyId, RotationPeriodInDays: aws.Int32(30)}); apiCode(err) != "ValidationException" {
 		t.Errorf("EnableKeyRotation 30 days: %v, want ValidationException", err)
 	}
 	if _, err := c.EnableKeyRotation(kmsCtx, &kms.EnableKeyRotationInput{KeyId: k.KeyId, RotationPeriodInDays: aws.Int32(180)}); err != nil {
@@ -446,7 +446,7 @@ func TestKMSCryptography(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := c.Decrypt(kmsCtx, &kms.DecryptInput{CiphertextBlob: tt.blob, EncryptionContext: tt.ec, KeyId: tt.keyID})
-			if got := kmsErrCode(err); got != tt.want {
+			if got := apiCode(err); got != tt.want {
 				t.Errorf("Decrypt = %q (%v), want %q", got, err, tt.want)
 			}
 			if tt.want == "InvalidCiphertextException" && !kmsIs[*kmstypes.InvalidCiphertextException](err) {
@@ -480,7 +480,7 @@ func TestKMSCryptography(t *testing.T) {
 			in := tt.give
 			in.KeyId = k1.KeyId
 			out, err := c.GenerateDataKey(kmsCtx, &in)
-			if got := kmsErrCode(err); got != tt.code {
+			if got := apiCode(err); got != tt.code {
 				t.Fatalf("GenerateDataKey = %q (%v), want %q", got, err, tt.code)
 			}
 			if err == nil && len(out.Plaintext) != tt.want {
@@ -489,12 +489,12 @@ func TestKMSCryptography(t *testing.T) {
 		})
 	}
 
-	wp, err := c.GenerateDataKeyWithoutPlaintext(kmsCtx, &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: aws.String("alias/aws/s3"), KeySpec: kmstypes.DataKeySpecAes256})
-	if kmsErrCode(err) != "AccessDeniedException" {
+	_, err = c.GenerateDataKeyWithoutPlaintext(kmsCtx, &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: aws.String("alias/aws/s3"), KeySpec: kmstypes.DataKeySpecAes256})
+	if apiCode(err) != "AccessDeniedException" {
 		// aws/s3 can be used only through S3: the root user calling directly is denied.
 		t.Errorf("GenerateDataKeyWithoutPlaintext with aws/s3 directly: %v, want AccessDeniedException", err)
 	}
-	wp, err = c.GenerateDataKeyWithoutPlaintext(kmsCtx, &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: k2.KeyId, KeySpec: kmstypes.DataKeySpecAes256})
+	wp, err := c.GenerateDataKeyWithoutPlaintext(kmsCtx, &kms.GenerateDataKeyWithoutPlaintextInput{KeyId: k2.KeyId, KeySpec: kmstypes.DataKeySpecAes256})
 	if err != nil || len(wp.CiphertextBlob) == 0 {
 		t.Fatalf("GenerateDataKeyWithoutPlaintext = %v, %v", wp, err)
 	}
@@ -523,7 +523,7 @@ func TestKMSCryptography(t *testing.T) {
 	if _, err := c.Encrypt(kmsCtx, &kms.EncryptInput{KeyId: aws.String("alias/none"), Plaintext: []byte("p")}); !kmsIs[*kmstypes.NotFoundException](err) {
 		t.Errorf("Encrypt with an unknown alias: %v, want NotFoundException", err)
 	}
-	if _, err := c.Encrypt(kmsCtx, &kms.EncryptInput{KeyId: k1.KeyId, Plaintext: make([]byte, 4097)}); kmsErrCode(err) != "ValidationException" {
+	if _, err := c.Encrypt(kmsCtx, &kms.EncryptInput{KeyId: k1.KeyId, Plaintext: make([]byte, 4097)}); apiCode(err) != "ValidationException" {
 		t.Errorf("Encrypt of 4097 bytes: %v, want ValidationException", err)
 	}
 }
@@ -559,9 +559,9 @@ func TestKMSKeyPolicyPrincipalsAndPropagation(t *testing.T) {
 
 	e.role(t, kmsTestA, "s3crr-replication", "")
 	wantInvalid("role inside the propagation window", put())
-	e.clock.Advance(time.Minute)
+	e.clock.advance(time.Minute)
 	wantInvalid("role still inside the propagation window", put())
-	e.clock.Advance(time.Minute + time.Second)
+	e.clock.advance(time.Minute + time.Second)
 	if err := put(); err != nil {
 		t.Fatalf("PutKeyPolicy after the propagation window: %v", err)
 	}
@@ -612,10 +612,10 @@ func TestKMSKeyPolicyLockoutSafetyCheck(t *testing.T) {
 	if _, err := c.PutKeyPolicy(kmsCtx, &kms.PutKeyPolicyInput{KeyId: k.KeyId, Policy: aws.String(lockout), BypassPolicyLockoutSafetyCheck: true}); err != nil {
 		t.Fatalf("PutKeyPolicy with the bypass: %v", err)
 	}
-	if _, err := c.PutKeyPolicy(kmsCtx, &kms.PutKeyPolicyInput{KeyId: k.KeyId, Policy: aws.String(keep)}); kmsErrCode(err) != "AccessDeniedException" {
+	if _, err := c.PutKeyPolicy(kmsCtx, &kms.PutKeyPolicyInput{KeyId: k.KeyId, Policy: aws.String(keep)}); apiCode(err) != "AccessDeniedException" {
 		t.Errorf("PutKeyPolicy after locking out: %v, want AccessDeniedException", err)
 	}
-	if _, err := c.DescribeKey(kmsCtx, &kms.DescribeKeyInput{KeyId: k.KeyId}); kmsErrCode(err) != "AccessDeniedException" {
+	if _, err := c.DescribeKey(kmsCtx, &kms.DescribeKeyInput{KeyId: k.KeyId}); apiCode(err) != "AccessDeniedException" {
 		t.Errorf("DescribeKey by root without a key policy grant: %v, want AccessDeniedException", err)
 	}
 }
@@ -679,7 +679,7 @@ func TestKMSAuthorization(t *testing.T) {
 				ref = tt.key.KeyId
 			}
 			_, err := c.Encrypt(kmsCtx, &kms.EncryptInput{KeyId: ref, Plaintext: []byte("p"), EncryptionContext: tt.ec})
-			if got := kmsErrCode(err); got != tt.want {
+			if got := apiCode(err); got != tt.want {
 				t.Errorf("Encrypt = %q (%v), want %q", got, err, tt.want)
 			}
 		})
@@ -698,7 +698,7 @@ func TestKMSAuthorization(t *testing.T) {
 		t.Fatalf("Encrypt: %v", err)
 	}
 	_, err = rootA.Decrypt(kmsCtx, &kms.DecryptInput{CiphertextBlob: blob.CiphertextBlob})
-	if kmsErrCode(err) != "AccessDeniedException" || !strings.Contains(err.Error(), "kms:Decrypt on the resource associated with this ciphertext because") {
+	if apiCode(err) != "AccessDeniedException" || !strings.Contains(err.Error(), "kms:Decrypt on the resource associated with this ciphertext because") {
 		t.Errorf("cross-account Decrypt without a grant: %v", err)
 	}
 
@@ -708,10 +708,10 @@ func TestKMSAuthorization(t *testing.T) {
 	if _, err := rootA.DescribeKey(kmsCtx, &kms.DescribeKeyInput{KeyId: openKey.Arn}); err != nil {
 		t.Errorf("cross-account DescribeKey with a grant: %v", err)
 	}
-	if _, err := rootA.DisableKey(kmsCtx, &kms.DisableKeyInput{KeyId: openKey.Arn}); kmsErrCode(err) != "AccessDeniedException" {
+	if _, err := rootA.DisableKey(kmsCtx, &kms.DisableKeyInput{KeyId: openKey.Arn}); apiCode(err) != "AccessDeniedException" {
 		t.Errorf("cross-account DisableKey: %v, want AccessDeniedException", err)
 	}
-	if _, err := rootA.PutKeyPolicy(kmsCtx, &kms.PutKeyPolicyInput{KeyId: openKey.Arn, Policy: aws.String(kmsPolicyDoc(kmsRootStatement(kmsTestB)))}); kmsErrCode(err) != "AccessDeniedException" {
+	if _, err := rootA.PutKeyPolicy(kmsCtx, &kms.PutKeyPolicyInput{KeyId: openKey.Arn, Policy: aws.String(kmsPolicyDoc(kmsRootStatement(kmsTestB)))}); apiCode(err) != "AccessDeniedException" {
 		t.Errorf("cross-account PutKeyPolicy: %v, want AccessDeniedException", err)
 	}
 }
@@ -792,7 +792,7 @@ func TestKMSAccountLevelAuthorization(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e.setRolePolicy(t, kmsTestA, "provisioner", tt.identity)
-			if got := kmsErrCode(tt.call()); got != tt.want {
+			if got := apiCode(tt.call()); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
@@ -811,7 +811,7 @@ func TestKMSInternalViaService(t *testing.T) {
 	api := kms.NewFromConfig(SessionConfig(e.endpoint, kmsTestRegion, creds))
 	ec := map[string]string{"aws:s3:arn": "arn:aws:s3:::payments-dst/obj"}
 
-	if _, err := api.Encrypt(kmsCtx, &kms.EncryptInput{KeyId: k.Arn, Plaintext: []byte("p"), EncryptionContext: ec}); kmsErrCode(err) != "AccessDeniedException" {
+	if _, err := api.Encrypt(kmsCtx, &kms.EncryptInput{KeyId: k.Arn, Plaintext: []byte("p"), EncryptionContext: ec}); apiCode(err) != "AccessDeniedException" {
 		t.Errorf("direct Encrypt under a kms:ViaService condition: %v, want AccessDeniedException", err)
 	}
 	e.s.ResetCalls()
@@ -926,7 +926,7 @@ func TestKMSAWSManagedS3Key(t *testing.T) {
 	if err != nil || d.KeyMetadata.KeyManager != kmstypes.KeyManagerTypeAws || aws.ToString(d.KeyMetadata.KeyId) != k.id {
 		t.Errorf("DescribeKey alias/aws/s3 = %+v, %v; want the AWS managed key", d, err)
 	}
-	if _, err := e.root(kmsTestA, kmsTestRegion).DisableKey(kmsCtx, &kms.DisableKeyInput{KeyId: aws.String(k.id)}); kmsErrCode(err) != "AccessDeniedException" {
+	if _, err := e.root(kmsTestA, kmsTestRegion).DisableKey(kmsCtx, &kms.DisableKeyInput{KeyId: aws.String(k.id)}); apiCode(err) != "AccessDeniedException" {
 		t.Errorf("DisableKey of an AWS managed key: %v, want AccessDeniedException", err)
 	}
 }
@@ -953,7 +953,7 @@ func TestKMSCountersFaultsAndProtocol(t *testing.T) {
 
 	e.s.InjectFault(Throttle("kms", "Encrypt", 2)) // the test config retries once
 	_, err := c.Encrypt(kmsCtx, &kms.EncryptInput{KeyId: k.KeyId, Plaintext: []byte("p")})
-	if kmsErrCode(err) != "ThrottlingException" {
+	if apiCode(err) != "ThrottlingException" {
 		t.Errorf("throttled Encrypt: %v, want ThrottlingException", err)
 	}
 	if _, err := c.Encrypt(kmsCtx, &kms.EncryptInput{KeyId: k.KeyId, Plaintext: []byte("p")}); err != nil {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,39 +23,17 @@ import (
 
 var s3Ctx = context.Background()
 
-// s3Clock is a settable clock for Options.Now.
-type s3Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *s3Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *s3Clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type s3Env struct {
 	t        *testing.T
 	s        *Server
 	endpoint string
-	clock    *s3Clock
+	clock    *testClock
 }
 
 // newS3Env starts a simulator with opts (its clock replaced by a settable one).
 func newS3Env(t *testing.T, opts Options) *s3Env {
 	t.Helper()
-	clock := &s3Clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
-	opts.Now = clock.Now
-	s := New(opts)
-	ep, stop := s.Start()
-	t.Cleanup(stop)
+	s, ep, clock := startTestServer(t, opts, time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 	return &s3Env{t: t, s: s, endpoint: ep, clock: clock}
 }
 
@@ -167,18 +144,6 @@ func (e *s3Env) raw(method, path, host, account, region string, header http.Head
 	return resp, string(b)
 }
 
-// s3Code returns the AWS error code of err, "" for nil.
-func s3Code(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	if err != nil {
-		return "non-API error: " + err.Error()
-	}
-	return ""
-}
-
 // s3Message returns the AWS error message of err.
 func s3Message(err error) string {
 	var ae smithy.APIError
@@ -207,7 +172,7 @@ func s3Must(t *testing.T, what string, err error) {
 // s3WantCode fails unless err carries code.
 func s3WantCode(t *testing.T, what string, err error, code string) {
 	t.Helper()
-	if got := s3Code(err); got != code {
+	if got := apiCode(err); got != code {
 		t.Fatalf("%s: error code %q (%v), want %q", what, got, err, code)
 	}
 }
@@ -221,6 +186,3 @@ func s3Body(t *testing.T, out *s3.GetObjectOutput) string {
 	}
 	return string(b)
 }
-
-// errorsAs is errors.As for tests that also check the code.
-func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -1,6 +1,7 @@
 package localaws
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -135,7 +136,7 @@ func TestS3CrossAccountAccess(t *testing.T) {
 	s3WantCode(t, "GetObject without s3:GetObject", err, "AccessDenied")
 	_, err = b.GetObject(s3Ctx, &s3.GetObjectInput{Bucket: bucketName, Key: aws.String("missing")})
 	var nsk *s3types.NoSuchKey
-	if s3Code(err) != "NoSuchKey" || !errorsAs(err, &nsk) {
+	if apiCode(err) != "NoSuchKey" || !errors.As(err, &nsk) {
 		t.Errorf("missing key with s3:ListBucket: %v, want *types.NoSuchKey", err)
 	}
 }

@@ -65,7 +65,7 @@ func TestSTSAssumeRoleAndCallerIdentity(t *testing.T) {
 	// A wrong session token is rejected.
 	bad := iamCreds(out)
 	bad.SessionToken = "forged"
-	if _, err := e.sessionSTS(bad).GetCallerIdentity(ctx, nil); iamErrorCode(err) != "InvalidClientTokenId" {
+	if _, err := e.sessionSTS(bad).GetCallerIdentity(ctx, nil); apiCode(err) != "InvalidClientTokenId" {
 		t.Errorf("forged token: err = %v, want InvalidClientTokenId", err)
 	}
 }
@@ -90,7 +90,7 @@ func TestSTSExternalID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := hub.AssumeRole(t.Context(), &sts.AssumeRoleInput{RoleArn: aws.String(arn), RoleSessionName: aws.String("hub"), ExternalId: tt.give})
-			if got := iamErrorCode(err); got != tt.wantCode {
+			if got := apiCode(err); got != tt.wantCode {
 				t.Errorf("AssumeRole err = %v, want code %q", err, tt.wantCode)
 			}
 			if tt.wantCode == "AccessDenied" {
@@ -120,7 +120,7 @@ func TestSTSCrossAccount(t *testing.T) {
 		return err
 	}
 
-	if err := assume(fn, member); iamErrorCode(err) != "AccessDenied" {
+	if err := assume(fn, member); apiCode(err) != "AccessDenied" {
 		t.Errorf("trusted hub role without sts:AssumeRole in its identity policy: err = %v, want AccessDenied", err)
 	}
 	allow := iamAllow("sts:AssumeRole", "arn:aws:iam::*:role/s3crr-provisioner", "")
@@ -145,7 +145,7 @@ func TestSTSCrossAccount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := iamErrorCode(assume(tt.caller, tt.role)); got != tt.wantCode {
+			if got := apiCode(assume(tt.caller, tt.role)); got != tt.wantCode {
 				t.Errorf("AssumeRole code = %q, want %q", got, tt.wantCode)
 			}
 		})
@@ -198,7 +198,7 @@ func TestSTSSessionLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := tt.caller.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(tt.role), RoleSessionName: aws.String(tt.session), DurationSeconds: tt.duration})
-			if got := iamErrorCode(err); got != tt.wantCode {
+			if got := apiCode(err); got != tt.wantCode {
 				t.Errorf("AssumeRole err = %v, want code %q", err, tt.wantCode)
 			}
 		})
@@ -206,7 +206,7 @@ func TestSTSSessionLimits(t *testing.T) {
 
 	// Session policies are refused, not ignored: ignoring one would grant more than AWS.
 	_, err = root.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(arn), RoleSessionName: aws.String("narrow"), Policy: aws.String(iamAllow("s3:GetObject", "*", ""))})
-	if iamErrorCode(err) != "NotImplemented" || !strings.Contains(err.Error(), "Policy") {
+	if apiCode(err) != "NotImplemented" || !strings.Contains(err.Error(), "Policy") {
 		t.Errorf("AssumeRole with a session policy: err = %v, want NotImplemented naming Policy", err)
 	}
 }
@@ -229,11 +229,11 @@ func TestSTSSessionExpiry(t *testing.T) {
 	// not STS's modelled ExpiredTokenException, so the SDK surfaces a generic API error.
 	_, err = c.GetCallerIdentity(ctx, nil)
 	var re *smithyhttp.ResponseError
-	if iamErrorCode(err) != "ExpiredToken" || !errors.As(err, &re) || re.HTTPStatusCode() != 403 {
+	if apiCode(err) != "ExpiredToken" || !errors.As(err, &re) || re.HTTPStatusCode() != 403 {
 		t.Errorf("GetCallerIdentity at expiry: err = %v, want 403 ExpiredToken", err)
 	}
 	// Other services reject the expired session too.
-	if _, err := e.sessionIAM(iamCreds(out)).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("r")}); iamErrorCode(err) != "ExpiredToken" {
+	if _, err := e.sessionIAM(iamCreds(out)).GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("r")}); apiCode(err) != "ExpiredToken" {
 		t.Errorf("IAM call at expiry: err = %v, want ExpiredToken", err)
 	}
 }
