@@ -287,28 +287,9 @@ func s3PolicyResourceInBucket(resource, bucket string) bool {
 		return rest == "" || strings.HasPrefix(rest, "/")
 	}
 	if strings.ContainsAny(resource, "*?") {
-		return s3Wildcard(resource, arn) || s3Wildcard(resource, arn+"/x")
+		return authz.WildcardMatch(resource, arn) || authz.WildcardMatch(resource, arn+"/x")
 	}
 	return false
-}
-
-// s3Wildcard matches s against an IAM pattern with * and ?.
-func s3Wildcard(pattern, s string) bool {
-	if pattern == "" {
-		return s == ""
-	}
-	switch pattern[0] {
-	case '*':
-		for i := 0; i <= len(s); i++ {
-			if s3Wildcard(pattern[1:], s[i:]) {
-				return true
-			}
-		}
-		return false
-	case '?':
-		return s != "" && s3Wildcard(pattern[1:], s[1:])
-	}
-	return s != "" && s[0] == pattern[0] && s3Wildcard(pattern[1:], s[1:])
 }
 
 // s3RestrictingKeys are the condition keys that make a grant to everyone non-public in

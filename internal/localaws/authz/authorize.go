@@ -372,7 +372,7 @@ func anyMatch(patterns []string, s string, fold bool) bool {
 		if fold {
 			p = strings.ToLower(p)
 		}
-		if wildcardMatch(p, s) {
+		if WildcardMatch(p, s) {
 			return true
 		}
 	}

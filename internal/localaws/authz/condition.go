@@ -274,7 +274,7 @@ func compare(op baseOp, cv, pv string) bool {
 	case opStringEqualsIgnoreCase:
 		return strings.EqualFold(cv, pv)
 	case opStringLike:
-		return wildcardMatch(pv, cv)
+		return WildcardMatch(pv, cv)
 	case opArnEquals, opArnLike:
 		return arnMatch(pv, cv)
 	case opBool:
@@ -310,17 +310,19 @@ func arnMatch(pattern, arn string) bool {
 		return false
 	}
 	for i := range pp {
-		if !wildcardMatch(pp[i], ap[i]) {
+		if !WildcardMatch(pp[i], ap[i]) {
 			return false
 		}
 	}
 	return true
 }
 
-// wildcardMatch reports whether s matches pattern, where '*' matches any run
-// of characters and '?' exactly one. It backtracks only to the last '*', so it
-// runs in O(len(pattern)*len(s)) at worst.
-func wildcardMatch(pattern, s string) bool {
+// WildcardMatch reports whether s matches pattern, where '*' matches any run
+// of characters and '?' exactly one, case-sensitively. It backtracks only to
+// the last '*', so it runs in O(len(pattern)*len(s)) at worst. It is exported
+// so that the simulator's S3 checks a bucket policy's wildcard resources with
+// the same matching the evaluator applies to them.
+func WildcardMatch(pattern, s string) bool {
 	p, i := 0, 0
 	star, mark := -1, 0
 	for i < len(s) {

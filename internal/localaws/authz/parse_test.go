@@ -251,8 +251,8 @@ func TestWildcardMatch(t *testing.T) {
 		{"arn:aws:s3:::src/*", "arn:aws:s3:::src", false},
 	}
 	for _, tt := range tests {
-		if got := wildcardMatch(tt.pattern, tt.s); got != tt.want {
-			t.Errorf("wildcardMatch(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		if got := WildcardMatch(tt.pattern, tt.s); got != tt.want {
+			t.Errorf("WildcardMatch(%q, %q) = %v, want %v", tt.pattern, tt.s, got, tt.want)
 		}
 	}
 }
