@@ -61,17 +61,23 @@ func (st *stage) bucket(ctx context.Context) error {
 		if lock {
 			detail += ", Object Lock"
 		}
+		alreadyOwned := false
 		err := st.change(m, arn, "create", detail, func() error {
 			_, err := m.s3.CreateBucket(ctx, in)
 			if errorCode(err) == "BucketAlreadyOwnedByYou" {
-				return nil // a retried create after a lost response
+				alreadyOwned = true
+				return nil
 			}
 			return m.classify("s3:CreateBucket "+name, err)
 		})
 		if err != nil {
 			return err
 		}
-		created = true
+		// BucketAlreadyOwnedByYou is most likely this create retried after a lost response,
+		// but the account may also have created the bucket since HeadBucket: either way its
+		// settings, tags and policy are read and merged rather than overwritten as a new
+		// bucket's would be.
+		created = !alreadyOwned
 	} else if info.region != ep.Region {
 		return &PreflightFailed{Message: fmt.Sprintf("%s.bucket: %q is in %s, not %s (fix: set %s.region)", side, name, info.region, ep.Region, side)}
 	}

@@ -32,31 +32,20 @@ func (st *stage) role(ctx context.Context) error {
 	trust := policy.ReplicationTrustPolicy(p)
 
 	out, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-	switch {
-	case isNotFound(err):
-		boundary := fmt.Sprintf(st.svc.cfg.BoundaryPolicyARNFormat, m.account)
-		err := st.change(m, roleARN, "create role", "trusted by s3.amazonaws.com, permissions boundary "+boundary, func() error {
-			_, err := m.iam.CreateRole(ctx, &iam.CreateRoleInput{
-				RoleName:                 aws.String(name),
-				Path:                     aws.String(st.req.ReplicationRolePath()),
-				AssumeRolePolicyDocument: aws.String(string(trust.JSON())),
-				PermissionsBoundary:      aws.String(boundary),
-				Description:              aws.String("S3 replication role of s3crr pair " + st.req.PairID),
-				Tags: []iamtypes.Tag{
-					{Key: aws.String(tagManagedBy), Value: aws.String(managedBy)},
-					{Key: aws.String(tagPairID), Value: aws.String(st.req.PairID)},
-				},
-			})
-			if errorCode(err) == "EntityAlreadyExists" {
-				return nil // a retried create after a lost response
-			}
-			return m.classify("iam:CreateRole "+name, err)
-		})
-		if err != nil {
-			return err
+	if isNotFound(err) {
+		existed, cerr := st.createRole(ctx, m, name, roleARN, trust)
+		if cerr != nil {
+			return cerr
 		}
-		return st.ensureRolePolicy(ctx, m, name, roleARN, p, true)
-	case err != nil:
+		if !existed {
+			return st.ensureRolePolicy(ctx, m, name, roleARN, p, true)
+		}
+		// The name was taken between GetRole and CreateRole: by this stage's own create
+		// whose response was lost, or by someone else. Only the tags tell, so the role is
+		// read again and treated like any existing role before its policy is touched.
+		out, err = m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	}
+	if err != nil {
 		return m.classify("iam:GetRole "+name, err)
 	}
 
@@ -77,6 +66,31 @@ func (st *stage) role(ctx context.Context) error {
 		}
 	}
 	return st.ensureRolePolicy(ctx, m, name, roleARN, p, false)
+}
+
+// createRole creates the replication role. existed reports that CreateRole found the name
+// taken (EntityAlreadyExists), in which case nothing was created by this call.
+func (st *stage) createRole(ctx context.Context, m *member, name, roleARN string, trust policy.Document) (existed bool, err error) {
+	boundary := fmt.Sprintf(st.svc.cfg.BoundaryPolicyARNFormat, m.account)
+	err = st.change(m, roleARN, "create role", "trusted by s3.amazonaws.com, permissions boundary "+boundary, func() error {
+		_, err := m.iam.CreateRole(ctx, &iam.CreateRoleInput{
+			RoleName:                 aws.String(name),
+			Path:                     aws.String(st.req.ReplicationRolePath()),
+			AssumeRolePolicyDocument: aws.String(string(trust.JSON())),
+			PermissionsBoundary:      aws.String(boundary),
+			Description:              aws.String("S3 replication role of s3crr pair " + st.req.PairID),
+			Tags: []iamtypes.Tag{
+				{Key: aws.String(tagManagedBy), Value: aws.String(managedBy)},
+				{Key: aws.String(tagPairID), Value: aws.String(st.req.PairID)},
+			},
+		})
+		if errorCode(err) == "EntityAlreadyExists" {
+			existed = true
+			return nil
+		}
+		return m.classify("iam:CreateRole "+name, err)
+	})
+	return existed, err
 }
 
 func (st *stage) ensureRolePolicy(ctx context.Context, m *member, name, roleARN string, p policy.ReplicationParams, created bool) error {

@@ -6,6 +6,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -493,6 +494,49 @@ func TestRetriedCreateAfterALostResponse(t *testing.T) {
 		env.mustRun(t, StageRole, SideSource, reqJSON)
 		if iamFake.roles[req.ReplicationRoleName()].inline[replicationPolicyName] == "" {
 			t.Error("the role policy was not put after the retried create")
+		}
+	})
+	// The same answers when the name was taken by someone else between the read and the
+	// create: what is there must be merged into, or refused, never treated as new.
+	t.Run("bucket created meanwhile by its owner keeps its tags and policy", func(t *testing.T) {
+		env := newFakeEnv(t)
+		foreign := `{"Version":"2012-10-17","Statement":[{"Sid":"OwnerAudit","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::payments-src/*"}]}`
+		env.src.s3.onCall("CreateBucket", func() {
+			b := env.addBucket(env.src, "payments-src")
+			b.tags = []s3types.Tag{{Key: aws.String("team"), Value: aws.String("payments")}}
+			b.policy = foreign
+		})
+		env.src.s3.fail("CreateBucket", apiErr("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it."))
+		env.mustRun(t, StageBucket, SideSource, requestJSON(t))
+		b := env.bucket(t, "payments-src")
+		if _, ok := statementBySid(t, b.policy, "OwnerAudit"); !ok {
+			t.Errorf("the owner's policy statement was overwritten: %s", b.policy)
+		}
+		team := false
+		for _, tag := range b.tags {
+			team = team || (aws.ToString(tag.Key) == "team" && aws.ToString(tag.Value) == "payments")
+		}
+		if !team {
+			t.Errorf("the owner's tags were overwritten: %v", b.tags)
+		}
+	})
+	t.Run("role created meanwhile by someone else is a Conflict", func(t *testing.T) {
+		env := newFakeEnv(t)
+		reqJSON := requestJSON(t)
+		req := parsed(t, reqJSON)
+		env.applyBefore(t, StageRole, SideSource, reqJSON)
+		iamFake := env.iams[fakeSrcAccount]
+		iamFake.onCall("CreateRole", func() {
+			iamFake.addRole(req.ReplicationRoleName(), "/", "{}", nil)
+		})
+		iamFake.fail("CreateRole", apiErr("EntityAlreadyExists", "Role with name "+req.ReplicationRoleName()+" already exists."))
+		_, err := env.run(t, StageRole, SideSource, reqJSON)
+		var c *Conflict
+		if !errors.As(err, &c) {
+			t.Errorf("err = %v (%T), want *Conflict", err, err)
+		}
+		if n := iamFake.log.count("PutRolePolicy"); n != 0 {
+			t.Errorf("PutRolePolicy called %d times on a role s3crr did not create", n)
 		}
 	})
 }
