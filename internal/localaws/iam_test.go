@@ -579,6 +579,53 @@ func TestIAMPermissionsBoundaryCondition(t *testing.T) {
 	}
 }
 
+// AttachRolePolicy and DetachRolePolicy carry the policy's ARN in iam:PolicyARN, so an
+// administrator can be limited to attaching approved policies.
+func TestIAMPolicyARNCondition(t *testing.T) {
+	e := newIAMEnv(t, Options{})
+	ctx := t.Context()
+	root := e.iam(SourceAccount)
+	var arns []string
+	for _, name := range []string{"approved", "other"} {
+		out, err := root.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(name), PolicyDocument: aws.String(iamAllow("s3:GetObject", "*", ""))})
+		if err != nil {
+			t.Fatalf("create policy %s: %v", name, err)
+		}
+		arns = append(arns, aws.ToString(out.Policy.Arn))
+	}
+	approved, other := arns[0], arns[1]
+	e.createRole(SourceAccount, "target", iamTrust(`{"AWS":"111111111111"}`, ""))
+	e.createRole(SourceAccount, "admin", iamTrust(`{"AWS":"111111111111"}`, ""))
+	e.putRolePolicy(SourceAccount, "admin", "attach-approved", fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":["iam:AttachRolePolicy","iam:DetachRolePolicy"],"Resource":"arn:aws:iam::111111111111:role/target",
+		 "Condition":{"ArnEquals":{"iam:PolicyARN":%q}}}]}`, approved))
+	admin := e.sessionIAM(e.assume(e.sts(SourceAccount), "arn:aws:iam::111111111111:role/admin", "admin"))
+
+	tests := []struct {
+		name string
+		call func() error
+		want string
+	}{
+		{"attach the approved policy", func() error {
+			_, err := admin.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("target"), PolicyArn: aws.String(approved)})
+			return err
+		}, ""},
+		{"attach another policy", func() error {
+			_, err := admin.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("target"), PolicyArn: aws.String(other)})
+			return err
+		}, "AccessDenied"},
+		{"detach the approved policy", func() error {
+			_, err := admin.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("target"), PolicyArn: aws.String(approved)})
+			return err
+		}, ""},
+	}
+	for _, tt := range tests {
+		if err := tt.call(); apiCode(err) != tt.want {
+			t.Errorf("%s: err = %v, want code %q", tt.name, err, tt.want)
+		}
+	}
+}
+
 // IAM authorizes before it looks: a caller without permission gets AccessDenied whether or
 // not the role exists, and actions without resource-level permissions need Resource "*".
 func TestIAMAuthorization(t *testing.T) {

@@ -136,6 +136,7 @@ var knownKeys = map[string]bool{
 	"kms:keyusage":                    true,
 	"iam:permissionsboundary":         true,
 	"iam:passedtoservice":             true,
+	"iam:policyarn":                   true,
 	"s3:x-amz-server-side-encryption": true,
 	"s3:x-amz-server-side-encryption-aws-kms-key-id": true,
 	"s3:prefix":            true,

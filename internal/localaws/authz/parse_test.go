@@ -195,6 +195,7 @@ func TestKnownCondition(t *testing.T) {
 		{"aws:PrincipalArn", true},
 		{"sts:ExternalId", true},
 		{"kms:ViaService", true},
+		{"iam:PolicyARN", true},
 		{"kms:EncryptionContext:aws:s3:arn", true},
 		{"kms:EncryptionContext:", false},
 		{"s3:x-amz-server-side-encryption", true},
