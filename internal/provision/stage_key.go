@@ -75,8 +75,7 @@ func (st *stage) key(ctx context.Context) error {
 		keyARN = plannedKeyARN(ep)
 	}
 	err = st.change(m, ep.KMSKeyAlias, "create alias", "→ "+keyARN, func() error {
-		_, err := m.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(ep.KMSKeyAlias), TargetKeyId: aws.String(keyARN)})
-		return m.classify("kms:CreateAlias "+ep.KMSKeyAlias, err)
+		return createAlias(ctx, m, side, ep.KMSKeyAlias, keyARN)
 	})
 	if err != nil {
 		return err
@@ -109,9 +108,27 @@ func (st *stage) ensureAliasOnBroughtKey(ctx context.Context, m *member, side, k
 		return m.classify("kms:DescribeKey "+alias, err)
 	}
 	return st.change(m, alias, "create alias", "→ "+keyARN+" (so the provisioner may add the pair's key-policy statements)", func() error {
-		_, err := m.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(keyARN)})
-		return m.classify("kms:CreateAlias "+alias, err)
+		return createAlias(ctx, m, side, alias, keyARN)
 	})
+}
+
+// createAlias points a new alias at keyARN. The alias can turn out to exist already: made
+// by this very call retried after a lost response (the SDK retries), which is success, or
+// by someone else since the stage looked, which is a Conflict rather than a failure that
+// would hide which key the alias now names.
+func createAlias(ctx context.Context, m *member, side, alias, keyARN string) error {
+	_, err := m.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(keyARN)})
+	if errorCode(err) != "AlreadyExistsException" {
+		return m.classify("kms:CreateAlias "+alias, err)
+	}
+	out, derr := m.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
+	if derr != nil {
+		return m.classify("kms:DescribeKey "+alias, derr)
+	}
+	if got := aws.ToString(out.KeyMetadata.Arn); got != keyARN {
+		return &Conflict{Message: fmt.Sprintf("alias %s was created meanwhile for key %s, not %s (fix: point it at the pair's key, or give %s.kmsKeyArn = %s)", alias, got, keyARN, side, got)}
+	}
+	return nil
 }
 
 // findKeyByAliasTag returns the ARN of an enabled key tagged with alias, or "".

@@ -496,6 +496,20 @@ func TestRetriedCreateAfterALostResponse(t *testing.T) {
 			t.Error("the role policy was not put after the retried create")
 		}
 	})
+	t.Run("alias", func(t *testing.T) {
+		env := newFakeEnv(t)
+		req := parsed(t, requestJSON(t))
+		env.src.kms.onCall("CreateAlias", func() {
+			env.src.kms.aliases[req.Source.KMSKeyAlias] = env.src.kms.order[len(env.src.kms.order)-1]
+		})
+		res := env.mustRun(t, StageKey, SideSource, requestJSON(t))
+		if got := env.src.kms.aliasTarget(req.Source.KMSKeyAlias); got == "" || got != res.Outputs["keyArn"] {
+			t.Errorf("alias → %q, keyArn output %q", got, res.Outputs["keyArn"])
+		}
+		if k := env.src.kms.key(res.Outputs["keyArn"]); k == nil || !k.rotation {
+			t.Error("the key was not finished (rotation) after the retried alias create")
+		}
+	})
 	// The same answers when the name was taken by someone else between the read and the
 	// create: what is there must be merged into, or refused, never treated as new.
 	t.Run("bucket created meanwhile by its owner keeps its tags and policy", func(t *testing.T) {
@@ -518,6 +532,17 @@ func TestRetriedCreateAfterALostResponse(t *testing.T) {
 		}
 		if !team {
 			t.Errorf("the owner's tags were overwritten: %v", b.tags)
+		}
+	})
+	t.Run("alias created meanwhile for another key is a Conflict", func(t *testing.T) {
+		env := newFakeEnv(t)
+		req := parsed(t, requestJSON(t))
+		other := env.src.kms.addKey(nil)
+		env.src.kms.onCall("CreateAlias", func() { env.src.kms.alias(req.Source.KMSKeyAlias, other) })
+		_, err := env.run(t, StageKey, SideSource, requestJSON(t))
+		var c *Conflict
+		if !errors.As(err, &c) || !strings.Contains(c.Message, other) {
+			t.Errorf("err = %v (%T), want *Conflict naming %s", err, err, other)
 		}
 	})
 	t.Run("role created meanwhile by someone else is a Conflict", func(t *testing.T) {
