@@ -1,6 +1,7 @@
 package localaws
 
 import (
+	"maps"
 	"net/http"
 	"strings"
 )
@@ -336,19 +337,23 @@ func (s *Server) iamListPolicies(c *call, q iamQueryArgs) (any, *apiError) {
 	return iamListPoliciesResult{Policies: append([]iamPolicyXML{}, list[start:end]...), IsTruncated: next != "", Marker: next}, nil
 }
 
+// iamAttachContext is the request context of attaching or detaching policyARN: the policy
+// in iam:PolicyARN, so administrators can be limited to approved policies, and the role's
+// boundary in iam:PermissionsBoundary, as for every change to a bounded role.
+func iamAttachContext(policyARN string) func(*role) map[string][]string {
+	return func(r *role) map[string][]string {
+		m := map[string][]string{"iam:PolicyARN": {policyARN}}
+		maps.Copy(m, iamBoundaryContext(r.boundary))
+		return m
+	}
+}
+
 func (s *Server) iamAttachRolePolicy(c *call, q iamQueryArgs) (any, *apiError) {
 	arn := q.get("PolicyArn")
 	if !q.has("PolicyArn") {
 		return nil, iamErrMissing("policyArn")
 	}
-	ctx := func(r *role) map[string][]string {
-		m := map[string][]string{"iam:PolicyARN": {arn}}
-		for k, v := range iamBoundaryContext(r.boundary) {
-			m[k] = v
-		}
-		return m
-	}
-	r, err := s.iamExistingRole(c, q, "AttachRolePolicy", ctx)
+	r, err := s.iamExistingRole(c, q, "AttachRolePolicy", iamAttachContext(arn))
 	if err != nil {
 		return nil, err
 	}
@@ -372,14 +377,7 @@ func (s *Server) iamDetachRolePolicy(c *call, q iamQueryArgs) (any, *apiError) {
 	if !q.has("PolicyArn") {
 		return nil, iamErrMissing("policyArn")
 	}
-	ctx := func(r *role) map[string][]string {
-		m := map[string][]string{"iam:PolicyARN": {arn}}
-		for k, v := range iamBoundaryContext(r.boundary) {
-			m[k] = v
-		}
-		return m
-	}
-	r, err := s.iamExistingRole(c, q, "DetachRolePolicy", ctx)
+	r, err := s.iamExistingRole(c, q, "DetachRolePolicy", iamAttachContext(arn))
 	if err != nil {
 		return nil, err
 	}

@@ -210,17 +210,5 @@ func (s *Server) replFindVersion(bucketName, key, versionID string) *objectVersi
 	if b == nil {
 		return nil
 	}
-	versions := b.objects[key]
-	if len(versions) == 0 {
-		return nil
-	}
-	if versionID == "" {
-		return versions[len(versions)-1]
-	}
-	for _, v := range versions {
-		if v.versionID == versionID {
-			return v
-		}
-	}
-	return nil
+	return s3FindVersion(b, key, versionID)
 }
