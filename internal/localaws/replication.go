@@ -84,7 +84,7 @@ func (s *Server) scheduleReplication(b *bucket, v *objectVersion) {
 	for _, r := range rules {
 		t := replicationTask{
 			bucket: b.name, key: v.key, versionID: v.versionID,
-			ruleID: r.id, destBucket: replBucketName(r.destBucketARN),
+			ruleID: r.id, destBucket: s3BucketNameFromARN(r.destBucketARN),
 			v: v, requestTime: now, queued: wall,
 		}
 		s.repl.pending++

@@ -252,7 +252,7 @@ func (s *Server) replicateVersion(t replicationTask, src *bucket, rule *replicat
 // (for SSE-KMS, kms:Decrypt of its data key with the stored encryption context via S3 in
 // the source Region). The caller holds s.mu.
 func (s *Server) replDecryptSource(role *principal, src *bucket, v *objectVersion) ([]byte, *replicationOutcome) {
-	if replIsKMS(v.sse) {
+	if s3IsKMS(v.sse) {
 		key, kerr := s.kmsResolve(src.account, src.region, v.kmsKeyARN)
 		if kerr != nil {
 			return nil, replFail("SrcKmsKeyInvalidState", "source key "+v.kmsKeyARN+" cannot be used: "+kerr.Message)
@@ -301,11 +301,11 @@ func (s *Server) replicaEncryption(src, dst *bucket, rule *replicationRule, v *o
 	if v.isDeleteMarker {
 		return replicaEnc{}, nil
 	}
-	dstDefaultKMS := dst.encryption != nil && replIsKMS(dst.encryption.algorithm)
+	dstDefaultKMS := dst.encryption != nil && s3IsKMS(dst.encryption.algorithm)
 	var enc replicaEnc
 	var keyID, resolveAccount string
 	switch {
-	case replIsKMS(v.sse):
+	case s3IsKMS(v.sse):
 		// The replica keeps SSE-KMS under ReplicaKmsKeyID. Bucket Keys: the source's
 		// setting is preserved, and a destination whose default uses Bucket Keys gets one
 		// too (AWS's wording covers the first case only; requiring the bucket-key

@@ -63,7 +63,7 @@ func replRuleQualifies(r *replicationRule, v *objectVersion) bool {
 		// V1 rules (no Filter) replicate delete markers; V2 rules only when asked.
 		return !r.v2 || r.deleteMarkerReplication
 	}
-	if replIsKMS(v.sse) && !r.sseKMSEncryptedObjects {
+	if s3IsKMS(v.sse) && !r.sseKMSEncryptedObjects {
 		return false
 	}
 	switch v.storageClass {
@@ -71,18 +71,4 @@ func replRuleQualifies(r *replicationRule, v *objectVersion) bool {
 		return false
 	}
 	return true
-}
-
-// replIsKMS reports whether an SSE algorithm uses KMS (SSE-KMS or DSSE-KMS).
-func replIsKMS(sse string) bool {
-	return sse == "aws:kms" || sse == "aws:kms:dsse"
-}
-
-// replBucketName returns the bucket name of an S3 bucket ARN (arn:aws:s3:::name), or the
-// input when it is not an ARN.
-func replBucketName(arn string) string {
-	if name, ok := strings.CutPrefix(arn, "arn:aws:s3:::"); ok {
-		return name
-	}
-	return arn
 }
