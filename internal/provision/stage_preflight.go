@@ -12,6 +12,7 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // validate is the first stage: the request parsed (Run already did), defaults applied.
@@ -166,7 +167,7 @@ type bucketInfo struct {
 }
 
 // inspectBucket classifies a bucket name with HeadBucket: 200 ours (region from the
-// response), 404 free, 301 in another region. S3 answers 403 both for a bucket of another
+// response), 404 free, 301 in another region (named by the redirect's header). S3 answers 403 both for a bucket of another
 // account and for one of ours the role may not list; the error says both.
 func inspectBucket(ctx context.Context, m *member, bucket, region string) (bucketInfo, error) {
 	out, err := m.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
@@ -187,7 +188,15 @@ func inspectBucket(ctx context.Context, m *member, bucket, region string) (bucke
 		return bucketInfo{}, &AccessDenied{Account: m.account, Role: m.roleARN, Action: "s3:ListBucket",
 			Message: fmt.Sprintf("HeadBucket %s was denied (s3:ListBucket) in account %s: either the bucket name is taken by another account (fix: choose another name; bucket names are global) or the provisioner role %s lacks s3:ListBucket on it (fix: update the MemberStack)", bucket, m.account, m.roleARN)}
 	case status == http.StatusMovedPermanently:
-		return bucketInfo{exists: true, region: "another region"}, nil
+		// S3 names the bucket's region in the redirect, so the fix can say which it is.
+		region := "another region"
+		var re *smithyhttp.ResponseError
+		if errors.As(err, &re) && re.Response != nil {
+			if r := re.Response.Header.Get("X-Amz-Bucket-Region"); r != "" {
+				region = r
+			}
+		}
+		return bucketInfo{exists: true, region: region}, nil
 	}
 	return bucketInfo{}, m.classify("s3:ListBucket (HeadBucket) "+bucket, err)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/s3crr/s3crr/internal/spec"
 )
@@ -60,6 +61,16 @@ func TestPreflightProblems(t *testing.T) {
 			},
 			wantType: "PreflightFailed",
 			wantText: []string{`destination.bucket: "payments-dst" is in another region`},
+		},
+		{
+			name: "destination bucket answers 301 naming its region",
+			give: func(env *fakeEnv) []func(*spec.Request) {
+				redirect := &http.Response{StatusCode: http.StatusMovedPermanently, Header: http.Header{"X-Amz-Bucket-Region": {"eu-west-1"}}}
+				env.dst.s3.fail("HeadBucket", &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: redirect}, Err: apiErr("PermanentRedirect", "")})
+				return nil
+			},
+			wantType: "PreflightFailed",
+			wantText: []string{`destination.bucket: "payments-dst" is in eu-west-1, not us-east-1`, "fix: set destination.region to eu-west-1"},
 		},
 		{
 			name: "destination bucket name taken by another account",
