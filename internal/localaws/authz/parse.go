@@ -414,27 +414,7 @@ func parseConditions(raw json.RawMessage) ([]Condition, error) {
 // conditionValues accepts a string, boolean or number, or an array of them,
 // and returns their text forms.
 func conditionValues(raw json.RawMessage) ([]string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '[' {
-		var items []json.RawMessage
-		if err := strictUnmarshal(raw, &items); err != nil {
-			return nil, err
-		}
-		out := make([]string, 0, len(items))
-		for _, it := range items {
-			s, err := scalar(it)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	}
-	s, err := scalar(raw)
-	if err != nil {
-		return nil, err
-	}
-	return []string{s}, nil
+	return mapOneOrMany(raw, scalar)
 }
 
 func scalar(raw json.RawMessage) (string, error) {
@@ -475,30 +455,31 @@ func oneOrMany(raw json.RawMessage) ([]json.RawMessage, error) {
 
 // stringList accepts a string or an array of strings.
 func stringList(raw json.RawMessage) ([]string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '[' {
-		var items []json.RawMessage
-		if err := strictUnmarshal(raw, &items); err != nil {
-			return nil, err
-		}
-		out := make([]string, 0, len(items))
-		for _, it := range items {
-			s, err := decodeString(it)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		}
-		if len(out) == 0 {
-			return nil, errors.New("must not be an empty array")
-		}
-		return out, nil
+	out, err := mapOneOrMany(raw, decodeString)
+	if err == nil && len(out) == 0 {
+		// Only an empty array decodes to nothing, and such a list would name no principal,
+		// action or resource.
+		return nil, errors.New("must not be an empty array")
 	}
-	s, err := decodeString(raw)
+	return out, err
+}
+
+// mapOneOrMany decodes each element of a JSON array, or the value itself when it is not
+// an array, with decode.
+func mapOneOrMany(raw json.RawMessage, decode func(json.RawMessage) (string, error)) ([]string, error) {
+	items, err := oneOrMany(raw)
 	if err != nil {
 		return nil, err
 	}
-	return []string{s}, nil
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		s, err := decode(it)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 func decodeString(raw json.RawMessage) (string, error) {
