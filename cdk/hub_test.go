@@ -256,7 +256,7 @@ func TestProvisionStateMachine(t *testing.T) {
 			if got := strs(cond["kms:ViaService"]); !slices.Equal(got, []string{"sns.eu-central-1.amazonaws.com"}) {
 				t.Errorf("alert key use via %v, want SNS in the hub region only", got)
 			}
-		case slices.Equal(actions, []string{"dynamodb:PutItem", "dynamodb:UpdateItem"}):
+		case slices.Equal(actions, []string{"dynamodb:PutItem"}):
 			if !slices.Equal(res, []string{"${" + table.id + ".Arn}"}) {
 				t.Errorf("dynamodb writes on %v, want only the pairs table", res)
 			}

@@ -147,7 +147,8 @@ func MonitorFunctionPolicy(h HubParams) Document {
 
 // StateMachinePolicy is the state machines' role policy: invoke the given
 // functions, publish the alert of a failed run (direct SNS integration) and
-// register the pair (direct DynamoDB integration).
+// register the pair (the ASL's dynamodb:putItem task; a test holds these
+// actions to the ASL's integrations).
 func StateMachinePolicy(h HubParams) Document {
 	st := []Statement{{
 		Sid:      SidPrefix + PurposeInvokeFunctions,
@@ -159,7 +160,7 @@ func StateMachinePolicy(h HubParams) Document {
 	st = append(st, Statement{
 		Sid:      SidPrefix + PurposePairsRegister,
 		Effect:   Allow,
-		Action:   []string{"dynamodb:PutItem", "dynamodb:UpdateItem"},
+		Action:   []string{"dynamodb:PutItem"},
 		Resource: []string{h.TableARN},
 	})
 	return Document{Version: Version, Statement: st}

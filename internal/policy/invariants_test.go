@@ -1,9 +1,12 @@
 package policy
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/s3crr/s3crr/statemachine"
 )
 
 // kmsDataActions use key material; every grant of one must be limited to a
@@ -567,5 +570,66 @@ func TestProvisionerCannotChangeItself(t *testing.T) {
 	}
 	if !globMatch("arn:aws:iam::111111111111:role/s3crr/*", RoleARN(acctA, ReplicationRolePath, "s3crr-repl-x")) {
 		t.Error("glob check is broken")
+	}
+}
+
+// TestStateMachinePolicyMatchesTheASL: the state machine role may make exactly the
+// service calls the provision ASL's integrations make (lambda:invoke, sns:publish,
+// dynamodb:putItem...), no more and none missing; KMS is the encrypted topic's and
+// comes with sns:Publish.
+func TestStateMachinePolicyMatchesTheASL(t *testing.T) {
+	raw, err := statemachine.Raw(statemachine.Provision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def any
+	if err := json.Unmarshal(raw, &def); err != nil {
+		t.Fatal(err)
+	}
+	// IAM actions of the optimized integrations, by the ASL resource's service:api.
+	iamAction := map[string]string{
+		"lambda:invoke":       "lambda:InvokeFunction",
+		"sns:publish":         "sns:Publish",
+		"dynamodb:putItem":    "dynamodb:PutItem",
+		"dynamodb:updateItem": "dynamodb:UpdateItem",
+		"dynamodb:getItem":    "dynamodb:GetItem",
+	}
+	var want []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if r, ok := x["Resource"].(string); ok && strings.HasPrefix(r, "arn:aws:states:::") {
+				api := strings.TrimPrefix(r, "arn:aws:states:::")
+				a, known := iamAction[api]
+				if !known {
+					t.Errorf("ASL integration %s has no IAM action in this test's table", api)
+				}
+				if !slices.Contains(want, a) {
+					want = append(want, a)
+				}
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(def)
+	var got []string
+	for _, s := range StateMachinePolicy(hubConfigs()["encrypted"]).Statement {
+		for _, a := range s.Action {
+			if !strings.HasPrefix(a, "kms:") && !slices.Contains(got, a) {
+				got = append(got, a)
+			}
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("state machine policy grants %v; the ASL's integrations need %v", got, want)
 	}
 }

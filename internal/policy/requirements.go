@@ -222,7 +222,6 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposePairsLookup, "dynamodb:UpdateItem", s(HubMonitorFunction), "UpdateItem")
 	prov(PurposePairsLookup, "dynamodb:PutItem", s(HubMonitorFunction), "PutItem")
 	prov(PurposePairsRegister, "dynamodb:PutItem", s(HubStateMachine), "dynamodb:putItem task")
-	prov(PurposePairsRegister, "dynamodb:UpdateItem", s(HubStateMachine), "dynamodb:updateItem task")
 	prov(PurposeInvokeFunctions, "lambda:InvokeFunction", s(HubStateMachine), "lambda:invoke task")
 	return m
 }()
