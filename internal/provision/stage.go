@@ -31,6 +31,15 @@ func (st *stage) endpoint(side string) spec.Endpoint {
 	return st.req.Source
 }
 
+// side is the side a per-side stage runs for; an event without one means the source,
+// the side every pair has work on.
+func (st *stage) side() string {
+	if st.res.Side == "" {
+		return SideSource
+	}
+	return st.res.Side
+}
+
 // session opens (once per stage) the provisioner session for a side.
 func (st *stage) session(ctx context.Context, side string) (*member, error) {
 	if m, ok := st.sessions[side]; ok {

@@ -16,10 +16,7 @@ import (
 // Access and BucketOwnerEnforced (set when absent, never overwritten), tagged for the pair,
 // and carrying the TLS-only deny statement (merged into its policy).
 func (st *stage) bucket(ctx context.Context) error {
-	side := st.res.Side
-	if side == "" {
-		side = SideSource
-	}
+	side := st.side()
 	m, err := st.session(ctx, side)
 	if err != nil {
 		return err

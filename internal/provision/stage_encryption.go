@@ -33,10 +33,7 @@ func (st *stage) bucketPolicy(ctx context.Context) error {
 // encryption sets a side's default encryption to SSE-KMS with the pair's key and S3 Bucket
 // Keys as requested, unless defaultEncryption finds a configuration it must not replace.
 func (st *stage) encryption(ctx context.Context) error {
-	side := st.res.Side
-	if side == "" {
-		side = SideSource
-	}
+	side := st.side()
 	m, err := st.session(ctx, side)
 	if err != nil {
 		return err

@@ -18,10 +18,7 @@ import (
 // creating the alias is found by its s3crr:alias tag and adopted, so re-runs converge
 // instead of leaving orphan keys.
 func (st *stage) key(ctx context.Context) error {
-	side := st.res.Side
-	if side == "" {
-		side = SideSource
-	}
+	side := st.side()
 	m, err := st.session(ctx, side)
 	if err != nil {
 		return err
@@ -198,10 +195,7 @@ func (st *stage) ensureRotation(ctx context.Context, m *member, keyARN string) e
 // the source the role gets Decrypt only when the key policy does not delegate to IAM,
 // since otherwise the role policy's grant already works (see policy.SourceKeyStatements).
 func (st *stage) keyPolicy(ctx context.Context) error {
-	side := st.res.Side
-	if side == "" {
-		side = SideSource
-	}
+	side := st.side()
 	p, err := st.params(ctx)
 	if err != nil {
 		return err
