@@ -133,14 +133,8 @@ func (s *Server) resolveCaller(accessKey, token string) (*principal, *apiError) 
 	}, nil
 }
 
-func (s *Server) accountIDs() []string {
-	ids := make([]string, 0, len(s.accounts))
-	for id := range s.accounts {
-		ids = append(ids, id)
-	}
-	sortStrings(ids)
-	return ids
-}
+// accountIDs lists the simulated account IDs in order. The caller holds s.mu.
+func (s *Server) accountIDs() []string { return sortedKeys(s.accounts) }
 
 // identityPolicies returns the identity-based policies and the permissions boundary of a
 // role-session principal. Root and service principals have none. The caller holds s.mu.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 
@@ -224,7 +225,7 @@ func TestS3ListObjects(t *testing.T) {
 				for _, cp := range out.CommonPrefixes {
 					page = append(page, aws.ToString(cp.Prefix))
 				}
-				sortStrings(page)
+				sort.Strings(page)
 				got = append(got, page...)
 			}
 			if strings.Join(got, ",") != tt.want || pages != tt.wantPages {
@@ -246,7 +247,7 @@ func TestS3ListObjects(t *testing.T) {
 			entries = append(entries, "marker:"+aws.ToString(m.Key))
 		}
 	}
-	sortStrings(entries)
+	sort.Strings(entries)
 	if got := strings.Join(entries, ","); got != "a/1,a/2,b/1,c,d,gone,marker:gone" {
 		t.Errorf("versions listed: %s", got)
 	}

@@ -22,7 +22,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 )
@@ -124,12 +123,7 @@ func New(opts Options) *Server {
 func (s *Server) Accounts() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := make([]string, 0, len(s.accounts))
-	for id := range s.accounts {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
+	return s.accountIDs()
 }
 
 // Close stops pending replication work. Requests after Close still work; replication

@@ -154,8 +154,8 @@ func (s *Server) begin(c *call, op string) bool {
 	return true
 }
 
-func sortStrings(s []string) { sort.Strings(s) }
-
+// sortedKeys returns the keys of m in order, so responses and evaluation do not depend on
+// map iteration order.
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
