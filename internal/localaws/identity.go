@@ -259,16 +259,13 @@ func (s *Server) authorize(a authRequest) *apiError {
 // decide is authorize without the error formatting. The caller holds s.mu.
 func (s *Server) decide(a authRequest) authz.Decision {
 	identity, boundary := s.identityPolicies(a.p)
-	ctx := map[string][]string{}
-	for k, v := range a.context {
-		ctx[k] = v
-	}
+	// Authorize reads the context into a map of its own, so a.context is passed as is.
 	return authz.Authorize(authz.Input{
 		Request: authz.Request{
 			Principal: a.p.authzPrincipal(),
 			Action:    a.action,
 			Resource:  a.resource,
-			Context:   ctx,
+			Context:   a.context,
 		},
 		Mode:            a.mode,
 		Identity:        identity,

@@ -28,7 +28,7 @@ type Request struct {
 	// Resource is the full ARN of the resource acted on.
 	Resource string
 	// Context maps condition keys to their values; keys match
-	// case-insensitively.
+	// case-insensitively. Authorize does not modify it.
 	Context map[string][]string
 }
 
