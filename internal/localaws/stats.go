@@ -13,9 +13,13 @@ type statKey struct {
 
 // CallCount is the number of requests one account made to one operation.
 type CallCount struct {
+	// Account is the caller's account; Service and Operation name the API call, e.g.
+	// "s3" and "PutBucketReplication".
 	Account, Service, Operation string
-	Mutating                    bool
-	Count                       int
+	// Mutating is IsMutating(Operation): whether the call changes state.
+	Mutating bool
+	// Count is how many such requests arrived since the server started or ResetCalls.
+	Count int
 }
 
 // Calls returns the request counters, sorted by account, service and operation. Requests

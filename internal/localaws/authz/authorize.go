@@ -47,6 +47,7 @@ const (
 	ModeTrust
 )
 
+// String names the mode, for test failures and logs.
 func (m Mode) String() string {
 	switch m {
 	case ModeStandard:
