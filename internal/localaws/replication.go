@@ -125,10 +125,9 @@ func (s *Server) runReplication(t replicationTask) {
 	s.mu.Unlock()
 }
 
-// replFinish records one destination's outcome on the source version and returns the
-// version's final status once every destination has finished ("" before). The caller
-// holds s.mu.
-func (s *Server) replFinish(t replicationTask, failure, detail string) string {
+// replFinish records one destination's outcome on the source version, and sets the
+// version's final status once every destination has finished. The caller holds s.mu.
+func (s *Server) replFinish(t replicationTask, failure, detail string) {
 	p := s.repl.progress[t.v]
 	if p == nil {
 		// The version's bookkeeping is gone (should not happen); fall back to this task.
@@ -139,16 +138,15 @@ func (s *Server) replFinish(t replicationTask, failure, detail string) string {
 		p.failure, p.detail = failure, detail
 	}
 	if p.remaining > 0 {
-		return ""
+		return
 	}
 	delete(s.repl.progress, t.v)
 	if p.failure != "" {
 		t.v.replicationStatus = replFailed
 		t.v.replicationFailure, t.v.replicationDetail = p.failure, p.detail
-		return replFailed
+		return
 	}
 	t.v.replicationStatus = replCompleted
-	return replCompleted
 }
 
 // WaitIdle blocks until no replication is pending or running, or ctx ends. Events of the
