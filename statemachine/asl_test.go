@@ -326,7 +326,9 @@ func TestProvisionLambdaTasksFollowTheContract(t *testing.T) {
 				t.Errorf("%s does not retry %s", n, e)
 			}
 		}
-		// Every stage that touches IAM or KMS retries propagation for about three minutes.
+		// Every stage that touches IAM or KMS retries propagation for about five minutes: IAM
+		// propagation takes seconds to minutes, and KMS documents up to five minutes before a new
+		// alias (which the provisioner's KMS permissions are conditioned on) authorizes.
 		var prop *retrier
 		for i, r := range s.Retry {
 			for _, e := range r.ErrorEquals {
@@ -343,8 +345,8 @@ func TestProvisionLambdaTasksFollowTheContract(t *testing.T) {
 		case prop == nil:
 			t.Errorf("%s (%s) does not retry PrincipalNotReady", n, ev.Stage)
 		default:
-			if total := maxBackoffSeconds(*prop); total < 150 || total > 240 {
-				t.Errorf("%s: PrincipalNotReady retries wait up to %.0fs in all, want about three minutes", n, total)
+			if total := maxBackoffSeconds(*prop); total < 300 || total > 420 {
+				t.Errorf("%s: PrincipalNotReady retries wait up to %.0fs in all, want about five minutes", n, total)
 			}
 			if prop.JitterStrategy != "FULL" {
 				t.Errorf("%s: PrincipalNotReady retries should use JitterStrategy FULL so parallel stages do not retry in lockstep", n)

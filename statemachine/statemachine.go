@@ -43,7 +43,7 @@ const Provision = "provision"
 var LambdaErrorNames = []string{
 	"InvalidSpec",       // the request is invalid: never retried
 	"PreflightFailed",   // a precondition in an account does not hold: never retried
-	"PrincipalNotReady", // IAM/KMS propagation: retried with backoff for about three minutes
+	"PrincipalNotReady", // IAM/KMS propagation: retried with backoff for about five minutes
 	"AccessDenied",      // a provisioner role lacks a permission: never retried
 	"Conflict",          // existing configuration s3crr must not overwrite: never retried
 	"StageFailed",       // any other failure (the AWS error code is in the cause): never retried

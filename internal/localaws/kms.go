@@ -289,6 +289,22 @@ func (s *Server) kmsAliasesOf(k *kmsKey) []string {
 	return out
 }
 
+// kmsAuthorizingAliases lists the aliases that authorization sees on k: those pointing at
+// it whose last change is older than the propagation window. AWS: "It might take up to
+// five minutes for tag and alias changes to affect KMS key authorization" (KMS Developer
+// Guide, abac). The caller holds s.mu.
+func (s *Server) kmsAuthorizingAliases(k *kmsKey) []string {
+	reg := s.kms[k.account+"/"+k.region]
+	var out []string
+	for _, name := range s.kmsAliasesOf(k) {
+		if changed := reg.aliasTimes[name][1]; s.now().Before(changed.Add(s.opts.PropagationWindow)) {
+			continue
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
 // kmsUse describes one authorization of a KMS operation on a key.
 type kmsUse struct {
 	p      *principal
@@ -329,7 +345,7 @@ func (s *Server) kmsAuthorizeKey(k *kmsKey, u kmsUse) *apiError {
 	}
 	ctx["kms:KeySpec"] = []string{"SYMMETRIC_DEFAULT"}
 	ctx["kms:KeyUsage"] = []string{"ENCRYPT_DECRYPT"}
-	if aliases := s.kmsAliasesOf(k); len(aliases) > 0 {
+	if aliases := s.kmsAuthorizingAliases(k); len(aliases) > 0 {
 		ctx["kms:ResourceAliases"] = aliases
 	}
 	for tk, tv := range k.tags {

@@ -30,9 +30,9 @@ func (e *PreflightFailed) Error() string { return e.Message }
 
 // PrincipalNotReady means AWS does not see a just-created IAM role yet: KMS rejects a key
 // policy naming it ("invalid principals"), S3 rejects a bucket policy naming it ("Invalid
-// principal in policy") or a replication configuration whose role it cannot assume yet.
-// The state machine retries it with backoff (IAM propagation takes seconds to minutes);
-// the Lambda never sleeps.
+// principal in policy") or a replication configuration whose role it cannot assume yet;
+// or KMS does not yet authorize by a key's new alias (see classifyAliasAuthorized). The
+// state machine retries it with backoff for about five minutes; the Lambda never sleeps.
 type PrincipalNotReady struct{ Message string }
 
 func (e *PrincipalNotReady) Error() string { return e.Message }
@@ -217,4 +217,19 @@ func (m *member) classify(action string, err error) error {
 		}
 	}
 	return fmt.Errorf("%s in account %s: %w", action, m.account, err)
+}
+
+// classifyAliasAuthorized classifies the result of a KMS change the provisioner may make
+// only on keys with an alias/s3crr* alias (kms:ResourceAliases in its policy). The keys
+// stage gives the key that alias moments before, and KMS takes up to five minutes to
+// authorize by a new alias ("It might take up to five minutes for tag and alias changes to
+// affect KMS key authorization", KMS Developer Guide, ABAC). So a denial here is first
+// propagation, retried by the state machine; the message says what it is if it persists.
+func (m *member) classifyAliasAuthorized(action, keyARN string, err error) error {
+	if err == nil || !isAccessDenied(err) {
+		return m.classify(action+" "+keyARN, err)
+	}
+	return &PrincipalNotReady{Message: fmt.Sprintf(
+		"%s on %s denied in account %s: KMS may not yet authorize by the key's new alias/s3crr* alias (up to five minutes after it is created); retried. If it persists, the provisioner role %s lacks %s on keys with an alias/s3crr* alias (fix: update the MemberStack): %v",
+		action, keyARN, m.account, m.roleARN, action, err)}
 }

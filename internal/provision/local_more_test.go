@@ -43,37 +43,39 @@ func (e *localEnv) run(t testing.TB, stage, side string, req []byte) (Result, er
 	return e.svc.Run(context.Background(), Event{Stage: stage, Side: side, Request: req})
 }
 
-// TestPropagationWindowGivesPrincipalNotReadyThenConverges: right after the replication
-// role is created, KMS rejects a key policy naming it and S3 a replication configuration
-// using it; the stages say PrincipalNotReady (which the state machine retries) and succeed
-// once the role has propagated.
+// TestPropagationWindowGivesPrincipalNotReadyThenConverges: KMS authorizes by a key's new
+// alias only after a delay, and right after the replication role is created KMS rejects a
+// key policy naming it and S3 a replication configuration using it. The stages say
+// PrincipalNotReady (which the state machine retries) and succeed once things propagated.
 func TestPropagationWindowGivesPrincipalNotReadyThenConverges(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
 	env := newLocalEnv(t, localaws.Options{PropagationWindow: 2 * time.Minute, Now: clock.Now})
 	clock.Advance(3 * time.Minute) // the provisioner roles themselves have propagated
 	req := sampleRequest(t)
+	type step struct{ stage, side string }
+	runAll := func(steps []step, wantNotReady bool) {
+		t.Helper()
+		for _, s := range steps {
+			_, err := env.run(t, s.stage, s.side, req)
+			var pn *PrincipalNotReady
+			switch {
+			case wantNotReady && !errors.As(err, &pn):
+				t.Errorf("%s(%s) inside the propagation window: err = %v (%T), want *PrincipalNotReady", s.stage, s.side, err, err)
+			case !wantNotReady && err != nil:
+				t.Fatalf("%s(%s): %v", s.stage, s.side, err)
+			}
+		}
+	}
 
-	for _, s := range []struct{ stage, side string }{
-		{StageValidate, ""}, {StagePreflight, ""},
-		{StageBucket, SideSource}, {StageBucket, SideDestination},
-		{StageKey, SideSource}, {StageKey, SideDestination},
-		{StageRole, SideSource},
-	} {
-		if _, err := env.run(t, s.stage, s.side, req); err != nil {
-			t.Fatalf("%s(%s): %v", s.stage, s.side, err)
-		}
-	}
-	for _, s := range []struct{ stage, side string }{
-		{StageKeyPolicy, SideDestination},
-		{StageBucketPolicy, SideDestination},
-		{StageReplication, SideSource},
-	} {
-		_, err := env.run(t, s.stage, s.side, req)
-		var pn *PrincipalNotReady
-		if !errors.As(err, &pn) {
-			t.Errorf("%s(%s) inside the propagation window: err = %v (%T), want *PrincipalNotReady", s.stage, s.side, err, err)
-		}
-	}
+	runAll([]step{{StageValidate, ""}, {StagePreflight, ""}, {StageBucket, SideSource}, {StageBucket, SideDestination}}, false)
+	// The keys stage creates each key and its alias, then enables rotation, which the
+	// provisioner may do only through the alias that KMS does not authorize by yet.
+	keys := []step{{StageKey, SideSource}, {StageKey, SideDestination}}
+	runAll(keys, true)
+	clock.Advance(3 * time.Minute)
+	runAll(keys, false)
+	runAll([]step{{StageRole, SideSource}}, false)
+	runAll([]step{{StageKeyPolicy, SideDestination}, {StageBucketPolicy, SideDestination}, {StageReplication, SideSource}}, true)
 	clock.Advance(3 * time.Minute)
 	res := env.apply(t, req)
 	if countChanges(res) == 0 {

@@ -186,7 +186,7 @@ func (st *stage) ensureRotation(ctx context.Context, m *member, keyARN string) e
 	}
 	return st.change(m, keyARN, "enable key rotation", "yearly automatic rotation", func() error {
 		_, err := m.kms.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: aws.String(keyARN)})
-		return m.classify("kms:EnableKeyRotation "+keyARN, err)
+		return m.classifyAliasAuthorized("kms:EnableKeyRotation", keyARN, err)
 	})
 }
 
@@ -236,6 +236,6 @@ func (st *stage) keyPolicy(ctx context.Context) error {
 	}
 	return st.change(m, keyARN, "merge key policy", fmt.Sprintf("grant %s to %s (other statements kept)", ours[0].Action, p.RoleARN), func() error {
 		_, err := m.kms.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default"), Policy: aws.String(string(merged.JSON()))})
-		return m.classify("kms:PutKeyPolicy "+keyARN, err)
+		return m.classifyAliasAuthorized("kms:PutKeyPolicy", keyARN, err)
 	})
 }
