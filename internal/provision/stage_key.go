@@ -36,6 +36,15 @@ func (st *stage) key(ctx context.Context) error {
 		if ep.KMSKeyARN != "" {
 			return st.ensureAliasOnBroughtKey(ctx, m, side, aws.ToString(meta.Arn))
 		}
+		// The alias may be the owner's, on a key s3crr did not create (the request named
+		// an existing alias): rotation is then the owner's choice, only warned on.
+		ours, err := keyCreatedByS3crr(ctx, m, aws.ToString(meta.Arn))
+		if err != nil {
+			return err
+		}
+		if !ours {
+			return st.warnIfRotationOff(ctx, m, aws.ToString(meta.Arn))
+		}
 		return st.ensureRotation(ctx, m, aws.ToString(meta.Arn))
 	}
 	if ep.KMSKeyARN != "" {
@@ -174,6 +183,36 @@ func findKeyByAliasTag(ctx context.Context, m *member, alias string) (string, er
 		return "", m.classify("kms:ListResourceTags (denied on every key)", denied)
 	}
 	return "", nil
+}
+
+// keyCreatedByS3crr reports whether a key carries the tag s3crr puts on keys it creates.
+func keyCreatedByS3crr(ctx context.Context, m *member, keyARN string) (bool, error) {
+	p := kms.NewListResourceTagsPaginator(m.kms, &kms.ListResourceTagsInput{KeyId: aws.String(keyARN)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return false, m.classify("kms:ListResourceTags "+keyARN, err)
+		}
+		for _, t := range page.Tags {
+			if aws.ToString(t.TagKey) == tagManagedBy && aws.ToString(t.TagValue) == managedBy {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// warnIfRotationOff reports, without changing it, a key of the owner's that does not
+// rotate.
+func (st *stage) warnIfRotationOff(ctx context.Context, m *member, keyARN string) error {
+	out, err := m.kms.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(keyARN)})
+	if err != nil {
+		return m.classify("kms:GetKeyRotationStatus "+keyARN, err)
+	}
+	if !out.KeyRotationEnabled {
+		st.warn("key %s does not rotate automatically; s3crr did not create it and leaves its rotation to its owner", keyARN)
+	}
+	return nil
 }
 
 func (st *stage) ensureRotation(ctx context.Context, m *member, keyARN string) error {

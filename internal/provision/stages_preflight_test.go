@@ -439,13 +439,25 @@ func TestKeyStageWithExistingKeys(t *testing.T) {
 			wantAlias:   "alias/s3crr-src",
 		},
 		{
-			name: "uses the key behind the alias and turns rotation on",
+			name: "uses its own key behind the alias and turns rotation on",
+			give: func(k *fakeKMS) (func(*spec.Request), string) {
+				arn := k.addKey(func(k *fakeKey) {
+					k.tags = []kmstypes.Tag{{TagKey: aws.String(tagManagedBy), TagValue: aws.String(managedBy)}}
+				})
+				k.alias("alias/s3crr-src", arn)
+				return nil, arn
+			},
+			wantActions: []string{"enable key rotation"},
+			wantAlias:   "alias/s3crr-src",
+		},
+		{
+			name: "uses the owner's key behind the alias, rotation untouched",
 			give: func(k *fakeKMS) (func(*spec.Request), string) {
 				arn := k.addKey(nil)
 				k.alias("alias/s3crr-src", arn)
 				return nil, arn
 			},
-			wantActions: []string{"enable key rotation"},
+			wantActions: nil,
 			wantAlias:   "alias/s3crr-src",
 		},
 		{
