@@ -135,10 +135,11 @@ func (d Document) Pretty() []byte {
 // String returns the compact JSON, so documents print readably.
 func (d Document) String() string { return string(d.JSON()) }
 
-func (d Document) write(b *bytes.Buffer) {
-	b.WriteByte('{')
+// fieldWriter returns a function that starts the next field of a JSON object being
+// written to b: the separator, the quoted name and the colon.
+func fieldWriter(b *bytes.Buffer) func(name string) {
 	first := true
-	field := func(name string) {
+	return func(name string) {
 		if !first {
 			b.WriteByte(',')
 		}
@@ -146,6 +147,11 @@ func (d Document) write(b *bytes.Buffer) {
 		writeString(b, name)
 		b.WriteByte(':')
 	}
+}
+
+func (d Document) write(b *bytes.Buffer) {
+	b.WriteByte('{')
+	field := fieldWriter(b)
 	if d.Version != "" {
 		field("Version")
 		writeString(b, d.Version)
@@ -172,15 +178,7 @@ func (d Document) write(b *bytes.Buffer) {
 
 func (s Statement) write(b *bytes.Buffer) {
 	b.WriteByte('{')
-	first := true
-	field := func(name string) {
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		writeString(b, name)
-		b.WriteByte(':')
-	}
+	field := fieldWriter(b)
 	if s.Sid != "" {
 		field("Sid")
 		writeString(b, s.Sid)
