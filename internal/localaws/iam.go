@@ -175,17 +175,7 @@ func (s *Server) iamAuthorize(c *call, action, resource string, r *role, extra m
 
 // iamRequestTagContext is aws:RequestTag/<key> and aws:TagKeys for the tags of a request.
 func iamRequestTagContext(tags []iamTagXML) map[string][]string {
-	ctx := map[string][]string{}
-	if len(tags) == 0 {
-		return ctx
-	}
-	keys := make([]string, 0, len(tags))
-	for _, t := range tags {
-		ctx["aws:RequestTag/"+t.Key] = []string{t.Value}
-		keys = append(keys, t.Key)
-	}
-	ctx["aws:TagKeys"] = keys
-	return ctx
+	return addRequestTagContext(map[string][]string{}, tags, func(t iamTagXML) (string, string) { return t.Key, t.Value })
 }
 
 // iamBoundaryContext is iam:PermissionsBoundary when a boundary ARN is involved: IAM sets the

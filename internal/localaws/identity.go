@@ -283,3 +283,21 @@ func (c *call) requestContext() map[string][]string {
 	}
 	return map[string][]string{"aws:SecureTransport": {secure}}
 }
+
+// addRequestTagContext adds aws:RequestTag/<key> and aws:TagKeys, in request order, for
+// the tags a request carries. IAM and KMS set these keys the same way but name their tag
+// fields differently, so each passes kv to read one tag; one builder keeps a tag-based
+// condition judged alike in both services. A request without tags gets neither key.
+func addRequestTagContext[T any](ctx map[string][]string, tags []T, kv func(T) (key, value string)) map[string][]string {
+	if len(tags) == 0 {
+		return ctx
+	}
+	keys := make([]string, 0, len(tags))
+	for _, t := range tags {
+		k, v := kv(t)
+		ctx["aws:RequestTag/"+k] = []string{v}
+		keys = append(keys, k)
+	}
+	ctx["aws:TagKeys"] = keys
+	return ctx
+}

@@ -162,16 +162,7 @@ func kmsCheckTags(tags []kmsTag) *apiError {
 
 // kmsTagContext is the aws:RequestTag/* and aws:TagKeys context of a tagging request.
 func kmsTagContext(ctx map[string][]string, tags []kmsTag) map[string][]string {
-	if len(tags) == 0 {
-		return ctx
-	}
-	keys := make([]string, 0, len(tags))
-	for _, t := range tags {
-		ctx["aws:RequestTag/"+t.TagKey] = []string{t.TagValue}
-		keys = append(keys, t.TagKey)
-	}
-	ctx["aws:TagKeys"] = keys
-	return ctx
+	return addRequestTagContext(ctx, tags, func(t kmsTag) (string, string) { return t.TagKey, t.TagValue })
 }
 
 // --- keys -------------------------------------------------------------------------------
