@@ -268,6 +268,25 @@ func (s *Server) s3Bucket(c *call, name string) (*bucket, *apiError) {
 	return b, nil
 }
 
+// s3AuthorizedBucket resolves the request's bucket and authorizes action on the bucket ARN
+// with the condition keys ctx. On success it returns with s.mu held, as s3Bucket does, and
+// the caller unlocks; on failure it has failed the call, released the lock and returns nil.
+// Most bucket handlers open this way, and one opening keeps the order of lookup, region
+// check and authorization the same for all of them.
+func (s *Server) s3AuthorizedBucket(c *call, req *s3Request, action string, ctx map[string][]string) *bucket {
+	b, err := s.s3Bucket(c, req.bucket)
+	if err != nil {
+		c.fail(err)
+		return nil
+	}
+	if err := s.s3Authorize(c, b, action, s3BucketARN(b.name), ctx); err != nil {
+		s.mu.Unlock()
+		c.fail(err)
+		return nil
+	}
+	return b
+}
+
 // s3RegionCheck returns S3's error for a request signed for, or sent to, a region other
 // than the bucket's.
 func s3RegionCheck(c *call, b *bucket) *apiError {

@@ -194,16 +194,11 @@ func (s *Server) s3GetBucketLocation(c *call, req *s3Request) {
 // s3DeleteBucket is DeleteBucket; a bucket with any object version or delete marker left
 // is not empty.
 func (s *Server) s3DeleteBucket(c *call, req *s3Request) {
-	b, err := s.s3Bucket(c, req.bucket)
-	if err != nil {
-		c.fail(err)
+	b := s.s3AuthorizedBucket(c, req, "s3:DeleteBucket", nil)
+	if b == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	if err := s.s3Authorize(c, b, "s3:DeleteBucket", s3BucketARN(b.name), nil); err != nil {
-		c.fail(err)
-		return
-	}
 	for _, versions := range b.objects {
 		if len(versions) > 0 {
 			msg := "The bucket you tried to delete is not empty"

@@ -16,16 +16,11 @@ import (
 // fn with s.mu held. Handlers read request bodies before calling it, so a slow client never
 // holds the lock.
 func (s *Server) s3WithBucket(c *call, req *s3Request, action string, fn func(b *bucket)) {
-	b, err := s.s3Bucket(c, req.bucket)
-	if err != nil {
-		c.fail(err)
+	b := s.s3AuthorizedBucket(c, req, action, nil)
+	if b == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	if err := s.s3Authorize(c, b, action, s3BucketARN(b.name), nil); err != nil {
-		c.fail(err)
-		return
-	}
 	fn(b)
 }
 

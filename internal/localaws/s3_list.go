@@ -148,9 +148,10 @@ func s3ListStorageClass(v *objectVersion) string {
 	return v.storageClass
 }
 
-// s3ListAuthorize checks s3:ListBucket (or ListBucketVersions) with the s3:prefix key.
-func (s *Server) s3ListAuthorize(c *call, b *bucket, action, prefix string) *apiError {
-	return s.s3Authorize(c, b, action, s3BucketARN(b.name), map[string][]string{"s3:prefix": {prefix}})
+// s3ListBucket is s3AuthorizedBucket for a listing: action is s3:ListBucket or
+// s3:ListBucketVersions, judged with the s3:prefix key of the request.
+func (s *Server) s3ListBucket(c *call, req *s3Request, action, prefix string) *bucket {
+	return s.s3AuthorizedBucket(c, req, action, map[string][]string{"s3:prefix": {prefix}})
 }
 
 // s3ListObjectsV2 is ListObjectsV2. Continuation tokens are opaque (the last key or common
@@ -171,16 +172,11 @@ func (s *Server) s3ListObjectsV2(c *call, req *s3Request) {
 		}
 		marker = string(raw)
 	}
-	b, aerr := s.s3Bucket(c, req.bucket)
-	if aerr != nil {
-		c.fail(aerr)
+	b := s.s3ListBucket(c, req, "s3:ListBucket", p.prefix)
+	if b == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	if aerr := s.s3ListAuthorize(c, b, "s3:ListBucket", p.prefix); aerr != nil {
-		c.fail(aerr)
-		return
-	}
 	items, truncated := s3ListCurrent(b, p, marker)
 	out := s.s3ListBucketResult(c, b, p, items, truncated, req.q.Get("fetch-owner") == "true")
 	n := len(items)
@@ -200,16 +196,11 @@ func (s *Server) s3ListObjects(c *call, req *s3Request) {
 		c.fail(aerr)
 		return
 	}
-	b, aerr := s.s3Bucket(c, req.bucket)
-	if aerr != nil {
-		c.fail(aerr)
+	b := s.s3ListBucket(c, req, "s3:ListBucket", p.prefix)
+	if b == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	if aerr := s.s3ListAuthorize(c, b, "s3:ListBucket", p.prefix); aerr != nil {
-		c.fail(aerr)
-		return
-	}
 	marker := req.q.Get("marker")
 	items, truncated := s3ListCurrent(b, p, marker)
 	out := s.s3ListBucketResult(c, b, p, items, truncated, true)
@@ -272,16 +263,11 @@ func (s *Server) s3ListObjectVersions(c *call, req *s3Request) {
 		c.fail(errInvalidArgument("A version-id marker cannot be specified without a key marker.", "version-id-marker", vidMarker))
 		return
 	}
-	b, aerr := s.s3Bucket(c, req.bucket)
-	if aerr != nil {
-		c.fail(aerr)
+	b := s.s3ListBucket(c, req, "s3:ListBucketVersions", p.prefix)
+	if b == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	if aerr := s.s3ListAuthorize(c, b, "s3:ListBucketVersions", p.prefix); aerr != nil {
-		c.fail(aerr)
-		return
-	}
 	out := s3ListVersionsResult{Xmlns: s3NS, Name: b.name, Prefix: p.enc(p.prefix), KeyMarker: p.enc(keyMarker),
 		VersionIDMarker: vidMarker, MaxKeys: p.maxKeys, Delimiter: p.enc(p.delimiter)}
 	if p.encode {
