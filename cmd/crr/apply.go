@@ -58,7 +58,7 @@ func applyCommand() *command {
 
 func apply(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet("crr apply")
-	file := fs.String("f", "", "pair request `file` (JSON); - reads standard input")
+	file := addRequestFlag(fs)
 	smARN := fs.String("state-machine", "", "provision state machine `ARN`; default arn:<partition>:states:<region>:<your account>:stateMachine:"+provisionStateMachineName)
 	wait := fs.Bool("wait", false, "follow the execution until it ends, printing each state as it runs")
 	redrive := fs.Bool("redrive", false, "if this request's execution failed, timed out or was aborted, redrive it from the failed state (within 14 days)")

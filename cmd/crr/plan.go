@@ -41,7 +41,7 @@ type stageEvent struct {
 
 func plan(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet("crr plan")
-	file := fs.String("f", "", "pair request `file` (JSON); - reads standard input")
+	file := addRequestFlag(fs)
 	function := fs.String("function", provisionFunctionName, "the provision Lambda's `name or ARN` (the HubStack names it "+provisionFunctionName+")")
 	aw := addAWSFlags(fs)
 	usage := "crr plan -f pair.json [--function NAME|ARN] [--region R] [--profile P]\n\n" +

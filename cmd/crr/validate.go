@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,7 +27,7 @@ func validateCommand() *command {
 
 func validate(_ context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet("crr validate")
-	file := fs.String("f", "", "pair request `file` (JSON); - reads standard input")
+	file := addRequestFlag(fs)
 	asJSON := fs.Bool("json", false, "print the defaulted request as JSON (or, if invalid, the problems as JSON)")
 	usage := "crr validate -f pair.json [--json]\n\n" +
 		"Checks the request as the provision state machine will, and prints the request with\n" +
@@ -68,6 +69,13 @@ func (e *invalidRequestError) Error() string {
 }
 
 func (e *invalidRequestError) exitCode() int { return exitInvalid }
+
+// addRequestFlag defines -f, the pair request file, with the meaning readRequestFile
+// gives it; validate, plan and apply share it so the flag reads the same in every
+// command's help.
+func addRequestFlag(fs *flag.FlagSet) *string {
+	return fs.String("f", "", "pair request `file` (JSON); - reads standard input")
+}
 
 // readRequestFile reads the -f argument: a file, or standard input for "-". It reads at
 // most one byte more than spec.MaxRequestBytes, enough for spec.Parse to report the size.
