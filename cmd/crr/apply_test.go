@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/s3crr/s3crr/internal/spec"
 	"github.com/s3crr/s3crr/statemachine"
 )
 
@@ -100,12 +99,7 @@ func TestApplyStartsWaitsAndThenFollowsTheSameExecution(t *testing.T) {
 	smARN := kumoStateMachine(t, hub.Endpoint)
 	useEndpoints(t, kumoEndpoints(hub.Endpoint))
 	pairID := uniqueName("crr-apply")
-	file := requestFile(t, pairID)
-	raw, _ := os.ReadFile(file)
-	req, err := spec.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file, req := parsedRequestFile(t, pairID)
 	wantARN := strings.Replace(smARN, ":stateMachine:", ":execution:", 1) + ":" + req.ExecutionName()
 
 	// No --state-machine: the ARN comes from the caller's account and region.

@@ -16,6 +16,7 @@ import (
 	"github.com/s3crr/s3crr/internal/localdeploy"
 	"github.com/s3crr/s3crr/internal/localhub"
 	"github.com/s3crr/s3crr/internal/provision"
+	"github.com/s3crr/s3crr/internal/spec"
 )
 
 // The plan, apply and status tests drive the commands against local stand-ins: kumo
@@ -104,6 +105,49 @@ func requestFile(t *testing.T, pairID string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// parsedRequestFile is requestFile together with the request it holds, parsed as the CLI
+// parses it, for tests that predict names derived from the request (the execution name).
+func parsedRequestFile(t *testing.T, pairID string) (string, spec.Request) {
+	t.Helper()
+	file := requestFile(t, pairID)
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := spec.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file, req
+}
+
+// cliCase is a command line and how it must end: the exit code, and text stderr must
+// contain. The commands' error tables share it and runCLICases.
+type cliCase struct {
+	name       string
+	give       []string
+	want       int
+	wantStderr []string
+}
+
+// runCLICases runs each case as a subtest.
+func runCLICases(t *testing.T, tests []cliCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, tt.give...)
+			if code != tt.want {
+				t.Errorf("exit code %d, want %d", code, tt.want)
+			}
+			for _, w := range tt.wantStderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not mention %q", w)
+				}
+			}
+		})
+	}
 }
 
 type testLog struct{ t *testing.T }
@@ -283,29 +327,12 @@ func TestPlanReportsTheFailedStageAndExits1(t *testing.T) {
 func TestPlanErrors(t *testing.T) {
 	hub := startHub(t)
 	useEndpoints(t, map[string]string{"LAMBDA": hub.Endpoint})
-	tests := []struct {
-		name       string
-		give       []string
-		want       int
-		wantStderr []string
-	}{
+	tests := []cliCase{
 		{"no such function", []string{"plan", "-f", samplePath, "--function", "s3crr-provision-missing"}, exitFailure,
 			[]string{"lambda:InvokeFunction s3crr-provision-missing: ResourceNotFoundException", "deploy the HubStack, or pass --function"}},
 		{"invalid request, before any call", []string{"plan", "-f", "testdata/invalid-pair.json"}, exitInvalid,
 			[]string{"source.account: ", "the request is invalid"}},
 		{"no file", []string{"plan"}, exitUsage, []string{"-f is required"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := runCLI(t, tt.give...)
-			if code != tt.want {
-				t.Errorf("exit code %d, want %d", code, tt.want)
-			}
-			for _, w := range tt.wantStderr {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr does not mention %q", w)
-				}
-			}
-		})
-	}
+	runCLICases(t, tests)
 }

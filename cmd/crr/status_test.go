@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/s3crr/s3crr/internal/spec"
 )
 
 // registerPair writes the item the state machine's RegisterPair state writes.
@@ -43,12 +40,7 @@ func TestStatusOfAPairAndOfAnExecution(t *testing.T) {
 	smARN := kumoStateMachine(t, hub.Endpoint)
 	useEndpoints(t, kumoEndpoints(hub.Endpoint))
 	pairID := uniqueName("crr-status")
-	file := requestFile(t, pairID)
-	raw, _ := os.ReadFile(file)
-	req, err := spec.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file, req := parsedRequestFile(t, pairID)
 	if code, _, _ := runCLI(t, "apply", "-f", file, "--wait"); code != exitOK {
 		t.Fatalf("apply: exit code %d", code)
 	}
@@ -119,12 +111,7 @@ func TestStatusErrors(t *testing.T) {
 	hub := startHub(t)
 	kumoStateMachine(t, hub.Endpoint)
 	useEndpoints(t, kumoEndpoints(hub.Endpoint))
-	tests := []struct {
-		name       string
-		give       []string
-		want       int
-		wantStderr []string
-	}{
+	tests := []cliCase{
 		{"no argument", []string{"status"}, exitUsage, []string{"give a pair ID or an execution ARN"}},
 		{"two arguments", []string{"status", "a-pair", "b-pair"}, exitUsage, []string{`unexpected argument "b-pair"`}},
 		{"not an execution ARN", []string{"status", "arn:aws:states:us-east-1:000000000000:stateMachine:s3crr-provision"}, exitUsage, []string{"is not an execution ARN"}},
@@ -134,19 +121,7 @@ func TestStatusErrors(t *testing.T) {
 		{"missing execution", []string{"status", "arn:aws:states:us-east-1:000000000000:execution:s3crr-provision:nope-0123456789"}, exitFailure,
 			[]string{"states:DescribeExecution", "ExecutionDoesNotExist", "check the ARN"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := runCLI(t, tt.give...)
-			if code != tt.want {
-				t.Errorf("exit code %d, want %d", code, tt.want)
-			}
-			for _, w := range tt.wantStderr {
-				if !strings.Contains(stderr, w) {
-					t.Errorf("stderr does not mention %q", w)
-				}
-			}
-		})
-	}
+	runCLICases(t, tests)
 }
 
 func TestStatusNamesAMissingStateMachine(t *testing.T) {

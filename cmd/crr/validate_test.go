@@ -126,26 +126,10 @@ func TestValidateJSON(t *testing.T) {
 }
 
 func TestValidateCommandLine(t *testing.T) {
-	tests := []struct {
-		name       string
-		give       []string
-		want       int
-		wantStderr string
-	}{
-		{"no file", []string{"validate"}, exitUsage, "-f is required"},
-		{"missing file", []string{"validate", "-f", "testdata/nope.json"}, exitFailure, "read pair request: open testdata/nope.json"},
-		{"stray argument", []string{"validate", "-f", samplePath, "extra"}, exitUsage, `unexpected argument "extra"`},
-		{"usage lists exit code 3", []string{"-h"}, exitOK, "3  the request is invalid"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := runCLI(t, tt.give...)
-			if code != tt.want {
-				t.Errorf("exit code %d, want %d", code, tt.want)
-			}
-			if !strings.Contains(stderr, tt.wantStderr) {
-				t.Errorf("stderr does not mention %q", tt.wantStderr)
-			}
-		})
-	}
+	runCLICases(t, []cliCase{
+		{"no file", []string{"validate"}, exitUsage, []string{"-f is required"}},
+		{"missing file", []string{"validate", "-f", "testdata/nope.json"}, exitFailure, []string{"read pair request: open testdata/nope.json"}},
+		{"stray argument", []string{"validate", "-f", samplePath, "extra"}, exitUsage, []string{`unexpected argument "extra"`}},
+		{"usage lists exit code 3", []string{"-h"}, exitOK, []string{"3  the request is invalid"}},
+	})
 }
