@@ -1,6 +1,8 @@
 package localaws
 
 import (
+	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"net/http"
 	"strconv"
@@ -206,6 +208,51 @@ func (s *Server) s3GetBucketPolicy(c *call, req *s3Request) {
 	})
 }
 
+// s3StoredPolicy is a bucket policy as S3 keeps it and GetBucketPolicy returns it: not
+// byte for byte what was put. S3 rewrites an account-ID principal to the account's root
+// ARN (terraform-provider-aws#286 documents the resulting diffs) and drops the whitespace,
+// so code that reads a policy back must compare documents by meaning, not by text. The
+// document has already been parsed; if re-encoding fails it is kept as written.
+func s3StoredPolicy(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return string(body)
+	}
+	statements, _ := doc["Statement"].([]any)
+	if st, ok := doc["Statement"].(map[string]any); ok {
+		statements = []any{st}
+	}
+	for _, raw := range statements {
+		st, _ := raw.(map[string]any)
+		principal, _ := st["Principal"].(map[string]any)
+		switch aws := principal["AWS"].(type) {
+		case string:
+			principal["AWS"] = s3RootARNForAccount(aws)
+		case []any:
+			for i, v := range aws {
+				if id, ok := v.(string); ok {
+					aws[i] = s3RootARNForAccount(id)
+				}
+			}
+		}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return string(body)
+	}
+	return string(out)
+}
+
+// s3RootARNForAccount turns a bare account ID into its root ARN; other names pass.
+func s3RootARNForAccount(name string) string {
+	if accountIDPattern.MatchString(name) {
+		return rootARN(name)
+	}
+	return name
+}
+
 // s3PutBucketPolicy is PutBucketPolicy: the document must parse, be a resource policy,
 // name only S3 actions and this bucket's resources, and name principals that exist and
 // have propagated (a role created moments ago is "Invalid principal in policy" until the
@@ -240,7 +287,7 @@ func (s *Server) s3PutBucketPolicy(c *call, req *s3Request) {
 				s3BucketARN(b.name) + "\" because public policies are blocked by the BlockPublicPolicy block public access setting."))
 			return
 		}
-		b.policyDoc, b.policy = string(body), pol
+		b.policyDoc, b.policy = s3StoredPolicy(body), pol
 		c.writeEmpty(http.StatusNoContent)
 	})
 }

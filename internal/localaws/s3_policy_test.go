@@ -73,8 +73,18 @@ func TestS3BucketPolicy(t *testing.T) {
 	s3Must(t, "PutBucketPolicy after propagation", err)
 	got, err := c.GetBucketPolicy(s3Ctx, &s3.GetBucketPolicyInput{Bucket: b})
 	s3Must(t, "GetBucketPolicy", err)
-	if aws.ToString(got.Policy) != doc {
-		t.Errorf("GetBucketPolicy = %s, want the document as written", aws.ToString(got.Policy))
+	if aws.ToString(got.Policy) != s3StoredPolicy([]byte(doc)) {
+		t.Errorf("GetBucketPolicy = %s, want the document as S3 stores it", aws.ToString(got.Policy))
+	}
+
+	// S3 rewrites account-ID principals to root ARNs and drops whitespace on the way in.
+	byAccount := `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ["222222222222", "arn:aws:iam::333333333333:root"]}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::pol-bucket/*"}]}`
+	_, err = c.PutBucketPolicy(s3Ctx, &s3.PutBucketPolicyInput{Bucket: b, Policy: aws.String(byAccount)})
+	s3Must(t, "PutBucketPolicy by account ID", err)
+	got, err = c.GetBucketPolicy(s3Ctx, &s3.GetBucketPolicyInput{Bucket: b})
+	s3Must(t, "GetBucketPolicy", err)
+	if p := aws.ToString(got.Policy); !strings.Contains(p, `"AWS":["arn:aws:iam::222222222222:root","arn:aws:iam::333333333333:root"]`) || strings.Contains(p, " ") {
+		t.Errorf("GetBucketPolicy = %s, want account IDs as root ARNs and no whitespace", p)
 	}
 
 	// A policy that denies everyone everything still lets the owner's root manage it.
