@@ -1,7 +1,7 @@
-// Package localaws simulates the member accounts of an s3crr deployment: S3, KMS, IAM and
-// STS across several AWS accounts and regions, behind one HTTP endpoint that speaks the
-// real wire protocols, so that aws-sdk-go-v2 clients and the AWS CLI work unchanged with an
-// endpoint override.
+// Package localaws simulates the member accounts of an s3crr deployment: S3, KMS, IAM, STS
+// and CloudWatch alarms across several AWS accounts and regions, behind one HTTP endpoint
+// that speaks the real wire protocols, so that aws-sdk-go-v2 clients and the AWS CLI work
+// unchanged with an endpoint override.
 //
 // No emulator that runs here separates accounts, evaluates IAM, bucket and key policies, or
 // performs replication, so this package does all three: the caller's account comes from its
@@ -83,6 +83,7 @@ type Server struct {
 	sessions map[string]*session   // temporary credentials, by access key ID
 	buckets  map[string]*bucket    // bucket names are global across accounts and regions
 	kms      map[string]*kmsRegion // by account + "/" + region
+	cw       map[string]*cwRegion  // CloudWatch alarms, by account + "/" + region
 	events   []Event               // every event emitted, for tests
 	stats    map[statKey]int       // request counters
 	faults   []*Fault              // injected faults, consumed in order
@@ -108,6 +109,7 @@ func New(opts Options) *Server {
 		sessions: map[string]*session{},
 		buckets:  map[string]*bucket{},
 		kms:      map[string]*kmsRegion{},
+		cw:       map[string]*cwRegion{},
 		stats:    map[statKey]int{},
 		baseCtx:  ctx,
 		cancel:   cancel,
@@ -142,8 +144,8 @@ func (s *Server) Events() []Event {
 	return append([]Event(nil), s.events...)
 }
 
-// ServeHTTP dispatches a request to S3, KMS, IAM or STS by its SigV4 credential scope and
-// protocol headers, after resolving the caller from its credentials.
+// ServeHTTP dispatches a request to S3, KMS, IAM, STS or CloudWatch by its SigV4 credential
+// scope and protocol headers, after resolving the caller from its credentials.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{w: w, r: r, requestID: newRequestID()}
 	w.Header().Set("x-amz-request-id", c.requestID)
@@ -156,6 +158,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.service, c.region = scope.service, scope.region
+	if c.service == "monitoring" {
+		// CloudWatch signs as "monitoring"; the simulator names it by its IAM prefix, as
+		// request counters and injected faults do.
+		c.service = "cloudwatch"
+	}
 	c.secure = r.TLS != nil || !s.opts.PlainHTTPIsInsecure
 
 	s.mu.Lock()
@@ -176,6 +183,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveIAM(c)
 	case "sts":
 		s.serveSTS(c)
+	case "cloudwatch":
+		s.serveCloudWatch(c)
 	default:
 		c.fail(&apiError{Status: http.StatusBadRequest, Code: "UnknownService",
 			Message: fmt.Sprintf("localaws does not simulate service %q", c.service)})

@@ -33,7 +33,7 @@ func errf(status int, code, format string, args ...any) *apiError {
 type call struct {
 	w         http.ResponseWriter
 	r         *http.Request
-	service   string // "s3", "kms", "iam", "sts"
+	service   string // "s3", "kms", "iam", "sts", "cloudwatch"
 	region    string // from the SigV4 credential scope
 	op        string // the operation name, e.g. "PutBucketReplication"; set by the service handler
 	p         *principal
@@ -85,6 +85,9 @@ func guessService(r *http.Request) string {
 	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "TrentService.") {
 		return "kms"
 	}
+	if isRPCv2(r) {
+		return "cloudwatch"
+	}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") && r.Method == http.MethodPost {
 		return "sts"
 	}
@@ -98,6 +101,8 @@ func (c *call) fail(err *apiError) {
 	}
 	c.wrote = true
 	switch c.service {
+	case "cloudwatch":
+		c.writeCloudWatchError(err)
 	case "kms":
 		c.w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		c.w.Header().Set("X-Amzn-ErrorType", err.Code)

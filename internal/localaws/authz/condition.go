@@ -139,8 +139,9 @@ var knownKeys = map[string]bool{
 	"iam:policyarn":                   true,
 	"s3:x-amz-server-side-encryption": true,
 	"s3:x-amz-server-side-encryption-aws-kms-key-id": true,
-	"s3:prefix":            true,
-	"cloudwatch:namespace": true,
+	"s3:prefix":               true,
+	"cloudwatch:namespace":    true,
+	"cloudwatch:alarmactions": true,
 }
 
 // knownKeyPrefixes are key families whose last part is free (a tag key, an
