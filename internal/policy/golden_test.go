@@ -54,7 +54,6 @@ func provisionerConfigs() map[string]ProvisionerParams {
 	scoped := base
 	scoped.Account = acctB
 	scoped.BucketPattern = "payments-*"
-	scoped.Alarms = true
 	return map[string]ProvisionerParams{"default": base, "scoped": scoped}
 }
 

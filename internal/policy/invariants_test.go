@@ -505,8 +505,20 @@ func TestProvisionerScopes(t *testing.T) {
 	if trust.Condition[StringEquals][KeyExternalID][0] != "s3crr-7f3a" || len(trust.Condition[ArnLike][KeyPrincipalArn]) != 2 {
 		t.Errorf("trust conditions = %v", trust.Condition)
 	}
-	if slices.ContainsFunc(ProvisionerPolicy(provisionerConfigs()["default"]).Statement, func(s Statement) bool { return s.Sid == SidPrefix+PurposeAlarms }) {
-		t.Error("alarm permissions granted without Alarms")
+	// Alarms: only s3crr's alarms in the account, in any region (source regions vary
+	// by pair), and only the two calls the events stage makes.
+	alarms := find(PurposeAlarms)
+	if !slices.Equal(alarms.Resource, []string{"arn:aws:cloudwatch:*:222222222222:alarm:s3crr-*"}) ||
+		!slices.Equal(alarms.Action, []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms"}) {
+		t.Errorf("alarm statement = %v on %v", alarms.Action, alarms.Resource)
+	}
+	if !globMatch(alarms.Resource[0], "arn:aws:cloudwatch:ap-south-1:222222222222:alarm:s3crr-payments-archive-failed-replication") {
+		t.Error("alarm grant does not cover a pair's alarm")
+	}
+	for _, arn := range []string{"arn:aws:cloudwatch:ap-south-1:222222222222:alarm:billing-high", "arn:aws:cloudwatch:ap-south-1:111111111111:alarm:s3crr-x"} {
+		if globMatch(alarms.Resource[0], arn) {
+			t.Errorf("alarm grant covers %s", arn)
+		}
 	}
 }
 

@@ -44,8 +44,8 @@ package policy
 //	                                                        s3:GetReplicationConfiguration (bucket),
 //	                                                        iam:PassRole (role/s3crr/*, to s3.amazonaws.com)
 //	events       Put/GetBucketNotificationConfiguration     s3:PutBucketNotification / s3:GetBucketNotification (bucket)
-//	events       PutMetricAlarm / DescribeAlarms            cloudwatch:PutMetricAlarm / DescribeAlarms
-//	             (only with ProvisionerParams.Alarms)       (alarm:s3crr-*)
+//	events       DescribeAlarms(AlarmNames) /               cloudwatch:DescribeAlarms / cloudwatch:PutMetricAlarm
+//	             PutMetricAlarm (no tags, no actions)       (alarm:s3crr-*: both act on the alarm ARN)
 //	verify       PutObject, HeadObject/GetObject,           s3:PutObject, s3:GetObject, s3:GetObjectVersion,
 //	             DeleteObject(versionId) on canaries        s3:DeleteObjectVersion (<bucket>/*.s3crr-canary/*)
 //	verify       ListObjectVersions(Prefix=canary prefix)   s3:ListBucketVersions (bucket, s3:prefix canary)
@@ -118,8 +118,6 @@ type ProvisionerParams struct {
 	// BucketPattern limits every S3 permission to matching bucket names,
 	// e.g. "acme-*"; empty means "*".
 	BucketPattern string
-	// Alarms grants the CloudWatch alarm calls of the events stage.
-	Alarms bool
 }
 
 func (p ProvisionerParams) bucketPattern() string {
@@ -367,14 +365,17 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			},
 		},
 	}
-	if p.Alarms {
-		st = append(st, Statement{
-			Sid:      SidPrefix + PurposeAlarms,
-			Effect:   Allow,
-			Action:   []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms"},
-			Resource: []string{"arn:" + Partition + ":cloudwatch:*:" + acct + ":alarm:" + AlarmNamePrefix + "*"},
-		})
-	}
+	// The events stage ensures every pair's replication-failure alarm, so the grant is
+	// not optional: a provisioner without it would fail every pair at that stage.
+	// CloudWatch authorizes both calls on the alarm ARN (DescribeAlarms with AlarmNames
+	// on each named alarm), so s3crr's name prefix scopes them; any region, since
+	// source regions are per pair.
+	st = append(st, Statement{
+		Sid:      SidPrefix + PurposeAlarms,
+		Effect:   Allow,
+		Action:   []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms"},
+		Resource: []string{"arn:" + Partition + ":cloudwatch:*:" + acct + ":alarm:" + AlarmNamePrefix + "*"},
+	})
 	return Document{Version: Version, Statement: st}
 }
 
