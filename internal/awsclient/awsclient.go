@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -96,6 +97,9 @@ func IAM(cfg aws.Config) *iam.Client { return iam.NewFromConfig(cfg) }
 
 // STS returns an STS client for cfg's region.
 func STS(cfg aws.Config) *sts.Client { return sts.NewFromConfig(cfg) }
+
+// CloudWatch returns a CloudWatch client for cfg's region (alarms live per region).
+func CloudWatch(cfg aws.Config) *cloudwatch.Client { return cloudwatch.NewFromConfig(cfg) }
 
 // SFN returns a Step Functions client for cfg's region.
 func SFN(cfg aws.Config) *sfn.Client { return sfn.NewFromConfig(cfg) }

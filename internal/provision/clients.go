@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -64,11 +65,19 @@ type identityAPI interface {
 	GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
 }
 
+// cloudwatchAPI lists the CloudWatch calls the stages make: the events stage's
+// read-compare-write of the pair's failed-replication alarm.
+type cloudwatchAPI interface {
+	DescribeAlarms(context.Context, *cloudwatch.DescribeAlarmsInput, ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error)
+	PutMetricAlarm(context.Context, *cloudwatch.PutMetricAlarmInput, ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricAlarmOutput, error)
+}
+
 var (
-	_ bucketAPI   = (*s3.Client)(nil)
-	_ keyAPI      = (*kms.Client)(nil)
-	_ roleAPI     = (*iam.Client)(nil)
-	_ identityAPI = (*sts.Client)(nil)
+	_ bucketAPI     = (*s3.Client)(nil)
+	_ keyAPI        = (*kms.Client)(nil)
+	_ roleAPI       = (*iam.Client)(nil)
+	_ identityAPI   = (*sts.Client)(nil)
+	_ cloudwatchAPI = (*cloudwatch.Client)(nil)
 )
 
 // member is one session in a member account and region: the provisioner role assumed with
@@ -80,6 +89,7 @@ type member struct {
 	kms             keyAPI
 	iam             roleAPI
 	sts             identityAPI
+	cloudwatch      cloudwatchAPI
 }
 
 // connector opens a session in a member account and region for a pair. Tests substitute
@@ -105,6 +115,7 @@ func (c AssumeRoleConnector) Connect(_ context.Context, account, region, pairID 
 	return &member{
 		account: account, region: region, roleARN: roleARN,
 		s3: awsclient.S3(cfg), kms: awsclient.KMS(cfg), iam: awsclient.IAM(cfg), sts: awsclient.STS(cfg),
+		cloudwatch: awsclient.CloudWatch(cfg),
 	}, nil
 }
 

@@ -1,6 +1,6 @@
 package provision
 
-// Hand-written in-memory fakes of the four member-account APIs the stages use. Each fake
+// Hand-written in-memory fakes of the five member-account APIs the stages use. Each fake
 // embeds its interface (left nil), so a call the fake does not implement panics and a test
 // notices a stage making a call nobody expected. Every call is logged, in order, in one
 // log shared by all accounts; any operation can be made to fail per account with an
@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -872,6 +874,69 @@ func (f *fakeSTS) GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput
 	return &sts.GetCallerIdentityOutput{Account: aws.String(caller), Arn: aws.String(f.arn), UserId: aws.String("AROAPROVISIONER:s3crr")}, nil
 }
 
+// --- CloudWatch -------------------------------------------------------------------
+
+// fakeCloudWatch is CloudWatch in one account and region: metric alarms by name.
+type fakeCloudWatch struct {
+	cloudwatchAPI // nil: a call the fake does not implement panics
+	fakeBase
+	region string
+	alarms map[string]cwtypes.MetricAlarm
+}
+
+func (f *fakeCloudWatch) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+	if err := f.enter("DescribeAlarms"); err != nil {
+		return nil, err
+	}
+	if len(in.AlarmNames) == 0 {
+		panic("the stages describe alarms by name only")
+	}
+	out := &cloudwatch.DescribeAlarmsOutput{}
+	for _, n := range in.AlarmNames {
+		if a, ok := f.alarms[n]; ok {
+			out.MetricAlarms = append(out.MetricAlarms, clone(a))
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeCloudWatch) PutMetricAlarm(_ context.Context, in *cloudwatch.PutMetricAlarmInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricAlarmOutput, error) {
+	if err := f.enter("PutMetricAlarm"); err != nil {
+		return nil, err
+	}
+	name := aws.ToString(in.AlarmName)
+	// PutMetricAlarm replaces the whole alarm, keeping only its state.
+	state := cwtypes.StateValueInsufficientData
+	if old, ok := f.alarms[name]; ok {
+		state = old.StateValue
+	}
+	f.alarms[name] = clone(cwtypes.MetricAlarm{
+		AlarmName:               in.AlarmName,
+		AlarmArn:                aws.String("arn:aws:cloudwatch:" + f.region + ":" + f.account + ":alarm:" + name),
+		AlarmDescription:        in.AlarmDescription,
+		ActionsEnabled:          aws.Bool(in.ActionsEnabled == nil || *in.ActionsEnabled),
+		AlarmActions:            in.AlarmActions,
+		OKActions:               in.OKActions,
+		InsufficientDataActions: in.InsufficientDataActions,
+		Namespace:               in.Namespace,
+		MetricName:              in.MetricName,
+		Metrics:                 in.Metrics,
+		Dimensions:              in.Dimensions,
+		Statistic:               in.Statistic,
+		ExtendedStatistic:       in.ExtendedStatistic,
+		Period:                  in.Period,
+		Unit:                    in.Unit,
+		EvaluationPeriods:       in.EvaluationPeriods,
+		DatapointsToAlarm:       in.DatapointsToAlarm,
+		Threshold:               in.Threshold,
+		ThresholdMetricId:       in.ThresholdMetricId,
+		ComparisonOperator:      in.ComparisonOperator,
+		TreatMissingData:        in.TreatMissingData,
+		StateValue:              state,
+	})
+	return &cloudwatch.PutMetricAlarmOutput{}, nil
+}
+
 // --- sessions ---------------------------------------------------------------------
 
 // fakeSide is one endpoint's session: the fakes behind a member.
@@ -881,6 +946,7 @@ type fakeSide struct {
 	kms             *fakeKMS
 	iam             *fakeIAM
 	sts             *fakeSTS
+	cloudwatch      *fakeCloudWatch
 	member          *member
 }
 
@@ -948,12 +1014,13 @@ func (e *fakeEnv) side(account, region string) *fakeSide {
 		e.iams[account] = &fakeIAM{fakeBase: base("iam"), roles: map[string]*fakeRole{}}
 	}
 	s := &fakeSide{account: account, region: region,
-		s3:  &fakeS3{fakeBase: base("s3"), region: region, world: e.world},
-		kms: &fakeKMS{fakeBase: base("kms"), region: region, keys: map[string]*fakeKey{}, aliases: map[string]string{}},
-		iam: e.iams[account],
-		sts: &fakeSTS{fakeBase: base("sts"), arn: "arn:aws:sts::" + account + ":assumed-role/" + DefaultProvisionerRoleName + "/s3crr-test"},
+		s3:         &fakeS3{fakeBase: base("s3"), region: region, world: e.world},
+		kms:        &fakeKMS{fakeBase: base("kms"), region: region, keys: map[string]*fakeKey{}, aliases: map[string]string{}},
+		iam:        e.iams[account],
+		sts:        &fakeSTS{fakeBase: base("sts"), arn: "arn:aws:sts::" + account + ":assumed-role/" + DefaultProvisionerRoleName + "/s3crr-test"},
+		cloudwatch: &fakeCloudWatch{fakeBase: base("cloudwatch"), region: region, alarms: map[string]cwtypes.MetricAlarm{}},
 	}
-	s.member = &member{account: account, region: region, roleARN: roleARN, s3: s.s3, kms: s.kms, iam: s.iam, sts: s.sts}
+	s.member = &member{account: account, region: region, roleARN: roleARN, s3: s.s3, kms: s.kms, iam: s.iam, sts: s.sts, cloudwatch: s.cloudwatch}
 	e.conn.sides[account+"/"+region] = s
 	return s
 }

@@ -257,8 +257,8 @@ func TestMeasureAPICalls(t *testing.T) {
 			perService[c.Service] = v
 		}
 		t.Logf("run %d: changes reported %d", run, countChanges(res))
-		for _, svc := range []string{"sts", "s3", "kms", "iam"} {
-			t.Logf("run %d: %-4s read %3d mutating %3d", run, svc, perService[svc][0], perService[svc][1])
+		for _, svc := range []string{"sts", "s3", "kms", "iam", "cloudwatch"} {
+			t.Logf("run %d: %-10s read %3d mutating %3d", run, svc, perService[svc][0], perService[svc][1])
 		}
 		if run == 1 {
 			// The minimal set: a fresh pair needs each of these changes once, and each is
@@ -266,7 +266,7 @@ func TestMeasureAPICalls(t *testing.T) {
 			t.Logf("run 1: the minimal mutating set, one call per change:")
 			for _, c := range env.srv.Calls() {
 				if c.Mutating && c.Account != localaws.HubAccount {
-					t.Logf("run 1:   %s %-4s %-36s x%d", c.Account, c.Service, c.Operation, c.Count)
+					t.Logf("run 1:   %s %-10s %-36s x%d", c.Account, c.Service, c.Operation, c.Count)
 				}
 			}
 		}

@@ -4,10 +4,15 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/s3crr/s3crr/internal/policy"
 )
 
 // EventsConfigurationID is the ID of the queue configuration s3crr adds to a source
@@ -25,21 +30,36 @@ var ReplicationEvents = []s3types.Event{
 	"s3:Replication:OperationNotTracked",
 }
 
-// events subscribes the member account's events queue (MemberStack's, in the source
-// region) to the source bucket's replication events, keeping every other notification
-// (PutBucketNotificationConfiguration replaces the whole configuration, so this is a
-// read-modify-write).
+// events wires both routes by which a pair's replication failures reach the hub, in the
+// source account and region:
+//   - the member account's events queue (MemberStack's) subscribed to the source bucket's
+//     replication events, keeping every other notification (PutBucketNotificationConfiguration
+//     replaces the whole configuration, so this is a read-modify-write);
+//   - the pair's CloudWatch alarm on S3's OperationsFailedReplication metric, whose state
+//     changes reach the hub bus through the member's default bus and MemberStack's
+//     forwarding rule (so the alarm has no actions of its own).
 func (st *stage) events(ctx context.Context) error {
 	m, err := st.session(ctx, SideSource)
 	if err != nil {
 		return err
 	}
+	if !st.req.MetricsEnabled() {
+		st.warn("rule.metrics is off: S3 sends no replication failure events and publishes no OperationsFailedReplication metric (so s3crr creates no alarm), so failures of this pair reach the hub only through the nightly verification")
+	}
+	if err := st.subscribeEvents(ctx, m); err != nil {
+		return err
+	}
+	if !st.req.MetricsEnabled() {
+		return nil // an alarm on a metric S3 never publishes would never leave INSUFFICIENT_DATA
+	}
+	return st.ensureFailureAlarm(ctx, m)
+}
+
+// subscribeEvents subscribes the events queue to the source bucket's replication events.
+func (st *stage) subscribeEvents(ctx context.Context, m *member) error {
 	bucket := st.req.Source.Bucket
 	queueARN := fmt.Sprintf("arn:aws:sqs:%s:%s:%s", st.req.Source.Region, st.req.Source.Account, st.svc.cfg.EventsQueueName)
 	st.res.Outputs["eventsQueueArn"] = queueARN
-	if !st.req.MetricsEnabled() {
-		st.warn("rule.metrics is off: S3 sends no replication failure events, so failures of this pair reach the hub only through the nightly verification")
-	}
 
 	out, err := m.s3.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(bucket)})
 	if err != nil && !isNotFound(err) {
@@ -74,6 +94,136 @@ func (st *stage) events(ctx context.Context) error {
 		_, err := m.s3.PutBucketNotificationConfiguration(ctx, in)
 		return m.classify("s3:PutBucketNotification "+bucket, err)
 	})
+}
+
+// FailedReplicationAlarmName is the name of a pair's CloudWatch alarm. The prefix is what
+// the provisioner's grant (alarm:s3crr-*) and MemberStack's forwarding rule match.
+func FailedReplicationAlarmName(pairID string) string {
+	return policy.AlarmNamePrefix + pairID + "-failed-replication"
+}
+
+// The alarm's evaluation. S3 publishes OperationsFailedReplication (AWS/S3, per rule, once
+// replication metrics are on) every minute; any failed operation is worth raising, so the
+// alarm fires on a Sum above 0 in one period. The period is five minutes rather than one:
+// the alarm is the aggregate backstop of the failure events, which already carry each
+// object's reason to the hub within a minute, and with one-minute periods sporadic
+// failures would flap it ALARM/OK/ALARM, each flap an event on the hub bus and a monitor
+// run; five minutes turns a burst into one state change at the same price. Missing data
+// is ignored (keep the state), as the S3 User Guide says for replication metric alarms:
+// no data means no replication traffic, not that failures stopped.
+const (
+	alarmNamespace        = "AWS/S3"
+	alarmMetric           = "OperationsFailedReplication"
+	alarmPeriodSeconds    = 300
+	alarmEvaluationPeriod = 1
+	alarmThreshold        = 0
+	alarmMissingData      = "ignore"
+)
+
+// desiredFailureAlarm is the pair's alarm as PutMetricAlarm takes it. It has no actions
+// and no tags: the state change reaches the hub through EventBridge, and the name is
+// s3crr's (which is why replacing the whole alarm on a difference is fine).
+func (st *stage) desiredFailureAlarm() *cloudwatch.PutMetricAlarmInput {
+	r := st.req
+	return &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String(FailedReplicationAlarmName(r.PairID)),
+		AlarmDescription: aws.String(fmt.Sprintf(
+			"s3crr pair %s: objects failed to replicate from s3://%s (%s, %s) to s3://%s (%s, %s) under rule %s. "+
+				"The hub's alert for the same pair names the failure reason and its fix; the source objects show FAILED (x-amz-replication-status). "+
+				"Fix the cause, then re-drive the FAILED objects with S3 Batch Replication (`crr status %s` shows the pair). "+
+				"Managed by s3crr: edits are overwritten by the next provisioning run.",
+			r.PairID, r.Source.Bucket, r.Source.Account, r.Source.Region, r.Destination.Bucket, r.Destination.Account, r.Destination.Region, r.RuleID(), r.PairID)),
+		Namespace:  aws.String(alarmNamespace),
+		MetricName: aws.String(alarmMetric),
+		// S3 names the buckets in these dimensions by name, not ARN, and the rule by its ID.
+		Dimensions: []cwtypes.Dimension{
+			{Name: aws.String("SourceBucket"), Value: aws.String(r.Source.Bucket)},
+			{Name: aws.String("DestinationBucket"), Value: aws.String(r.Destination.Bucket)},
+			{Name: aws.String("RuleId"), Value: aws.String(r.RuleID())},
+		},
+		Statistic:          cwtypes.StatisticSum,
+		Period:             aws.Int32(alarmPeriodSeconds),
+		EvaluationPeriods:  aws.Int32(alarmEvaluationPeriod),
+		Threshold:          aws.Float64(alarmThreshold),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold,
+		TreatMissingData:   aws.String(alarmMissingData),
+		ActionsEnabled:     aws.Bool(true),
+	}
+}
+
+// ensureFailureAlarm creates the pair's alarm, or replaces it when its configuration
+// differs from what s3crr wants (PutMetricAlarm replaces the whole alarm).
+func (st *stage) ensureFailureAlarm(ctx context.Context, m *member) error {
+	want := st.desiredFailureAlarm()
+	name := aws.ToString(want.AlarmName)
+	arn := fmt.Sprintf("arn:aws:cloudwatch:%s:%s:alarm:%s", m.region, m.account, name)
+	st.res.Outputs["failedReplicationAlarmArn"] = arn
+
+	out, err := m.cloudwatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{name}})
+	if err != nil {
+		return m.classify("cloudwatch:DescribeAlarms "+name, err)
+	}
+	action, detail := "create failed-replication alarm", fmt.Sprintf("%s %s Sum > %d over %ds, missing data %s", alarmNamespace, alarmMetric, alarmThreshold, alarmPeriodSeconds, alarmMissingData)
+	for _, a := range out.MetricAlarms {
+		if aws.ToString(a.AlarmName) != name {
+			continue
+		}
+		diff := alarmDiff(a, want)
+		if len(diff) == 0 {
+			return nil
+		}
+		action, detail = "update failed-replication alarm", "differs in "+strings.Join(diff, ", ")
+	}
+	return st.change(m, arn, action, detail, func() error {
+		_, err := m.cloudwatch.PutMetricAlarm(ctx, want)
+		return m.classify("cloudwatch:PutMetricAlarm "+name, err)
+	})
+}
+
+// alarmDiff names the settings in which an existing alarm differs from the wanted one:
+// everything PutMetricAlarm sets, since it replaces them all.
+func alarmDiff(got cwtypes.MetricAlarm, want *cloudwatch.PutMetricAlarmInput) []string {
+	var diff []string
+	check := func(name string, same bool) {
+		if !same {
+			diff = append(diff, name)
+		}
+	}
+	check("AlarmDescription", aws.ToString(got.AlarmDescription) == aws.ToString(want.AlarmDescription))
+	check("Namespace", aws.ToString(got.Namespace) == aws.ToString(want.Namespace))
+	check("MetricName", aws.ToString(got.MetricName) == aws.ToString(want.MetricName))
+	check("Metrics", len(got.Metrics) == 0)
+	check("Dimensions", sameDimensions(got.Dimensions, want.Dimensions))
+	check("Statistic", got.Statistic == want.Statistic && got.ExtendedStatistic == nil)
+	check("Period", aws.ToInt32(got.Period) == aws.ToInt32(want.Period))
+	check("Unit", got.Unit == want.Unit)
+	check("EvaluationPeriods", aws.ToInt32(got.EvaluationPeriods) == aws.ToInt32(want.EvaluationPeriods))
+	// An unset DatapointsToAlarm means "all EvaluationPeriods": the same alarm.
+	check("DatapointsToAlarm", got.DatapointsToAlarm == nil || aws.ToInt32(got.DatapointsToAlarm) == aws.ToInt32(want.EvaluationPeriods))
+	check("Threshold", got.Threshold != nil && *got.Threshold == aws.ToFloat64(want.Threshold) && got.ThresholdMetricId == nil)
+	check("ComparisonOperator", got.ComparisonOperator == want.ComparisonOperator)
+	check("TreatMissingData", aws.ToString(got.TreatMissingData) == aws.ToString(want.TreatMissingData))
+	check("EvaluateLowSampleCountPercentile", aws.ToString(got.EvaluateLowSampleCountPercentile) == "")
+	check("ActionsEnabled", aws.ToBool(got.ActionsEnabled) == aws.ToBool(want.ActionsEnabled))
+	check("actions", len(got.AlarmActions)+len(got.OKActions)+len(got.InsufficientDataActions) == 0)
+	return diff
+}
+
+// sameDimensions compares dimension sets; CloudWatch does not promise their order.
+func sameDimensions(a, b []cwtypes.Dimension) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	set := map[string]string{}
+	for _, d := range a {
+		set[aws.ToString(d.Name)] = aws.ToString(d.Value)
+	}
+	for _, d := range b {
+		if v, ok := set[aws.ToString(d.Name)]; !ok || v != aws.ToString(d.Value) {
+			return false
+		}
+	}
+	return true
 }
 
 func sameEvents(a, b []s3types.Event) bool {

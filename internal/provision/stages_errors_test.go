@@ -80,6 +80,8 @@ func (e *fakeEnv) fakeOf(account, service string) *fakeBase {
 		return &s.iam.fakeBase
 	case "sts":
 		return &s.sts.fakeBase
+	case "cloudwatch":
+		return &s.cloudwatch.fakeBase
 	}
 	panic("no fake for " + service)
 }
@@ -126,6 +128,8 @@ func internalError(service string) (error, string) {
 		return apiErr("KMSInternalException", "internal error"), "KMSInternalException"
 	case "iam":
 		return apiErr("ServiceFailure", "internal error"), "ServiceFailure"
+	case "cloudwatch":
+		return apiErr("InternalServiceError", "internal error"), "InternalServiceError"
 	default:
 		return apiErr("InternalFailure", "internal error"), "InternalFailure"
 	}

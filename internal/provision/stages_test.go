@@ -59,8 +59,10 @@ func TestStageFromEmptyConvergedAndPlan(t *testing.T) {
 		{stage: StageEncryption, side: SideDestination, wantActions: []string{"set default encryption"}, wantOps: []string{dst + "s3:PutBucketEncryption"}},
 		{stage: StageReplication, side: SideSource, wantActions: []string{"merge replication rule"}, wantOps: []string{src + "s3:PutBucketReplication"},
 			wantOutputs: map[string]string{"ruleId": "s3crr-payments-archive"}},
-		{stage: StageEvents, side: SideSource, wantActions: []string{"subscribe replication events"}, wantOps: []string{src + "s3:PutBucketNotificationConfiguration"},
-			wantOutputs: map[string]string{"eventsQueueArn": "arn:aws:sqs:ap-south-1:111111111111:s3crr-replication-events"}},
+		{stage: StageEvents, side: SideSource, wantActions: []string{"subscribe replication events", "create failed-replication alarm"},
+			wantOps: []string{src + "s3:PutBucketNotificationConfiguration", src + "cloudwatch:PutMetricAlarm"},
+			wantOutputs: map[string]string{"eventsQueueArn": "arn:aws:sqs:ap-south-1:111111111111:s3crr-replication-events",
+				"failedReplicationAlarmArn": "arn:aws:cloudwatch:ap-south-1:111111111111:alarm:s3crr-payments-archive-failed-replication"}},
 		{stage: StageCheckReplication, wantActions: []string{}, wantOutputs: map[string]string{"ready": "true"}},
 	}
 	// Every stage of a full run is in the table.
