@@ -230,15 +230,16 @@ func newPlanEnv(t *testing.T) *planEnv {
 		_, err := hub.AddFunction(ctx, localhub.Function{
 			Name: name, Bootstrap: bin, Timeout: 2 * time.Minute, Concurrency: 1,
 			Env: map[string]string{
-				"AWS_ACCESS_KEY_ID":         creds.AccessKeyID,
-				"AWS_SECRET_ACCESS_KEY":     creds.SecretAccessKey,
-				"AWS_SESSION_TOKEN":         creds.SessionToken,
-				"AWS_ENDPOINT_URL_STS":      endpoint,
-				"AWS_ENDPOINT_URL_S3":       endpoint,
-				"AWS_ENDPOINT_URL_KMS":      endpoint,
-				"AWS_ENDPOINT_URL_IAM":      endpoint,
-				"AWS_EC2_METADATA_DISABLED": "true",
-				"EXTERNAL_ID":               externalID,
+				"AWS_ACCESS_KEY_ID":           creds.AccessKeyID,
+				"AWS_SECRET_ACCESS_KEY":       creds.SecretAccessKey,
+				"AWS_SESSION_TOKEN":           creds.SessionToken,
+				"AWS_ENDPOINT_URL_STS":        endpoint,
+				"AWS_ENDPOINT_URL_S3":         endpoint,
+				"AWS_ENDPOINT_URL_KMS":        endpoint,
+				"AWS_ENDPOINT_URL_IAM":        endpoint,
+				"AWS_ENDPOINT_URL_CLOUDWATCH": endpoint,
+				"AWS_EC2_METADATA_DISABLED":   "true",
+				"EXTERNAL_ID":                 externalID,
 			},
 		})
 		if err != nil {

@@ -242,19 +242,20 @@ func hubRegion(c localhub.Config) string {
 // standard variables are all it sees.
 func (e *Env) functionEnv(creds aws.Credentials) map[string]string {
 	return map[string]string{
-		"AWS_ACCESS_KEY_ID":          creds.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY":      creds.SecretAccessKey,
-		"AWS_SESSION_TOKEN":          creds.SessionToken,
-		"AWS_REGION":                 hubRegion(e.cfg.Hub),
-		"AWS_ENDPOINT_URL_STS":       e.MemberEndpoint,
-		"AWS_ENDPOINT_URL_S3":        e.MemberEndpoint,
-		"AWS_ENDPOINT_URL_KMS":       e.MemberEndpoint,
-		"AWS_ENDPOINT_URL_IAM":       e.MemberEndpoint,
-		"AWS_EC2_METADATA_DISABLED":  "true",
-		"PROVISIONER_ROLE_NAME":      policy.DefaultProvisionerRoleName,
-		"EXTERNAL_ID":                e.cfg.ExternalID,
-		"BOUNDARY_POLICY_ARN_FORMAT": policy.ManagedPolicyARN("%s", policy.BoundaryPolicyPath, policy.BoundaryPolicyName),
-		"EVENTS_QUEUE_NAME":          EventsQueueName,
+		"AWS_ACCESS_KEY_ID":           creds.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":       creds.SecretAccessKey,
+		"AWS_SESSION_TOKEN":           creds.SessionToken,
+		"AWS_REGION":                  hubRegion(e.cfg.Hub),
+		"AWS_ENDPOINT_URL_STS":        e.MemberEndpoint,
+		"AWS_ENDPOINT_URL_S3":         e.MemberEndpoint,
+		"AWS_ENDPOINT_URL_KMS":        e.MemberEndpoint,
+		"AWS_ENDPOINT_URL_IAM":        e.MemberEndpoint,
+		"AWS_ENDPOINT_URL_CLOUDWATCH": e.MemberEndpoint,
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"PROVISIONER_ROLE_NAME":       policy.DefaultProvisionerRoleName,
+		"EXTERNAL_ID":                 e.cfg.ExternalID,
+		"BOUNDARY_POLICY_ARN_FORMAT":  policy.ManagedPolicyARN("%s", policy.BoundaryPolicyPath, policy.BoundaryPolicyName),
+		"EVENTS_QUEUE_NAME":           EventsQueueName,
 	}
 }
 
