@@ -114,7 +114,7 @@ func Throttle(service, op string, times int) Fault {
 		f.Status, f.Code, f.Message = http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate."
 	case "kms":
 		f.Status, f.Code = http.StatusBadRequest, "ThrottlingException"
-	default: // iam, sts
+	default: // iam, sts, cloudwatch (its Query code; the SDK retries it)
 		f.Status, f.Code = http.StatusBadRequest, "Throttling"
 	}
 	return f

@@ -140,6 +140,18 @@ func TestLocalRun(t *testing.T) {
 		}
 	})
 
+	t.Run("failure alarm in A", func(t *testing.T) {
+		// The events stage's second route, made by the real Lambda through the
+		// simulator's CloudWatch: one alarm, in the source account and region only.
+		want := []string{policy.AlarmNamePrefix + req.PairID + "-failed-replication"}
+		if got := env.Sim.AlarmNames(req.Source.Account, req.Source.Region); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("alarms in %s/%s = %q, want %q", req.Source.Account, req.Source.Region, got, want)
+		}
+		if got := env.Sim.AlarmNames(req.Destination.Account, req.Destination.Region); len(got) != 0 {
+			t.Errorf("alarms in the destination account: %q", got)
+		}
+	})
+
 	t.Run("progress names every stage", func(t *testing.T) {
 		var run1 []string
 		var last time.Duration
