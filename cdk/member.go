@@ -105,7 +105,7 @@ func (m *MemberStack) addIAM(cfg Config, account string) error {
 			jsii.String("context \"bucketNamePrefix\" is empty: the provisioner role may manage every bucket in "+account+"; set it (e.g. -c bucketNamePrefix=acme-repl-) to scope it"), nil)
 	}
 	waive(m.ProvisionerRole, iam5Waiver(
-		"Every wildcard is justified statement by statement in internal/policy.ProvisionerPolicy: buckets match the configured bucketNamePrefix; IAM changes are limited to roles under /s3crr/ that carry the boundary (GetRole also on s3crr-repl-* names, read-only); keys are created at run time, so key changes need an alias/s3crr* alias (kms:ResourceAliases) and data-key use is limited to S3 and canary objects; kms:CreateKey and its creation-time kms:TagResource (conditioned on key spec, usage and s3crr's marker tag) and kms:ListKeys support no resource.",
+		"Every wildcard is justified statement by statement in internal/policy.ProvisionerPolicy: buckets match the configured bucketNamePrefix; IAM changes are limited to roles under /s3crr/ that carry the boundary (GetRole also on s3crr-repl-* names, read-only); keys are created at run time, so key changes need an alias/s3crr* alias (kms:ResourceAliases) and data-key use is limited to S3 and canary objects; kms:CreateKey and its creation-time kms:TagResource (conditioned on key spec, usage and s3crr's marker tag) and kms:ListKeys support no resource; CloudWatch alarm calls are limited to s3crr-* alarms of this account, in any region since source regions vary per pair.",
 		"",
 		wildcardFindings(perms)...,
 	))
