@@ -80,6 +80,7 @@ func e2eSetup(t testing.TB, variant e2eVariant) *e2eEnv {
 	}})
 	endpoint, stop := env.srv.Start()
 	t.Cleanup(stop)
+	checkContextKeys(t, env.srv)
 	env.endpoint = endpoint
 
 	pathStyle := func(o *s3.Options) { o.UsePathStyle = true }

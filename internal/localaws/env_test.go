@@ -43,6 +43,7 @@ func startTestServer(t *testing.T, opts Options, start time.Time) (*Server, stri
 	s := New(opts)
 	endpoint, stop := s.Start()
 	t.Cleanup(stop)
+	checkContextKeys(t, s)
 	return s, endpoint, clock
 }
 
@@ -58,4 +59,14 @@ func apiCode(err error) string {
 		return "non-API error: " + err.Error()
 	}
 	return ""
+}
+
+// checkContextKeys fails the test, when it ends, if a handler supplied a condition key the
+// evaluator does not know (such a key makes any policy that uses it deny as unsupported).
+func checkContextKeys(t testing.TB, s *Server) {
+	t.Cleanup(func() {
+		if keys := s.UnknownContextKeys(); len(keys) > 0 {
+			t.Errorf("handlers supplied condition keys the evaluator does not know: %v", keys)
+		}
+	})
 }

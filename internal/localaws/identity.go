@@ -258,6 +258,11 @@ func (s *Server) authorize(a authRequest) *apiError {
 
 // decide is authorize without the error formatting. The caller holds s.mu.
 func (s *Server) decide(a authRequest) authz.Decision {
+	for k := range a.context {
+		if !authz.KnownConditionKey(k) {
+			s.unknownKeys[k] = true
+		}
+	}
 	identity, boundary := s.identityPolicies(a.p)
 	// Authorize reads the context into a map of its own, so a.context is passed as is.
 	return authz.Authorize(authz.Input{

@@ -90,8 +90,12 @@ type Server struct {
 	repl     replicationWork       // the asynchronous replication engine's bookkeeping
 	cond     *sync.Cond            // signalled when replication work drains
 	closed   bool
-	baseCtx  context.Context
-	cancel   context.CancelFunc
+	// unknownKeys collects condition keys a handler put in a request context that the
+	// evaluator does not know: a simulator bug (a policy using such a key would be
+	// denied as "unsupported"), surfaced by UnknownContextKeys for tests.
+	unknownKeys map[string]bool
+	baseCtx     context.Context
+	cancel      context.CancelFunc
 }
 
 // New returns a Server with empty buckets, keys and roles in each configured account.
@@ -104,15 +108,16 @@ func New(opts Options) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		opts:     opts,
-		accounts: map[string]*account{},
-		sessions: map[string]*session{},
-		buckets:  map[string]*bucket{},
-		kms:      map[string]*kmsRegion{},
-		cw:       map[string]*cwRegion{},
-		stats:    map[statKey]int{},
-		baseCtx:  ctx,
-		cancel:   cancel,
+		opts:        opts,
+		accounts:    map[string]*account{},
+		sessions:    map[string]*session{},
+		buckets:     map[string]*bucket{},
+		kms:         map[string]*kmsRegion{},
+		cw:          map[string]*cwRegion{},
+		stats:       map[statKey]int{},
+		unknownKeys: map[string]bool{},
+		baseCtx:     ctx,
+		cancel:      cancel,
 	}
 	s.cond = sync.NewCond(&s.mu)
 	for _, id := range opts.Accounts {
@@ -135,6 +140,14 @@ func (s *Server) Close() {
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
+}
+
+// UnknownContextKeys lists the condition keys the simulator's own handlers supplied that
+// the policy evaluator does not know. It should always be empty; tests check it.
+func (s *Server) UnknownContextKeys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sortedKeys(s.unknownKeys)
 }
 
 // Events returns a copy of every event notification emitted so far.

@@ -40,6 +40,13 @@ func newLocalEnv(t testing.TB, opts localaws.Options) *localEnv {
 	srv := localaws.New(opts)
 	endpoint, stop := srv.Start()
 	t.Cleanup(stop)
+	t.Cleanup(func() {
+		// A condition key the simulator supplies but its evaluator does not know would
+		// make any policy using it deny: a simulator bug that could hide a real one here.
+		if keys := srv.UnknownContextKeys(); len(keys) > 0 {
+			t.Errorf("the simulator supplied condition keys its evaluator does not know: %v", keys)
+		}
+	})
 	p := localdeploy.Params{
 		Endpoint:   endpoint,
 		HubAccount: localaws.HubAccount,
