@@ -100,25 +100,7 @@ func (s *Server) serveCloudWatch(c *call) {
 		c.fail(errf(http.StatusNotFound, "UnknownOperationException", "localaws CloudWatch does not support %s %s", c.r.Method, c.r.URL.Path))
 		return
 	}
-	if !s.begin(c, op) {
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(c.r.Body, 1<<20))
-	if err != nil {
-		c.fail(errf(http.StatusBadRequest, "SerializationException", "read request body: %v", err))
-		return
-	}
-	s.mu.Lock()
-	out, aerr := h(s, c, body)
-	s.mu.Unlock()
-	if aerr != nil {
-		c.fail(aerr)
-		return
-	}
-	if out == nil {
-		out = struct{}{}
-	}
-	c.writeCBOR(out)
+	s.serveRPC(c, op, rpcHandler(h), c.writeCBOR)
 }
 
 // cwDecode unmarshals a CBOR request body into v; an empty body is an empty input.

@@ -1,10 +1,10 @@
 package localaws
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -512,32 +512,14 @@ func (s *Server) serveKMS(c *call) {
 		c.fail(errf(http.StatusBadRequest, "UnknownOperationException", "localaws KMS does not support operation %q", target))
 		return
 	}
-	if !s.begin(c, op) {
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(c.r.Body, 1<<20))
-	if err != nil {
-		c.fail(errf(http.StatusBadRequest, "SerializationException", "read request body: %v", err))
-		return
-	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		body = []byte("{}")
-	}
-	s.mu.Lock()
-	out, aerr := h(s, c, body)
-	s.mu.Unlock()
-	if aerr != nil {
-		c.fail(aerr)
-		return
-	}
-	if out == nil {
-		out = struct{}{}
-	}
-	c.writeJSON(out)
+	s.serveRPC(c, op, rpcHandler(h), c.writeJSON)
 }
 
-// kmsDecode unmarshals a request body into v.
+// kmsDecode unmarshals a request body into v; an empty body is an empty input.
 func kmsDecode(body []byte, v any) *apiError {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return errf(http.StatusBadRequest, "SerializationException", "decode request: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 )
@@ -184,4 +185,33 @@ func xmlEscape(s string) string {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s))
 	return b.String()
+}
+
+// rpcHandler is one operation of an RPC-style service (KMS over JSON 1.1, CloudWatch over
+// RPC v2 CBOR): it decodes body itself and runs with s.mu held.
+type rpcHandler func(s *Server, c *call, body []byte) (any, *apiError)
+
+// serveRPC is what the RPC-style services share once they know the operation: count it and
+// apply injected faults, read the body (at most 1 MiB), run the handler under s.mu, and
+// write its result with write (the service's encoding) or its error.
+func (s *Server) serveRPC(c *call, op string, h rpcHandler, write func(any)) {
+	if !s.begin(c, op) {
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(c.r.Body, 1<<20))
+	if err != nil {
+		c.fail(errf(http.StatusBadRequest, "SerializationException", "read request body: %v", err))
+		return
+	}
+	s.mu.Lock()
+	out, aerr := h(s, c, body)
+	s.mu.Unlock()
+	if aerr != nil {
+		c.fail(aerr)
+		return
+	}
+	if out == nil {
+		out = struct{}{}
+	}
+	write(out)
 }
