@@ -58,6 +58,21 @@ var Stages = []struct {
 	{StageCheckReplication, []string{""}},
 }
 
+// stageRunners maps each stage name to the method that runs it.
+var stageRunners = map[string]func(*stage, context.Context) error{
+	StageValidate:         (*stage).validate,
+	StagePreflight:        (*stage).preflight,
+	StageBucket:           (*stage).bucket,
+	StageKey:              (*stage).key,
+	StageRole:             (*stage).role,
+	StageKeyPolicy:        (*stage).keyPolicy,
+	StageBucketPolicy:     (*stage).bucketPolicy,
+	StageEncryption:       (*stage).encryption,
+	StageReplication:      (*stage).replication,
+	StageEvents:           (*stage).events,
+	StageCheckReplication: (*stage).checkReplication,
+}
+
 // Event is the provision Lambda's input: one stage for one side of a pair.
 type Event struct {
 	Stage   string          `json:"stage"`
@@ -169,38 +184,15 @@ func (s *Service) run(ctx context.Context, ev Event) (Result, error) {
 	if ev.Side != "" && ev.Side != SideSource && ev.Side != SideDestination {
 		return st.res, &InvalidSpec{Message: fmt.Sprintf("event.side %q: must be %q or %q", ev.Side, SideSource, SideDestination)}
 	}
-	var run func(context.Context) error
-	switch ev.Stage {
-	case StageValidate:
-		run = st.validate
-	case StagePreflight:
-		run = st.preflight
-	case StageBucket:
-		run = st.bucket
-	case StageKey:
-		run = st.key
-	case StageRole:
-		run = st.role
-	case StageKeyPolicy:
-		run = st.keyPolicy
-	case StageBucketPolicy:
-		run = st.bucketPolicy
-	case StageEncryption:
-		run = st.encryption
-	case StageReplication:
-		run = st.replication
-	case StageEvents:
-		run = st.events
-	case StageCheckReplication:
-		run = st.checkReplication
-	default:
+	run, ok := stageRunners[ev.Stage]
+	if !ok {
 		names := make([]string, 0, len(Stages))
 		for _, x := range Stages {
 			names = append(names, x.Name)
 		}
 		return st.res, &InvalidSpec{Message: fmt.Sprintf("event.stage %q: unknown stage (known: %s)", ev.Stage, strings.Join(names, ", "))}
 	}
-	if err := run(ctx); err != nil {
+	if err := run(st, ctx); err != nil {
 		return st.res, fmt.Errorf("stage %s: %w", stageLabel(ev.Stage, ev.Side), err)
 	}
 	return st.res, nil
