@@ -28,7 +28,7 @@
 //	                     (synth warns)
 //	verifySchedule       EventBridge schedule expression for the nightly verification,
 //	                     default "cron(0 3 * * ? *)"; validated now, used once the
-//	                     verify state machine exists (issue 5)
+//	                     verify state machine exists
 //	provisionerRoleName  the member role the hub assumes, default "s3crr-provisioner"
 //
 // # Stacks

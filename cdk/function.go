@@ -18,8 +18,8 @@ import (
 // LogRetention is how long every s3crr log group keeps its events.
 const LogRetention = awslogs.RetentionDays_THREE_MONTHS
 
-// hubFunction describes one Go Lambda of the hub. Adding the verify or monitor Lambda
-// (issues 5 and 6) is one more entry in hubFunctions: its binary is built to
+// hubFunction describes one Go Lambda of the hub. Adding a Lambda (docs/architecture.md,
+// "Where to change what") is one more entry in hubFunctions: its binary is built to
 // build/<name>/bootstrap by scripts/synth.sh, its role gets exactly its policy from
 // internal/policy, and the helper below fixes everything else.
 type hubFunction struct {

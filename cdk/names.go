@@ -18,7 +18,7 @@ const (
 	// roles trust it by ARN (aws:PrincipalArn), so it must not be a generated name;
 	// internal/localdeploy creates the same role locally.
 	ProvisionFunctionRoleName = "s3crr-provision-function"
-	// VerifyFunctionRoleName is the verify Lambda's role (issue 5). The provisioner roles
+	// VerifyFunctionRoleName is the verify Lambda's role (nightly verification, not built yet). The provisioner roles
 	// already trust it, so adding the verify Lambda needs no member redeploy.
 	VerifyFunctionRoleName = "s3crr-verify-function"
 

@@ -24,7 +24,8 @@ import (
 // person checking by hand would drive AWS. Account A (111111111111) owns the source bucket
 // in ap-south-1, account B (222222222222) the destination in us-east-1; both buckets are
 // versioned with default SSE-KMS and Bucket Keys. The replication role and every policy are
-// written here by hand from domain-facts §1, never taken from internal/policy: the
+// written here by hand from docs/aws-facts.md (F-REPL-ROLE-PERMS, F-KMS-REPL-CONDITIONS),
+// never taken from internal/policy: the
 // simulator must not share code with what it judges.
 
 const (
@@ -139,7 +140,7 @@ func e2eSetup(t testing.TB, variant e2eVariant) *e2eEnv {
 	})
 	e2eMust(t, "put destination key policy", err)
 
-	// The role's permissions (domain-facts §1).
+	// The role's permissions (docs/aws-facts.md#F-REPL-ROLE-PERMS).
 	srcObjectActions := variant.srcObjectActions
 	if srcObjectActions == nil {
 		srcObjectActions = []string{"s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"}
@@ -221,7 +222,7 @@ func e2eSetup(t testing.TB, variant e2eVariant) *e2eEnv {
 	return env
 }
 
-// e2eKMSConditions are the key-use conditions of domain-facts §1: through S3 in the key's
+// e2eKMSConditions are the key-use conditions of docs/aws-facts.md#F-KMS-REPL-CONDITIONS: through S3 in the key's
 // Region, for objects of the bucket in either encryption-context form (object ARN, or the
 // bucket ARN with Bucket Keys).
 func e2eKMSConditions(region, bucketName string) map[string]any {

@@ -10,7 +10,7 @@ import (
 )
 
 // Put/Get/DeleteBucketReplication, with S3's validation and error texts. The rules S3
-// applies when the configuration is stored (fact sheet §2): a versioned source; the V2
+// applies when the configuration is stored (docs/aws-facts.md#F-REPL-CONFIG-V2): a versioned source; the V2
 // schema (a rule with Filter) needs Priority and DeleteMarkerReplication, the V1 schema
 // (top-level Prefix) may have neither; tag filters cannot replicate delete markers;
 // SseKmsEncryptedObjects and EncryptionConfiguration go together; ReplicationTime needs

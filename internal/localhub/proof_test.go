@@ -11,7 +11,7 @@ import (
 	"github.com/s3crr/s3crr/statemachine"
 )
 
-// The proof (issue 4, item 3): a Lambda's named error drives Retry and Catch
+// The proof: a Lambda's named error drives Retry and Catch
 // on the local hub exactly as in Step Functions, and the SNS alert and the
 // DynamoDB registration have their real effect on the stand-ins.
 

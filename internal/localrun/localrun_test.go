@@ -85,7 +85,7 @@ func sampleRequest(t *testing.T, root string) []byte {
 	return b
 }
 
-// TestLocalRun is the end-to-end test of issue 4: one local deployment runs the
+// TestLocalRun is the end-to-end test of local mode: one local deployment runs the
 // sample request through the real ASL and Lambda, checks the replica, reruns
 // it, breaks replication to see the failure event reach the hub, and finally
 // removes B's provisioner role to see a stage fail with an alert. The subtests

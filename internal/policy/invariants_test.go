@@ -123,7 +123,7 @@ func TestNoWildcardResources(t *testing.T) {
 }
 
 // TestNoTutorialMistakes checks the replication role and destination
-// documents against the tutorial's errors listed in domain-facts §1.
+// documents against the tutorials' errors listed in docs/aws-facts.md#F-REPL-ROLE-PERMS.
 func TestNoTutorialMistakes(t *testing.T) {
 	for name, p := range pairConfigs() {
 		role := ReplicationRolePolicy(p)
@@ -154,7 +154,7 @@ func TestNoTutorialMistakes(t *testing.T) {
 			}
 		}
 		// Bucket keys on: the role policy must cover what the key policy
-		// grants (AFT#639: IAM granting only kms:Encrypt).
+		// grants (docs/aws-facts.md#F-BUCKET-KEY: IAM granting only kms:Encrypt).
 		if p.BucketKeyEnabled {
 			iam := actionsOf(role, SidFor(p.PairID, PurposeReplicaEncrypt))
 			key := DestinationKeyStatements(p)[0].Action

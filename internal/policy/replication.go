@@ -4,7 +4,8 @@ package policy
 // role's trust and permission policies, the statements s3crr adds to the
 // source and destination key policies and to the destination bucket policy,
 // and the TLS-only statement every s3crr bucket carries. Actions and
-// conditions follow domain-facts §1; requirements.go says, for each action,
+// conditions follow docs/aws-facts.md (F-REPL-ROLE-PERMS, F-KMS-REPL-CONDITIONS,
+// F-BUCKET-KEY); requirements.go says, for each action,
 // what fails without it.
 
 // Condition operators and keys used by the builders.
@@ -61,7 +62,7 @@ type ReplicationParams struct {
 	ObjectLock bool
 	// BucketKeyEnabled says the destination bucket encrypts with S3 Bucket
 	// Keys: S3 then needs kms:GenerateDataKey and kms:Decrypt on the
-	// destination key as well as kms:Encrypt (AFT#639).
+	// destination key as well as kms:Encrypt (docs/aws-facts.md#F-BUCKET-KEY).
 	BucketKeyEnabled bool
 	// BatchReplication lets S3 Batch Operations assume the role too, for
 	// re-driving FAILED objects with Batch Replication.
@@ -93,8 +94,8 @@ const (
 // It deliberately has no aws:SourceAccount or aws:SourceArn condition: AWS's
 // replication documentation shows none and no S3 page recommends them, and a
 // condition on a key the service does not send evaluates to false and would
-// silently break replication with AssumeRoleNotPermitted (domain-facts §1,
-// "Trust"; awslabs/nx-neptune#468). Add them only once verified against real
+// silently break replication with AssumeRoleNotPermitted
+// (docs/aws-facts.md#F-REPL-TRUST). Add them only once verified against real
 // S3.
 func ReplicationTrustPolicy(p ReplicationParams) Document {
 	services := []string{S3Service}
@@ -110,7 +111,7 @@ func ReplicationTrustPolicy(p ReplicationParams) Document {
 }
 
 // ReplicationRolePolicy is the replication role's inline permission policy,
-// exactly domain-facts §1: reads on the source, replica writes on the
+// exactly docs/aws-facts.md#F-REPL-ROLE-PERMS: reads on the source, replica writes on the
 // destination, source-key Decrypt and destination-key Encrypt, each KMS grant
 // limited to S3 in the key's region and to S3's encryption context for the
 // pair's bucket and prefix.

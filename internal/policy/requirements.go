@@ -14,7 +14,7 @@ import (
 // test rather than a shared mistake.
 //
 // Replication failure codes are those of the S3 User Guide,
-// replication-failure-codes (domain-facts §3). AWS documents which permission
+// replication-failure-codes (docs/aws-facts.md#F-REPL-FAILURE-CODES). AWS documents which permission
 // each Dst*/Src* code usually means (s3:ReplicateObject for
 // DstPutObjectNotPermitted, s3:ReplicateDelete for DstDelObjNotPermitted,
 // s3:GetObjectVersionForReplication for SrcGetObjectNotPermitted, ...). For
@@ -59,7 +59,7 @@ const (
 	OnlyBucketKey     = "BucketKeyEnabled"
 )
 
-// Provisioning stages and hub components, as named in DESIGN.md. They label
+// Provisioning stages and hub components, as named in docs/architecture.md. They label
 // which step fails with AccessDenied when a provisioner or hub action is
 // missing.
 const (
@@ -119,7 +119,7 @@ var requirements = func() map[reqKey]Requirement {
 		{Purpose: PurposeSourceBucket, Action: ActGetReplicationConfiguration, Failure: "SrcBucketReplicationConfigMissing", Trigger: TriggerObject,
 			Why: "S3 reads the source bucket's rules as the role (s3crr's mapping)"},
 		{Purpose: PurposeSourceBucket, Action: ActListBucket, Failure: "SrcHeadObjectNotPermitted", Trigger: TriggerDeleteMarker,
-			Why: "needed for delete-marker replication (domain-facts §1); s3crr's mapping of the failure code"},
+			Why: "needed for delete-marker replication (docs/aws-facts.md#F-REPL-ROLE-PERMS); s3crr's mapping of the failure code"},
 		{Purpose: PurposeSourceObjects, Action: ActGetObjectVersionForReplication, Failure: "SrcGetObjectNotPermitted", Trigger: TriggerObject,
 			Why: "reads the source version's data and metadata; s3:GetObjectVersion does not allow SSE-KMS replication"},
 		{Purpose: PurposeSourceObjects, Action: ActGetObjectVersionACL, Failure: "SrcGetAclNotPermitted", Trigger: TriggerObject,
@@ -143,9 +143,9 @@ var requirements = func() map[reqKey]Requirement {
 		{Purpose: PurposeReplicaEncrypt, Action: ActKMSEncrypt, Failure: "DstPutObjectNotPermitted", Trigger: TriggerObject,
 			Why: "S3 encrypts the replica's data key with the destination key; s3crr's mapping of the failure code"},
 		{Purpose: PurposeReplicaEncrypt, Action: ActKMSGenerateDataKey, Failure: "DstPutObjectNotPermitted", Trigger: TriggerObject, Only: OnlyBucketKey,
-			Why: "with Bucket Keys S3 generates the destination bucket key as the role (AFT#639)"},
+			Why: "with Bucket Keys S3 generates the destination bucket key as the role (docs/aws-facts.md#F-BUCKET-KEY)"},
 		{Purpose: PurposeReplicaEncrypt, Action: ActKMSDecrypt, Failure: "DstPutObjectNotPermitted", Trigger: TriggerObject, Only: OnlyBucketKey,
-			Why: "with Bucket Keys S3 decrypts the destination bucket key as the role (domain-facts §1)"},
+			Why: "with Bucket Keys S3 decrypts the destination bucket key as the role (docs/aws-facts.md#F-BUCKET-KEY)"},
 		// The boundary's single KMS statement bounds both keys.
 		{Purpose: PurposeReplicationKeys, Action: ActKMSDecrypt, Failure: "SrcGetObjectNotPermitted", Trigger: TriggerObject,
 			Why: "the boundary must admit the source-key Decrypt (and the destination one with Bucket Keys)"},

@@ -979,7 +979,7 @@ type fakeEnv struct {
 	svc      *Service
 }
 
-// Endpoints of the fake pair: the accounts and regions.
+// Endpoints of the fake pair: the sample pair's accounts and regions.
 const (
 	fakeSrcAccount = "111111111111"
 	fakeSrcRegion  = "ap-south-1"
@@ -1089,7 +1089,7 @@ func (e *fakeEnv) applyBefore(t testing.TB, stage, side string, req []byte) {
 	t.Fatalf("no stage %s", stageLabel(stage, side))
 }
 
-// baseRequest is the pair (statemachine/sample-pair.json) before defaults.
+// baseRequest is the sample pair (statemachine/sample-pair.json) before defaults.
 func baseRequest() spec.Request {
 	return spec.Request{
 		PairID:      "payments-archive",

@@ -234,7 +234,7 @@ func TestProvisionerPermissionsAreMinimal(t *testing.T) {
 				continue
 			}
 			if len(r.Stages) > 0 && r.Stages[0] == policy.StageVerify {
-				// The verify Lambda (canary objects) is a later issue; provisioning does not
+				// The verify Lambda (canary objects) is not built yet; provisioning does not
 				// call these, so removing them shows nothing yet.
 				continue
 			}

@@ -12,7 +12,7 @@ import (
 
 const ruleTestKey = "arn:aws:kms:us-east-1:222222222222:key/00000002-0000-4000-8000-000000000002"
 
-// sampleRule is desiredRule of the pair, written out: cross-account, RTC, owner
+// sampleRule is desiredRule of the sample pair, written out: cross-account, RTC, owner
 // override and delete-marker replication on, metrics on by default, Bucket Keys on.
 func sampleRule() s3types.ReplicationRule {
 	return s3types.ReplicationRule{
@@ -55,7 +55,7 @@ func TestDesiredRule(t *testing.T) {
 		give func(*spec.Request)
 		want func(*s3types.ReplicationRule)
 	}{
-		{name: "the issue's pair", give: func(*spec.Request) {}, want: func(*s3types.ReplicationRule) {}},
+		{name: "the sample pair", give: func(*spec.Request) {}, want: func(*s3types.ReplicationRule) {}},
 		{name: "prefix", give: func(r *spec.Request) { r.Rule.Prefix = "invoices/" },
 			want: func(w *s3types.ReplicationRule) { w.Filter.Prefix = aws.String("invoices/") }},
 		{name: "one tag without prefix is a Tag filter",

@@ -179,7 +179,7 @@ func (st *stage) params(ctx context.Context) (policy.ReplicationParams, error) {
 // s3:ObjectOwnerOverrideToBucketOwner: only when the rule asks for owner override and the
 // destination bucket does not enforce bucket ownership. With BucketOwnerEnforced (how s3crr
 // creates buckets) the destination owns every replica anyway and S3 needs no override
-// permission (domain-facts §1), so granting it would be more than least privilege.
+// permission (docs/aws-facts.md#F-REPL-OWNER-OVERRIDE, a team reading), so granting it would be more than least privilege.
 func (st *stage) ownerOverrideNeeded(ctx context.Context) (bool, error) {
 	if !st.req.Rule.OwnerOverride {
 		return false, nil

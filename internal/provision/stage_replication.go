@@ -21,7 +21,7 @@ const rtcMinutes = 15
 
 // desiredRule is the pair's replication rule in the V2 schema (Filter, Priority,
 // DeleteMarkerReplication), with the full destination key ARN: an alias would resolve in
-// the requester's account, and S3 does not validate the key (domain-facts §2).
+// the requester's account, and S3 does not validate the key (docs/aws-facts.md#F-REPLICA-KMS-KEY-ARN).
 func desiredRule(r spec.Request, dstKeyARN string) s3types.ReplicationRule {
 	rule := s3types.ReplicationRule{
 		ID:       aws.String(r.RuleID()),
