@@ -1,12 +1,11 @@
 package localaws
 
 import (
-	"errors"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/smithy-go"
+	"github.com/s3crr/s3crr/internal/awsclient"
 )
 
 // Helpers every test file of the package shares: the settable clock, the server start, and
@@ -51,14 +50,10 @@ func startTestServer(t *testing.T, opts Options, start time.Time) (*Server, stri
 // for an error that carries no code, so a transport failure never passes as success or as
 // the wanted code.
 func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
+	if code := awsclient.ErrorCode(err); code != "" || err == nil {
+		return code
 	}
-	if err != nil {
-		return "non-API error: " + err.Error()
-	}
-	return ""
+	return "non-API error: " + err.Error()
 }
 
 // checkContextKeys fails the test, when it ends, if a handler supplied a condition key the

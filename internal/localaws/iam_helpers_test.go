@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/s3crr/s3crr/internal/awsclient"
 )
 
 // iamEnv is a running simulator with a controllable clock, for IAM and STS tests.
@@ -123,7 +125,7 @@ func iamCount(s *Server, account, service, op string) (int, bool) {
 			return c.Count, c.Mutating
 		}
 	}
-	return 0, IsMutating(op)
+	return 0, awsclient.IsMutating(service, op)
 }
 
 func iamPad(n int) string { return strings.Repeat("x", n) }

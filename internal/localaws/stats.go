@@ -3,8 +3,9 @@ package localaws
 import (
 	"net/http"
 	"sort"
-	"strings"
 	"time"
+
+	"github.com/s3crr/s3crr/internal/awsclient"
 )
 
 type statKey struct {
@@ -16,7 +17,9 @@ type CallCount struct {
 	// Account is the caller's account; Service and Operation name the API call, e.g.
 	// "s3" and "PutBucketReplication".
 	Account, Service, Operation string
-	// Mutating is IsMutating(Operation): whether the call changes state.
+	// Mutating is awsclient.IsMutating(Service, Operation): whether the call changes state.
+	// The simulator counts writes with the same definition as the stages' unit-test fakes,
+	// so "a second run makes no writes" means the same thing against both.
 	Mutating bool
 	// Count is how many such requests arrived since the server started or ResetCalls.
 	Count int
@@ -29,7 +32,7 @@ func (s *Server) Calls() []CallCount {
 	defer s.mu.Unlock()
 	out := make([]CallCount, 0, len(s.stats))
 	for k, n := range s.stats {
-		out = append(out, CallCount{Account: k.account, Service: k.service, Operation: k.op, Mutating: IsMutating(k.op), Count: n})
+		out = append(out, CallCount{Account: k.account, Service: k.service, Operation: k.op, Mutating: awsclient.IsMutating(k.service, k.op), Count: n})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -61,17 +64,6 @@ func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats = map[statKey]int{}
-}
-
-// IsMutating says whether an operation changes state. Reads are Get*, List*, Head*,
-// Describe*; STS calls and the KMS cryptographic operations change no configuration.
-func IsMutating(op string) bool {
-	for _, p := range []string{"Get", "List", "Head", "Describe", "AssumeRole", "Encrypt", "Decrypt", "GenerateDataKey", "ReEncrypt"} {
-		if strings.HasPrefix(op, p) {
-			return false
-		}
-	}
-	return true
 }
 
 // Fault is an injected failure or delay of matching requests. Empty match fields match

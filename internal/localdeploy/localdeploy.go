@@ -120,7 +120,7 @@ func HubFunctionCredentials(ctx context.Context, p Params) (aws.Credentials, err
 func ensureRole(ctx context.Context, c *iam.Client, path, name string, trust policy.Document, policyName string, perms policy.Document) error {
 	in := &iam.CreateRoleInput{RoleName: aws.String(name), Path: aws.String(path), AssumeRolePolicyDocument: aws.String(string(trust.JSON()))}
 	if _, err := c.CreateRole(ctx, in); err != nil {
-		if !isCode(err, "EntityAlreadyExists") {
+		if awsclient.ErrorCode(err) != "EntityAlreadyExists" {
 			return fmt.Errorf("create role %s: %w", name, err)
 		}
 		if _, err := c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(string(trust.JSON()))}); err != nil {
@@ -135,7 +135,7 @@ func ensureRole(ctx context.Context, c *iam.Client, path, name string, trust pol
 
 func ensureManagedPolicy(ctx context.Context, c *iam.Client, path, name string, doc policy.Document) error {
 	_, err := c.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String(name), Path: aws.String(path), PolicyDocument: aws.String(string(doc.JSON()))})
-	if err != nil && !isCode(err, "EntityAlreadyExists") {
+	if err != nil && awsclient.ErrorCode(err) != "EntityAlreadyExists" {
 		return fmt.Errorf("create policy %s: %w", name, err)
 	}
 	return nil

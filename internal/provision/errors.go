@@ -3,11 +3,11 @@ package provision
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/s3crr/s3crr/internal/awsclient"
 )
 
 // The errors below are the ones the state machine reacts to by name. The Lambda handler
@@ -101,55 +101,12 @@ func surface(err error) error {
 	return &StageFailed{Message: msg, Err: err}
 }
 
-// errorCode returns the AWS error code of err, or "".
-func errorCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
-// httpStatus returns the HTTP status of the AWS response behind err, or 0.
-func httpStatus(err error) int {
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) {
-		return re.HTTPStatusCode()
-	}
-	return 0
-}
-
-// isNotFound classifies the "it does not exist" errors of the calls s3crr makes.
-func isNotFound(err error) bool {
-	switch errorCode(err) {
-	case "NoSuchBucket", "NotFound", "NoSuchEntity", "NotFoundException",
-		"NoSuchBucketPolicy", "NoSuchTagSet", "NoSuchTagSetError", "NoSuchPublicAccessBlockConfiguration",
-		"OwnershipControlsNotFoundError", "ServerSideEncryptionConfigurationNotFoundError",
-		"ReplicationConfigurationNotFoundError", "ObjectLockConfigurationNotFoundError", "NoSuchKey":
-		return true
-	}
-	return false
-}
-
-// isAccessDenied classifies authorization failures across S3, KMS, IAM and STS.
-func isAccessDenied(err error) bool {
-	switch errorCode(err) {
-	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Forbidden":
-		return true
-	}
-	return httpStatus(err) == http.StatusForbidden && errorCode(err) == ""
-}
-
 // isPrincipalNotReady classifies the errors AWS returns while a new role propagates.
 // KMS and S3 give these only as codes shared with real policy mistakes, so the message is
 // the one place that tells them apart; it is checked only after the code matched.
 func isPrincipalNotReady(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	msg := strings.ToLower(ae.ErrorMessage())
-	switch ae.ErrorCode() {
+	msg := strings.ToLower(awsclient.ErrorMessage(err))
+	switch awsclient.ErrorCode(err) {
 	case "MalformedPolicyDocumentException": // KMS
 		return strings.Contains(msg, "invalid principal")
 	case "MalformedPolicy": // S3 bucket policy
@@ -188,7 +145,7 @@ func assumeRoleError(err error) *smithy.OperationError {
 // denial it would point at the provisioner's permissions, which are not the problem.
 func (m *member) sessionDenied(err error) *AccessDenied {
 	oe := assumeRoleError(err)
-	if oe == nil || !isAccessDenied(oe) {
+	if oe == nil || !awsclient.IsAccessDenied(oe) {
 		return nil
 	}
 	return &AccessDenied{
@@ -209,7 +166,7 @@ func (m *member) classify(action string, err error) error {
 		return nil
 	case isPrincipalNotReady(err):
 		return &PrincipalNotReady{Message: fmt.Sprintf("%s in account %s: %v", action, m.account, err)}
-	case isAccessDenied(err):
+	case awsclient.IsAccessDenied(err):
 		return &AccessDenied{
 			Account: m.account, Role: m.roleARN, Action: action,
 			Message: fmt.Sprintf("%s denied in account %s for role %s: %v (fix: deploy or update the MemberStack in %s so its provisioner role allows %s)",
@@ -226,7 +183,7 @@ func (m *member) classify(action string, err error) error {
 // affect KMS key authorization", KMS Developer Guide, ABAC). So a denial here is first
 // propagation, retried by the state machine; the message says what it is if it persists.
 func (m *member) classifyAliasAuthorized(action, keyARN string, err error) error {
-	if err == nil || !isAccessDenied(err) {
+	if err == nil || !awsclient.IsAccessDenied(err) {
 		return m.classify(action+" "+keyARN, err)
 	}
 	return &PrincipalNotReady{Message: fmt.Sprintf(

@@ -35,6 +35,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
 )
@@ -50,18 +51,8 @@ func (c fakeCall) String() string { return c.Account + " " + c.Service + ":" + c
 // callLog is the ordered log of every call the fakes of one test received.
 type callLog struct{ calls []fakeCall }
 
-// isMutatingOp tells writes from reads by the operation's verb, as AWS names them.
-func isMutatingOp(op string) bool {
-	for _, verb := range []string{"Put", "Create", "Update", "Enable", "Delete", "Tag", "Untag"} {
-		if strings.HasPrefix(op, verb) {
-			return true
-		}
-	}
-	return false
-}
-
 func (l *callLog) add(account, service, op string) {
-	l.calls = append(l.calls, fakeCall{Account: account, Service: service, Op: op, Mutating: isMutatingOp(op)})
+	l.calls = append(l.calls, fakeCall{Account: account, Service: service, Op: op, Mutating: awsclient.IsMutating(service, op)})
 }
 
 func (l *callLog) reset() { l.calls = nil }

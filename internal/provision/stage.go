@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
 )
@@ -89,7 +90,7 @@ func keyRef(ep spec.Endpoint) string {
 // describeKey looks up a side's key. found is false when it does not exist (yet).
 func describeKey(ctx context.Context, m *member, ep spec.Endpoint) (meta *kmstypes.KeyMetadata, found bool, err error) {
 	out, err := m.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(keyRef(ep))})
-	if isNotFound(err) {
+	if awsclient.IsNotFound(err) {
 		return nil, false, nil
 	}
 	if err != nil {
@@ -124,7 +125,7 @@ func (st *stage) keyARN(ctx context.Context, side string) (string, error) {
 // not exist yet has not.
 func objectLockEnabled(ctx context.Context, m *member, bucket string) (bool, error) {
 	out, err := m.s3.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: aws.String(bucket)})
-	if isNotFound(err) {
+	if awsclient.IsNotFound(err) {
 		return false, nil
 	}
 	if err != nil {
@@ -190,9 +191,9 @@ func (st *stage) ownerOverrideNeeded(ctx context.Context) (bool, error) {
 	}
 	out, err := m.s3.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: aws.String(st.req.Destination.Bucket)})
 	switch {
-	case errorCode(err) == "NoSuchBucket":
+	case awsclient.ErrorCode(err) == "NoSuchBucket":
 		return false, nil // planning: the bucket stage will create it BucketOwnerEnforced
-	case isNotFound(err):
+	case awsclient.IsNotFound(err):
 		return true, nil
 	case err != nil:
 		return false, m.classify("s3:GetBucketOwnershipControls "+st.req.Destination.Bucket, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
@@ -61,7 +62,7 @@ func (st *stage) bucket(ctx context.Context) error {
 		alreadyOwned := false
 		err := st.change(m, arn, "create", detail, func() error {
 			_, err := m.s3.CreateBucket(ctx, in)
-			if errorCode(err) == "BucketAlreadyOwnedByYou" {
+			if awsclient.ErrorCode(err) == "BucketAlreadyOwnedByYou" {
 				alreadyOwned = true
 				return nil
 			}
@@ -131,7 +132,7 @@ func (st *stage) ensurePublicAccessBlock(ctx context.Context, m *member, name st
 			st.warn("bucket %s does not block all public access; s3crr leaves an existing Block Public Access configuration as it is", name)
 		}
 		return nil
-	case !isNotFound(err):
+	case !awsclient.IsNotFound(err):
 		return m.classify("s3:GetBucketPublicAccessBlock "+name, err)
 	}
 	return st.change(m, "arn:aws:s3:::"+name, "block public access", "all four Block Public Access settings on", func() error {
@@ -159,7 +160,7 @@ func (st *stage) ensureOwnership(ctx context.Context, m *member, name string, cr
 			st.warn("bucket %s does not use BucketOwnerEnforced object ownership; s3crr leaves existing ownership controls as they are", name)
 		}
 		return nil
-	case !isNotFound(err):
+	case !awsclient.IsNotFound(err):
 		return m.classify("s3:GetBucketOwnershipControls "+name, err)
 	}
 	return st.change(m, "arn:aws:s3:::"+name, "enforce bucket owner", "ObjectOwnership BucketOwnerEnforced (ACLs disabled)", func() error {
@@ -182,7 +183,7 @@ func (st *stage) ensureBucketTags(ctx context.Context, m *member, name, side str
 			for _, t := range out.TagSet {
 				tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 			}
-		case isNotFound(err):
+		case awsclient.IsNotFound(err):
 		default:
 			return m.classify("s3:GetBucketTagging "+name, err)
 		}
@@ -229,7 +230,7 @@ func (st *stage) mergeBucketPolicy(ctx context.Context, m *member, name string, 
 				return fmt.Errorf("parse the bucket policy of %s: %w", name, perr)
 			}
 			existing = doc
-		case isNotFound(err):
+		case awsclient.IsNotFound(err):
 		default:
 			return m.classify("s3:GetBucketPolicy "+name, err)
 		}

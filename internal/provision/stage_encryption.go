@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
@@ -81,7 +82,7 @@ func (st *stage) defaultEncryption(ctx context.Context, m *member, side, keyARN 
 	ep := st.endpoint(side)
 	out, err := m.s3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(ep.Bucket)})
 	switch {
-	case isNotFound(err):
+	case awsclient.IsNotFound(err):
 		return nil, nil
 	case err != nil:
 		return nil, m.classify("s3:GetEncryptionConfiguration "+ep.Bucket, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
@@ -62,7 +63,7 @@ func (st *stage) subscribeEvents(ctx context.Context, m *member) error {
 	st.res.Outputs["eventsQueueArn"] = queueARN
 
 	out, err := m.s3.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(bucket)})
-	if err != nil && !isNotFound(err) {
+	if err != nil && !awsclient.IsNotFound(err) {
 		return m.classify("s3:GetBucketNotification "+bucket, err)
 	}
 	in := &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String(bucket), NotificationConfiguration: &s3types.NotificationConfiguration{}}

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
+	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
 )
@@ -110,7 +111,7 @@ func (st *stage) ensureAliasOnBroughtKey(ctx context.Context, m *member, side, k
 			return &Conflict{Message: fmt.Sprintf("alias %s already points to key %s, not %s (fix: point it at the pair's key, or give %s.kmsKeyArn = %s)", alias, got, keyARN, side, got)}
 		}
 		return nil
-	case !isNotFound(err):
+	case !awsclient.IsNotFound(err):
 		return m.classify("kms:DescribeKey "+alias, err)
 	}
 	return st.change(m, alias, "create alias", "→ "+keyARN+" (so the provisioner may add the pair's key-policy statements)", func() error {
@@ -124,7 +125,7 @@ func (st *stage) ensureAliasOnBroughtKey(ctx context.Context, m *member, side, k
 // would hide which key the alias now names.
 func createAlias(ctx context.Context, m *member, side, alias, keyARN string) error {
 	_, err := m.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(keyARN)})
-	if errorCode(err) != "AlreadyExistsException" {
+	if awsclient.ErrorCode(err) != "AlreadyExistsException" {
 		return m.classify("kms:CreateAlias "+alias, err)
 	}
 	out, derr := m.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
@@ -149,10 +150,10 @@ func findKeyByAliasTag(ctx context.Context, m *member, alias string) (string, er
 		}
 		for _, k := range page.Keys {
 			tags, err := m.kms.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: k.KeyArn})
-			if isNotFound(err) {
+			if awsclient.IsNotFound(err) {
 				continue // deleted since ListKeys
 			}
-			if isAccessDenied(err) {
+			if awsclient.IsAccessDenied(err) {
 				// A key whose policy neither delegates to IAM nor names the provisioner is
 				// not one s3crr created (those keep the default, IAM-delegating policy), and
 				// one locked-down key must not stop every new pair in the account. Only if

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/s3crr/s3crr/internal/awsclient"
 )
 
 // validate is the first stage: the request parsed (Run already did), defaults applied.
@@ -111,7 +113,7 @@ func (st *stage) preflight(ctx context.Context) error {
 	// An existing role of the replication role's name must be one s3crr made for this pair.
 	out, err := srcM.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(st.req.ReplicationRoleName())})
 	switch {
-	case isNotFound(err):
+	case awsclient.IsNotFound(err):
 	case err != nil:
 		return srcM.classify("iam:GetRole "+st.req.ReplicationRoleName(), err)
 	default:
@@ -181,8 +183,8 @@ func inspectBucket(ctx context.Context, m *member, bucket, region string) (bucke
 	if ad := m.sessionDenied(err); ad != nil {
 		return bucketInfo{}, ad // the 403 is AssumeRole's, not the bucket's
 	}
-	switch status := httpStatus(err); {
-	case status == http.StatusNotFound || isNotFound(err):
+	switch status := awsclient.HTTPStatus(err); {
+	case status == http.StatusNotFound || awsclient.IsNotFound(err):
 		return bucketInfo{}, nil
 	case status == http.StatusForbidden:
 		return bucketInfo{}, &AccessDenied{Account: m.account, Role: m.roleARN, Action: "s3:ListBucket",

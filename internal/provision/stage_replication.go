@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/spec"
 )
 
@@ -93,7 +94,7 @@ func ruleFilter(prefix string, tags map[string]string) *s3types.ReplicationRuleF
 // getReplication returns a bucket's replication configuration, nil if it has none.
 func getReplication(ctx context.Context, m *member, bucket string) (*s3types.ReplicationConfiguration, error) {
 	out, err := m.s3.GetBucketReplication(ctx, &s3.GetBucketReplicationInput{Bucket: aws.String(bucket)})
-	if isNotFound(err) {
+	if awsclient.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
@@ -306,7 +307,7 @@ func (st *stage) checkReplication(ctx context.Context) error {
 		}
 	}
 	if _, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(st.req.ReplicationRoleName())}); err != nil {
-		if !isNotFound(err) {
+		if !awsclient.IsNotFound(err) {
 			return m.classify("iam:GetRole", err)
 		}
 		notReady("the replication role is missing")

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
+	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
@@ -32,7 +33,7 @@ func (st *stage) role(ctx context.Context) error {
 	trust := policy.ReplicationTrustPolicy(p)
 
 	out, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-	if isNotFound(err) {
+	if awsclient.IsNotFound(err) {
 		existed, cerr := st.createRole(ctx, m, name, roleARN, trust)
 		if cerr != nil {
 			return cerr
@@ -84,7 +85,7 @@ func (st *stage) createRole(ctx context.Context, m *member, name, roleARN string
 				{Key: aws.String(tagPairID), Value: aws.String(st.req.PairID)},
 			},
 		})
-		if errorCode(err) == "EntityAlreadyExists" {
+		if awsclient.ErrorCode(err) == "EntityAlreadyExists" {
 			existed = true
 			return nil
 		}
@@ -106,7 +107,7 @@ func (st *stage) ensureRolePolicy(ctx context.Context, m *member, name, roleARN 
 			if policy.Equivalent(current, want) {
 				return nil
 			}
-		case !isNotFound(err):
+		case !awsclient.IsNotFound(err):
 			return m.classify("iam:GetRolePolicy "+name, err)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
 )
@@ -294,8 +295,8 @@ func TestPropagationErrorsArePrincipalNotReady(t *testing.T) {
 					t.Errorf("err = %v (%T), want *StageFailed", err, err)
 				}
 				var ae smithy.APIError
-				if !errors.As(err, &ae) || ae.ErrorCode() != errorCode(tt.give) {
-					t.Errorf("err = %v: the AWS code %s is lost", err, errorCode(tt.give))
+				if !errors.As(err, &ae) || ae.ErrorCode() != awsclient.ErrorCode(tt.give) {
+					t.Errorf("err = %v: the AWS code %s is lost", err, awsclient.ErrorCode(tt.give))
 				}
 			}
 		})
@@ -461,47 +462,29 @@ func TestBadEventsAreInvalidSpec(t *testing.T) {
 	}
 }
 
-// TestErrorClassifiers pins the one place that reads AWS error codes: which codes mean
-// absence, denial and propagation, by code, and by message only after the code matched.
-func TestErrorClassifiers(t *testing.T) {
+// TestPrincipalNotReadyByCodeThenMessage pins the one classifier that reads a message:
+// propagation shares its codes with real policy mistakes, so the message counts only
+// after the code matched. (Not-found, denial and throttling are awsclient's, tested there.)
+func TestPrincipalNotReadyByCodeThenMessage(t *testing.T) {
 	tests := []struct {
-		give                             error
-		wantNotFound, wantDenied, wantPN bool
+		give error
+		want bool
 	}{
-		{give: apiErr("NoSuchBucket", ""), wantNotFound: true},
-		{give: apiErr("NotFoundException", ""), wantNotFound: true},
-		{give: apiErr("NoSuchEntity", ""), wantNotFound: true},
-		{give: apiErr("NoSuchBucketPolicy", ""), wantNotFound: true},
-		{give: apiErr("NoSuchTagSet", ""), wantNotFound: true},
-		{give: apiErr("NoSuchPublicAccessBlockConfiguration", ""), wantNotFound: true},
-		{give: apiErr("OwnershipControlsNotFoundError", ""), wantNotFound: true},
-		{give: apiErr("ServerSideEncryptionConfigurationNotFoundError", ""), wantNotFound: true},
-		{give: apiErr("ReplicationConfigurationNotFoundError", ""), wantNotFound: true},
-		{give: apiErr("ObjectLockConfigurationNotFoundError", ""), wantNotFound: true},
-		{give: httpErr(404, apiErr("NotFound", "Not Found")), wantNotFound: true},
-		{give: apiErr("AccessDenied", ""), wantDenied: true},
-		{give: apiErr("AccessDeniedException", ""), wantDenied: true},
-		{give: httpErr(403, apiErr("Forbidden", "")), wantDenied: true},
-		{give: httpErr(403, errors.New("no body")), wantDenied: true},
-		{give: apiErr("MalformedPolicyDocumentException", "Policy contains a statement with one or more invalid principals."), wantPN: true},
-		{give: apiErr("MalformedPolicy", "Invalid principal in policy"), wantPN: true},
-		{give: apiErr("InvalidArgument", "role arn:aws:iam::1:role/x is not yet assumable by Amazon S3"), wantPN: true},
+		{give: apiErr("MalformedPolicyDocumentException", "Policy contains a statement with one or more invalid principals."), want: true},
+		{give: apiErr("MalformedPolicy", "Invalid principal in policy"), want: true},
+		{give: apiErr("InvalidArgument", "role arn:aws:iam::1:role/x is not yet assumable by Amazon S3"), want: true},
+		{give: httpErr(400, apiErr("InvalidRequest", "The role is not valid")), want: true},
 		{give: apiErr("MalformedPolicyDocumentException", "invalid JSON")},
 		{give: apiErr("InvalidRequest", "Versioning must be 'Enabled'")},
 		{give: apiErr("Invalid principal in policy", "NoSuchBucket")}, // the message never counts on its own
-		{give: errors.New("NoSuchBucket: AccessDenied invalid principals")},
+		{give: errors.New("MalformedPolicy: invalid principals")},
+		{give: apiErr("AccessDenied", "invalid principal")},
 		{give: apiErr("InternalError", "")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.give.Error(), func(t *testing.T) {
-			if got := isNotFound(tt.give); got != tt.wantNotFound {
-				t.Errorf("isNotFound = %v, want %v", got, tt.wantNotFound)
-			}
-			if got := isAccessDenied(tt.give); got != tt.wantDenied {
-				t.Errorf("isAccessDenied = %v, want %v", got, tt.wantDenied)
-			}
-			if got := isPrincipalNotReady(tt.give); got != tt.wantPN {
-				t.Errorf("isPrincipalNotReady = %v, want %v", got, tt.wantPN)
+			if got := isPrincipalNotReady(tt.give); got != tt.want {
+				t.Errorf("isPrincipalNotReady = %v, want %v", got, tt.want)
 			}
 		})
 	}
