@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"regexp"
 	"strings"
@@ -103,34 +101,6 @@ func status(ctx context.Context, env *cliEnv, args []string) error {
 		return fmt.Errorf("no pair %s: it is not in table %s and %s has no execution for it\n  fix: check the pair ID and --region; crr apply -f FILE provisions a pair", target, *table, *smARN)
 	}
 	return nil
-}
-
-// parseFlagsWithArg parses flags around exactly one positional argument, which may come
-// before or after them (the standard flag package stops at the first non-flag).
-func parseFlagsWithArg(fs *flag.FlagSet, env *cliEnv, usage string, args []string) (arg string, done bool, err error) {
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		arg, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(env.stdout, "Usage: %s\n\nFlags:\n", usage)
-			fs.SetOutput(env.stdout)
-			fs.PrintDefaults()
-			return "", true, nil
-		}
-		return "", false, usagef("%v", err)
-	}
-	rest := fs.Args()
-	if arg == "" && len(rest) > 0 {
-		arg, rest = rest[0], rest[1:]
-	}
-	if len(rest) > 0 {
-		return "", false, usagef("unexpected argument %q", rest[0])
-	}
-	if arg == "" {
-		return "", false, usagef("give a pair ID or an execution ARN")
-	}
-	return arg, false, nil
 }
 
 // printPair prints the pair's registration, as the state machine's RegisterPair state

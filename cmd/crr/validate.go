@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
@@ -57,84 +54,6 @@ func validate(_ context.Context, env *cliEnv, args []string) error {
 	return nil
 }
 
-// invalidRequestError ends a command whose pair request does not validate; the problems
-// have been printed, run prints this one line and exits exitInvalid.
-type invalidRequestError struct{ problems int }
-
-func (e *invalidRequestError) Error() string {
-	if e.problems == 1 {
-		return "the request is invalid: 1 problem (above)"
-	}
-	return fmt.Sprintf("the request is invalid: %d problems (above)", e.problems)
-}
-
-func (e *invalidRequestError) exitCode() int { return exitInvalid }
-
-// addRequestFlag defines -f, the pair request file, with the meaning readRequestFile
-// gives it; validate, plan and apply share it so the flag reads the same in every
-// command's help.
-func addRequestFlag(fs *flag.FlagSet) *string {
-	return fs.String("f", "", "pair request `file` (JSON); - reads standard input")
-}
-
-// readRequestFile reads the -f argument: a file, or standard input for "-". It reads at
-// most one byte more than spec.MaxRequestBytes, enough for spec.Parse to report the size.
-func readRequestFile(env *cliEnv, file string) ([]byte, error) {
-	var r io.Reader
-	switch file {
-	case "":
-		return nil, usagef("-f is required: the pair request file, or - for standard input")
-	case "-":
-		if env.stdin == nil {
-			return nil, errors.New("read pair request: no standard input")
-		}
-		r = env.stdin
-	default:
-		f, err := os.Open(file)
-		if err != nil {
-			return nil, fmt.Errorf("read pair request: %w", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	data, err := io.ReadAll(io.LimitReader(r, spec.MaxRequestBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read pair request %s: %w", file, err)
-	}
-	return data, nil
-}
-
-// loadRequest reads and parses the -f argument. An invalid request has its problems
-// printed to stderr and comes back as an *invalidRequestError.
-func loadRequest(env *cliEnv, file string) (spec.Request, error) {
-	data, err := readRequestFile(env, file)
-	if err != nil {
-		return spec.Request{}, err
-	}
-	req, err := spec.Parse(data)
-	if err != nil {
-		return spec.Request{}, reportInvalid(env, err)
-	}
-	return req, nil
-}
-
-// reportInvalid prints every problem of a *spec.ValidationError, each with its JSON path
-// and fix, and returns the error that exits with exitInvalid.
-func reportInvalid(env *cliEnv, err error) error {
-	var ve *spec.ValidationError
-	if !errors.As(err, &ve) {
-		return fmt.Errorf("parse pair request: %w", err)
-	}
-	for _, p := range ve.Problems {
-		path := p.Path
-		if path == "" {
-			path = "request"
-		}
-		fmt.Fprintf(env.stderr, "%s: %s\n    fix: %s\n", path, p.Message, p.Fix)
-	}
-	return &invalidRequestError{problems: len(ve.Problems)}
-}
-
 // printRequestSummary shows the defaulted request and every name derived from it, so the
 // user sees what will be created before anything is.
 func printRequestSummary(w io.Writer, r spec.Request) {
@@ -182,21 +101,4 @@ func printRequestSummary(w io.Writer, r spec.Request) {
 	if !r.IsCrossAccount() {
 		fmt.Fprintf(w, "  %-17s both buckets are in account %s\n", "note", r.Source.Account)
 	}
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
-}
-
-// writeJSON prints v as indented JSON.
-func writeJSON(w io.Writer, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode JSON: %w", err)
-	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
-	return err
 }
