@@ -15,7 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
+
+	"github.com/s3crr/s3crr/internal/awsclient"
 )
 
 // Shared helpers of the S3 tests: one simulator per test on a loopback port, SDK clients
@@ -145,13 +146,7 @@ func (e *s3Env) raw(method, path, host, account, region string, header http.Head
 }
 
 // s3Message returns the AWS error message of err.
-func s3Message(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorMessage()
-	}
-	return ""
-}
+func s3Message(err error) string { return awsclient.ErrorMessage(err) }
 
 // s3HTTPStatus returns the HTTP status of an SDK error, 0 if none.
 func s3HTTPStatus(err error) int {
