@@ -38,11 +38,9 @@ type hubFunction struct {
 	description           string
 }
 
-// hubFunctions are the hub's Lambdas. The verify and monitor Lambdas do not exist yet;
-// when they do, they are added here (verify: policy.VerifyFunctionPolicy, role
-// VerifyFunctionRoleName, invoked by the state machines; monitor:
-// policy.MonitorFunctionPolicy, target of a rule on the hub bus with
-// ReplicationEventPattern and AlarmEventPattern).
+// hubFunctions are the hub's Lambdas. A new Lambda is added here together with its
+// policy builder in internal/policy, its requirements in internal/policy's table and,
+// if member provisioner roles must trust it, its role name in HubRoleARNs.
 var hubFunctions = []hubFunction{{
 	name:     "provision",
 	roleName: ProvisionFunctionRoleName,

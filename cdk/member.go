@@ -91,7 +91,7 @@ func (m *MemberStack) addIAM(cfg Config, account string) error {
 	m.ProvisionerRole = awsiam.NewCfnRole(m.Stack, jsii.String("ProvisionerRole"), &awsiam.CfnRoleProps{
 		RoleName:                 jsii.String(cfg.ProvisionerRoleName),
 		Path:                     jsii.String("/"),
-		Description:              jsii.String("s3crr: assumed by the hub's Lambdas (with the ExternalId) to provision and verify replication pairs"),
+		Description:              jsii.String("s3crr: assumed by the hub's Lambdas (with the ExternalId) to provision replication pairs"),
 		AssumeRolePolicyDocument: jsonValue(trust.JSON()),
 		Policies: []any{&awsiam.CfnRole_PolicyProperty{
 			PolicyName:     jsii.String(cfg.ProvisionerRoleName),

@@ -78,7 +78,7 @@ func TestProvisionerRole(t *testing.T) {
 	pp := policy.ProvisionerParams{
 		Account:       "111111111111",
 		HubAccount:    "333333333333",
-		HubRoleARNs:   []string{"arn:aws:iam::333333333333:role/s3crr-provision-function", "arn:aws:iam::333333333333:role/s3crr-verify-function"},
+		HubRoleARNs:   []string{"arn:aws:iam::333333333333:role/s3crr-provision-function"},
 		ExternalID:    "test-external-id",
 		BucketPattern: "acme-*",
 	}

@@ -18,9 +18,6 @@ const (
 	// roles trust it by ARN (aws:PrincipalArn), so it must not be a generated name;
 	// internal/localdeploy creates the same role locally.
 	ProvisionFunctionRoleName = "s3crr-provision-function"
-	// VerifyFunctionRoleName is the verify Lambda's role (nightly verification, not built yet). The provisioner roles
-	// already trust it, so adding the verify Lambda needs no member redeploy.
-	VerifyFunctionRoleName = "s3crr-verify-function"
 
 	// ProvisionStateMachineName gives the provision state machine a predictable ARN
 	// (arn:aws:states:<hubRegion>:<hubAccount>:stateMachine:s3crr-provision).
@@ -89,11 +86,12 @@ func ForwardRuleARNs(c Config) []string {
 	return out
 }
 
-// HubRoleARNs are the hub Lambda roles the provisioner roles trust.
+// HubRoleARNs are the hub Lambda roles the provisioner roles trust: only the Lambdas
+// that exist. Trusting a role name before its Lambda exists would hand every member's
+// provisioner to whoever in the hub account creates a role with that name first.
 func HubRoleARNs(c Config) []string {
 	return []string{
 		policy.RoleARN(c.HubAccount, "/", ProvisionFunctionRoleName),
-		policy.RoleARN(c.HubAccount, "/", VerifyFunctionRoleName),
 	}
 }
 

@@ -48,7 +48,7 @@ func provisionerConfigs() map[string]ProvisionerParams {
 	base := ProvisionerParams{
 		Account:     acctA,
 		HubAccount:  acctHub,
-		HubRoleARNs: []string{RoleARN(acctHub, "/", "s3crr-hub-provision"), RoleARN(acctHub, "/", "s3crr-hub-verify")},
+		HubRoleARNs: []string{RoleARN(acctHub, "/", "s3crr-hub-provision")},
 		ExternalID:  "s3crr-7f3a",
 	}
 	scoped := base
@@ -66,14 +66,12 @@ func hubConfigs() map[string]HubParams {
 		TableARN:       "arn:aws:dynamodb:eu-west-1:333333333333:table/s3crr-pairs",
 		FunctionARNs: []string{
 			"arn:aws:lambda:eu-west-1:333333333333:function:s3crr-provision",
-			"arn:aws:lambda:eu-west-1:333333333333:function:s3crr-verify",
 		},
 	}
 	encrypted := base
 	encrypted.TopicKeyARN = "arn:aws:kms:eu-west-1:333333333333:key/3333cccc-3333-4333-8333-333333333333"
 	encrypted.ProvisionerRoleName = "acme-s3crr-provisioner"
 	encrypted.ProvisionerRolePath = "/platform/"
-	encrypted.MetricNamespace = "Acme/S3crr"
 	return map[string]HubParams{"plain": base, "encrypted": encrypted}
 }
 
@@ -100,8 +98,6 @@ func generated() map[string]Document {
 	}
 	for name, h := range hubConfigs() {
 		docs["hub-provision-"+name] = ProvisionFunctionPolicy(h)
-		docs["hub-verify-"+name] = VerifyFunctionPolicy(h)
-		docs["hub-monitor-"+name] = MonitorFunctionPolicy(h)
 		docs["hub-state-machine-"+name] = StateMachinePolicy(h)
 	}
 	docs["default-key-policy"] = DefaultKeyPolicy(acctA)

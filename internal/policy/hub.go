@@ -27,23 +27,15 @@ type HubParams struct {
 	TopicKeyARN string
 	// TableARN is the DynamoDB table of registered pairs.
 	TableARN string
-	// MetricNamespace is the CloudWatch namespace the verifier publishes to;
-	// default [DefaultMetricNamespace].
-	MetricNamespace string
 	// FunctionARNs are the Lambda functions a state machine invokes.
 	FunctionARNs []string
 }
-
-// DefaultMetricNamespace is the CloudWatch namespace of s3crr's own metrics.
-const DefaultMetricNamespace = "S3crr"
 
 // Hub purposes (fixed Sids: SidPrefix + purpose).
 const (
 	PurposeAssumeProvisioner = "AssumeProvisioner"
 	PurposePublishAlerts     = "PublishAlerts"
 	PurposeAlertKey          = "AlertKey"
-	PurposePutMetrics        = "PutMetrics"
-	PurposePairsLookup       = "PairsLookup"
 	PurposePairsRegister     = "PairsRegister"
 	PurposeInvokeFunctions   = "InvokeFunctions"
 )
@@ -60,13 +52,6 @@ func (h HubParams) ProvisionerRoleARNs() []string {
 		out = append(out, RoleARN(a, h.ProvisionerRolePath, name))
 	}
 	return out
-}
-
-func (h HubParams) namespace() string {
-	if h.MetricNamespace == "" {
-		return DefaultMetricNamespace
-	}
-	return h.MetricNamespace
 }
 
 func (h HubParams) assumeProvisioner() Statement {
@@ -110,39 +95,6 @@ func (h HubParams) publishAlerts() []Statement {
 // it does happens as the provisioner.
 func ProvisionFunctionPolicy(h HubParams) Document {
 	return Document{Version: Version, Statement: []Statement{h.assumeProvisioner()}}
-}
-
-// VerifyFunctionPolicy is the verify Lambda's policy: assume the provisioner
-// roles (to put and read canaries), publish its metrics to its own namespace
-// only, and publish alerts.
-func VerifyFunctionPolicy(h HubParams) Document {
-	st := []Statement{
-		h.assumeProvisioner(),
-		{
-			// PutMetricData has no resource-level permissions; the namespace
-			// condition is the only narrowing.
-			Sid:       SidPrefix + PurposePutMetrics,
-			Effect:    Allow,
-			Action:    []string{"cloudwatch:PutMetricData"},
-			Resource:  []string{"*"},
-			Condition: map[string]map[string][]string{StringEquals: {KeyCloudWatchNS: {h.namespace()}}},
-		},
-	}
-	return Document{Version: Version, Statement: append(st, h.publishAlerts()...)}
-}
-
-// MonitorFunctionPolicy is the monitor Lambda's policy: publish alerts and
-// read and update pairs in the table (look-up and the repeat-suppression
-// record).
-func MonitorFunctionPolicy(h HubParams) Document {
-	st := h.publishAlerts()
-	st = append(st, Statement{
-		Sid:      SidPrefix + PurposePairsLookup,
-		Effect:   Allow,
-		Action:   []string{"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"},
-		Resource: []string{h.TableARN},
-	})
-	return Document{Version: Version, Statement: st}
 }
 
 // StateMachinePolicy is the state machines' role policy: invoke the given

@@ -3,54 +3,9 @@ package policy
 // This file builds the member account's provisioner role (trusted by the hub
 // Lambdas) and the permissions boundary every replication role carries.
 //
-// Stage-by-stage, the calls the provisioner makes and the IAM actions they
-// need. This table is the reason for every action below; requirements.go
-// holds the same facts as data for the permission-minimality test.
-//
-//	stage        API call                                   IAM action (resource)
-//	preflight    sts:GetCallerIdentity                      none: STS always allows it
-//	preflight    HeadBucket (its x-amz-bucket-region        s3:ListBucket (bucket)
-//	             header gives the region; GetBucketLocation
-//	             would need s3:GetBucketLocation, not granted)
-//	preflight    GetBucketVersioning                        s3:GetBucketVersioning (bucket)
-//	preflight    GetBucketReplication                       s3:GetReplicationConfiguration (bucket)
-//	preflight    GetObjectLockConfiguration                 s3:GetBucketObjectLockConfiguration (bucket)
-//	preflight    DescribeKey                                kms:DescribeKey (key)
-//	buckets      CreateBucket                               s3:CreateBucket (bucket)
-//	buckets      PutBucketVersioning                        s3:PutBucketVersioning (bucket)
-//	buckets      Put/GetPublicAccessBlock                   s3:Put/GetBucketPublicAccessBlock (bucket)
-//	buckets      Put/GetBucketOwnershipControls             s3:Put/GetBucketOwnershipControls (bucket)
-//	buckets      Put/GetBucketPolicy (TLS-only deny)        s3:Put/GetBucketPolicy (bucket)
-//	buckets      Put/GetBucketTagging                       s3:Put/GetBucketTagging (bucket)
-//	keys         CreateKey (KeySpec SYMMETRIC_DEFAULT,      kms:CreateKey (*, conditioned on kms:KeySpec
-//	             KeyUsage ENCRYPT_DECRYPT, passed           and kms:KeyUsage)
-//	             explicitly)
-//	keys         CreateAlias                                kms:CreateAlias (alias/s3crr*
-//	                                                        and the target key)
-//	keys         EnableKeyRotation / GetKeyRotationStatus   kms:EnableKeyRotation / kms:GetKeyRotationStatus (key)
-//	keys         DescribeKey                                kms:DescribeKey (key)
-//	keys         ListKeys + ListResourceTags, only when the  kms:ListKeys (*: no resource-level support),
-//	             alias is missing: adopt a key an earlier    kms:ListResourceTags (key)
-//	             run created but did not alias (s3crr:alias
-//	             tag), instead of creating a second one
-//	policies     GetKeyPolicy / PutKeyPolicy                kms:GetKeyPolicy / kms:PutKeyPolicy (key)
-//	policies     Get/PutBucketPolicy (replica grant)        s3:Get/PutBucketPolicy (bucket)
-//	role         CreateRole (with PermissionsBoundary)      iam:CreateRole (role/s3crr/*, boundary required)
-//	role         GetRole / UpdateAssumeRolePolicy           iam:GetRole / iam:UpdateAssumeRolePolicy (role/s3crr/*)
-//	role         Put/GetRolePolicy                          iam:PutRolePolicy / iam:GetRolePolicy (role/s3crr/*)
-//	role         TagRole (also CreateRole with Tags)        iam:TagRole (role/s3crr/*)
-//	encryption   Put/GetBucketEncryption                    s3:Put/GetEncryptionConfiguration (bucket)
-//	replication  Put/GetBucketReplication                   s3:PutReplicationConfiguration /
-//	                                                        s3:GetReplicationConfiguration (bucket),
-//	                                                        iam:PassRole (role/s3crr/*, to s3.amazonaws.com)
-//	events       Put/GetBucketNotificationConfiguration     s3:PutBucketNotification / s3:GetBucketNotification (bucket)
-//	events       DescribeAlarms(AlarmNames) /               cloudwatch:DescribeAlarms / cloudwatch:PutMetricAlarm
-//	             PutMetricAlarm (no tags, no actions)       (alarm:s3crr-*: both act on the alarm ARN)
-//	verify       PutObject, HeadObject/GetObject,           s3:PutObject, s3:GetObject, s3:GetObjectVersion,
-//	             DeleteObject(versionId) on canaries        s3:DeleteObjectVersion (<bucket>/*.s3crr-canary/*)
-//	verify       ListObjectVersions(Prefix=canary prefix)   s3:ListBucketVersions (bucket, s3:prefix canary)
-//	verify       S3's KMS calls for the canary: PutObject   kms:GenerateDataKey, kms:Decrypt (key/* with an
-//	             (GenerateDataKey), GetObject (Decrypt)     s3crr alias, via S3, S3 context of the canary)
+// Why each action is granted (the stage and API call that need it) is
+// written once, as data, in requirements.go; the permission-minimality test
+// walks these documents against it.
 //
 // Not granted: any Delete* on buckets, keys, aliases or roles; key deletion or
 // disabling; s3:PutBucketObjectLockConfiguration (s3crr does not create
@@ -99,8 +54,6 @@ const (
 	KeyKMSKeySpec         = "kms:KeySpec"
 	KeyKMSKeyUsage        = "kms:KeyUsage"
 	KeyKMSResourceAliases = "kms:ResourceAliases"
-	KeyS3Prefix           = "s3:prefix"
-	KeyCloudWatchNS       = "cloudwatch:namespace"
 )
 
 // ProvisionerParams configures the member provisioner role. Values may be CDK
@@ -110,7 +63,7 @@ type ProvisionerParams struct {
 	Account string
 	// HubAccount is the automation account whose Lambda roles assume this role.
 	HubAccount string
-	// HubRoleARNs are the hub Lambda roles (provision, verify) allowed to
+	// HubRoleARNs are the hub Lambda roles (today the provision Lambda's) allowed to
 	// assume the provisioner. ArnLike patterns are accepted.
 	HubRoleARNs []string
 	// ExternalID is the deployment's shared ExternalId.
@@ -144,9 +97,6 @@ const (
 	PurposeKeyList           = "KeyList"
 	PurposeKeyRead           = "KeyRead"
 	PurposeKeyManage         = "KeyManage"
-	PurposeCanaryObjects     = "CanaryObjects"
-	PurposeCanaryList        = "CanaryList"
-	PurposeCanaryKeys        = "CanaryKeys"
 	PurposeAlarms            = "Alarms"
 )
 
@@ -172,16 +122,15 @@ func ProvisionerTrustPolicy(p ProvisionerParams) Document {
 }
 
 // ProvisionerPolicy is the provisioner role's permission policy: exactly what
-// the provisioning and verification stages call (see the table at the top of
-// this file), scoped to the configured buckets, to s3crr's key aliases, to
-// roles under /s3crr/ that carry the boundary, and to canary objects.
+// the provisioning stages call (requirements.go says which stage needs each
+// action), scoped to the configured buckets, to s3crr's key aliases, to
+// roles under /s3crr/ that carry the boundary, and to s3crr's alarms.
 //
 // KMS key scope: keys are created at run time, so key ARNs cannot be listed.
 // Reads (DescribeKey, GetKeyPolicy, GetKeyRotationStatus) cover every key in
 // the account, because preflight must inspect a key the user names before it
-// has an s3crr alias. Changes (PutKeyPolicy, EnableKeyRotation)
-// and the canary's data-key use require the key to carry an alias/s3crr*
-// alias (kms:ResourceAliases), so the keys stage gives every key it uses
+// has an s3crr alias. Changes (PutKeyPolicy, EnableKeyRotation) require
+// the key to carry an alias/s3crr* alias (kms:ResourceAliases), so the keys stage gives every key it uses
 // such an alias first, including a key the user brought by ARN. Pointing an
 // alias at a key needs kms:CreateAlias on the key as well as the alias; that
 // key-side grant cannot be conditioned on an alias the key does not have
@@ -191,7 +140,6 @@ func ProvisionerTrustPolicy(p ProvisionerParams) Document {
 func ProvisionerPolicy(p ProvisionerParams) Document {
 	acct := p.Account
 	buckets := BucketARN(p.bucketPattern())
-	canaryObjects := BucketARN(p.bucketPattern()) + "/*" + CanarySuffix + "*"
 	keys := "arn:" + Partition + ":kms:*:" + acct + ":key/*"
 	aliases := "arn:" + Partition + ":kms:*:" + acct + ":" + AliasPattern
 	roles := "arn:" + Partition + ":iam::" + acct + ":role" + ReplicationRolePath + "*"
@@ -335,34 +283,6 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Action:    []string{"kms:PutKeyPolicy", "kms:EnableKeyRotation"},
 			Resource:  []string{keys},
 			Condition: map[string]map[string][]string{ForAnyValueLike: withAlias},
-		},
-		{
-			Sid:      SidPrefix + PurposeCanaryObjects,
-			Effect:   Allow,
-			Action:   []string{"s3:PutObject", "s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObjectVersion"},
-			Resource: []string{canaryObjects},
-		},
-		{
-			Sid:       SidPrefix + PurposeCanaryList,
-			Effect:    Allow,
-			Action:    []string{"s3:ListBucketVersions"},
-			Resource:  []string{buckets},
-			Condition: map[string]map[string][]string{StringLike: {KeyS3Prefix: {"*" + CanarySuffix + "*"}}},
-		},
-		{
-			// S3 calls KMS with the caller's credentials when it encrypts a
-			// canary (GenerateDataKey) and when the verifier reads a canary or
-			// replica back (Decrypt). The Bucket Key form of the context (the
-			// bucket ARN) cannot be narrowed to the canary prefix; the S3
-			// grants above are what keep the provisioner to canary objects.
-			Sid:      SidPrefix + PurposeCanaryKeys,
-			Effect:   Allow,
-			Action:   []string{ActKMSGenerateDataKey, ActKMSDecrypt},
-			Resource: []string{keys},
-			Condition: map[string]map[string][]string{
-				StringLike:      {KeyViaService: {viaS3AnyRegion}, KeyS3Context: {canaryObjects, buckets}},
-				ForAnyValueLike: withAlias,
-			},
 		},
 	}
 	// The events stage ensures every pair's replication-failure alarm, so the grant is

@@ -27,8 +27,7 @@ import (
 //     hence SrcBucketReplicationConfigMissing.
 //   - s3:ListBucket: S3 needs it to tell a missing key from a denied one when
 //     replicating delete markers, hence SrcHeadObjectNotPermitted.
-//   - Object Lock reads and the owner override are part of reading the source
-//     version and writing the replica.
+//   - The owner override is part of writing the replica.
 //
 // Deny statements (the TLS-only deny) are not in the table: removing an
 // action from a Deny widens access and causes no failure.
@@ -71,11 +70,8 @@ const (
 	StageEncryption  = "encryption"
 	StageReplication = "replication"
 	StageEvents      = "events"
-	StageVerify      = "verify"
 
 	HubProvisionFunction = "provision-function"
-	HubVerifyFunction    = "verify-function"
-	HubMonitorFunction   = "monitor-function"
 	HubStateMachine      = "state-machine"
 )
 
@@ -126,10 +122,12 @@ var requirements = func() map[reqKey]Requirement {
 			Why: "reads the version's ACL to replicate it; with owner override S3 replicates no ACL, but AWS's policies still list it"},
 		{Purpose: PurposeSourceObjects, Action: ActGetObjectVersionTagging, Failure: "SrcGetTaggingNotPermitted", Trigger: TriggerTaggedObject,
 			Why: "reads the version's tags to replicate them"},
-		{Purpose: PurposeSourceObjects, Action: ActGetObjectRetention, Failure: "SrcGetObjectNotPermitted", Trigger: TriggerLockedObject, Only: OnlyObjectLock,
-			Why: "reads the version's retention to replicate it (S3 UG object-lock-managing); s3crr's mapping of the failure code"},
-		{Purpose: PurposeSourceObjects, Action: ActGetObjectLegalHold, Failure: "SrcGetObjectNotPermitted", Trigger: TriggerLockedObject, Only: OnlyObjectLock,
-			Why: "reads the version's legal hold to replicate it; s3crr's mapping of the failure code"},
+		// AWS lists these two as their own failure codes, not as SrcGetObjectNotPermitted:
+		// https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-failure-codes.html
+		{Purpose: PurposeSourceObjects, Action: ActGetObjectRetention, Failure: "SrcGetRetentionNotPermitted", Trigger: TriggerLockedObject, Only: OnlyObjectLock,
+			Why: "reads the version's retention to replicate it (S3 UG object-lock-managing)"},
+		{Purpose: PurposeSourceObjects, Action: ActGetObjectLegalHold, Failure: "SrcGetLegalHoldNotPermitted", Trigger: TriggerLockedObject, Only: OnlyObjectLock,
+			Why: "reads the version's legal hold to replicate it"},
 		{Purpose: PurposeReplicaWrite, Action: ActReplicateObject, Failure: "DstPutObjectNotPermitted", Trigger: TriggerObject,
 			Why: "writes the replica"},
 		{Purpose: PurposeReplicaWrite, Action: ActReplicateDelete, Failure: "DstDelObjNotPermitted", Trigger: TriggerDeleteMarker,
@@ -158,19 +156,27 @@ var requirements = func() map[reqKey]Requirement {
 		add(r)
 	}
 
-	// The provisioner's permissions: the stage table of provisioner.go.
+	// The provisioner's permissions, stage by stage: the calls each stage
+	// makes and the action each call needs. This is the only list of them;
+	// ProvisionerPolicy's comments say how each grant is scoped.
 	prov := func(purpose, action string, stages []string, calls ...string) {
 		add(Requirement{Purpose: purpose, Action: action, Stages: stages, Calls: calls})
 	}
+	provWhy := func(purpose, action string, stages []string, why string, calls ...string) {
+		add(Requirement{Purpose: purpose, Action: action, Stages: stages, Calls: calls, Why: why})
+	}
 	s := func(v ...string) []string { return v }
-	prov(PurposeProvisionerTrust, "sts:AssumeRole", s(StagePreflight), "sts:AssumeRole")
-	prov(PurposeBucketConfigRead, "s3:ListBucket", s(StagePreflight), "HeadBucket")
-	prov(PurposeBucketConfigRead, "s3:GetBucketVersioning", s(StagePreflight, StageBuckets, StageVerify), "GetBucketVersioning")
-	prov(PurposeBucketConfigRead, "s3:GetReplicationConfiguration", s(StagePreflight, StageReplication, StageVerify), "GetBucketReplication")
+	provWhy(PurposeProvisionerTrust, "sts:AssumeRole", s(StagePreflight),
+		"the hub's provision Lambda works in a member account only as its provisioner role, with the ExternalId", "sts:AssumeRole")
+	provWhy(PurposeBucketConfigRead, "s3:ListBucket", s(StagePreflight),
+		"HeadBucket's x-amz-bucket-region header gives the bucket's region; GetBucketLocation would need s3:GetBucketLocation, not granted", "HeadBucket")
+	prov(PurposeBucketConfigRead, "s3:GetBucketVersioning", s(StagePreflight, StageBuckets), "GetBucketVersioning")
+	prov(PurposeBucketConfigRead, "s3:GetReplicationConfiguration", s(StagePreflight, StageReplication), "GetBucketReplication")
 	prov(PurposeBucketConfigRead, "s3:GetBucketObjectLockConfiguration", s(StagePreflight), "GetObjectLockConfiguration")
 	prov(PurposeBucketConfigRead, "s3:GetBucketPublicAccessBlock", s(StageBuckets), "GetPublicAccessBlock")
 	prov(PurposeBucketConfigRead, "s3:GetBucketOwnershipControls", s(StageBuckets), "GetBucketOwnershipControls")
-	prov(PurposeBucketConfigRead, "s3:GetBucketPolicy", s(StageBuckets, StagePolicies, StageVerify), "GetBucketPolicy")
+	provWhy(PurposeBucketConfigRead, "s3:GetBucketPolicy", s(StageBuckets, StagePolicies),
+		"the buckets stage merges the TLS-only deny, the policies stage the replica grant, into what is there", "GetBucketPolicy")
 	prov(PurposeBucketConfigRead, "s3:GetBucketTagging", s(StageBuckets), "GetBucketTagging")
 	prov(PurposeBucketConfigRead, "s3:GetEncryptionConfiguration", s(StageEncryption), "GetBucketEncryption")
 	prov(PurposeBucketConfigRead, "s3:GetBucketNotification", s(StageEvents), "GetBucketNotificationConfiguration")
@@ -183,44 +189,44 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposeBucketConfigWrite, "s3:PutEncryptionConfiguration", s(StageEncryption), "PutBucketEncryption")
 	prov(PurposeBucketConfigWrite, "s3:PutBucketNotification", s(StageEvents), "PutBucketNotificationConfiguration")
 	prov(PurposeReplicationConfig, "s3:PutReplicationConfiguration", s(StageReplication), "PutBucketReplication")
-	prov(PurposePassRole, "iam:PassRole", s(StageReplication), "PutBucketReplication")
-	prov(PurposeRoleCreate, "iam:CreateRole", s(StageRole), "CreateRole")
+	provWhy(PurposePassRole, "iam:PassRole", s(StageReplication),
+		"PutBucketReplication checks that the caller may pass the role it names to S3", "PutBucketReplication")
+	provWhy(PurposeRoleCreate, "iam:CreateRole", s(StageRole),
+		"creates the replication role under /s3crr/, only with the permissions boundary", "CreateRole")
 	prov(PurposeRoleManage, "iam:GetRole", s(StageRole), "GetRole")
-	prov(PurposeRoleLookup, "iam:GetRole", s(StagePreflight, StageRole), "GetRole of the replication role before it exists")
+	provWhy(PurposeRoleLookup, "iam:GetRole", s(StagePreflight, StageRole),
+		"IAM authorizes GetRole of a role that does not exist yet against role/<name> without its path", "GetRole of the replication role before it exists")
 	prov(PurposeRoleManage, "iam:UpdateAssumeRolePolicy", s(StageRole), "UpdateAssumeRolePolicy")
 	prov(PurposeRoleManage, "iam:PutRolePolicy", s(StageRole), "PutRolePolicy")
 	prov(PurposeRoleManage, "iam:GetRolePolicy", s(StageRole), "GetRolePolicy")
 	prov(PurposeRoleManage, "iam:TagRole", s(StageRole), "CreateRole with Tags", "TagRole")
-	prov(PurposeKeyCreate, "kms:CreateKey", s(StageKeys), "CreateKey")
-	prov(PurposeKeyCreateTags, "kms:TagResource", s(StageKeys), "CreateKey with Tags")
+	provWhy(PurposeKeyCreate, "kms:CreateKey", s(StageKeys),
+		"KeySpec SYMMETRIC_DEFAULT and KeyUsage ENCRYPT_DECRYPT are passed explicitly, so the grant's conditions can require them", "CreateKey")
+	provWhy(PurposeKeyCreateTags, "kms:TagResource", s(StageKeys),
+		"CreateKey with Tags also needs kms:TagResource; the tags let an interrupted run's key be adopted", "CreateKey with Tags")
 	prov(PurposeAliasWrite, "kms:CreateAlias", s(StageKeys), "CreateAlias")
-	prov(PurposeAliasTarget, "kms:CreateAlias", s(StageKeys), "CreateAlias")
-	prov(PurposeKeyList, "kms:ListKeys", s(StageKeys), "ListKeys (adopting an unaliased key of an earlier run)")
-	prov(PurposeKeyRead, "kms:DescribeKey", s(StagePreflight, StageKeys, StageVerify), "DescribeKey")
-	prov(PurposeKeyRead, "kms:GetKeyPolicy", s(StagePolicies, StageVerify), "GetKeyPolicy")
+	provWhy(PurposeAliasTarget, "kms:CreateAlias", s(StageKeys),
+		"CreateAlias is authorized on the alias and on the key it points at", "CreateAlias")
+	provWhy(PurposeKeyList, "kms:ListKeys", s(StageKeys),
+		"only when the alias is missing: find a key an earlier run created but did not alias (s3crr:alias tag) instead of creating a second one", "ListKeys")
+	prov(PurposeKeyRead, "kms:DescribeKey", s(StagePreflight, StageKeys), "DescribeKey")
+	prov(PurposeKeyRead, "kms:GetKeyPolicy", s(StagePolicies), "GetKeyPolicy")
 	prov(PurposeKeyRead, "kms:GetKeyRotationStatus", s(StageKeys), "GetKeyRotationStatus")
-	prov(PurposeKeyRead, "kms:ListResourceTags", s(StageKeys), "ListResourceTags (adopting an unaliased key of an earlier run)")
+	provWhy(PurposeKeyRead, "kms:ListResourceTags", s(StageKeys),
+		"only when the alias is missing, with ListKeys: recognise the unaliased key of an earlier run", "ListResourceTags")
 	prov(PurposeKeyManage, "kms:PutKeyPolicy", s(StagePolicies), "PutKeyPolicy")
 	prov(PurposeKeyManage, "kms:EnableKeyRotation", s(StageKeys), "EnableKeyRotation")
-	prov(PurposeCanaryObjects, "s3:PutObject", s(StageVerify), "PutObject")
-	prov(PurposeCanaryObjects, "s3:GetObject", s(StageVerify), "GetObject", "HeadObject")
-	prov(PurposeCanaryObjects, "s3:GetObjectVersion", s(StageVerify), "GetObject(versionId)", "HeadObject(versionId)")
-	prov(PurposeCanaryObjects, "s3:DeleteObjectVersion", s(StageVerify), "DeleteObject(versionId)")
-	prov(PurposeCanaryList, "s3:ListBucketVersions", s(StageVerify), "ListObjectVersions")
-	prov(PurposeCanaryKeys, ActKMSGenerateDataKey, s(StageVerify), "PutObject (S3 calls GenerateDataKey)")
-	prov(PurposeCanaryKeys, ActKMSDecrypt, s(StageVerify), "GetObject (S3 calls Decrypt)")
-	prov(PurposeAlarms, "cloudwatch:PutMetricAlarm", s(StageEvents), "PutMetricAlarm")
-	prov(PurposeAlarms, "cloudwatch:DescribeAlarms", s(StageEvents), "DescribeAlarms")
+	provWhy(PurposeAlarms, "cloudwatch:PutMetricAlarm", s(StageEvents),
+		"the replication-failure alarm, with no tags and no actions", "PutMetricAlarm")
+	provWhy(PurposeAlarms, "cloudwatch:DescribeAlarms", s(StageEvents),
+		"DescribeAlarms with AlarmNames is authorized on each named alarm", "DescribeAlarms")
 
-	// The hub roles.
-	prov(PurposeAssumeProvisioner, "sts:AssumeRole", s(HubProvisionFunction, HubVerifyFunction), "sts:AssumeRole")
-	prov(PurposePutMetrics, "cloudwatch:PutMetricData", s(HubVerifyFunction), "PutMetricData")
-	prov(PurposePublishAlerts, "sns:Publish", s(HubStateMachine, HubVerifyFunction, HubMonitorFunction), "Publish")
-	prov(PurposeAlertKey, ActKMSGenerateDataKey, s(HubStateMachine, HubVerifyFunction, HubMonitorFunction), "Publish (SNS calls GenerateDataKey)")
-	prov(PurposeAlertKey, ActKMSDecrypt, s(HubStateMachine, HubVerifyFunction, HubMonitorFunction), "Publish (SNS calls Decrypt)")
-	prov(PurposePairsLookup, "dynamodb:GetItem", s(HubMonitorFunction), "GetItem")
-	prov(PurposePairsLookup, "dynamodb:UpdateItem", s(HubMonitorFunction), "UpdateItem")
-	prov(PurposePairsLookup, "dynamodb:PutItem", s(HubMonitorFunction), "PutItem")
+	// The hub roles. Only the Lambdas and state machines that exist get a
+	// grant; the verify and monitor Lambdas add theirs with their code.
+	prov(PurposeAssumeProvisioner, "sts:AssumeRole", s(HubProvisionFunction), "sts:AssumeRole")
+	prov(PurposePublishAlerts, "sns:Publish", s(HubStateMachine), "Publish")
+	prov(PurposeAlertKey, ActKMSGenerateDataKey, s(HubStateMachine), "Publish (SNS calls GenerateDataKey)")
+	prov(PurposeAlertKey, ActKMSDecrypt, s(HubStateMachine), "Publish (SNS calls Decrypt)")
 	prov(PurposePairsRegister, "dynamodb:PutItem", s(HubStateMachine), "dynamodb:putItem task")
 	prov(PurposeInvokeFunctions, "lambda:InvokeFunction", s(HubStateMachine), "lambda:invoke task")
 	return m

@@ -74,10 +74,9 @@ var purposes = []string{
 	PurposeProvisionerTrust, PurposeBucketConfigRead, PurposeBucketConfigWrite,
 	PurposeReplicationConfig, PurposePassRole, PurposeRoleCreate, PurposeRoleManage, PurposeRoleLookup,
 	PurposeKeyCreate, PurposeKeyCreateTags, PurposeAliasWrite, PurposeAliasTarget, PurposeKeyList,
-	PurposeKeyRead, PurposeKeyManage, PurposeCanaryObjects, PurposeCanaryList,
-	PurposeCanaryKeys, PurposeAlarms,
+	PurposeKeyRead, PurposeKeyManage, PurposeAlarms,
 	PurposeAssumeProvisioner, PurposePublishAlerts, PurposeAlertKey,
-	PurposePutMetrics, PurposePairsLookup, PurposePairsRegister, PurposeInvokeFunctions,
+	PurposePairsRegister, PurposeInvokeFunctions,
 	purposeDenyInsecureTransport,
 }
 
