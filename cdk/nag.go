@@ -1,14 +1,9 @@
 package cdk
 
 import (
-	"sort"
-	"strings"
-
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
-
-	"github.com/s3crr/s3crr/internal/policy"
 )
 
 // A nagWaiver is one cdk-nag suppression: the rule, why the finding is accepted, and
@@ -59,34 +54,4 @@ func iam5Waiver(reason, more string, findings ...string) nagWaiver {
 		}
 	}
 	return nagWaiver{id: "AwsSolutions-IAM5", reason: reason, appliesTo: applies}
-}
-
-// wildcardFindings lists the AwsSolutions-IAM5 findings a policy document produces
-// ("Resource::<arn with *>", "Action::<action with *>"), so a suppression can name
-// exactly the wildcards the document's builder justifies in internal/policy.
-func wildcardFindings(docs ...policy.Document) []string {
-	seen := map[string]bool{}
-	for _, d := range docs {
-		for _, st := range d.Statement {
-			if st.Effect != policy.Allow {
-				continue
-			}
-			for _, r := range st.Resource {
-				if strings.Contains(r, "*") {
-					seen["Resource::"+r] = true
-				}
-			}
-			for _, a := range st.Action {
-				if strings.Contains(a, "*") {
-					seen["Action::"+a] = true
-				}
-			}
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for k := range seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

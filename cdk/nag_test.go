@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/s3crr/s3crr/internal/policy"
 )
 
 var nagFinding = regexp.MustCompile(`AwsSolutions-[A-Za-z0-9]+`)
@@ -97,5 +99,82 @@ func TestNagDetects(t *testing.T) {
 				t.Errorf("findings %v, want %s among them", got, tt.wantMsg)
 			}
 		})
+	}
+}
+
+// TestNagCatchesNewWildcard proves the IAM5 waivers cannot absorb a new wildcard: a
+// provisioner policy with one more statement on a wildcard resource, synthesized with
+// cdk-nag and cdk.json's flags, fails with an unsuppressed AwsSolutions-IAM5 naming it.
+func TestNagCatchesNewWildcard(t *testing.T) {
+	const extra = "arn:aws:s3:::acme-*/unreviewed/*"
+	orig := provisionerPolicy
+	provisionerPolicy = func(p policy.ProvisionerParams) policy.Document {
+		d := orig(p)
+		d.Statement = append(d.Statement, policy.Statement{Sid: "S3crrUnreviewed", Effect: policy.Allow, Action: []string{"s3:GetObject"}, Resource: []string{extra}})
+		return d
+	}
+	defer func() { provisionerPolicy = orig }()
+
+	outdir := t.TempDir()
+	ctx := map[string]any{}
+	for k, v := range synthesized.cdkJSON {
+		ctx[k] = v
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &ctx, Outdir: jsii.String(outdir)})
+	cfg := synthesized.stacks.Config
+	if _, err := NewMemberStack(app, "member", &MemberStackProps{Config: cfg, Account: "111111111111", Region: "ap-south-1", Primary: true}); err != nil {
+		t.Fatal(err)
+	}
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
+	_, err := synth(app, outdir)
+	if err == nil {
+		t.Fatal("synth succeeded with an unreviewed wildcard in the provisioner policy")
+	}
+	if !strings.Contains(err.Error(), "AwsSolutions-IAM5") || !strings.Contains(err.Error(), "unreviewed") {
+		t.Errorf("validation failure does not report the new wildcard as AwsSolutions-IAM5:\n%v", err)
+	}
+}
+
+// TestReviewedWildcardsAreProduced keeps the reviewed list honest the other way: every
+// entry is a wildcard the builder really writes in that statement, so a wildcard that
+// is narrowed or removed takes its waiver with it.
+func TestReviewedWildcardsAreProduced(t *testing.T) {
+	cfg := synthesized.stacks.Config
+	pp := policy.ProvisionerParams{Account: "111111111111", HubAccount: cfg.HubAccount, HubRoleARNs: HubRoleARNs(cfg), ExternalID: cfg.ExternalID, BucketPattern: cfg.BucketPattern()}
+	for _, tt := range []struct {
+		name string
+		doc  policy.Document
+		list []reviewedWildcard
+	}{
+		{"provisioner", policy.ProvisionerPolicy(pp), provisionerWildcards},
+		{"boundary", policy.ReplicationBoundary(policy.BoundaryParams{BucketPattern: cfg.BucketPattern()}), boundaryWildcards},
+	} {
+		produced := map[string]bool{}
+		for _, st := range tt.doc.Statement {
+			for _, r := range st.Resource {
+				if strings.Contains(r, "*") {
+					produced[st.Sid+" Resource::"+r] = true
+				}
+			}
+			for _, a := range st.Action {
+				if strings.Contains(a, "*") {
+					produced[st.Sid+" Action::"+a] = true
+				}
+			}
+		}
+		findings, _ := expandWildcards(tt.list, "111111111111", cfg)
+		reviewed := map[string]bool{}
+		for i, w := range tt.list {
+			k := w.sid + " " + findings[i]
+			reviewed[k] = true
+			if !produced[k] {
+				t.Errorf("%s: reviewed wildcard %s is not in the policy", tt.name, k)
+			}
+		}
+		for k := range produced {
+			if !reviewed[k] {
+				t.Errorf("%s: wildcard %s has no reviewed entry in cdk/nag_waivers.go", tt.name, k)
+			}
+		}
 	}
 }

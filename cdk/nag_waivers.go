@@ -1,0 +1,56 @@
+package cdk
+
+import "strings"
+
+// A reviewedWildcard is one AwsSolutions-IAM5 finding a reviewer has accepted: the
+// statement that produces it, the finding as cdk-nag reports it, and why the wildcard
+// is as narrow as AWS allows. {account} and {buckets} stand for the member account and
+// the configured bucket pattern (Config.BucketPattern).
+//
+// This list is written by hand on purpose: a wildcard added to a policy builder in
+// internal/policy is not on it, so cdk-nag reports it unsuppressed and synth fails
+// until someone adds it here with a reason (TestNagCatchesNewWildcard).
+type reviewedWildcard struct {
+	sid, finding, reason string
+}
+
+// provisionerWildcards are the accepted wildcards of the member provisioner role
+// (policy.ProvisionerPolicy).
+var provisionerWildcards = []reviewedWildcard{
+	{"S3crrBucketConfigRead", "Resource::arn:aws:s3:::{buckets}", "buckets s3crr may manage: the configured bucketNamePrefix"},
+	{"S3crrBucketConfigWrite", "Resource::arn:aws:s3:::{buckets}", "buckets s3crr may manage: the configured bucketNamePrefix"},
+	{"S3crrReplicationConfig", "Resource::arn:aws:s3:::{buckets}", "buckets s3crr may manage: the configured bucketNamePrefix"},
+	{"S3crrPassReplicationRole", "Resource::arn:aws:iam::{account}:role/s3crr/*", "replication roles are created per pair under /s3crr/; passed only to S3"},
+	{"S3crrRoleCreate", "Resource::arn:aws:iam::{account}:role/s3crr/*", "replication roles are created per pair under /s3crr/, only with the boundary"},
+	{"S3crrRoleManage", "Resource::arn:aws:iam::{account}:role/s3crr/*", "replication roles under /s3crr/, which carry the boundary"},
+	{"S3crrRoleLookup", "Resource::arn:aws:iam::{account}:role/s3crr-repl-*", "read-only GetRole of a replication role before it exists (IAM authorizes it without the path)"},
+	{"S3crrKeyCreate", "Resource::*", "kms:CreateKey has no resource; conditioned on key spec and usage"},
+	{"S3crrKeyCreateTags", "Resource::*", "CreateKey's kms:TagResource is checked before the key exists; conditioned on s3crr's marker tag"},
+	{"S3crrKeyList", "Resource::*", "kms:ListKeys supports no resource-level permissions"},
+	{"S3crrAliasWrite", "Resource::arn:aws:kms:*:{account}:alias/s3crr*", "s3crr's aliases; pairs live in any region"},
+	{"S3crrAliasTargetKey", "Resource::arn:aws:kms:*:{account}:key/*", "keys are created at run time; CreateAlias is also authorized on the target key"},
+	{"S3crrKeyRead", "Resource::arn:aws:kms:*:{account}:key/*", "read-only; preflight inspects a key the user names before it has an s3crr alias"},
+	{"S3crrKeyManage", "Resource::arn:aws:kms:*:{account}:key/*", "keys are created at run time; conditioned on an alias/s3crr* alias"},
+	{"S3crrAlarms", "Resource::arn:aws:cloudwatch:*:{account}:alarm:s3crr-*", "s3crr's alarms of this account, in any region since source regions vary per pair"},
+}
+
+// boundaryWildcards are the accepted wildcards of the replication permissions
+// boundary (policy.ReplicationBoundary), attached to no principal by itself.
+var boundaryWildcards = []reviewedWildcard{
+	{"S3crrBoundarySourceBucket", "Resource::arn:aws:s3:::{buckets}", "the configured bucketNamePrefix, source and destination alike"},
+	{"S3crrBoundarySourceObjects", "Resource::arn:aws:s3:::{buckets}/*", "the configured bucketNamePrefix's objects"},
+	{"S3crrBoundaryReplicaWrite", "Resource::arn:aws:s3:::{buckets}/*", "the configured bucketNamePrefix's objects"},
+	{"S3crrBoundaryReplicationKeys", "Resource::arn:aws:kms:*:*:key/*", "keys are created at run time in both accounts; narrowed by kms:ViaService (S3) and the buckets' encryption context"},
+}
+
+// expandWildcards renders a list for one member account and the configuration, and
+// the reason cdk-nag shows: every accepted finding with its statement and reason.
+func expandWildcards(list []reviewedWildcard, account string, cfg Config) (findings []string, reason string) {
+	r := strings.NewReplacer("{account}", account, "{buckets}", cfg.BucketPattern())
+	var why []string
+	for _, w := range list {
+		findings = append(findings, r.Replace(w.finding))
+		why = append(why, w.sid+": "+w.reason)
+	}
+	return findings, strings.Join(why, "; ") + "."
+}
