@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -22,9 +23,11 @@ import (
 
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/localaws"
+	"github.com/s3crr/s3crr/internal/localaws/authz"
 	"github.com/s3crr/s3crr/internal/localdeploy"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
+	"github.com/s3crr/s3crr/statemachine"
 )
 
 // without returns doc with one action removed from one statement (the statement dropped
@@ -363,60 +366,196 @@ var provisionerScenarios = []provisionerScenario{
 	}},
 }
 
+// provisionerDoc is one document that lets the provision Lambda work in the member
+// accounts, with the way to install a copy lacking one action.
+type provisionerDoc struct {
+	name string
+	doc  policy.Document
+	put  func(t *testing.T, env *localEnv, sid, action string)
+}
+
+// provisionerDocs are the provisioner role's policy and trust in each member account,
+// and the provision Lambda's role policy in the hub account, as localdeploy (and the
+// CDK stacks) write them.
+func provisionerDocs() []provisionerDoc {
+	pp := policy.ProvisionerParams{Account: localaws.SourceAccount, HubAccount: localaws.HubAccount,
+		HubRoleARNs: []string{policy.RoleARN(localaws.HubAccount, "/", localdeploy.ProvisionFunctionRoleName)}, ExternalID: testExternalID}
+	perMember := func(build func(policy.ProvisionerParams) policy.Document, install func(c *iam.Client, d policy.Document) error) func(*testing.T, *localEnv, string, string) {
+		return func(t *testing.T, env *localEnv, sid, action string) {
+			for _, acct := range []string{localaws.SourceAccount, localaws.DestinationAccount} {
+				p := pp
+				p.Account = acct
+				must(t, install(awsclient.IAM(env.root(acct, "us-east-1")), without(build(p), sid, action)))
+			}
+		}
+	}
+	hp := policy.HubParams{MemberAccounts: []string{localaws.SourceAccount, localaws.DestinationAccount}, ExternalID: testExternalID}
+	return []provisionerDoc{
+		{name: "provisioner policy", doc: policy.ProvisionerPolicy(pp), put: perMember(policy.ProvisionerPolicy, func(c *iam.Client, d policy.Document) error {
+			return call(c.PutRolePolicy(context.Background(), &iam.PutRolePolicyInput{RoleName: aws.String(policy.DefaultProvisionerRoleName),
+				PolicyName: aws.String("s3crr-provisioner"), PolicyDocument: aws.String(string(d.JSON()))}))
+		})},
+		{name: "provisioner trust", doc: policy.ProvisionerTrustPolicy(pp), put: perMember(policy.ProvisionerTrustPolicy, func(c *iam.Client, d policy.Document) error {
+			if len(d.Statement) == 0 {
+				// IAM refuses an empty trust policy; trusting only a third account is
+				// the same as not trusting the hub.
+				d.Statement = []policy.Statement{{Sid: "NotTheHub", Effect: policy.Allow, Principal: policy.AWSPrincipal(policy.AccountRootARN("999999999999")), Action: []string{"sts:AssumeRole"}}}
+			}
+			return call(c.UpdateAssumeRolePolicy(context.Background(), &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(policy.DefaultProvisionerRoleName), PolicyDocument: aws.String(string(d.JSON()))}))
+		})},
+		{name: "hub provision function policy", doc: policy.ProvisionFunctionPolicy(hp), put: func(t *testing.T, env *localEnv, sid, action string) {
+			c := awsclient.IAM(env.root(localaws.HubAccount, "us-east-1"))
+			d := without(policy.ProvisionFunctionPolicy(hp), sid, action)
+			if len(d.Statement) == 0 {
+				must(t, call(c.DeleteRolePolicy(context.Background(), &iam.DeleteRolePolicyInput{RoleName: aws.String(localdeploy.ProvisionFunctionRoleName), PolicyName: aws.String("s3crr-provision")})))
+				return
+			}
+			must(t, call(c.PutRolePolicy(context.Background(), &iam.PutRolePolicyInput{RoleName: aws.String(localdeploy.ProvisionFunctionRoleName),
+				PolicyName: aws.String("s3crr-provision"), PolicyDocument: aws.String(string(d.JSON()))})))
+		}},
+	}
+}
+
 func TestProvisionerPermissionsAreMinimal(t *testing.T) {
 	reqJSON := sampleRequest(t)
 	req := mustParse(t, reqJSON)
-	pp := policy.ProvisionerParams{Account: localaws.SourceAccount, HubAccount: localaws.HubAccount,
-		HubRoleARNs: []string{policy.RoleARN(localaws.HubAccount, "/", localdeploy.ProvisionFunctionRoleName)}, ExternalID: testExternalID}
-	doc := policy.ProvisionerPolicy(pp)
-	checked := 0
+	walked := map[walkCase]bool{}
+	for _, d := range provisionerDocs() {
+		for _, st := range d.doc.Statement {
+			for _, action := range st.Action {
+				r, ok := policy.RequiredBy(st.Sid, action)
+				if !ok {
+					t.Errorf("%s %s grants %s, which the requirement table does not explain", d.name, st.Sid, action)
+					continue
+				}
+				_, purpose, _ := policy.ParseSid(st.Sid)
+				walked[walkCase{purpose, strings.ToLower(action)}] = true
+				t.Run(d.name+"/"+st.Sid+"/"+action, func(t *testing.T) {
+					var outcomes []string
+					for _, sc := range provisionerScenarios {
+						env := newLocalEnv(t, localaws.Options{})
+						sc.setup(t, env, req, reqJSON)
+						d.put(t, env, st.Sid, action)
+						// A first run skips reads of what it creates; a re-run reads everything.
+						var err error
+						for run := 0; run < 2 && err == nil; run++ {
+							_, err = env.svc.Apply(context.Background(), reqJSON)
+						}
+						var ad *AccessDenied
+						if errors.As(err, &ad) && strings.Contains(err.Error(), action) {
+							return // the documented failure: a stage's AccessDenied naming the action
+						}
+						// KMS changes authorized by the key's alias are retried as propagation
+						// first (PrincipalNotReady), with a message naming the action.
+						var pn *PrincipalNotReady
+						if aliasAuthorized[action] && errors.As(err, &pn) && strings.Contains(err.Error(), action) {
+							return
+						}
+						outcomes = append(outcomes, fmt.Sprintf("%s: %v", sc.name, err))
+					}
+					t.Errorf("without %s in %s no scenario failed with AccessDenied naming it (needed by %v for %v):\n%s", action, d.name, r.Stages, r.Calls, strings.Join(outcomes, "\n"))
+				})
+			}
+		}
+	}
+	t.Logf("provisioner walk: %d distinct statement purposes and actions", len(walked))
+	// No skip list: every provisioner and provision-Lambda requirement was walked. The
+	// state machine's are walked by TestStateMachinePermissionsAreMinimal.
+	for _, r := range policy.Requirements() {
+		if len(r.Stages) == 0 || r.Stages[0] == policy.HubStateMachine {
+			continue
+		}
+		if !walked[walkCase{r.Purpose, strings.ToLower(r.Action)}] {
+			t.Errorf("%s in %s statements is never walked", r.Action, r.Purpose)
+		}
+	}
+}
+
+// TestStateMachinePermissionsAreMinimal walks the state machine role's policy. The hub
+// stand-in (kumo) enforces no IAM, so each call the provision ASL's integrations make,
+// and the KMS calls SNS makes for the encrypted topic, is put to the simulator's own
+// evaluator: allowed with the whole policy, denied without the action.
+func TestStateMachinePermissionsAreMinimal(t *testing.T) {
+	const hub, region = localaws.HubAccount, "eu-central-1"
+	hp := policy.HubParams{
+		Region:         region,
+		MemberAccounts: []string{localaws.SourceAccount},
+		ExternalID:     testExternalID,
+		TopicARN:       "arn:aws:sns:" + region + ":" + hub + ":s3crr-alerts",
+		TopicKeyARN:    "arn:aws:kms:" + region + ":" + hub + ":key/3333cccc-3333-4333-8333-333333333333",
+		TableARN:       "arn:aws:dynamodb:" + region + ":" + hub + ":table/s3crr-pairs",
+		FunctionARNs:   []string{"arn:aws:lambda:" + region + ":" + hub + ":function:s3crr-provision"},
+	}
+	// The service calls behind each optimized integration of the ASL.
+	integrations := map[string][]authz.Request{
+		"lambda:invoke": {{Action: "lambda:InvokeFunction", Resource: hp.FunctionARNs[0]}},
+		"sns:publish": {
+			{Action: "sns:Publish", Resource: hp.TopicARN},
+			{Action: "kms:GenerateDataKey", Resource: hp.TopicKeyARN, Context: map[string][]string{
+				"kms:ViaService": {"sns." + region + ".amazonaws.com"}, "kms:EncryptionContext:aws:sns:topicArn": {hp.TopicARN}}},
+			{Action: "kms:Decrypt", Resource: hp.TopicKeyARN, Context: map[string][]string{
+				"kms:ViaService": {"sns." + region + ".amazonaws.com"}, "kms:EncryptionContext:aws:sns:topicArn": {hp.TopicARN}}},
+		},
+		"dynamodb:putItem": {{Action: "dynamodb:PutItem", Resource: hp.TableARN}},
+	}
+	raw, err := statemachine.Raw(statemachine.Provision)
+	must(t, err)
+	var calls []authz.Request
+	for _, m := range regexp.MustCompile(`"arn:aws:states:::([a-zA-Z]+:[a-zA-Z]+)`).FindAllStringSubmatch(string(raw), -1) {
+		reqs, ok := integrations[m[1]]
+		if !ok {
+			t.Fatalf("the ASL uses integration %s, which this test does not know the calls of", m[1])
+		}
+		for _, r := range reqs {
+			if !slices.ContainsFunc(calls, func(c authz.Request) bool { return c.Action == r.Action }) {
+				calls = append(calls, r)
+			}
+		}
+	}
+	principal := authz.Principal{Account: hub, ARN: policy.RoleARN(hub, "/", "s3crr-hub-ProvisionStateMachineRole")}
+	allowed := func(doc policy.Document, r authz.Request) bool {
+		p, err := authz.Parse(doc.JSON())
+		must(t, err)
+		r.Principal = principal
+		return authz.Authorize(authz.Input{Request: r, Mode: authz.ModeStandard, Identity: []*authz.Policy{p}, ResourceAccount: hub}).Allowed
+	}
+	doc := policy.StateMachinePolicy(hp)
+	for _, c := range calls {
+		if !allowed(doc, c) {
+			t.Errorf("the state machine policy does not allow %s on %s", c.Action, c.Resource)
+		}
+	}
+	cases := 0
 	for _, st := range doc.Statement {
 		for _, action := range st.Action {
 			r, ok := policy.RequiredBy(st.Sid, action)
-			if !ok {
-				t.Errorf("%s grants %s, which the requirement table does not explain", st.Sid, action)
+			if !ok || len(r.Stages) == 0 || r.Stages[0] != policy.HubStateMachine {
+				t.Errorf("%s grants %s, which the requirement table does not give to the state machine", st.Sid, action)
 				continue
 			}
-			if false {
-				// The verify Lambda (canary objects) is a later issue; provisioning does not
-				// call these, so removing them shows nothing yet.
-				continue
-			}
-			checked++
+			cases++
 			t.Run(st.Sid+"/"+action, func(t *testing.T) {
-				var outcomes []string
-				for _, sc := range provisionerScenarios {
-					env := newLocalEnv(t, localaws.Options{})
-					sc.setup(t, env, req, reqJSON)
-					for _, acct := range []string{localaws.SourceAccount, localaws.DestinationAccount} {
-						p := pp
-						p.Account = acct
-						c := awsclient.IAM(env.root(acct, "us-east-1"))
-						must(t, call(c.PutRolePolicy(context.Background(), &iam.PutRolePolicyInput{RoleName: aws.String(policy.DefaultProvisionerRoleName),
-							PolicyName: aws.String("s3crr-provisioner"), PolicyDocument: aws.String(string(without(policy.ProvisionerPolicy(p), st.Sid, action).JSON()))})))
+				reduced := without(doc, st.Sid, action)
+				var denied []string
+				for _, c := range calls {
+					if !allowed(reduced, c) {
+						denied = append(denied, c.Action)
 					}
-					// A first run skips reads of what it creates; a re-run reads everything.
-					var err error
-					for run := 0; run < 2 && err == nil; run++ {
-						_, err = env.svc.Apply(context.Background(), reqJSON)
-					}
-					var ad *AccessDenied
-					if errors.As(err, &ad) && strings.Contains(err.Error(), action) {
-						return // the documented failure: a stage's AccessDenied naming the action
-					}
-					// KMS changes authorized by the key's alias are retried as propagation
-					// first (PrincipalNotReady), with a message naming the action.
-					var pn *PrincipalNotReady
-					if aliasAuthorized[action] && errors.As(err, &pn) && strings.Contains(err.Error(), action) {
-						return
-					}
-					outcomes = append(outcomes, fmt.Sprintf("%s: %v", sc.name, err))
 				}
-				t.Errorf("without %s no scenario failed with AccessDenied naming it (needed by %v for %v):\n%s", action, r.Stages, r.Calls, strings.Join(outcomes, "\n"))
+				if !slices.Contains(denied, action) {
+					t.Errorf("without %s every ASL call is still allowed (denied: %v); needed for %v", action, denied, r.Calls)
+				}
 			})
 		}
 	}
-	if checked < 20 {
-		t.Errorf("checked only %d actions", checked)
+	t.Logf("state machine walk: %d cases", cases)
+	for _, r := range policy.Requirements() {
+		if len(r.Stages) > 0 && r.Stages[0] == policy.HubStateMachine {
+			if !slices.ContainsFunc(doc.Statement, func(s policy.Statement) bool {
+				return s.Sid == policy.SidPrefix+r.Purpose && slices.ContainsFunc(s.Action, func(a string) bool { return strings.EqualFold(a, r.Action) })
+			}) {
+				t.Errorf("requirement %s %s is not in the state machine policy, so it is never walked", r.Purpose, r.Action)
+			}
+		}
 	}
 }
