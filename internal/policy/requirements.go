@@ -122,8 +122,9 @@ var requirements = func() map[reqKey]Requirement {
 			Why: "reads the version's ACL to replicate it; with owner override S3 replicates no ACL, but AWS's policies still list it"},
 		{Purpose: PurposeSourceObjects, Action: ActGetObjectVersionTagging, Failure: "SrcGetTaggingNotPermitted", Trigger: TriggerTaggedObject,
 			Why: "reads the version's tags to replicate them"},
-		// AWS lists these two as their own failure codes, not as SrcGetObjectNotPermitted:
-		// https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-failure-codes.html
+		// AWS lists these two as their own failure codes, not as SrcGetObjectNotPermitted
+		// (docs/aws-facts.md#F-REPL-FAILURE-CODES;
+		// https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-failure-codes.html).
 		{Purpose: PurposeSourceObjects, Action: ActGetObjectRetention, Failure: "SrcGetRetentionNotPermitted", Trigger: TriggerLockedObject, Only: OnlyObjectLock,
 			Why: "reads the version's retention to replicate it (S3 UG object-lock-managing)"},
 		{Purpose: PurposeSourceObjects, Action: ActGetObjectLegalHold, Failure: "SrcGetLegalHoldNotPermitted", Trigger: TriggerLockedObject, Only: OnlyObjectLock,

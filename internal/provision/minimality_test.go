@@ -79,8 +79,9 @@ var replicationScenarios = []replicationScenario{
 	{name: "object lock pair with object-writer destination", request: objectLockPair},
 	// Only the key policy: with the key policy naming the role, the role policy's own
 	// SourceDecrypt grant is redundant (KMS needs no IAM grant when the key policy
-	// names the principal), so removing it fails nothing. That is a known gap in
-	// s3crr's minimality, reported on issue 7, not a simulator error.
+	// names the principal), so removing it fails nothing. That is a real gap in
+	// s3crr's minimality, not a simulator error: closing it needs the role stage to
+	// read the source key policy and leave SourceDecrypt out of the role policy.
 	{name: "own source key without IAM delegation", request: pairWithOwnSourceKey, docs: []string{"source key policy"}},
 }
 
