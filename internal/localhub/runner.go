@@ -38,6 +38,8 @@ func CheckRunner(moduleRoot string) error {
 const (
 	StatusSucceeded = "SUCCEEDED"
 	StatusFailed    = "FAILED"
+	// StatusTimedOut ends an execution that outlived the definition's TimeoutSeconds.
+	StatusTimedOut = "TIMED_OUT"
 )
 
 // Event is one line of the runner's progress: a state entered, exited, failed,
@@ -108,6 +110,16 @@ type RunInput struct {
 	RetryOverrides map[string]time.Duration
 	// Verbose adds each state's input and output to the events.
 	Verbose bool
+	// StartAt, when set, runs from this top-level state instead of the
+	// definition's StartAt, with Input as that state's input: how a redrive
+	// resumes from the state that failed.
+	StartAt string
+	// ExecutionInput and StartTime, when set, are $$.Execution.Input and
+	// $$.Execution.StartTime (a redrive keeps the original execution's).
+	ExecutionInput []byte
+	StartTime      time.Time
+	// RedriveCount is $$.Execution.RedriveCount.
+	RedriveCount int
 }
 
 // Run runs a state machine on the ASL runner against the hub's services and
@@ -150,6 +162,22 @@ func (h *Hub) Run(ctx context.Context, in RunInput, onEvent func(Event)) (*Execu
 	args = append(args, overrideArgs("--retry", in.RetryOverrides)...)
 	if in.Verbose {
 		args = append(args, "--verbose")
+	}
+	if in.StartAt != "" {
+		args = append(args, "--start-at", in.StartAt)
+	}
+	if len(in.ExecutionInput) > 0 {
+		p := filepath.Join(dir, "execution-input.json")
+		if err := os.WriteFile(p, in.ExecutionInput, 0o600); err != nil {
+			return nil, fmt.Errorf("run state machine: %w", err)
+		}
+		args = append(args, "--execution-input", p)
+	}
+	if !in.StartTime.IsZero() {
+		args = append(args, "--start-time", in.StartTime.UTC().Format("2006-01-02T15:04:05.000Z"))
+	}
+	if in.RedriveCount > 0 {
+		args = append(args, "--redrive-count", strconv.Itoa(in.RedriveCount))
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(h.ModuleRoot, nodeBinary), args...)
 	cmd.Dir = h.ModuleRoot

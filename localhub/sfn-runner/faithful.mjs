@@ -23,6 +23,16 @@ const corrections = [
     replace: "return arg.slice(1, lastSingleQuote).replace(/\\\\(.)/g, \"$1\");",
   },
   {
+    // The context object's Execution.Input and StartTime were always this run's
+    // input and clock. A redriven execution resumes at a later state with that
+    // state's input, but in Step Functions $$.Execution keeps the original
+    // execution's input and start time; the runner passes them when it has them.
+    why: "a redrive keeps $$.Execution.Input and StartTime",
+    find: "Input: input,\n        StartTime: (/* @__PURE__ */ new Date()).toISOString()",
+    replace:
+      "Input: options.runOptions?.context?.Execution?.Input ?? input,\n        StartTime: options.runOptions?.context?.Execution?.StartTime ?? (/* @__PURE__ */ new Date()).toISOString()",
+  },
+  {
     // ResultPath "$" set a key named "$" instead of replacing the input.
     why: 'ResultPath "$" replaces the whole input',
     find: 'const sanitizedPath = path.replace("$.", "");',

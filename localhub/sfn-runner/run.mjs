@@ -3,7 +3,14 @@
 //
 //   node localhub/sfn-runner/run.mjs --definition def.json [--input in.json|-]
 //        [--name NAME] [--state-machine-arn ARN] [--wait State:ms]... [--retry State:ms]...
-//        [--verbose]
+//        [--verbose] [--start-at State --execution-input orig.json --start-time ISO]
+//        [--redrive-count N]
+//
+// --start-at runs from that top-level state instead of StartAt, with --input as
+// the state's input: how a redrive resumes from the state that failed. The
+// redriven execution's $$.Execution.Input and StartTime stay the original's
+// (--execution-input, --start-time), and $$.Execution.RedriveCount is
+// --redrive-count (0 by default, as in Step Functions' context object).
 //
 // Every Task is run by a local handler chosen by its Resource, talking to the
 // endpoints in AWS_ENDPOINT_URL_LAMBDA / _SNS / _DYNAMODB (the SDK reads them):
@@ -19,7 +26,7 @@
 //
 // stdout: one JSON object per line per execution event (type, state,
 // elapsedMs, ...), then a last line {"type":"ExecutionResult","status":
-// "SUCCEEDED"|"FAILED", "output"|"error","cause", "elapsedMs"}.
+// "SUCCEEDED"|"FAILED"|"TIMED_OUT", "output"|"error","cause", "elapsedMs"}.
 // Exit code: 0 succeeded, 2 failed, 1 the runner could not run the definition.
 
 import { readFileSync } from "node:fs";
@@ -206,17 +213,30 @@ async function main() {
       wait: { type: "string", multiple: true },
       retry: { type: "string", multiple: true },
       verbose: { type: "boolean" },
+      "start-at": { type: "string" },
+      "execution-input": { type: "string" },
+      "start-time": { type: "string" },
+      "redrive-count": { type: "string" },
     },
   });
   if (!values.definition) fatal("--definition is required");
   let definition;
   let input = {};
+  let executionInput;
   try {
     definition = JSON.parse(readFileSync(values.definition, "utf8"));
     if (values.input) input = JSON.parse(readFileSync(values.input === "-" ? 0 : values.input, "utf8"));
+    if (values["execution-input"]) executionInput = JSON.parse(readFileSync(values["execution-input"], "utf8"));
   } catch (err) {
     fatal(`read input: ${err.message}`);
   }
+  const startAt = values["start-at"];
+  if (startAt !== undefined) {
+    if (!Object.hasOwn(definition.States ?? {}, startAt)) fatal(`--start-at ${JSON.stringify(startAt)}: no such top-level state`);
+    definition.StartAt = startAt;
+  }
+  const redriveCount = Number(values["redrive-count"] ?? 0);
+  if (!Number.isInteger(redriveCount) || redriveCount < 0) fatal(`--redrive-count wants a count, got ${JSON.stringify(values["redrive-count"])}`);
 
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
   const smArn = values["state-machine-arn"] ?? `arn:aws:states:${region}:000000000000:stateMachine:local`;
@@ -227,9 +247,13 @@ async function main() {
       Id: `${smArn.replace(":stateMachine:", ":execution:")}:${execName}`,
       Name: execName,
       RoleArn: `arn:aws:iam::${smArn.split(":")[4]}:role/local-states`,
+      RedriveCount: redriveCount,
     },
     StateMachine: { Id: smArn, Name: smName },
   };
+
+  if (executionInput !== undefined) context.Execution.Input = executionInput;
+  if (values["start-time"]) context.Execution.StartTime = values["start-time"];
 
   const taskResourceLocalHandlers = {};
   prepare(definition, taskResourceLocalHandlers);
@@ -260,6 +284,7 @@ async function main() {
   );
 
   const entered = new Map();
+  let timedOut = false;
   for await (const ev of execution.eventLogs) {
     const line = { type: ev.type, elapsedMs: ev.timestamp - start };
     if (ev.state) {
@@ -269,10 +294,12 @@ async function main() {
     if (ev.parentState) line.parent = ev.parentState.name;
     if (ev.index !== undefined) line.index = ev.index;
     switch (ev.type) {
+      case "ExecutionTimeout":
+        timedOut = true; // the definition's TimeoutSeconds passed
+        continue;
       case "ExecutionSucceeded":
       case "ExecutionFailed":
       case "ExecutionAborted":
-      case "ExecutionTimeout":
         continue; // the ExecutionResult line below says it once
       case "StateEntered":
         entered.set(ev.state.name, ev.timestamp);
@@ -302,7 +329,9 @@ async function main() {
     }
     emit(line);
   }
-  const result = await settled;
+  let result = await settled;
+  // Step Functions ends such an execution TIMED_OUT with error States.Timeout.
+  if (timedOut) result = { status: "TIMED_OUT", error: "States.Timeout", cause: "The execution ran longer than the state machine's TimeoutSeconds." };
   emit({ type: "ExecutionResult", ...result, executionArn: context.Execution.Id, elapsedMs: Date.now() - start });
   process.exit(result.status === "SUCCEEDED" ? 0 : 2);
 }
