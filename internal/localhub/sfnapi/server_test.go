@@ -526,3 +526,25 @@ func TestErrorsHaveTheAWSShape(t *testing.T) {
 		t.Errorf("unknown operation: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 }
+
+// A definition's TimeoutSeconds ends the execution TIMED_OUT, which can be redriven.
+func TestTimeoutEndsTimedOut(t *testing.T) {
+	root := needRunner(t)
+	srv, c, _ := serve(t, &localhub.Hub{ModuleRoot: root, Region: region, Account: account})
+	arn, err := srv.Register("slow", `{"TimeoutSeconds":1,"StartAt":"Hold","States":{"Hold":{"Type":"Wait","Seconds":600,"End":true}}}`, role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.StartExecution(context.Background(), &sfn.StartExecutionInput{StateMachineArn: aws.String(arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := waitEnd(t, c, aws.ToString(out.ExecutionArn))
+	if d.Status != sfntypes.ExecutionStatusTimedOut || aws.ToString(d.Error) != "States.Timeout" || d.RedriveStatus != sfntypes.ExecutionRedriveStatusRedrivable {
+		t.Errorf("status %s error %q redrive %s, want TIMED_OUT States.Timeout REDRIVABLE", d.Status, aws.ToString(d.Error), d.RedriveStatus)
+	}
+	events := history(t, c, aws.ToString(out.ExecutionArn), true)
+	if last := events[len(events)-1]; last.Type != sfntypes.HistoryEventTypeExecutionTimedOut {
+		t.Errorf("last event %s, want ExecutionTimedOut", last.Type)
+	}
+}
