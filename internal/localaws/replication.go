@@ -52,8 +52,11 @@ type replicationTask struct {
 	ruleID                 string
 	destBucket             string
 	v                      *objectVersion // identity of the version, for progress
-	requestTime            time.Time      // s.now() when the write happened (event requestTime)
-	queued                 time.Time      // wall clock, for latency
+	// tagsOnly is a task for a tag change on a version that has already replicated: S3
+	// replicates the new tag set onto the existing replica (replication_tags.go).
+	tagsOnly    bool
+	requestTime time.Time // s.now() when the write happened (event requestTime)
+	queued      time.Time // wall clock, for latency
 }
 
 // scheduleReplication queues replication of a new version (or delete marker) of an object
@@ -70,7 +73,12 @@ func (s *Server) scheduleReplication(b *bucket, v *objectVersion) {
 	if v.replicationStatus != "" {
 		return
 	}
-	rules := replSelectRules(b.replication, v)
+	s.replQueue(b, v, replSelectRules(b.replication, v), false)
+}
+
+// replQueue marks v PENDING and queues one task per rule, for the whole version or, with
+// tagsOnly, for its tags. The caller holds s.mu.
+func (s *Server) replQueue(b *bucket, v *objectVersion, rules []*replicationRule, tagsOnly bool) {
 	if len(rules) == 0 {
 		return
 	}
@@ -85,7 +93,7 @@ func (s *Server) scheduleReplication(b *bucket, v *objectVersion) {
 		t := replicationTask{
 			bucket: b.name, key: v.key, versionID: v.versionID,
 			ruleID: r.id, destBucket: s3BucketNameFromARN(r.destBucketARN),
-			v: v, requestTime: now, queued: wall,
+			v: v, requestTime: now, queued: wall, tagsOnly: tagsOnly,
 		}
 		s.repl.pending++
 		go s.runReplication(t)

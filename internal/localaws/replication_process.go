@@ -3,9 +3,8 @@ package localaws
 import (
 	"crypto/rand"
 	"maps"
+	"slices"
 	"time"
-
-	"github.com/s3crr/s3crr/internal/localaws/authz"
 )
 
 // Processing one replication task. The checks run in this order, and the first that fails
@@ -49,7 +48,16 @@ import (
 //     Bucket Keys), or kms:GenerateDataKey for plaintext and SSE-S3 sources. A denial is
 //     DstPutObjectNotPermitted: the current [UG] lists the key policy not allowing the
 //     role under that code;
-//  7. the replica is written with the source's version ID, and the source goes COMPLETED.
+//  7. a multipart source (one written by CompleteMultipartUpload) replicates as a multipart
+//     replica with the same parts (replMultipartParts): the checks of 5 and 6 are those of
+//     the initiate request, whose denial is DstMultipartInitNotPermitted; each part then
+//     needs s3:ReplicateObject again and, for SSE-KMS replicas, kms:Decrypt of the
+//     replica's data key (DstMultipartUploadNotPermitted), and so does the completion
+//     (DstMultipartCompleteNotPermitted);
+//  8. the replica is written with the source's version ID, and the source goes COMPLETED.
+//
+// A tag change on a version that has replicated (PutObjectTagging, DeleteObjectTagging)
+// is a task of its own, checked in replicateTags.
 
 // replicationOutcome is why one task failed.
 type replicationOutcome struct {
@@ -117,13 +125,14 @@ func (s *Server) replicateVersion(t replicationTask, src *bucket, rule *replicat
 		return replFail("AssumeRoleNotPermitted", "s3.amazonaws.com cannot assume "+src.replication.role+": "+aerr.Message)
 	}
 
+	if t.tagsOnly {
+		return s.replicateTags(t, src, role, v)
+	}
+
 	srcBucketARN := "arn:aws:s3:::" + src.name
 	srcObjectARN := srcBucketARN + "/" + v.key
 	onSource := func(action, resource string) *apiError {
-		return s.authorize(authRequest{
-			p: role, mode: authz.ModeStandard, action: action, resource: resource,
-			resourcePolicy: src.policy, resourceAccount: src.account, context: s3ServiceContext(),
-		})
+		return s.replAuthorize(role, src, action, resource, s3ServiceContext())
 	}
 
 	// 2. Source reads.
@@ -189,22 +198,27 @@ func (s *Server) replicateVersion(t replicationTask, src *bucket, rule *replicat
 		if enc.key != nil {
 			ctx["s3:x-amz-server-side-encryption-aws-kms-key-id"] = []string{enc.key.arn}
 		}
-		return s.authorize(authRequest{
-			p: role, mode: authz.ModeStandard, action: action, resource: dstObjectARN,
-			resourcePolicy: dst.policy, resourceAccount: dst.account, context: ctx,
-		})
+		return s.replAuthorize(role, dst, action, dstObjectARN, ctx)
 	}
 	ownerToBucket := rule.ownerOverride || dst.ownership == "BucketOwnerEnforced"
+	// A multipart source replicates as a multipart replica; its first destination request,
+	// the initiate, carries the object's encryption, tags and ownership, so a denial of
+	// what the single PutObject would need is DstMultipartInitNotPermitted there.
+	multipart := len(v.partSizes) > 0
+	putCode := "DstPutObjectNotPermitted"
+	if multipart {
+		putCode = "DstMultipartInitNotPermitted"
+	}
 	writes := []struct {
 		action, code string
 		when         bool
 	}{
-		{"s3:ReplicateObject", "DstPutObjectNotPermitted", !v.isDeleteMarker},
+		{"s3:ReplicateObject", putCode, !v.isDeleteMarker},
 		{"s3:ReplicateDelete", "DstDelObjNotPermitted", v.isDeleteMarker},
 		{"s3:ReplicateTags", "DstPutTaggingNotPermitted", !v.isDeleteMarker && len(v.tags) > 0},
 		// BucketOwnerEnforced makes B the owner of everything written, so S3 needs no
 		// override permission there ([UG] replication-change-owner).
-		{"s3:ObjectOwnerOverrideToBucketOwner", "DstPutObjectNotPermitted", !v.isDeleteMarker && rule.ownerOverride && dst.ownership != "BucketOwnerEnforced"},
+		{"s3:ObjectOwnerOverrideToBucketOwner", putCode, !v.isDeleteMarker && rule.ownerOverride && dst.ownership != "BucketOwnerEnforced"},
 	}
 	for _, w := range writes {
 		if !w.when {
@@ -224,6 +238,7 @@ func (s *Server) replicateVersion(t replicationTask, src *bucket, rule *replicat
 		owner:          v.owner,
 		size:           v.size,
 		etag:           v.etag,
+		partSizes:      slices.Clone(v.partSizes),
 		contentType:    v.contentType,
 		metadata:       maps.Clone(v.metadata),
 		tags:           maps.Clone(v.tags),
@@ -239,11 +254,21 @@ func (s *Server) replicateVersion(t replicationTask, src *bucket, rule *replicat
 			replica.storageClass = rule.storageClass
 		}
 		if out := s.replEncryptReplica(role, dst, enc, replica, plaintext, dstBucketARN, dstObjectARN); out != nil {
+			if multipart && out.code == "DstPutObjectNotPermitted" {
+				out.code = "DstMultipartInitNotPermitted"
+			}
 			return out
+		}
+		// Sealing computed a single-part ETag; the replica keeps the source's.
+		replica.etag = v.etag
+		if multipart {
+			if out := s.replMultipartParts(role, dst, replica, dstObjectARN); out != nil {
+				return out
+			}
 		}
 	}
 
-	// 7. Write.
+	// 8. Write.
 	replInsertVersion(dst, replica)
 	return nil
 }

@@ -27,13 +27,16 @@ type s3Request struct {
 	bucket string
 	key    string
 	q      url.Values
+	// copySource is the x-amz-copy-source header, which turns a PUT into CopyObject or
+	// UploadPartCopy.
+	copySource string
 }
 
 // s3Handler serves one S3 operation.
 type s3Handler func(s *Server, c *call, req *s3Request)
 
 func (s *Server) serveS3(c *call) {
-	req := &s3Request{q: c.r.URL.Query()}
+	req := &s3Request{q: c.r.URL.Query(), copySource: c.r.Header.Get("x-amz-copy-source")}
 	req.bucket, req.key = s3Target(c.r)
 	op, h := s3Route(c.r.Method, req)
 	if h == nil {
@@ -120,14 +123,43 @@ func s3Route(method string, req *s3Request) (string, s3Handler) {
 	}
 	if req.key != "" {
 		switch {
-		case has("tagging"), has("acl"), has("uploads"), has("uploadId"), has("retention"),
-			has("legal-hold"), has("restore"), has("select"), has("attributes"):
+		case has("tagging"):
+			switch method {
+			case http.MethodGet:
+				return "GetObjectTagging", (*Server).s3GetObjectTagging
+			case http.MethodPut:
+				return "PutObjectTagging", (*Server).s3PutObjectTagging
+			case http.MethodDelete:
+				return "DeleteObjectTagging", (*Server).s3DeleteObjectTagging
+			}
+			return "", nil
+		case has("uploads"):
+			if method == http.MethodPost {
+				return "CreateMultipartUpload", (*Server).s3CreateMultipartUpload
+			}
+			return "", nil
+		case has("uploadId"):
+			switch method {
+			case http.MethodPut:
+				if req.copySource != "" {
+					return "", nil // UploadPartCopy is not simulated
+				}
+				return "UploadPart", (*Server).s3UploadPart
+			case http.MethodPost:
+				return "CompleteMultipartUpload", (*Server).s3CompleteMultipartUpload
+			case http.MethodDelete:
+				return "AbortMultipartUpload", (*Server).s3AbortMultipartUpload
+			case http.MethodGet:
+				return "ListParts", (*Server).s3ListParts
+			}
+			return "", nil
+		case has("acl"), has("retention"), has("legal-hold"), has("restore"), has("select"), has("attributes"):
 			return "", nil
 		}
 		switch method {
 		case http.MethodPut:
-			if req.q.Get("x-amz-copy-source") != "" {
-				return "", nil
+			if req.copySource != "" {
+				return "CopyObject", (*Server).s3CopyObject
 			}
 			return "PutObject", (*Server).s3PutObject
 		case http.MethodGet:
@@ -156,6 +188,7 @@ func s3Route(method string, req *s3Request) (string, s3Handler) {
 		{"object-lock", "GetObjectLockConfiguration", "", "", (*Server).s3GetObjectLockConfiguration, nil, nil},
 		{"location", "GetBucketLocation", "", "", (*Server).s3GetBucketLocation, nil, nil},
 		{"versions", "ListObjectVersions", "", "", (*Server).s3ListObjectVersions, nil, nil},
+		{"uploads", "ListMultipartUploads", "", "", (*Server).s3ListMultipartUploads, nil, nil},
 	}
 	for _, sr := range subs {
 		if !has(sr.name) {
@@ -178,7 +211,7 @@ func s3Route(method string, req *s3Request) (string, s3Handler) {
 		return "", nil
 	}
 	for _, unsupported := range []string{"acl", "cors", "lifecycle", "logging", "website", "requestPayment",
-		"accelerate", "analytics", "inventory", "metrics", "intelligent-tiering", "uploads", "policyStatus"} {
+		"accelerate", "analytics", "inventory", "metrics", "intelligent-tiering", "policyStatus"} {
 		if has(unsupported) {
 			return "", nil
 		}

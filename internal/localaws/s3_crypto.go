@@ -72,21 +72,8 @@ func (s *Server) s3Seal(p *principal, b *bucket, v *objectVersion, plaintext []b
 
 	var dataKey []byte
 	if s3IsKMS(enc.sse) {
-		ec := map[string]string{}
-		for k, val := range enc.context {
-			ec[k] = val
-		}
-		if enc.bucketKey {
-			ec["aws:s3:arn"] = s3BucketARN(b.name)
-		} else {
-			ec["aws:s3:arn"] = s3ObjectARN(b.name, v.key)
-		}
-		keyID := enc.kmsKeyID
-		if keyID == "" {
-			// The AWS managed key of the bucket owner, whoever writes.
-			keyID = "arn:aws:kms:" + b.region + ":" + b.account + ":alias/aws/s3"
-		}
-		pt, blob, keyARN, err := s.kmsGenerateDataKey(p, b.region, keyID, ec, s3Via(b.region))
+		ec := s3KMSContext(b, v.key, enc)
+		pt, blob, keyARN, err := s.kmsGenerateDataKey(p, b.region, s3KMSKeyID(b, enc), ec, s3Via(b.region))
 		if err != nil {
 			return err
 		}
@@ -103,6 +90,30 @@ func (s *Server) s3Seal(p *principal, b *bucket, v *objectVersion, plaintext []b
 	}
 	v.data = data
 	return nil
+}
+
+// s3KMSContext is the encryption context S3 uses with KMS for an object of b: the request's
+// extra context plus aws:s3:arn, the object's ARN, or the bucket's with Bucket Keys.
+func s3KMSContext(b *bucket, key string, enc s3Encryption) map[string]string {
+	ec := map[string]string{}
+	for k, val := range enc.context {
+		ec[k] = val
+	}
+	if enc.bucketKey {
+		ec["aws:s3:arn"] = s3BucketARN(b.name)
+	} else {
+		ec["aws:s3:arn"] = s3ObjectARN(b.name, key)
+	}
+	return ec
+}
+
+// s3KMSKeyID is the key an SSE-KMS write uses: the one asked for, or the AWS managed key of
+// the bucket owner (whoever writes).
+func s3KMSKeyID(b *bucket, enc s3Encryption) string {
+	if enc.kmsKeyID != "" {
+		return enc.kmsKeyID
+	}
+	return "arn:aws:kms:" + b.region + ":" + b.account + ":alias/aws/s3"
 }
 
 // s3Open returns the plaintext of v in bucket b, calling KMS as p for SSE-KMS objects

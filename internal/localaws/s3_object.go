@@ -134,45 +134,12 @@ func (s *Server) s3PutObject(c *call, req *s3Request) {
 		return
 	}
 	defer s.mu.Unlock()
-	objARN := s3ObjectARN(b.name, req.key)
-	if aerr := s.s3Authorize(c, b, "s3:PutObject", objARN, o.condition); aerr != nil {
+	if aerr := s.s3AuthorizeWrite(c, b, req.key, o); aerr != nil {
 		c.fail(aerr)
 		return
 	}
-	if o.tags != nil {
-		if aerr := s.s3Authorize(c, b, "s3:PutObjectTagging", objARN, nil); aerr != nil {
-			c.fail(aerr)
-			return
-		}
-	}
-	acl := c.r.Header.Get("x-amz-acl")
-	if b.ownership == "BucketOwnerEnforced" && acl != "" && acl != "bucket-owner-full-control" && acl != "private" {
-		c.fail(s3Err(http.StatusBadRequest, "AccessControlListNotSupported", "The bucket does not allow ACLs"))
-		return
-	}
-
-	enc := s3DefaultEncryption(b)
-	if o.enc != nil {
-		// The request's algorithm and key win; the bucket's Bucket Key setting still
-		// applies to SSE-KMS unless the request says otherwise.
-		enc = *o.enc
-		enc.bucketKey = s3IsKMS(enc.sse) && b.encryption != nil && b.encryption.bucketKeyEnabled
-	}
-	if o.bucketKey != nil {
-		enc.bucketKey = *o.bucketKey && s3IsKMS(enc.sse)
-	}
-
-	v := &objectVersion{
-		key: req.key, versionID: "null", lastModified: s.now().UTC(),
-		owner: c.p.account, contentType: o.contentType, metadata: o.metadata, tags: o.tags,
-		storageClass: o.storageClass,
-	}
-	if b.ownership == "BucketOwnerEnforced" || b.ownership == "BucketOwnerPreferred" && acl == "bucket-owner-full-control" {
-		v.owner = b.account
-	}
-	if b.versioning == "Enabled" {
-		v.versionID = s3RandomID(32)
-	}
+	enc := s3WriteEncryption(b, o)
+	v := s.s3NewVersion(c, b, req.key, o)
 	if aerr := s.s3Seal(c.p, b, v, o.body, enc); aerr != nil {
 		c.fail(s3KMSError(aerr))
 		return
@@ -190,6 +157,61 @@ func (s *Server) s3PutObject(c *call, req *s3Request) {
 		h.Set(k, val)
 	}
 	c.writeEmpty(http.StatusOK)
+}
+
+// s3AuthorizeWrite authorizes a write of an object (PutObject, CreateMultipartUpload,
+// the target of CopyObject): s3:PutObject with the request's encryption condition keys,
+// s3:PutObjectTagging when it sets tags, and the ACLs a BucketOwnerEnforced bucket refuses.
+// The caller holds s.mu.
+func (s *Server) s3AuthorizeWrite(c *call, b *bucket, key string, o *s3Object) *apiError {
+	objARN := s3ObjectARN(b.name, key)
+	if aerr := s.s3Authorize(c, b, "s3:PutObject", objARN, o.condition); aerr != nil {
+		return aerr
+	}
+	if o.tags != nil {
+		if aerr := s.s3Authorize(c, b, "s3:PutObjectTagging", objARN, nil); aerr != nil {
+			return aerr
+		}
+	}
+	acl := c.r.Header.Get("x-amz-acl")
+	if b.ownership == "BucketOwnerEnforced" && acl != "" && acl != "bucket-owner-full-control" && acl != "private" {
+		return s3Err(http.StatusBadRequest, "AccessControlListNotSupported", "The bucket does not allow ACLs")
+	}
+	return nil
+}
+
+// s3WriteEncryption is the encryption a write gets: the request's algorithm and key win
+// over the bucket's default; the bucket's Bucket Key setting still applies to SSE-KMS unless
+// the request says otherwise.
+func s3WriteEncryption(b *bucket, o *s3Object) s3Encryption {
+	enc := s3DefaultEncryption(b)
+	if o.enc != nil {
+		enc = *o.enc
+		enc.bucketKey = s3IsKMS(enc.sse) && b.encryption != nil && b.encryption.bucketKeyEnabled
+	}
+	if o.bucketKey != nil {
+		enc.bucketKey = *o.bucketKey && s3IsKMS(enc.sse)
+	}
+	return enc
+}
+
+// s3NewVersion is a new version of key in b written by the caller, before its data is
+// sealed: owner by Object Ownership, a fresh version ID when versioning is Enabled. The
+// caller holds s.mu.
+func (s *Server) s3NewVersion(c *call, b *bucket, key string, o *s3Object) *objectVersion {
+	v := &objectVersion{
+		key: key, versionID: "null", lastModified: s.now().UTC(),
+		owner: c.p.account, contentType: o.contentType, metadata: o.metadata, tags: o.tags,
+		storageClass: o.storageClass,
+	}
+	acl := c.r.Header.Get("x-amz-acl")
+	if b.ownership == "BucketOwnerEnforced" || b.ownership == "BucketOwnerPreferred" && acl == "bucket-owner-full-control" {
+		v.owner = b.account
+	}
+	if b.versioning == "Enabled" {
+		v.versionID = s3RandomID(32)
+	}
+	return v
 }
 
 // s3AddVersion stores a new version or delete marker as the key's latest. A "null"

@@ -32,6 +32,9 @@ type bucket struct {
 	// objects maps a key to its versions, oldest first. In an unversioned bucket each key
 	// has at most one version, with versionID "null".
 	objects map[string][]*objectVersion
+	// uploads are the bucket's multipart uploads in progress, by upload ID
+	// (s3_multipart.go).
+	uploads map[string]*multipartUpload
 }
 
 type publicAccessBlock struct {
@@ -53,9 +56,13 @@ type objectVersion struct {
 	lastModified   time.Time
 	owner          string // canonical owner: the account that owns the object
 
-	data         []byte // stored bytes: ciphertext when SSE-KMS, else plaintext
-	size         int64  // plaintext size
-	etag         string // quoted MD5 of the plaintext, as S3 reports for single-part uploads
+	data []byte // stored bytes: ciphertext when SSE-KMS, else plaintext
+	size int64  // plaintext size
+	etag string // quoted MD5 of the plaintext, as S3 reports for single-part uploads
+	// partSizes are the plaintext sizes of the parts of an object written by a multipart
+	// upload, nil otherwise; its ETag is then md5-of-part-md5s-N, and replication writes its
+	// replica as a multipart upload with the same parts.
+	partSizes    []int64
 	contentType  string
 	metadata     map[string]string // x-amz-meta-*
 	tags         map[string]string
