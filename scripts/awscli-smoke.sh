@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Smoke test of the simulator with the AWS CLI: starts `crr local serve` on a free port and
-# drives a handful of STS, S3 and KMS calls as account A's root, plus one cross-account call
-# that must be denied. Prefers AWS CLI v2; installs Debian's awscli (v2) when no v2 is found
-# and it runs as root with apt-get.
+# drives a handful of STS, S3 and KMS calls as account A's root (including `aws s3 cp` of a
+# 9 MB file, a multipart upload, a server-side copy and object tagging), plus one
+# cross-account call that must be denied. Prefers AWS CLI v2; installs Debian's awscli (v2)
+# when no v2 is found and it runs as root with apt-get.
 #
 # Exit codes: 0 passed, 1 a call failed or answered wrongly, 77 skipped: no AWS CLI and it
 # cannot be installed here (the Go test TestAWSCLISmoke reports that as a skip).
@@ -109,6 +110,30 @@ expect "s3api head-object SSEKMSKeyId" "$key_arn" \
 awsl s3api get-object --bucket smoke-src --key hello.txt "$tmp/got.txt" >/dev/null
 cmp -s "$tmp/hello.txt" "$tmp/got.txt" || fail "s3api get-object returned different bytes"
 echo "ok: s3api get-object"
+
+# A 9 MB file: `aws s3 cp` switches to a multipart upload at 8 MB (two parts here), which
+# is what a new user's first large upload does.
+head -c 9437184 /dev/urandom >"$tmp/big.bin"
+awsl s3 cp "$tmp/big.bin" s3://smoke-src/big.bin >/dev/null || fail "aws s3 cp of a 9 MB file"
+etag=$(awsl s3api head-object --bucket smoke-src --key big.bin --query ETag --output text)
+case "$etag" in
+*-2\"|*-2) echo "ok: aws s3 cp of a 9 MB file (multipart ETag $etag)" ;;
+*) fail "aws s3 cp of a 9 MB file: ETag $etag, want a two-part multipart ETag" ;;
+esac
+awsl s3 cp s3://smoke-src/big.bin "$tmp/big-back.bin" >/dev/null || fail "aws s3 cp download of the 9 MB object"
+cmp -s "$tmp/big.bin" "$tmp/big-back.bin" || fail "the 9 MB object came back with different bytes"
+echo "ok: aws s3 cp download of the 9 MB object"
+
+# A server-side copy (CopyObject).
+awsl s3 cp s3://smoke-src/hello.txt s3://smoke-src/copy/hello.txt >/dev/null || fail "aws s3 cp between S3 keys"
+awsl s3api get-object --bucket smoke-src --key copy/hello.txt "$tmp/copy.txt" >/dev/null
+cmp -s "$tmp/hello.txt" "$tmp/copy.txt" || fail "the copied object has different bytes"
+echo "ok: aws s3 cp between S3 keys (CopyObject)"
+
+awsl s3api put-object-tagging --bucket smoke-src --key hello.txt --version-id "$version" \
+	--tagging 'TagSet=[{Key=team,Value=payments}]' >/dev/null || fail "s3api put-object-tagging"
+expect "s3api put/get-object-tagging" team=payments \
+	"$(awsl s3api get-object-tagging --bucket smoke-src --key hello.txt --version-id "$version" --query 'TagSet[0].[Key,Value]' --output text | tr '\t' '=')"
 
 # Account B may not read A's bucket: the simulator separates accounts.
 if AWS_ACCESS_KEY_ID=222222222222 awsl s3api head-bucket --bucket smoke-src >/dev/null 2>"$tmp/denied.txt"; then
