@@ -517,3 +517,50 @@ func s3UploadsStart(all []*multipartUpload, keyMarker, idMarker string) int {
 	}
 	return sort.Search(len(all), func(i int) bool { return all[i].key > keyMarker })
 }
+
+// s3PartSpan is the byte range of one part, for GetObject and HeadObject with partNumber.
+type s3PartSpan struct {
+	start, end int64 // inclusive
+	count      int   // parts of the object
+}
+
+// s3PartOf resolves the partNumber parameter of a read: nil without one; for an object
+// written by a multipart upload, the part's bytes; for any other object only part 1, the
+// whole object. A part the object does not have is InvalidPartNumber (416).
+func s3PartOf(c *call, req *s3Request, v *objectVersion) (*s3PartSpan, *apiError) {
+	raw, ok := req.q["partNumber"]
+	if !ok {
+		return nil, nil
+	}
+	if c.r.Header.Get("Range") != "" {
+		return nil, errInvalidRequest("Cannot specify both Range header and partNumber query parameter")
+	}
+	n, err := strconv.Atoi(raw[0])
+	if err != nil || n < 1 || n > 10000 {
+		return nil, errInvalidArgument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", raw[0])
+	}
+	sizes := v.partSizes
+	if sizes == nil {
+		sizes = []int64{v.size}
+	}
+	if n > len(sizes) {
+		return nil, s3Err(http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", "The requested partnumber is not satisfiable",
+			[2]string{"PartNumberRequested", raw[0]}, [2]string{"ActualPartCount", strconv.Itoa(len(sizes))})
+	}
+	var start int64
+	for _, size := range sizes[:n-1] {
+		start += size
+	}
+	return &s3PartSpan{start: start, end: start + sizes[n-1] - 1, count: len(sizes)}, nil
+}
+
+// apply sets the headers of a part read and returns its status: 206 with Content-Range and
+// x-amz-mp-parts-count for multipart objects, 200 for part 1 of any other object.
+func (p *s3PartSpan) apply(h http.Header, v *objectVersion) int {
+	if v.partSizes == nil {
+		return http.StatusOK
+	}
+	h.Set("x-amz-mp-parts-count", strconv.Itoa(p.count))
+	h.Set("Content-Range", "bytes "+strconv.FormatInt(p.start, 10)+"-"+strconv.FormatInt(p.end, 10)+"/"+strconv.FormatInt(v.size, 10))
+	return http.StatusPartialContent
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/md5"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,6 +127,21 @@ func TestS3MultipartUploadSSEKMS(t *testing.T) {
 		t.Errorf("GetObject key %q type %q metadata %v tags %d etag %s", aws.ToString(get.SSEKMSKeyId),
 			aws.ToString(get.ContentType), get.Metadata, aws.ToInt32(get.TagCount), aws.ToString(get.ETag))
 	}
+	// Reads by part number, as parallel downloaders do.
+	gp, err := a.GetObject(s3Ctx, &s3.GetObjectInput{Bucket: aws.String("big"), Key: aws.String("dir/file.bin"), PartNumber: aws.Int32(2)})
+	s3Must(t, "GetObject part 2", err)
+	if body := s3Body(t, gp); body != string(parts[1]) || aws.ToInt32(gp.PartsCount) != 3 ||
+		aws.ToString(gp.ContentRange) != fmt.Sprintf("bytes %d-%d/%d", s3MinPartSize, 2*s3MinPartSize-1, 2*s3MinPartSize+len(parts[2])) {
+		t.Errorf("GetObject part 2: %d bytes, parts count %d, range %q", len(body), aws.ToInt32(gp.PartsCount), aws.ToString(gp.ContentRange))
+	}
+	hp, err := a.HeadObject(s3Ctx, &s3.HeadObjectInput{Bucket: aws.String("big"), Key: aws.String("dir/file.bin"), PartNumber: aws.Int32(3)})
+	s3Must(t, "HeadObject part 3", err)
+	if aws.ToInt64(hp.ContentLength) != int64(len(parts[2])) || aws.ToInt32(hp.PartsCount) != 3 {
+		t.Errorf("HeadObject part 3: length %d parts count %d", aws.ToInt64(hp.ContentLength), aws.ToInt32(hp.PartsCount))
+	}
+	_, err = a.GetObject(s3Ctx, &s3.GetObjectInput{Bucket: aws.String("big"), Key: aws.String("dir/file.bin"), PartNumber: aws.Int32(4)})
+	s3WantCode(t, "GetObject of part 4 of 3", err, "InvalidPartNumber")
+
 	lu, err = a.ListMultipartUploads(s3Ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("big")})
 	s3Must(t, "ListMultipartUploads after completion", err)
 	if len(lu.Uploads) != 0 {

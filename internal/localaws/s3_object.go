@@ -344,7 +344,7 @@ func s3ValidVersionID(id string) bool {
 	return true
 }
 
-// s3GetObject is GetObject, with an optional single byte Range. SSE-KMS objects are
+// s3GetObject is GetObject, with an optional single byte Range or partNumber. SSE-KMS objects are
 // decrypted by KMS as the reader (kms:Decrypt via S3 with the stored context).
 func (s *Server) s3GetObject(c *call, req *s3Request) {
 	b, aerr := s.s3Bucket(c, req.bucket)
@@ -358,6 +358,11 @@ func (s *Server) s3GetObject(c *call, req *s3Request) {
 		c.fail(aerr)
 		return
 	}
+	part, aerr := s3PartOf(c, req, v)
+	if aerr != nil {
+		c.fail(aerr)
+		return
+	}
 	plain, aerr := s.s3Open(c.p, b, v)
 	if aerr != nil {
 		c.fail(s3KMSError(aerr))
@@ -365,7 +370,10 @@ func (s *Server) s3GetObject(c *call, req *s3Request) {
 	}
 	status := http.StatusOK
 	h := c.w.Header()
-	if rng := c.r.Header.Get("Range"); rng != "" {
+	if part != nil {
+		status = part.apply(h, v)
+		plain = plain[part.start : part.end+1]
+	} else if rng := c.r.Header.Get("Range"); rng != "" {
 		start, end, ok := s3ParseRange(rng, int64(len(plain)))
 		if !ok {
 			c.fail(s3Err(http.StatusRequestedRangeNotSatisfiable, "InvalidRange", "The requested range is not satisfiable",
@@ -436,9 +444,20 @@ func (s *Server) s3HeadObject(c *call, req *s3Request) {
 		c.fail(aerr)
 		return
 	}
-	s3ObjectHeaders(c.w.Header(), b, v)
-	c.w.Header().Set("Content-Length", strconv.FormatInt(v.size, 10))
-	c.writeEmpty(http.StatusOK)
+	part, aerr := s3PartOf(c, req, v)
+	if aerr != nil {
+		c.fail(aerr)
+		return
+	}
+	h := c.w.Header()
+	s3ObjectHeaders(h, b, v)
+	h.Set("Content-Length", strconv.FormatInt(v.size, 10))
+	status := http.StatusOK
+	if part != nil {
+		status = part.apply(h, v)
+		h.Set("Content-Length", strconv.FormatInt(part.end-part.start+1, 10))
+	}
+	c.writeEmpty(status)
 }
 
 // s3DeleteObject is DeleteObject. Without a version ID it removes the object of an
