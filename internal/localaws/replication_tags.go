@@ -7,8 +7,9 @@ import (
 )
 
 // Replication of what the single-PutObject path in replication_process.go does not cover:
-// multipart replicas, and tag changes on versions that have already replicated. Failure
-// codes are those of [UG] replication-failure-codes
+// multipart replicas, and tag changes on versions that have already replicated
+// (docs/aws-facts.md#F-REPL-MULTIPART-AND-TAGS: which request raises which code is our
+// reading). Failure codes are those of [UG] replication-failure-codes
 // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-failure-codes.html);
 // the current page names the part upload code DstMultipartUploadNotPermitted (older pages:
 // DstMultipartPartUploadNotPermitted).

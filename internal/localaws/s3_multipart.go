@@ -15,7 +15,7 @@ import (
 // AbortMultipartUpload, ListParts and ListMultipartUploads, what `aws s3 cp` uses for files
 // of 8 MB and more.
 //
-// Permissions ([UG] mpuoverview, "Multipart upload and permissions",
+// Permissions (docs/aws-facts.md#F-S3-MULTIPART-KMS; [UG] mpuoverview,
 // https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html): s3:PutObject
 // covers create, upload part and complete; abort needs s3:AbortMultipartUpload, ListParts
 // s3:ListMultipartUploadParts, ListMultipartUploads s3:ListBucketMultipartUploads.
