@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/s3crr/s3crr/internal/testenv"
 )
 
 func TestPlaceholdersOfProvision(t *testing.T) {
@@ -132,9 +134,7 @@ func repoRoot(t *testing.T) string {
 // every substituted definition.
 func TestASLValidator(t *testing.T) {
 	root := repoRoot(t)
-	if _, err := os.Stat(filepath.Join(root, "node_modules")); err != nil {
-		t.Skip("node_modules is missing: run `npm ci` in the repository root to install asl-validator")
-	}
+	testenv.RequireNodeModules(t, root)
 	dir := t.TempDir()
 	for _, name := range Names() {
 		b, err := Load(name, subsFor(t, name))

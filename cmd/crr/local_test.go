@@ -11,19 +11,18 @@ import (
 
 	"github.com/s3crr/s3crr/internal/localhub"
 	"github.com/s3crr/s3crr/internal/localrun"
+	"github.com/s3crr/s3crr/internal/testenv"
 )
 
-// needDemoRunner skips the demo tests when node_modules is absent (CI runs
-// `npm ci` first); when it is there, a broken runner makes the demo fail.
+// needDemoRunner skips the demo tests when node_modules is absent, and fails them
+// under CI (testenv); when it is there, a broken runner makes the demo fail.
 func needDemoRunner(t *testing.T) string {
 	t.Helper()
 	root, err := localhub.FindModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules")); err != nil {
-		t.Skip("node_modules is missing: run `npm ci` in the repository root to install the ASL runner and Node 22")
-	}
+	testenv.RequireNodeModules(t, root)
 	return root
 }
 

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/s3crr/s3crr/internal/testenv"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine and the test to share.
@@ -153,10 +155,7 @@ func TestAWSCLISmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the CLI and may install the AWS CLI: not in -short mode")
 	}
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("skipping the AWS CLI smoke test: bash is not installed")
-	}
+	bash := testenv.RequireCommand(t, "bash", "install bash (`apt-get install -y bash`)")
 	script, err := filepath.Abs("../../scripts/awscli-smoke.sh")
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +172,8 @@ func TestAWSCLISmoke(t *testing.T) {
 	case err == nil:
 		t.Logf("%s", out)
 	case errors.As(err, &exit) && exit.ExitCode() == 77:
-		t.Skipf("AWS CLI smoke test skipped: the AWS CLI is not installed and cannot be installed here:\n%s", out)
+		t.Logf("%s", out)
+		testenv.Missing(t, "the AWS CLI", testenv.InstallAWSCLI)
 	default:
 		t.Fatalf("awscli-smoke.sh: %v\n%s", err, out)
 	}

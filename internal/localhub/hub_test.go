@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/s3crr/s3crr/internal/testenv"
 )
 
 var buildDir string
@@ -49,14 +51,12 @@ func root(t *testing.T) string {
 	return r
 }
 
-// needRunner skips when node_modules is absent (CI runs `npm ci` first) and
+// needRunner skips when node_modules is absent (fails under CI: testenv) and
 // fails when it is there but the runner cannot run.
 func needRunner(t *testing.T) {
 	t.Helper()
 	r := root(t)
-	if _, err := os.Stat(filepath.Join(r, "node_modules")); err != nil {
-		t.Skip("node_modules is missing: run `npm ci` in the repository root to install the ASL runner and Node 22")
-	}
+	testenv.RequireNodeModules(t, r)
 	if err := CheckRunner(r); err != nil {
 		t.Fatal(err)
 	}

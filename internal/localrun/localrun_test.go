@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/s3crr/s3crr/internal/localhub"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
+	"github.com/s3crr/s3crr/internal/testenv"
 	"github.com/s3crr/s3crr/statemachine"
 )
 
@@ -41,7 +41,7 @@ func (w testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// needRunner skips when node_modules is absent (CI runs `npm ci` first); when it
+// needRunner skips when node_modules is absent (fails under CI: testenv); when it
 // is there, a broken runner fails Start instead.
 func needRunner(t *testing.T) string {
 	t.Helper()
@@ -49,9 +49,7 @@ func needRunner(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules")); err != nil {
-		t.Skip("node_modules is missing: run `npm ci` in the repository root to install the ASL runner and Node 22")
-	}
+	testenv.RequireNodeModules(t, root)
 	return root
 }
 
