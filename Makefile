@@ -1,5 +1,5 @@
 # One entry point for people and CI. `make test` is what .ci/run runs.
-.PHONY: test demo vet fmt
+.PHONY: test demo vet fmt fuzz
 
 test:
 	./scripts/test.sh
@@ -16,6 +16,11 @@ npm: node_modules/.package-lock.json
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
+
+# Fuzzes every Fuzz* target for FUZZ_SECONDS (30) each; crashers land in testdata/fuzz.
+FUZZ_SECONDS ?= 30
+fuzz:
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
 
 vet:
 	go vet ./...
