@@ -258,6 +258,9 @@ func TestWildcardMatch(t *testing.T) {
 	}
 }
 
+// FuzzParse: Parse never panics and never returns both a policy and an error; whatever it
+// accepts, Authorize evaluates for any request without panicking, always gives a reason,
+// and never both allows and explicitly denies.
 func FuzzParse(f *testing.F) {
 	seeds := []string{
 		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`,
