@@ -20,6 +20,7 @@ import (
 
 	"github.com/s3crr/s3crr/internal/localhub"
 	"github.com/s3crr/s3crr/internal/localhub/sfnapi"
+	"github.com/s3crr/s3crr/internal/testenv"
 )
 
 const (
@@ -28,20 +29,15 @@ const (
 	role    = "arn:aws:iam::123456789012:role/local-states"
 )
 
-// needRunner skips when node_modules is absent (CI runs `npm ci` first, and
-// fails instead under CI=true) and fails when it is there but cannot run.
+// needRunner skips when node_modules is absent (fails instead under CI: testenv)
+// and fails when it is there but cannot run.
 func needRunner(t *testing.T) string {
 	t.Helper()
 	root, err := localhub.FindModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "node_modules")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("node_modules is missing: CI must run `npm ci` before the tests")
-		}
-		t.Skip("node_modules is missing: run `npm ci` in the repository root to install the ASL runner and Node 22")
-	}
+	testenv.RequireNodeModules(t, root)
 	if err := localhub.CheckRunner(root); err != nil {
 		t.Fatal(err)
 	}
