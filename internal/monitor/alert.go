@@ -89,7 +89,7 @@ func build(sig Signal, pair Pair, managed bool, count int64, since time.Time) Al
 		a.Count = 1
 	}
 	rerun := fmt.Sprintf("crr apply --rerun -f <the pair's request, %s.json>", a.Pair)
-	redrive := fmt.Sprintf("then re-drive the FAILED objects with S3 Batch Replication: crr redrive %s (next release; until then an S3 Batch Operations job with operation S3ReplicateObject and manifest filter ObjectReplicationStatuses [FAILED] in the source Region)", a.Pair)
+	redrive := fmt.Sprintf("Then re-drive the FAILED objects with S3 Batch Replication: crr redrive %s (next release; until then an S3 Batch Operations job with operation S3ReplicateObject and manifest filter ObjectReplicationStatuses [FAILED] in the source Region)", a.Pair)
 	switch sig.Kind {
 	case KindFailed:
 		a.Severity = SeverityFailure
@@ -107,7 +107,7 @@ func build(sig Signal, pair Pair, managed bool, count int64, since time.Time) Al
 			a.Statements = append(a.Statements, statement(g, a))
 		}
 		if len(a.Statements) > 0 {
-			a.Fix = append(a.Fix, "Check these statements s3crr wrote (in the "+string(r.Actor)+" account unless named otherwise): "+strings.Join(a.Statements, "; ")+".")
+			a.Fix = append(a.Fix, "Check the statements s3crr wrote for the pair (listed below): restore them, and remove any Deny on the replication role.")
 		}
 		a.Fix = append(a.Fix, r.Fix)
 		if r.Rerun {
@@ -288,6 +288,12 @@ func body(a Alert, sig Signal) string {
 	b.WriteString("\n\nHow to fix\n")
 	for i, f := range a.Fix {
 		fmt.Fprintf(&b, "  %d. %s\n", i+1, f)
+	}
+	if len(a.Statements) > 0 {
+		b.WriteString("\nStatements s3crr wrote that this reason depends on\n")
+		for _, st := range a.Statements {
+			fmt.Fprintf(&b, "  - %s\n", st)
+		}
 	}
 	fmt.Fprintf(&b, "\nReference: %s\n", a.Doc)
 	if len(a.Raw) > 0 {

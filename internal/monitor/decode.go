@@ -393,7 +393,7 @@ func (d *Decoded) alarm(ev events.CloudWatchEvent, env envelope) error {
 		s.FailedOperations = rd.RecentDatapoints[len(rd.RecentDatapoints)-1]
 	}
 	if t, err := time.Parse("2006-01-02T15:04:05.000-0700", a.State.Timestamp); err == nil {
-		s.RequestTime = t
+		s.EventTime = t
 	}
 	s.ID = occurrenceID("alarm", env.account, env.region, a.AlarmName, a.State.Timestamp)
 	d.Signals = append(d.Signals, s)

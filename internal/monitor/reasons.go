@@ -189,7 +189,10 @@ var reasonTable = []Reason{
 		Fix:    "Re-running the pair restores the role policy (with objectLock on in the request)."},
 	{Code: "SrcGetObjectNotPermitted", Actor: PartySource, Rerun: true,
 		Cause:  "The role could not read the source version: it lacks s3:GetObjectVersionForReplication, or the source key does not let it kms:Decrypt through S3.",
-		Grants: []Grant{gRoleSourceObjects(policy.ActGetObjectVersionForReplication), gRoleSourceDecrypt, gKeySourceDecrypt},
+		// Object Lock reads are listed too: the AWS page now has their own codes, but
+		// internal/policy's requirement table (and the simulator) report a missing one as
+		// this code.
+		Grants: []Grant{gRoleSourceObjects(policy.ActGetObjectVersionForReplication, policy.ActGetObjectRetention, policy.ActGetObjectLegalHold), gRoleSourceDecrypt, gKeySourceDecrypt},
 		Fix:    "Re-running the pair restores the role policy and the source key statement; if the source key policy does not delegate to IAM, keep s3crr's statement in it."},
 	{Code: "SrcGetRetentionNotPermitted", Actor: PartySource, Rerun: true,
 		Cause:  "The role could not read the source version's Object Lock retention (s3:GetObjectRetention).",
