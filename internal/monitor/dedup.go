@@ -24,14 +24,15 @@ var _ dedupStore = (*dynamodb.Client)(nil)
 // two kinds of item:
 //
 //   - "event#<occurrence ID>": one per occurrence, so a redelivered event (S3's
-//     at-least-once, EventBridge's retries) is neither counted nor alerted twice. It lives
-//     for a day, longer than EventBridge retries (24 hours at most).
-//   - "alert#<pair>#<reason>": the window. seen counts every occurrence ever (ADD); an
-//     alert claims the window with a conditional update that succeeds only once the last
-//     window has ended, records seen as baseline and keeps the previous baseline, so the
-//     alert carries the number of occurrences since the previous alert. owner and sent let
-//     the same occurrence re-claim a window whose alert it failed to publish (the retry
-//     after an SNS error), and nobody else.
+//     at-least-once, EventBridge's retries) is neither counted nor alerted twice once it
+//     was handled (done). It lives for a day, longer than EventBridge retries (24 hours at
+//     most). An occurrence whose handling failed half-way (done still false) is handled
+//     again when retried; its count may then be one too high, never its alerts.
+//   - "alert#<pair>#<reason>": the window. seen counts every occurrence (ADD); an alert
+//     claims the window with a conditional update that succeeds only once the last window
+//     has ended (or when this occurrence claimed it and did not get to publish), records
+//     seen as baseline and keeps the previous baseline, so the alert carries the number of
+//     occurrences since the previous alert.
 const (
 	// DedupKey is the de-duplication table's partition key (a string).
 	DedupKey = "dedupKey"
@@ -46,9 +47,9 @@ const (
 
 // claim is the result of registering one occurrence.
 type claim struct {
-	// Duplicate: this occurrence was seen before and its alert (if any) was sent.
+	// Duplicate: this occurrence was handled before.
 	Duplicate bool
-	// Alert: this occurrence owns the window and must publish.
+	// Alert: this occurrence owns the window and must publish, then call done.
 	Alert bool
 	// Count is the number of occurrences since the previous alert, this one included.
 	Count int64
@@ -65,22 +66,32 @@ type deduper struct {
 
 func (d deduper) windowKey(pair, reason string) string { return "alert#" + pair + "#" + reason }
 
-// register records the occurrence and decides whether it alerts. DynamoDB calls: one
-// transaction, then one conditional update (claim, or resume after a duplicate).
+func eventKey(occurrence string) string { return "event#" + occurrence }
+
+var (
+	avFalse = &ddbtypes.AttributeValueMemberBOOL{Value: false}
+	avTrue  = &ddbtypes.AttributeValueMemberBOOL{Value: true}
+)
+
+// register records the occurrence and decides whether it alerts: one transaction (the
+// occurrence marker and the count), then one conditional update (the claim). A suppressed
+// occurrence is then marked done (a third call); an alerting one after publishing.
 func (d deduper) register(ctx context.Context, occurrence, pair, reason string, now time.Time) (claim, error) {
 	wk := d.windowKey(pair, reason)
 	nowS := now.Unix()
-	dup := false
 	_, err := d.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []ddbtypes.TransactWriteItem{
 		{Put: &ddbtypes.Put{
 			TableName: aws.String(d.table),
 			Item: map[string]ddbtypes.AttributeValue{
-				DedupKey:          s("event#" + occurrence),
+				DedupKey:          s(eventKey(occurrence)),
 				"window":          s(wk),
+				"done":            avFalse,
+				"at":              n(nowS),
 				DedupTTLAttribute: n(now.Add(occurrenceTTL).Unix()),
 			},
-			ConditionExpression:      aws.String("attribute_not_exists(#k)"),
-			ExpressionAttributeNames: map[string]string{"#k": DedupKey},
+			ConditionExpression:       aws.String("attribute_not_exists(#k) OR done = :f"),
+			ExpressionAttributeNames:  map[string]string{"#k": DedupKey},
+			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":f": avFalse},
 		}},
 		{Update: &ddbtypes.Update{
 			TableName:                 aws.String(d.table),
@@ -91,43 +102,27 @@ func (d deduper) register(ctx context.Context, occurrence, pair, reason string, 
 		}},
 	}})
 	if err != nil {
-		if !conditionFailedAt(err, 0) {
-			return claim{}, fmt.Errorf("record occurrence %s: %w", occurrence, err)
+		if conditionFailedAt(err, 0) {
+			return claim{Duplicate: true}, nil
 		}
-		dup = true
+		return claim{}, fmt.Errorf("record occurrence %s: %w", occurrence, err)
 	}
-	var up *dynamodb.UpdateItemInput
-	if dup {
-		// Only finish an alert this occurrence claimed and did not send.
-		up = &dynamodb.UpdateItemInput{
-			TableName:                 aws.String(d.table),
-			Key:                       map[string]ddbtypes.AttributeValue{DedupKey: s(wk)},
-			ConditionExpression:       aws.String("#owner = :me AND sent = :f"),
-			UpdateExpression:          aws.String("SET resumedAt = :now"),
-			ExpressionAttributeNames:  map[string]string{"#owner": "owner"},
-			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": s(occurrence), ":f": &ddbtypes.AttributeValueMemberBOOL{Value: false}, ":now": n(nowS)},
-			ReturnValues:              ddbtypes.ReturnValueAllNew,
-		}
-	} else {
-		up = &dynamodb.UpdateItemInput{
-			TableName:           aws.String(d.table),
-			Key:                 map[string]ddbtypes.AttributeValue{DedupKey: s(wk)},
-			ConditionExpression: aws.String("attribute_not_exists(windowEnd) OR windowEnd <= :now OR (#owner = :me AND sent = :f)"),
-			UpdateExpression: aws.String("SET prevBaseline = if_not_exists(baseline, :zero), prevClaimedAt = if_not_exists(claimedAt, firstSeen), " +
-				"baseline = seen, claimedAt = :now, windowEnd = :end, #owner = :me, sent = :f"),
-			ExpressionAttributeNames: map[string]string{"#owner": "owner"},
-			ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-				":now": n(nowS), ":end": n(now.Add(d.window).Unix()), ":me": s(occurrence),
-				":f": &ddbtypes.AttributeValueMemberBOOL{Value: false}, ":zero": n(0),
-			},
-			ReturnValues: ddbtypes.ReturnValueAllNew,
-		}
-	}
-	out, err := d.db.UpdateItem(ctx, up)
+	out, err := d.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(d.table),
+		Key:                 map[string]ddbtypes.AttributeValue{DedupKey: s(wk)},
+		ConditionExpression: aws.String("attribute_not_exists(windowEnd) OR windowEnd <= :now OR (#owner = :me AND sent = :f)"),
+		UpdateExpression: aws.String("SET prevBaseline = if_not_exists(baseline, :zero), prevClaimedAt = if_not_exists(claimedAt, firstSeen), " +
+			"baseline = seen, claimedAt = :now, windowEnd = :end, #owner = :me, sent = :f"),
+		ExpressionAttributeNames: map[string]string{"#owner": "owner"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":now": n(nowS), ":end": n(now.Add(d.window).Unix()), ":me": s(occurrence), ":f": avFalse, ":zero": n(0),
+		},
+		ReturnValues: ddbtypes.ReturnValueAllNew,
+	})
 	if err != nil {
 		var ccf *ddbtypes.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
-			return claim{Duplicate: dup}, nil
+			return claim{}, d.done(ctx, occurrence)
 		}
 		return claim{}, fmt.Errorf("claim alert window %s: %w", wk, err)
 	}
@@ -139,8 +134,8 @@ func (d deduper) register(ctx context.Context, occurrence, pair, reason string, 
 	return c, nil
 }
 
-// sent marks the window's alert as published, so a later redelivery of the occurrence does
-// not publish it again.
+// sent marks the window's alert as published and the occurrence as handled, so a later
+// redelivery does not publish it again.
 func (d deduper) sent(ctx context.Context, occurrence, pair, reason string) error {
 	_, err := d.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(d.table),
@@ -148,11 +143,25 @@ func (d deduper) sent(ctx context.Context, occurrence, pair, reason string) erro
 		ConditionExpression:       aws.String("#owner = :me"),
 		UpdateExpression:          aws.String("SET sent = :t"),
 		ExpressionAttributeNames:  map[string]string{"#owner": "owner"},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": s(occurrence), ":t": &ddbtypes.AttributeValueMemberBOOL{Value: true}},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":me": s(occurrence), ":t": avTrue},
 	})
 	var ccf *ddbtypes.ConditionalCheckFailedException
 	if err != nil && !errors.As(err, &ccf) {
 		return fmt.Errorf("mark alert sent for %s/%s: %w", pair, reason, err)
+	}
+	return d.done(ctx, occurrence)
+}
+
+// done marks the occurrence handled.
+func (d deduper) done(ctx context.Context, occurrence string) error {
+	_, err := d.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(d.table),
+		Key:                       map[string]ddbtypes.AttributeValue{DedupKey: s(eventKey(occurrence))},
+		UpdateExpression:          aws.String("SET done = :t"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":t": avTrue},
+	})
+	if err != nil {
+		return fmt.Errorf("mark occurrence %s handled: %w", occurrence, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,7 +59,7 @@ func (f *fakeDB) TransactWriteItems(_ context.Context, in *dynamodb.TransactWrit
 	}
 	put, up := in.TransactItems[0].Put, in.TransactItems[1].Update
 	k := str(put.Item[DedupKey])
-	if _, ok := f.items[k]; ok {
+	if old, ok := f.items[k]; ok && func() bool { d, _ := boolOf(old["done"]); return d }() {
 		return nil, &ddbtypes.TransactionCanceledException{CancellationReasons: []ddbtypes.CancellationReason{{Code: aws.String("ConditionalCheckFailed")}, {Code: aws.String("None")}}}
 	}
 	f.items[k] = put.Item
@@ -125,11 +126,9 @@ func (f *fakeDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ .
 			w["prevClaimedAt"] = c
 		}
 		w["baseline"], w["claimedAt"], w["windowEnd"], w["owner"], w["sent"] = old["seen"], v[":now"], v[":end"], v[":me"], v[":f"]
-	case strings.HasPrefix(expr, "SET resumedAt"):
-		if !ownedUnsent() {
-			return nil, ccf
-		}
-		w["resumedAt"] = v[":now"]
+	case strings.HasPrefix(expr, "SET done"):
+		w = f.window(k)
+		w["done"] = v[":t"]
 	case strings.HasPrefix(expr, "SET sent"):
 		if !exists || str(w["owner"]) != str(v[":me"]) {
 			return nil, ccf
@@ -204,3 +203,5 @@ func (f *fakeSNS) alerts() []Alert {
 	}
 	return out
 }
+
+var readFile = os.ReadFile

@@ -188,7 +188,7 @@ var reasonTable = []Reason{
 		Grants: []Grant{gRoleSourceObjects(policy.ActGetObjectLegalHold)},
 		Fix:    "Re-running the pair restores the role policy (with objectLock on in the request)."},
 	{Code: "SrcGetObjectNotPermitted", Actor: PartySource, Rerun: true,
-		Cause:  "The role could not read the source version: it lacks s3:GetObjectVersionForReplication, or the source key does not let it kms:Decrypt through S3.",
+		Cause: "The role could not read the source version: it lacks s3:GetObjectVersionForReplication, or the source key does not let it kms:Decrypt through S3.",
 		// Object Lock reads are listed too: the AWS page now has their own codes, but
 		// internal/policy's requirement table (and the simulator) report a missing one as
 		// this code.
