@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 // TestMain silences the monitor's logs (storm tests log thousands of lines) unless -v.
 func TestMain(m *testing.M) {
+	flag.Parse()
 	if !testing.Verbose() {
 		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}
