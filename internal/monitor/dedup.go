@@ -28,11 +28,11 @@ var _ dedupStore = (*dynamodb.Client)(nil)
 //     was handled (done). It lives for a day, longer than EventBridge retries (24 hours at
 //     most). An occurrence whose handling failed half-way (done still false) is handled
 //     again when retried; its count may then be one too high, never its alerts.
-//   - "alert#<pair>#<reason>": the window. seen counts every occurrence (ADD); an alert
-//     claims the window with a conditional update that succeeds only once the last window
-//     has ended (or when this occurrence claimed it and did not get to publish), records
-//     seen as baseline and keeps the previous baseline, so the alert carries the number of
-//     occurrences since the previous alert.
+//   - "alert#<pair>#<reason>": the window. seen counts occurrences (ADD); an alert claims
+//     the window with a conditional update that succeeds only once the last window has
+//     ended (or when this occurrence claimed it and did not get to publish), reading and
+//     resetting seen, so the alert carries the number of occurrences since the previous
+//     alert. (A claim re-done after a failed publish counts only what arrived since.)
 const (
 	// DedupKey is the de-duplication table's partition key (a string).
 	DedupKey = "dedupKey"
@@ -107,17 +107,20 @@ func (d deduper) register(ctx context.Context, occurrence, pair, reason string, 
 		}
 		return claim{}, fmt.Errorf("record occurrence %s: %w", occurrence, err)
 	}
+	// The claim reads the old counter and resets it in one conditional update: the alert
+	// reports every occurrence counted since the previous claim (this one included).
+	// Operands are values, never other attributes, which keeps the expression within what
+	// every DynamoDB implementation evaluates.
 	out, err := d.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(d.table),
-		Key:                 map[string]ddbtypes.AttributeValue{DedupKey: s(wk)},
-		ConditionExpression: aws.String("attribute_not_exists(windowEnd) OR windowEnd <= :now OR (#owner = :me AND sent = :f)"),
-		UpdateExpression: aws.String("SET prevBaseline = if_not_exists(baseline, :zero), prevClaimedAt = if_not_exists(claimedAt, firstSeen), " +
-			"baseline = seen, claimedAt = :now, windowEnd = :end, #owner = :me, sent = :f"),
+		TableName:                aws.String(d.table),
+		Key:                      map[string]ddbtypes.AttributeValue{DedupKey: s(wk)},
+		ConditionExpression:      aws.String("attribute_not_exists(windowEnd) OR windowEnd <= :now OR (#owner = :me AND sent = :f)"),
+		UpdateExpression:         aws.String("SET seen = :zero, claimedAt = :now, windowEnd = :end, #owner = :me, sent = :f"),
 		ExpressionAttributeNames: map[string]string{"#owner": "owner"},
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
 			":now": n(nowS), ":end": n(now.Add(d.window).Unix()), ":me": s(occurrence), ":f": avFalse, ":zero": n(0),
 		},
-		ReturnValues: ddbtypes.ReturnValueAllNew,
+		ReturnValues: ddbtypes.ReturnValueAllOld,
 	})
 	if err != nil {
 		var ccf *ddbtypes.ConditionalCheckFailedException
@@ -126,11 +129,16 @@ func (d deduper) register(ctx context.Context, occurrence, pair, reason string, 
 		}
 		return claim{}, fmt.Errorf("claim alert window %s: %w", wk, err)
 	}
-	c := claim{Alert: true, Count: num(out.Attributes["baseline"]) - num(out.Attributes["prevBaseline"])}
-	if c.Count < 1 {
-		c.Count = 1
+	old := out.Attributes
+	c := claim{Alert: true, Count: max(num(old["seen"]), 1)}
+	since, ok := old["claimedAt"]
+	if !ok {
+		since = old["firstSeen"]
 	}
-	c.Since = time.Unix(num(out.Attributes["prevClaimedAt"]), 0).UTC()
+	c.Since = time.Unix(num(since), 0).UTC()
+	if num(since) == 0 {
+		c.Since = now.UTC()
+	}
 	return c, nil
 }
 

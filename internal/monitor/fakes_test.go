@@ -107,7 +107,7 @@ func (f *fakeDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ .
 	ccf := &ddbtypes.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 	expr := aws.ToString(in.UpdateExpression)
 	switch {
-	case strings.HasPrefix(expr, "SET prevBaseline"): // claim
+	case strings.HasPrefix(expr, "SET seen = :zero"): // claim, returning the old item
 		_, hasEnd := w["windowEnd"]
 		if exists && hasEnd && num(w["windowEnd"]) > num(v[":now"]) && !ownedUnsent() {
 			return nil, ccf
@@ -117,15 +117,8 @@ func (f *fakeDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ .
 		for a, x := range w {
 			old[a] = x
 		}
-		w["prevBaseline"] = v[":zero"]
-		if b, ok := old["baseline"]; ok {
-			w["prevBaseline"] = b
-		}
-		w["prevClaimedAt"] = old["firstSeen"]
-		if c, ok := old["claimedAt"]; ok {
-			w["prevClaimedAt"] = c
-		}
-		w["baseline"], w["claimedAt"], w["windowEnd"], w["owner"], w["sent"] = old["seen"], v[":now"], v[":end"], v[":me"], v[":f"]
+		w["seen"], w["claimedAt"], w["windowEnd"], w["owner"], w["sent"] = v[":zero"], v[":now"], v[":end"], v[":me"], v[":f"]
+		return &dynamodb.UpdateItemOutput{Attributes: old}, nil
 	case strings.HasPrefix(expr, "SET done"):
 		w = f.window(k)
 		w["done"] = v[":t"]
