@@ -99,7 +99,7 @@ func build(sig Signal, pair Pair, managed bool, count int64, since time.Time) Al
 			a.Actor = PartyHub
 			a.Cause = "S3 reported a failure reason s3crr does not know (" + sig.Reason + "); the raw event is attached."
 			a.Fix = []string{"Look the code up on " + FailureCodesURL + ".", rerun, redrive}
-			a.Raw = clip(sig.Raw)
+			a.Raw = clip(sig.RawJSON())
 			break
 		}
 		a.Reason, a.Cause, a.Actor = r.Code, r.Cause, r.Actor

@@ -69,8 +69,22 @@ type Signal struct {
 	AlarmReason string
 	// FailedOperations is the alarm's last datapoint (failed operations in the period).
 	FailedOperations float64
-	// Raw is the S3 record or alarm detail as received, for reasons the table does not know.
-	Raw json.RawMessage
+	// record is the decoded S3 record or alarm detail, rendered for reasons the table does
+	// not know (RawJSON); kept decoded because most events never need it.
+	record *node
+}
+
+// RawJSON is the S3 record or alarm detail the signal came from, as JSON (the fields the
+// monitor decodes).
+func (s Signal) RawJSON() json.RawMessage {
+	if s.record == nil {
+		return nil
+	}
+	b, err := json.Marshal(s.record)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // Skip is an input that is not malformed but produces no alert.
@@ -106,14 +120,7 @@ const maxDepth = 6
 // JSON or not in any known shape.
 func Decode(payload []byte) (Decoded, error) {
 	var d Decoded
-	trimmed := bytes.TrimSpace(payload)
-	if len(trimmed) == 0 {
-		return d, fmt.Errorf("decode event: empty payload: %w", ErrUnrecognised)
-	}
-	if !json.Valid(trimmed) {
-		return d, fmt.Errorf("decode event: not JSON: %w", ErrUnrecognised)
-	}
-	if err := d.value(trimmed, envelope{}, 0); err != nil {
+	if err := d.value(payload, envelope{}, 0); err != nil {
 		return d, fmt.Errorf("decode event: %w", err)
 	}
 	return d, nil
@@ -137,18 +144,47 @@ func (e envelope) with(kind, id string) envelope {
 	return e
 }
 
-// probe holds the fields that tell the shapes apart. encoding/json matches names without
-// regard to case, so "Records" (S3, SQS) and "records" are one field, as are
-// "detail-type" spellings.
-type probe struct {
-	Records    json.RawMessage `json:"Records"`
-	DetailType *string         `json:"detail-type"`
-	Detail     json.RawMessage `json:"detail"`
-	Body       json.RawMessage `json:"body"`
-	MessageID  string          `json:"messageId"`
-	Event      string          `json:"Event"`
-	EventSrc   string          `json:"eventSource"`
-	S3         json.RawMessage `json:"s3"`
+// node is every shape at once: an EventBridge event, an SQS record, an S3 notification, an
+// S3 record, S3's test event and an alarm state change's detail. Decoding a whole envelope
+// into it is one pass of encoding/json (each further Unmarshal of a nested RawMessage
+// would validate and scan it again, which is what made the decoder slow); only a body
+// that is a JSON string needs a second. encoding/json matches names regardless of case, and
+// no two shapes use the same name for different things.
+type node struct {
+	// EventBridge.
+	DetailType *string `json:"detail-type,omitempty"`
+	ID         string  `json:"id,omitempty"`
+	Source     string  `json:"source,omitempty"`
+	Account    string  `json:"account,omitempty"`
+	Region     string  `json:"region,omitempty"`
+	Time       string  `json:"time,omitempty"`
+	Detail     *node   `json:"detail,omitempty"`
+	// SQS record (the body is a string or, after a Pipe's implicit parsing, an object).
+	MessageID string `json:"messageId,omitempty"`
+	// Body is any so that a string body is decoded in the same pass as its envelope
+	// (a RawMessage would be validated and scanned again to unquote it).
+	Body        any    `json:"body,omitempty"`
+	EventSource string `json:"eventSource,omitempty"`
+	AWSRegion   string `json:"awsRegion,omitempty"`
+	// S3 notification, and S3's test event.
+	Records []node `json:"Records,omitempty"`
+	Event   string `json:"Event,omitempty"`
+	// S3 record: aws-lambda-go's types where they exist (S3Object URL-decodes the key).
+	EventVersion         string            `json:"eventVersion,omitempty"`
+	EventName            string            `json:"eventName,omitempty"`
+	EventTime            time.Time         `json:"eventTime,omitzero"`
+	ResponseElements     map[string]string `json:"responseElements,omitempty"`
+	S3                   *events.S3Entity  `json:"s3,omitempty"`
+	ReplicationEventData *replicationData  `json:"replicationEventData,omitempty"`
+	// CloudWatch alarm state change detail.
+	alarmDetail
+}
+
+// replicationData is events.S3ReplicationEventData plus the threshold events' fields.
+type replicationData struct {
+	events.S3ReplicationEventData
+	Threshold       json.RawMessage `json:"threshold,omitempty"`
+	ReplicationTime json.RawMessage `json:"replicationTime,omitempty"`
 }
 
 // value decodes one JSON value that must be in a known shape.
@@ -158,13 +194,13 @@ func (d *Decoded) value(raw []byte, env envelope, depth int) error {
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
-		return ErrUnrecognised
+		return fmt.Errorf("empty: %w", ErrUnrecognised)
 	}
 	switch raw[0] {
 	case '[':
 		var items []json.RawMessage
 		if err := json.Unmarshal(raw, &items); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", err, ErrUnrecognised)
 		}
 		for i, it := range items {
 			e := env.with("item", strconv.Itoa(i))
@@ -177,40 +213,93 @@ func (d *Decoded) value(raw []byte, env envelope, depth int) error {
 		// A body or detail passed as a JSON string holding JSON.
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return err
+			return fmt.Errorf("%w: %w", err, ErrUnrecognised)
 		}
-		s = strings.TrimSpace(s)
-		if !json.Valid([]byte(s)) {
-			return fmt.Errorf("string is not JSON: %w", ErrUnrecognised)
+		if err := d.value([]byte(s), env, depth+1); err != nil {
+			return fmt.Errorf("string holding JSON: %w", err)
 		}
-		return d.value([]byte(s), env, depth+1)
+		return nil
 	case '{':
 	default:
 		return ErrUnrecognised
 	}
-	var p probe
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return err
+	var n node
+	if err := json.Unmarshal(raw, &n); err != nil {
+		// One bad record fails the whole pass; decode the records one by one so the
+		// others are kept.
+		var iso struct {
+			Records []json.RawMessage `json:"Records"`
+		}
+		if json.Unmarshal(raw, &iso) != nil || len(iso.Records) == 0 {
+			return fmt.Errorf("%w: %w", err, ErrUnrecognised)
+		}
+		for i, r := range iso.Records {
+			e := env.with("record", strconv.Itoa(i))
+			if err := d.value(r, e, depth+1); err != nil {
+				d.Malformed = append(d.Malformed, Malformed{ID: e.origin, Err: err})
+			}
+		}
+		return nil
+	}
+	return d.node(&n, env, depth)
+}
+
+// body decodes an SQS body: a string holding JSON, or an object a Pipe already parsed.
+func (d *Decoded) body(b any, env envelope, depth int) error {
+	switch v := b.(type) {
+	case string:
+		return d.value([]byte(v), env, depth+1)
+	case map[string]any:
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		return d.value(raw, env, depth+1)
+	}
+	return fmt.Errorf("body is neither a string nor an object: %w", ErrUnrecognised)
+}
+
+// node dispatches a decoded object by its shape.
+func (d *Decoded) node(n *node, env envelope, depth int) error {
+	if depth > maxDepth {
+		return errors.New("envelopes nested too deep")
 	}
 	switch {
-	case p.DetailType != nil:
-		return d.eventBridge(raw, env, depth)
-	case p.Event == "s3:TestEvent":
+	case n.DetailType != nil:
+		e := env.with("eventbridge", n.ID)
+		e.account, e.region = n.Account, n.Region
+		if *n.DetailType == alarmDetailType {
+			if n.Detail == nil {
+				return fmt.Errorf("alarm state change %s has no detail", n.ID)
+			}
+			return d.alarm(n, e)
+		}
+		if n.Detail == nil {
+			return fmt.Errorf("EventBridge event %s (%s) has no detail", n.ID, *n.DetailType)
+		}
+		if err := d.node(n.Detail, e, depth+1); err != nil {
+			return fmt.Errorf("detail of EventBridge event %s (%s, %s): %w", n.ID, n.Source, *n.DetailType, err)
+		}
+		return nil
+	case n.Event == "s3:TestEvent":
 		d.Skipped = append(d.Skipped, Skip{ID: env.with("s3", "TestEvent").origin,
 			Why: "s3:TestEvent: S3 sends it when a notification configuration is saved; it is not a replication event"})
 		return nil
-	case p.Body != nil && (p.MessageID != "" || p.EventSrc == "aws:sqs"):
-		return d.sqsRecord(raw, env, depth)
-	case p.S3 != nil || p.EventSrc == "aws:s3":
-		return d.s3Record(raw, env, 0)
-	case p.Records != nil:
-		var recs []json.RawMessage
-		if err := json.Unmarshal(p.Records, &recs); err != nil {
-			return fmt.Errorf("Records is not an array: %w", err)
+	case n.Body != nil && (n.MessageID != "" || n.EventSource == "aws:sqs"):
+		e := env.with("sqs", n.MessageID)
+		if e.region == "" {
+			e.region = n.AWSRegion
 		}
-		for i, r := range recs {
+		if err := d.body(n.Body, e, depth); err != nil {
+			return fmt.Errorf("body of SQS message %s: %w", n.MessageID, err)
+		}
+		return nil
+	case n.S3 != nil || n.EventSource == "aws:s3":
+		return d.s3Record(n, env)
+	case n.Records != nil:
+		for i := range n.Records {
 			e := env.with("record", strconv.Itoa(i))
-			if err := d.value(r, e, depth+1); err != nil {
+			if err := d.node(&n.Records[i], e, depth+1); err != nil {
 				d.Malformed = append(d.Malformed, Malformed{ID: e.origin, Err: err})
 			}
 		}
@@ -219,55 +308,15 @@ func (d *Decoded) value(raw []byte, env envelope, depth int) error {
 	return ErrUnrecognised
 }
 
-// sqsRecord decodes an SQS message (an SQS event record, or the detail a Pipe puts on the
-// bus) and then its body, a string or an already parsed object.
-func (d *Decoded) sqsRecord(raw []byte, env envelope, depth int) error {
-	var m struct {
-		events.SQSMessage
-		Body json.RawMessage `json:"body"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return err
-	}
-	e := env.with("sqs", m.MessageId)
-	if m.AWSRegion != "" && e.region == "" {
-		e.region = m.AWSRegion
-	}
-	if err := d.value(m.Body, e, depth+1); err != nil {
-		return fmt.Errorf("body of SQS message %s: %w", m.MessageId, err)
-	}
-	return nil
-}
-
-// eventBridge decodes an EventBridge event: an alarm state change, or a detail in any other
-// known shape (the Pipe's SQS record).
-func (d *Decoded) eventBridge(raw []byte, env envelope, depth int) error {
-	var ev events.CloudWatchEvent
-	if err := json.Unmarshal(raw, &ev); err != nil {
-		return err
-	}
-	e := env.with("eventbridge", ev.ID)
-	e.account, e.region = ev.AccountID, ev.Region
-	if ev.DetailType == alarmDetailType {
-		return d.alarm(ev, e)
-	}
-	if len(ev.Detail) == 0 || string(ev.Detail) == "null" {
-		return fmt.Errorf("EventBridge event %s (%s) has no detail", ev.ID, ev.DetailType)
-	}
-	if err := d.value(ev.Detail, e, depth+1); err != nil {
-		return fmt.Errorf("detail of EventBridge event %s (%s, %s): %w", ev.ID, ev.Source, ev.DetailType, err)
-	}
-	return nil
-}
-
-// s3Record decodes one S3 notification record.
-func (d *Decoded) s3Record(raw []byte, env envelope, _ int) error {
-	var r events.S3EventRecord
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return err
-	}
+// s3Record turns one S3 notification record into a signal.
+func (d *Decoded) s3Record(r *node, env envelope) error {
 	name := strings.TrimPrefix(r.EventName, "s3:")
-	id := r.S3.Object.Sequencer
+	var obj events.S3Object
+	bucket := ""
+	if r.S3 != nil {
+		obj, bucket = r.S3.Object, r.S3.Bucket.Name
+	}
+	id := obj.Sequencer
 	if id == "" {
 		id = r.ResponseElements["x-amz-request-id"]
 	}
@@ -283,21 +332,21 @@ func (d *Decoded) s3Record(raw []byte, env envelope, _ int) error {
 	default:
 		return fmt.Errorf("unknown replication event %q", r.EventName)
 	}
-	if r.S3.Bucket.Name == "" {
+	if bucket == "" {
 		return errors.New("S3 record names no bucket")
 	}
 	s := Signal{
 		Origin:       e.origin,
 		Kind:         k,
-		SourceBucket: r.S3.Bucket.Name,
+		SourceBucket: bucket,
 		Region:       firstNonEmpty(r.AWSRegion, e.region),
 		Account:      e.account,
-		Key:          r.S3.Object.URLDecodedKey,
-		VersionID:    r.S3.Object.VersionID,
-		Size:         r.S3.Object.Size,
-		Sequencer:    r.S3.Object.Sequencer,
+		Key:          obj.URLDecodedKey,
+		VersionID:    obj.VersionID,
+		Size:         obj.Size,
+		Sequencer:    obj.Sequencer,
 		EventTime:    r.EventTime,
-		Raw:          append(json.RawMessage(nil), raw...),
+		record:       r,
 	}
 	if rd := r.ReplicationEventData; rd != nil {
 		s.RuleID = rd.ReplicationRuleID
@@ -305,17 +354,8 @@ func (d *Decoded) s3Record(raw []byte, env envelope, _ int) error {
 		s.S3Operation = rd.S3Operation
 		s.RequestTime = rd.RequestTime
 		s.Reason = rd.FailureReason
-	}
-	// Threshold events add two fields aws-lambda-go's type does not have.
-	var extra struct {
-		ReplicationEventData struct {
-			Threshold       json.RawMessage `json:"threshold"`
-			ReplicationTime json.RawMessage `json:"replicationTime"`
-		} `json:"replicationEventData"`
-	}
-	if err := json.Unmarshal(raw, &extra); err == nil {
-		s.Threshold = scalar(extra.ReplicationEventData.Threshold)
-		s.ReplicationTime = scalar(extra.ReplicationEventData.ReplicationTime)
+		s.Threshold = scalar(rd.Threshold)
+		s.ReplicationTime = scalar(rd.ReplicationTime)
 	}
 	if k == KindFailed && s.Reason == "" {
 		s.Reason = "Unspecified"
@@ -329,43 +369,46 @@ const alarmDetailType = "CloudWatch Alarm State Change"
 
 // alarmDetail is the part of a CloudWatch Alarm State Change's detail the monitor reads.
 type alarmDetail struct {
-	AlarmName string `json:"alarmName"`
-	State     struct {
-		Value      string `json:"value"`
-		Reason     string `json:"reason"`
-		ReasonData string `json:"reasonData"`
-		Timestamp  string `json:"timestamp"`
-	} `json:"state"`
-	PreviousState struct {
-		Value string `json:"value"`
-	} `json:"previousState"`
-	Configuration struct {
-		Metrics []struct {
-			MetricStat struct {
-				Metric struct {
-					Namespace  string            `json:"namespace"`
-					Name       string            `json:"name"`
-					Dimensions map[string]string `json:"dimensions"`
-				} `json:"metric"`
-			} `json:"metricStat"`
-		} `json:"metrics"`
-	} `json:"configuration"`
+	AlarmName     string         `json:"alarmName,omitempty"`
+	State         *alarmState    `json:"state,omitempty"`
+	PreviousState *alarmState    `json:"previousState,omitempty"`
+	Configuration *alarmSettings `json:"configuration,omitempty"`
 }
 
-func (d *Decoded) alarm(ev events.CloudWatchEvent, env envelope) error {
-	var a alarmDetail
-	if err := json.Unmarshal(ev.Detail, &a); err != nil {
-		return fmt.Errorf("alarm state change %s: %w", ev.ID, err)
-	}
-	if a.AlarmName == "" {
-		return fmt.Errorf("alarm state change %s names no alarm", ev.ID)
+type alarmState struct {
+	Value      string `json:"value"`
+	Reason     string `json:"reason"`
+	ReasonData string `json:"reasonData"`
+	Timestamp  string `json:"timestamp"`
+}
+
+type alarmSettings struct {
+	Metrics []struct {
+		MetricStat struct {
+			Metric struct {
+				Namespace  string            `json:"namespace"`
+				Name       string            `json:"name"`
+				Dimensions map[string]string `json:"dimensions"`
+			} `json:"metric"`
+		} `json:"metricStat"`
+	} `json:"metrics"`
+}
+
+func (d *Decoded) alarm(ev *node, env envelope) error {
+	a := ev.Detail
+	if a.AlarmName == "" || a.State == nil {
+		return fmt.Errorf("alarm state change %s names no alarm or state", ev.ID)
 	}
 	if !strings.HasPrefix(a.AlarmName, policy.AlarmNamePrefix) {
 		d.Skipped = append(d.Skipped, Skip{ID: env.origin, Why: "alarm " + a.AlarmName + " is not s3crr's (no " + policy.AlarmNamePrefix + " prefix)"})
 		return nil
 	}
 	if a.State.Value != "ALARM" {
-		d.Skipped = append(d.Skipped, Skip{ID: env.origin, Why: fmt.Sprintf("alarm %s went %s → %s: only ALARM is alerted (the failure events carry each object's reason)", a.AlarmName, a.PreviousState.Value, a.State.Value)})
+		prev := ""
+		if a.PreviousState != nil {
+			prev = a.PreviousState.Value
+		}
+		d.Skipped = append(d.Skipped, Skip{ID: env.origin, Why: fmt.Sprintf("alarm %s went %s → %s: only ALARM is alerted (the failure events carry each object's reason)", a.AlarmName, prev, a.State.Value)})
 		return nil
 	}
 	s := Signal{
@@ -375,15 +418,19 @@ func (d *Decoded) alarm(ev events.CloudWatchEvent, env envelope) error {
 		Account:     env.account,
 		AlarmName:   a.AlarmName,
 		AlarmReason: a.State.Reason,
-		EventTime:   ev.Time,
-		Raw:         append(json.RawMessage(nil), ev.Detail...),
+		record:      a,
 	}
-	for _, m := range a.Configuration.Metrics {
-		dims := m.MetricStat.Metric.Dimensions
-		if m.MetricStat.Metric.Name != "OperationsFailedReplication" || dims == nil {
-			continue
+	if t, err := time.Parse(time.RFC3339, ev.Time); err == nil {
+		s.EventTime = t
+	}
+	if a.Configuration != nil {
+		for _, m := range a.Configuration.Metrics {
+			dims := m.MetricStat.Metric.Dimensions
+			if m.MetricStat.Metric.Name != "OperationsFailedReplication" || dims == nil {
+				continue
+			}
+			s.SourceBucket, s.DestinationBucket, s.RuleID = dims["SourceBucket"], dims["DestinationBucket"], dims["RuleId"]
 		}
-		s.SourceBucket, s.DestinationBucket, s.RuleID = dims["SourceBucket"], dims["DestinationBucket"], dims["RuleId"]
 	}
 	// reasonData is a JSON string; its recentDatapoints are the sums that breached.
 	var rd struct {

@@ -126,13 +126,11 @@ func (s *Service) Handle(ctx context.Context, payload json.RawMessage) error {
 }
 
 func (s *Service) signal(ctx context.Context, sig Signal) error {
-	pair, managed, err := findPair(ctx, s.pairs, s.cfg.PairsTable, sig)
-	if err != nil {
-		return err
-	}
-	pairKey := UnmanagedPair + ":" + sig.SourceBucket + ":" + sig.RuleID
-	if managed {
-		pairKey = pair.ID
+	// The window is keyed by the pair ID the names carry, so the pairs table is read only
+	// for the events that alert, not for every event of a storm.
+	pairKey := candidatePairID(sig)
+	if pairKey == "" {
+		pairKey = UnmanagedPair + ":" + sig.SourceBucket + ":" + sig.RuleID
 	}
 	reason := reasonOf(sig)
 	if r, ok := LookupReason(reason); ok {
@@ -145,6 +143,10 @@ func (s *Service) signal(ctx context.Context, sig Signal) error {
 	if !c.Alert {
 		slog.Info("alert suppressed", "record", sig.Origin, "pair", pairKey, "reason", reason, "duplicate", c.Duplicate)
 		return nil
+	}
+	pair, managed, err := findPair(ctx, s.pairs, s.cfg.PairsTable, sig)
+	if err != nil {
+		return err
 	}
 	a := build(sig, pair, managed, c.Count, c.Since)
 	in, err := PublishInput(s.cfg.TopicARN, a)
