@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/s3crr/s3crr/internal/policy"
 )
 
 // dedupStore is what de-duplication needs from DynamoDB.
@@ -64,9 +66,12 @@ type deduper struct {
 	window time.Duration
 }
 
-func (d deduper) windowKey(pair, reason string) string { return "alert#" + pair + "#" + reason }
+// Keys carry the prefixes the monitor's role is limited to (policy.ReplicationMonitorPolicy).
+func (d deduper) windowKey(pair, reason string) string {
+	return policy.DedupWindowKeyPrefix + pair + "#" + reason
+}
 
-func eventKey(occurrence string) string { return "event#" + occurrence }
+func eventKey(occurrence string) string { return policy.DedupEventKeyPrefix + occurrence }
 
 var (
 	avFalse = &ddbtypes.AttributeValueMemberBOOL{Value: false}

@@ -100,6 +100,9 @@ func generated() map[string]Document {
 		docs["hub-provision-"+name] = ProvisionFunctionPolicy(h)
 		docs["hub-state-machine-"+name] = StateMachinePolicy(h)
 	}
+	for name, h := range hubConfigs() {
+		docs["hub-monitor-function-"+name] = ReplicationMonitorPolicy(h, "arn:aws:dynamodb:eu-west-1:333333333333:table/s3crr-alert-dedup")
+	}
 	docs["default-key-policy"] = DefaultKeyPolicy(acctA)
 	return docs
 }

@@ -73,6 +73,8 @@ const (
 
 	HubProvisionFunction = "provision-function"
 	HubStateMachine      = "state-machine"
+	// HubReplicationMonitor is the replication monitor Lambda (ReplicationMonitorPolicy).
+	HubReplicationMonitor = "replication-monitor"
 )
 
 // Requirement explains one granted action in one kind of statement.
@@ -230,6 +232,11 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposeAlertKey, ActKMSDecrypt, s(HubStateMachine), "Publish (SNS calls Decrypt)")
 	prov(PurposePairsRegister, "dynamodb:PutItem", s(HubStateMachine), "dynamodb:putItem task")
 	prov(PurposeInvokeFunctions, "lambda:InvokeFunction", s(HubStateMachine), "lambda:invoke task")
+
+	// The replication monitor (ReplicationMonitorPolicy).
+	prov(PurposeMonitorPairRead, "dynamodb:GetItem", s(HubReplicationMonitor), "GetItem of the pair an alert names")
+	prov(PurposeMonitorDedup, "dynamodb:PutItem", s(HubReplicationMonitor), "TransactWriteItems Put of the occurrence marker")
+	prov(PurposeMonitorDedup, "dynamodb:UpdateItem", s(HubReplicationMonitor), "TransactWriteItems Update of the window count", "UpdateItem (claim the window, mark sent and handled)")
 	return m
 }()
 

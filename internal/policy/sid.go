@@ -78,6 +78,7 @@ var purposes = []string{
 	PurposeAssumeProvisioner, PurposePublishAlerts, PurposeAlertKey,
 	PurposePairsRegister, PurposeInvokeFunctions,
 	purposeDenyInsecureTransport,
+	PurposeMonitorPairRead, PurposeMonitorDedup,
 }
 
 // purposeDenyInsecureTransport makes SidDenyInsecureTransport parse as a
