@@ -149,9 +149,7 @@ func TestNoReferenceOutsideRepo(t *testing.T) {
 // every deployed name; the failure-event monitor). They may be missing until it lands;
 // delete an entry once its path exists.
 var pendingPaths = map[string]bool{
-	"internal/names":    true,
-	"internal/monitor":  true,
-	"functions/monitor": true,
+	"internal/names": true,
 }
 
 // TestArchitecturePathsExist checks that every repository path architecture.md names in

@@ -62,7 +62,8 @@ type Alert struct {
 // UnmanagedPair is the pair attribute of alerts for buckets s3crr does not manage.
 const UnmanagedPair = "unmanaged"
 
-// maxSubject is SNS's limit: "less than 100 characters", ASCII, no line breaks.
+// maxSubject is SNS's limit: under 100 characters, ASCII, no line breaks
+// (docs/aws-facts.md#F-SNS-LIMITS).
 const maxSubject = 99
 
 // maxRaw bounds the raw event carried in an alert, far below SNS's 256 KB.

@@ -112,7 +112,8 @@ var ErrUnrecognised = errors.New("expected an S3 event notification (Records[]),
 // maxDepth bounds envelope nesting (EventBridge → SQS record → body → Records is 3).
 const maxDepth = 6
 
-// Decode finds the replication events in payload, by shape: an S3 notification, an SQS
+// Decode finds the replication events in payload, by shape (docs/aws-facts.md#F-REPL-FAILURE-EVENTS,
+// docs/aws-facts.md#F-PIPES-SQS-SOURCE, docs/aws-facts.md#F-CW-ALARM-EVENT): an S3 notification, an SQS
 // event or record whose body is one (as a JSON string or already parsed, which is how a
 // Pipe's implicit body parsing may pass it on), an EventBridge event whose detail is any of
 // those or a CloudWatch alarm state change, or a JSON array of any of those. Records that

@@ -8,7 +8,8 @@ import (
 
 // FailureCodesURL is the S3 User Guide page listing the replication failure reasons S3 puts
 // in failureReason (events and Batch Replication completion reports). The table below follows
-// it; codes it marks "specific to Batch Replication" have BatchOnly set.
+// it; codes it marks "specific to Batch Replication" have BatchOnly set
+// (docs/aws-facts.md#F-REPL-FAILURE-CODES).
 const FailureCodesURL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-failure-codes.html"
 
 // Party is the account whose owner must act on an alert.

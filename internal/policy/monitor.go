@@ -1,7 +1,7 @@
 package policy
 
-// This file builds the replication monitor Lambda's role policy (issue 9): the target of
-// the hub bus rule that turns S3 replication failure events and alarm state changes into
+// This file builds the replication monitor Lambda's role policy: the target of the hub bus
+// rule that turns S3 replication failure events and alarm state changes into
 // SNS alerts.
 
 // Monitor purposes (fixed Sids: SidPrefix + purpose).
