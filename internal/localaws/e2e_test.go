@@ -428,6 +428,14 @@ func TestE2EReplicationFailures(t *testing.T) {
 			want: "DstPutObjectNotPermitted",
 		},
 		{
+			// [UG] replication-change-owner: the option needs the permission in the
+			// destination bucket policy; BucketOwnerEnforced (the default ownership of a
+			// new bucket) is an alternative to the option, not a waiver while it is set.
+			name:    "owner override against a BucketOwnerEnforced destination without the permission",
+			variant: e2eVariant{noOwnerOverride: true},
+			want:    "DstPutObjectNotPermitted",
+		},
+		{
 			name:    "no kms:Decrypt on the source key",
 			variant: e2eVariant{noSrcKeyStatement: true},
 			want:    "SrcGetObjectNotPermitted",
@@ -527,16 +535,120 @@ func e2eOwnership(t *testing.T, env *e2eEnv, o s3types.ObjectOwnership) {
 	e2eMust(t, "put destination ownership controls", err)
 }
 
+// TestE2EBucketOwnerEnforcedNeedsNoOwnerOverride: without the owner override option, a
+// BucketOwnerEnforced destination owns every replica and no one needs
+// s3:ObjectOwnerOverrideToBucketOwner ([UG] replication-change-owner).
 func TestE2EBucketOwnerEnforcedNeedsNoOwnerOverride(t *testing.T) {
-	env := e2eSetup(t, e2eVariant{noOwnerOverride: true, before: func(t *testing.T, env *e2eEnv) {
-		e2eOwnership(t, env, s3types.ObjectOwnershipBucketOwnerEnforced)
-	}})
+	env := e2eSetup(t, e2eVariant{noOwnerOverride: true,
+		rules: func(env *e2eEnv) []s3types.ReplicationRule {
+			r := e2eRule(env, "pair", 1, "", "")
+			r.Destination.AccessControlTranslation = nil
+			return []s3types.ReplicationRule{r}
+		},
+		before: func(t *testing.T, env *e2eEnv) {
+			e2eOwnership(t, env, s3types.ObjectOwnershipBucketOwnerEnforced)
+		}})
 	vid := env.put(t, "docs/a.csv", "a", "")
 	env.waitIdle(t)
 	if got := env.headStatus(t, "docs/a.csv", vid); got != "COMPLETED" {
 		_, code, detail, _ := env.srv.ObjectReplication(e2eSrcBucket, "docs/a.csv", vid)
 		t.Fatalf("source status %q (%s: %s), want COMPLETED without the override permission", got, code, detail)
 	}
+	ctx := context.Background()
+	list, err := env.s3B.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(e2eDstBucket)})
+	e2eMust(t, "list replica versions", err)
+	buckets, err := env.s3B.ListBuckets(ctx, &s3.ListBucketsInput{})
+	e2eMust(t, "list B's buckets", err)
+	if len(list.Versions) != 1 || list.Versions[0].Owner == nil || buckets.Owner == nil ||
+		aws.ToString(list.Versions[0].Owner.ID) != aws.ToString(buckets.Owner.ID) {
+		t.Errorf("replica versions %+v, want one owned by B (%+v) through BucketOwnerEnforced", list.Versions, buckets.Owner)
+	}
+}
+
+// TestE2ESSES3SourceStaysSSES3: a source object encrypted with SSE-S3 gives an SSE-S3
+// replica; neither ReplicaKmsKeyID nor B's default SSE-KMS applies to it, so the role needs
+// nothing on B's key ([UG] replication-config-for-kms-objects, "How default bucket
+// encryption affects replication"; docs/aws-facts.md#F-REPL-SSE-S3-SOURCE).
+func TestE2ESSES3SourceStaysSSES3(t *testing.T) {
+	env := e2eSetup(t, e2eVariant{dstKeyRoleActions: []string{"kms:DescribeKey"}})
+	ctx := context.Background()
+	out, err := env.s3A.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(e2eSrcBucket), Key: aws.String("docs/s3.csv"),
+		Body: strings.NewReader("sse-s3"), ServerSideEncryption: s3types.ServerSideEncryptionAes256})
+	e2eMust(t, "put SSE-S3 object", err)
+	vid := aws.ToString(out.VersionId)
+	env.waitIdle(t)
+	if got := env.headStatus(t, "docs/s3.csv", vid); got != "COMPLETED" {
+		_, code, detail, _ := env.srv.ObjectReplication(e2eSrcBucket, "docs/s3.csv", vid)
+		t.Fatalf("source status %q (%s: %s), want COMPLETED with no grant on B's key", got, code, detail)
+	}
+	head, err := env.s3B.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(e2eDstBucket), Key: aws.String("docs/s3.csv"), VersionId: aws.String(vid)})
+	e2eMust(t, "head replica", err)
+	if head.ServerSideEncryption != s3types.ServerSideEncryptionAes256 || aws.ToString(head.SSEKMSKeyId) != "" {
+		t.Errorf("replica encryption %q key %q, want AES256 without a KMS key, as its source", head.ServerSideEncryption, aws.ToString(head.SSEKMSKeyId))
+	}
+
+	// An SSE-KMS object of the same bucket still goes under ReplicaKmsKeyID, which this
+	// variant's B key policy does not let the role use.
+	vid = env.put(t, "docs/kms.csv", "sse-kms", "")
+	env.waitIdle(t)
+	if _, code, _, _ := env.srv.ObjectReplication(e2eSrcBucket, "docs/kms.csv", vid); code != "DstPutObjectNotPermitted" {
+		t.Errorf("SSE-KMS object without a grant on B's key: failure %q, want DstPutObjectNotPermitted", code)
+	}
+}
+
+// TestE2EReplicaKeepsSourceBucketKey: an object uploaded with an S3 Bucket Key keeps it in
+// its replica even when neither bucket's default uses Bucket Keys, so B's key must allow
+// the Bucket Key calls (kms:GenerateDataKey, kms:Decrypt) besides kms:Encrypt ([UG]
+// bucket-key, "Using an S3 Bucket Key with replication"; docs/aws-facts.md#F-BUCKET-KEY).
+func TestE2EReplicaKeepsSourceBucketKey(t *testing.T) {
+	noBucketKeys := func(t *testing.T, env *e2eEnv) {
+		for _, b := range []struct {
+			c      *s3.Client
+			bucket string
+			key    string
+		}{{env.s3A, e2eSrcBucket, env.srcKeyARN}, {env.s3B, e2eDstBucket, env.dstKeyARN}} {
+			_, err := b.c.PutBucketEncryption(context.Background(), &s3.PutBucketEncryptionInput{
+				Bucket: aws.String(b.bucket),
+				ServerSideEncryptionConfiguration: &s3types.ServerSideEncryptionConfiguration{Rules: []s3types.ServerSideEncryptionRule{{
+					ApplyServerSideEncryptionByDefault: &s3types.ServerSideEncryptionByDefault{
+						SSEAlgorithm: s3types.ServerSideEncryptionAwsKms, KMSMasterKeyID: aws.String(b.key)},
+					BucketKeyEnabled: aws.Bool(false),
+				}}},
+			})
+			e2eMust(t, "put default encryption without Bucket Keys", err)
+		}
+	}
+	putWithBucketKey := func(t *testing.T, env *e2eEnv, key string) string {
+		out, err := env.s3A.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(e2eSrcBucket), Key: aws.String(key),
+			Body: strings.NewReader("bk"), BucketKeyEnabled: aws.Bool(true)})
+		e2eMust(t, "put object with a Bucket Key", err)
+		env.waitIdle(t)
+		return aws.ToString(out.VersionId)
+	}
+	t.Run("B's key allows only kms:Encrypt", func(t *testing.T) {
+		env := e2eSetup(t, e2eVariant{dstKeyRoleActions: []string{"kms:Encrypt"}, before: noBucketKeys})
+		plain := env.put(t, "docs/plain.csv", "no bucket key", "")
+		env.waitIdle(t)
+		if got := env.headStatus(t, "docs/plain.csv", plain); got != "COMPLETED" {
+			t.Errorf("object without a Bucket Key: %s, want COMPLETED with kms:Encrypt alone", got)
+		}
+		vid := putWithBucketKey(t, env, "docs/bk.csv")
+		if _, code, _, _ := env.srv.ObjectReplication(e2eSrcBucket, "docs/bk.csv", vid); code != "DstPutObjectNotPermitted" {
+			t.Errorf("object with a Bucket Key: failure %q, want DstPutObjectNotPermitted", code)
+		}
+	})
+	t.Run("B's key allows the Bucket Key calls", func(t *testing.T) {
+		env := e2eSetup(t, e2eVariant{before: noBucketKeys})
+		vid := putWithBucketKey(t, env, "docs/bk.csv")
+		if got := env.headStatus(t, "docs/bk.csv", vid); got != "COMPLETED" {
+			t.Fatalf("object with a Bucket Key: %s, want COMPLETED", got)
+		}
+		head, err := env.s3B.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(e2eDstBucket), Key: aws.String("docs/bk.csv"), VersionId: aws.String(vid)})
+		e2eMust(t, "head replica", err)
+		if !aws.ToBool(head.BucketKeyEnabled) {
+			t.Errorf("replica BucketKeyEnabled false, want the source object's true")
+		}
+	})
 }
 
 func TestE2EDeleteMarkerReplication(t *testing.T) {

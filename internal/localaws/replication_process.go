@@ -37,15 +37,16 @@ import (
 //  5. as the role, on the destination (cross-account: identity policies and B's bucket
 //     policy must both allow): s3:ReplicateObject (DstPutObjectNotPermitted) or, for delete
 //     markers, s3:ReplicateDelete (DstDelObjNotPermitted); s3:ReplicateTags when tagged
-//     (DstPutTaggingNotPermitted); s3:ObjectOwnerOverrideToBucketOwner when the rule
-//     translates ownership and B does not enforce bucket-owner ownership
+//     (DstPutTaggingNotPermitted); s3:ObjectOwnerOverrideToBucketOwner whenever the rule
+//     translates ownership, whatever B's Object Ownership ([UG] replication-change-owner)
 //     (DstPutObjectNotPermitted: the current [UG] lists this permission under that code);
 //  6. the replica's key: ReplicaKmsKeyID for SSE-KMS sources (resolved in the destination
 //     Region; an alias resolves in the role's account, as [API] EncryptionConfiguration
-//     warns), or B's default SSE-KMS key for other sources: not found (DstKmsKeyNotFound),
+//     warns), or B's default SSE-KMS key for unencrypted sources (an SSE-S3 source stays
+//     SSE-S3, [UG] replication-config-for-kms-objects): not found (DstKmsKeyNotFound),
 //     disabled or pending deletion (DstKmsKeyInvalidState), then kms:Encrypt as the role
 //     with the replica's encryption context (plus kms:GenerateDataKey and kms:Decrypt with
-//     Bucket Keys), or kms:GenerateDataKey for plaintext and SSE-S3 sources. A denial is
+//     Bucket Keys), or kms:GenerateDataKey for unencrypted sources. A denial is
 //     DstPutObjectNotPermitted: the current [UG] lists the key policy not allowing the
 //     role under that code;
 //  7. a multipart source (one written by CompleteMultipartUpload) replicates as a multipart
@@ -216,9 +217,11 @@ func (s *Server) replicateVersion(t replicationTask, src *bucket, rule *replicat
 		{"s3:ReplicateObject", putCode, !v.isDeleteMarker},
 		{"s3:ReplicateDelete", "DstDelObjNotPermitted", v.isDeleteMarker},
 		{"s3:ReplicateTags", "DstPutTaggingNotPermitted", !v.isDeleteMarker && len(v.tags) > 0},
-		// BucketOwnerEnforced makes B the owner of everything written, so S3 needs no
-		// override permission there ([UG] replication-change-owner).
-		{"s3:ObjectOwnerOverrideToBucketOwner", putCode, !v.isDeleteMarker && rule.ownerOverride && dst.ownership != "BucketOwnerEnforced"},
+		// The owner override option needs the permission in the role's policy and in B's
+		// bucket policy whatever B's Object Ownership ([UG] replication-change-owner).
+		// BucketOwnerEnforced is documented as an alternative to the option that needs no
+		// such permission, not as waiving it for a rule that still carries the option.
+		{"s3:ObjectOwnerOverrideToBucketOwner", putCode, !v.isDeleteMarker && rule.ownerOverride},
 	}
 	for _, w := range writes {
 		if !w.when {
@@ -318,10 +321,14 @@ type replicaEnc struct {
 	kmsSource bool
 }
 
-// replicaEncryption decides the replica's encryption and resolves its key ([UG]
-// bucket-key "Using an S3 Bucket Key with replication": S3 preserves an encrypted source's
-// settings, and encrypts other sources with the destination's default encryption). The
-// caller holds s.mu.
+// replicaEncryption decides the replica's encryption and resolves its key. [UG]
+// replication-config-for-kms-objects, "How default bucket encryption affects replication":
+// a source encrypted with SSE-S3, SSE-KMS or DSSE-KMS gives a replica with the same type of
+// encryption, and the destination's default encryption is not used; only an unencrypted
+// source is encrypted with the destination's default. So an SSE-S3 source gives an SSE-S3
+// replica even when the rule names ReplicaKmsKeyID and B defaults to SSE-KMS
+// (docs/aws-facts.md#F-REPL-SSE-S3-SOURCE). [UG] bucket-key, "Using an S3 Bucket Key with
+// replication", says the same for Bucket Keys. The caller holds s.mu.
 func (s *Server) replicaEncryption(src, dst *bucket, rule *replicationRule, v *objectVersion) (replicaEnc, *replicationOutcome) {
 	if v.isDeleteMarker {
 		return replicaEnc{}, nil
@@ -344,7 +351,7 @@ func (s *Server) replicaEncryption(src, dst *bucket, rule *replicationRule, v *o
 		if keyID == "" {
 			return enc, replFail("DstKmsKeyNotFound", "rule "+rule.id+" replicates SSE-KMS objects but names no ReplicaKmsKeyID")
 		}
-	case dstDefaultKMS:
+	case v.sse == "" && dstDefaultKMS:
 		enc = replicaEnc{sse: dst.encryption.algorithm, bucketKey: dst.encryption.bucketKeyEnabled}
 		keyID = dst.encryption.kmsKeyID
 		if keyID == "" {

@@ -102,9 +102,22 @@ func (s *Server) s3CreateBucket(c *call, req *s3Request) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.s3Authorize(c, nil, "s3:CreateBucket", s3BucketARN(name), nil); err != nil {
-		c.fail(err)
-		return
+	// CreateBucket needs more than s3:CreateBucket for some headers ([S3API]
+	// CreateBucket, Permissions): Object Lock also needs s3:PutBucketObjectLockConfiguration
+	// and s3:PutBucketVersioning, and x-amz-object-ownership needs
+	// s3:PutBucketOwnershipControls.
+	actions := []string{"s3:CreateBucket"}
+	if lock {
+		actions = append(actions, "s3:PutBucketObjectLockConfiguration", "s3:PutBucketVersioning")
+	}
+	if c.r.Header.Get("x-amz-object-ownership") != "" {
+		actions = append(actions, "s3:PutBucketOwnershipControls")
+	}
+	for _, action := range actions {
+		if err := s.s3Authorize(c, nil, action, s3BucketARN(name), nil); err != nil {
+			c.fail(err)
+			return
+		}
 	}
 	if b := s.buckets[name]; b != nil {
 		if b.account != c.p.account {

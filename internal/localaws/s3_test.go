@@ -3,6 +3,7 @@ package localaws
 import (
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -128,6 +129,60 @@ func TestS3BucketDefaultsAndLock(t *testing.T) {
 		if v.Status != st {
 			t.Errorf("versioning %q, want %q", v.Status, st)
 		}
+	}
+}
+
+// TestS3CreateBucketHeaderPermissions: some CreateBucket headers need permissions besides
+// s3:CreateBucket ([S3API] CreateBucket, Permissions; docs/aws-facts.md#F-CREATEBUCKET-OBJECT-LOCK).
+func TestS3CreateBucketHeaderPermissions(t *testing.T) {
+	e := newS3Env(t, Options{})
+	grant := func(actions ...string) string {
+		return s3PolicyDoc(`{"Effect":"Allow","Action":["` + strings.Join(actions, `","`) + `"],"Resource":"arn:aws:s3:::hdr-*"}`)
+	}
+	tests := []struct {
+		name     string
+		actions  []string
+		lock     bool
+		owner    s3types.ObjectOwnership
+		wantCode string
+		wantIn   string // the action the denial names
+	}{
+		{name: "plain create needs only s3:CreateBucket", actions: []string{"s3:CreateBucket"}},
+		{name: "Object Lock without s3:PutBucketObjectLockConfiguration", lock: true,
+			actions: []string{"s3:CreateBucket", "s3:PutBucketVersioning"}, wantCode: "AccessDenied", wantIn: "s3:PutBucketObjectLockConfiguration"},
+		{name: "Object Lock without s3:PutBucketVersioning", lock: true,
+			actions: []string{"s3:CreateBucket", "s3:PutBucketObjectLockConfiguration"}, wantCode: "AccessDenied", wantIn: "s3:PutBucketVersioning"},
+		{name: "Object Lock with both", lock: true,
+			actions: []string{"s3:CreateBucket", "s3:PutBucketObjectLockConfiguration", "s3:PutBucketVersioning"}},
+		{name: "x-amz-object-ownership without s3:PutBucketOwnershipControls", owner: s3types.ObjectOwnershipBucketOwnerEnforced,
+			actions: []string{"s3:CreateBucket"}, wantCode: "AccessDenied", wantIn: "s3:PutBucketOwnershipControls"},
+		{name: "x-amz-object-ownership with s3:PutBucketOwnershipControls", owner: s3types.ObjectOwnershipBucketOwnerEnforced,
+			actions: []string{"s3:CreateBucket", "s3:PutBucketOwnershipControls"}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := e.as(e.role(s3A, fmt.Sprintf("creator-%d", i), grant(tt.actions...)), s3Mumbai)
+			name := fmt.Sprintf("hdr-%d", i)
+			in := &s3.CreateBucketInput{Bucket: aws.String(name), ObjectOwnership: tt.owner,
+				CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3Mumbai}}
+			if tt.lock {
+				in.ObjectLockEnabledForBucket = aws.Bool(true)
+			}
+			_, err := c.CreateBucket(s3Ctx, in)
+			if tt.wantCode == "" {
+				s3Must(t, "create bucket", err)
+				return
+			}
+			s3WantCode(t, "create bucket", err, tt.wantCode)
+			if err != nil && !strings.Contains(err.Error(), tt.wantIn) {
+				t.Errorf("denial %v does not name %s", err, tt.wantIn)
+			}
+			// Nothing is created when a permission is missing.
+			_, herr := e.client(s3A, s3Mumbai).HeadBucket(s3Ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
+			if herr == nil {
+				t.Errorf("bucket %s exists after a denied CreateBucket", name)
+			}
+		})
 	}
 }
 
