@@ -35,7 +35,7 @@ func pairConfigs() map[string]ReplicationParams {
 		RoleARN:            RoleARN(acctA, ReplicationRolePath, "s3crr-repl-payments-archive"),
 	}
 	full := base
-	full.OwnerOverride, full.ObjectLock, full.BucketKeyEnabled, full.BatchReplication = true, true, true, true
+	full.OwnerOverride, full.ObjectLock, full.BatchReplication = true, true, true
 	prefixed := base
 	prefixed.PairID = "logs-eu"
 	prefixed.Prefix = "logs/"

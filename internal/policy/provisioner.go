@@ -8,9 +8,7 @@ package policy
 // walks these documents against it.
 //
 // Not granted: any Delete* on buckets, keys, aliases or roles; key deletion or
-// disabling; s3:PutBucketObjectLockConfiguration (s3crr does not create
-// Object Lock buckets: preflight requires the destination to have it);
-// iam:PutRolePermissionsBoundary / DeleteRolePermissionsBoundary (so a role
+// disabling; iam:PutRolePermissionsBoundary / DeleteRolePermissionsBoundary (so a role
 // created with the boundary keeps it); iam:AttachRolePolicy (inline only).
 
 // Default names shared by MemberStack, the hub Lambdas and the local set-up.
@@ -168,6 +166,10 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Effect: Allow,
 			Action: []string{
 				"s3:CreateBucket",
+				// With s3:CreateBucket, these two let the buckets stage create the
+				// destination of an Object Lock source with Object Lock
+				// (CreateBucket with ObjectLockEnabledForBucket needs both).
+				"s3:PutBucketObjectLockConfiguration",
 				"s3:PutBucketVersioning",
 				"s3:PutBucketPublicAccessBlock",
 				"s3:PutBucketOwnershipControls",

@@ -54,16 +54,15 @@ type ReplicationParams struct {
 	// RoleARN is the replication role's ARN, path included.
 	RoleARN string
 
-	// OwnerOverride adds s3:ObjectOwnerOverrideToBucketOwner, needed when the
-	// rule sets AccessControlTranslation Owner=Destination.
+	// OwnerOverride adds s3:ObjectOwnerOverrideToBucketOwner to the role
+	// policy and the destination bucket policy; set it exactly when the rule
+	// sets AccessControlTranslation Owner=Destination, which needs the
+	// permission in both whatever the destination's Object Ownership
+	// (docs/aws-facts.md#F-REPL-OWNER-OVERRIDE).
 	OwnerOverride bool
 	// ObjectLock adds s3:GetObjectRetention and s3:GetObjectLegalHold on the
 	// source, needed when the source bucket has Object Lock.
 	ObjectLock bool
-	// BucketKeyEnabled says the destination bucket encrypts with S3 Bucket
-	// Keys: S3 then needs kms:GenerateDataKey and kms:Decrypt on the
-	// destination key as well as kms:Encrypt (docs/aws-facts.md#F-BUCKET-KEY).
-	BucketKeyEnabled bool
 	// BatchReplication lets S3 Batch Operations assume the role too, for
 	// re-driving FAILED objects with Batch Replication.
 	BatchReplication bool
@@ -191,7 +190,7 @@ func SourceKeyNeedsGrant(keyPolicy Document, p ReplicationParams) bool {
 
 // DestinationKeyStatements are the statements s3crr merges into the
 // destination key's policy: the replication role, from the source account,
-// may encrypt replicas (plus GenerateDataKey and Decrypt with Bucket Keys)
+// may encrypt replicas (plus GenerateDataKey and Decrypt for Bucket Keys)
 // through S3 in the destination region, for the pair's objects only.
 // Cross-account, both this statement and the role policy's ReplicaEncrypt
 // grant are required.
@@ -294,12 +293,15 @@ func replicaWriteActions(p ReplicationParams) []string {
 	return a
 }
 
-func replicaKeyActions(p ReplicationParams) []string {
-	a := []string{ActKMSEncrypt}
-	if p.BucketKeyEnabled {
-		a = append(a, ActKMSGenerateDataKey, ActKMSDecrypt)
-	}
-	return a
+// replicaKeyActions are what S3 does with the destination key as the role.
+// The Bucket Key calls (kms:GenerateDataKey, and kms:Decrypt to check the
+// Bucket Key) are granted whatever the pair's own Bucket Key setting: a
+// replica keeps the Bucket Key setting of its source object, which the
+// uploader chooses per request (x-amz-server-side-encryption-bucket-key-enabled),
+// so a pair without Bucket Keys still receives Bucket Key objects
+// (docs/aws-facts.md#F-BUCKET-KEY).
+func replicaKeyActions(ReplicationParams) []string {
+	return []string{ActKMSEncrypt, ActKMSGenerateDataKey, ActKMSDecrypt}
 }
 
 // s3KeyCondition limits a KMS grant to S3 in region, for objects under

@@ -48,6 +48,10 @@ const (
 	// TriggerLockedObject: an object version with a retention period or a
 	// legal hold, in an Object Lock bucket.
 	TriggerLockedObject Trigger = "locked-object"
+	// TriggerBucketKeyObject: a new SSE-KMS object version uploaded with
+	// x-amz-server-side-encryption-bucket-key-enabled: true, whatever the
+	// buckets' default; its replica keeps the S3 Bucket Key.
+	TriggerBucketKeyObject Trigger = "bucket-key-object"
 )
 
 // Options under which a replication action is granted (ReplicationParams
@@ -55,7 +59,6 @@ const (
 const (
 	OnlyOwnerOverride = "OwnerOverride"
 	OnlyObjectLock    = "ObjectLock"
-	OnlyBucketKey     = "BucketKeyEnabled"
 )
 
 // Provisioning stages and hub components, as named in docs/architecture.md. They label
@@ -143,16 +146,16 @@ var requirements = func() map[reqKey]Requirement {
 			Why: "S3 decrypts the source version's data key as the role; s3crr's mapping of the failure code"},
 		{Purpose: PurposeReplicaEncrypt, Action: ActKMSEncrypt, Failure: "DstPutObjectNotPermitted", Trigger: TriggerObject,
 			Why: "S3 encrypts the replica's data key with the destination key; s3crr's mapping of the failure code"},
-		{Purpose: PurposeReplicaEncrypt, Action: ActKMSGenerateDataKey, Failure: "DstPutObjectNotPermitted", Trigger: TriggerObject, Only: OnlyBucketKey,
-			Why: "with Bucket Keys S3 generates the destination bucket key as the role (docs/aws-facts.md#F-BUCKET-KEY)"},
-		{Purpose: PurposeReplicaEncrypt, Action: ActKMSDecrypt, Failure: "DstPutObjectNotPermitted", Trigger: TriggerObject, Only: OnlyBucketKey,
-			Why: "with Bucket Keys S3 decrypts the destination bucket key as the role (docs/aws-facts.md#F-BUCKET-KEY)"},
+		{Purpose: PurposeReplicaEncrypt, Action: ActKMSGenerateDataKey, Failure: "DstPutObjectNotPermitted", Trigger: TriggerBucketKeyObject,
+			Why: "a replica keeps its source object's Bucket Key, and S3 generates the destination Bucket Key as the role (docs/aws-facts.md#F-BUCKET-KEY)"},
+		{Purpose: PurposeReplicaEncrypt, Action: ActKMSDecrypt, Failure: "DstPutObjectNotPermitted", Trigger: TriggerBucketKeyObject,
+			Why: "a replica keeps its source object's Bucket Key, and S3 decrypts the destination Bucket Key as the role to check it (docs/aws-facts.md#F-BUCKET-KEY)"},
 		// The boundary's single KMS statement bounds both keys.
 		{Purpose: PurposeReplicationKeys, Action: ActKMSDecrypt, Failure: "SrcGetObjectNotPermitted", Trigger: TriggerObject,
 			Why: "the boundary must admit the source-key Decrypt (and the destination one with Bucket Keys)"},
 		{Purpose: PurposeReplicationKeys, Action: ActKMSEncrypt, Failure: "DstPutObjectNotPermitted", Trigger: TriggerObject,
 			Why: "the boundary must admit the destination-key Encrypt"},
-		{Purpose: PurposeReplicationKeys, Action: ActKMSGenerateDataKey, Failure: "DstPutObjectNotPermitted", Trigger: TriggerObject, Only: OnlyBucketKey,
+		{Purpose: PurposeReplicationKeys, Action: ActKMSGenerateDataKey, Failure: "DstPutObjectNotPermitted", Trigger: TriggerBucketKeyObject,
 			Why: "the boundary must admit GenerateDataKey for destination Bucket Keys"},
 	}
 	for _, r := range repl {
@@ -184,9 +187,12 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposeBucketConfigRead, "s3:GetEncryptionConfiguration", s(StageEncryption), "GetBucketEncryption")
 	prov(PurposeBucketConfigRead, "s3:GetBucketNotification", s(StageEvents), "GetBucketNotificationConfiguration")
 	prov(PurposeBucketConfigWrite, "s3:CreateBucket", s(StageBuckets), "CreateBucket")
-	prov(PurposeBucketConfigWrite, "s3:PutBucketVersioning", s(StageBuckets), "PutBucketVersioning")
+	prov(PurposeBucketConfigWrite, "s3:PutBucketVersioning", s(StageBuckets), "PutBucketVersioning", "CreateBucket with ObjectLockEnabledForBucket")
+	provWhy(PurposeBucketConfigWrite, "s3:PutBucketObjectLockConfiguration", s(StageBuckets),
+		"the buckets stage creates the destination of an Object Lock source with Object Lock, and CreateBucket with ObjectLockEnabledForBucket needs it (docs/aws-facts.md#F-CREATEBUCKET-OBJECT-LOCK)",
+		"CreateBucket with ObjectLockEnabledForBucket")
 	prov(PurposeBucketConfigWrite, "s3:PutBucketPublicAccessBlock", s(StageBuckets), "PutPublicAccessBlock")
-	prov(PurposeBucketConfigWrite, "s3:PutBucketOwnershipControls", s(StageBuckets), "PutBucketOwnershipControls")
+	prov(PurposeBucketConfigWrite, "s3:PutBucketOwnershipControls", s(StageBuckets), "PutBucketOwnershipControls", "CreateBucket with ObjectOwnership")
 	prov(PurposeBucketConfigWrite, "s3:PutBucketPolicy", s(StageBuckets, StagePolicies), "PutBucketPolicy")
 	prov(PurposeBucketConfigWrite, "s3:PutBucketTagging", s(StageBuckets), "PutBucketTagging")
 	prov(PurposeBucketConfigWrite, "s3:PutEncryptionConfiguration", s(StageEncryption), "PutBucketEncryption")

@@ -128,6 +128,25 @@ func (e *localEnv) putAndWait(t testing.TB, r spec.Request, key string, tagging 
 	return out
 }
 
+// putBucketKeyAndWait is putAndWait for an object uploaded with an S3 Bucket Key
+// (x-amz-server-side-encryption-bucket-key-enabled: true), whatever the bucket's default.
+func (e *localEnv) putBucketKeyAndWait(t testing.TB, r spec.Request, key string) *s3.PutObjectOutput {
+	t.Helper()
+	ctx := context.Background()
+	out, err := awsclient.S3(e.root(r.Source.Account, r.Source.Region)).PutObject(ctx, &s3.PutObjectInput{
+		Bucket: aws.String(r.Source.Bucket), Key: aws.String(key), Body: bytes.NewReader([]byte("hello " + key)),
+		BucketKeyEnabled: aws.Bool(true)})
+	if err != nil {
+		t.Fatalf("put %s with a Bucket Key: %v", key, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := e.srv.WaitIdle(wctx); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func TestProvisionSamplePairReplicatesWithDestinationKey(t *testing.T) {
 	env := newLocalEnv(t, localaws.Options{})
 	reqJSON := sampleRequest(t)

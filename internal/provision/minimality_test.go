@@ -85,24 +85,30 @@ var replicationScenarios = []replicationScenario{
 	{name: "own source key without IAM delegation", request: pairWithOwnSourceKey, docs: []string{"source key policy"}},
 }
 
-// objectLockPair creates both buckets with Object Lock (s3crr never creates one:
-// preflight requires the destination to have it), the destination with object-writer
-// ownership, which s3crr leaves as it is, and returns the sample request.
+// objectLockPair creates both buckets with Object Lock, the destination with
+// object-writer ownership, which s3crr leaves as it is (so the rule carries the owner
+// override and both policies grant it), and returns the sample request.
 func objectLockPair(t *testing.T, env *localEnv) []byte {
 	ctx := context.Background()
 	req := mustParse(t, sampleRequest(t))
-	for _, ep := range []spec.Endpoint{req.Source, req.Destination} {
-		in := &s3.CreateBucketInput{Bucket: aws.String(ep.Bucket), ObjectLockEnabledForBucket: aws.Bool(true)}
-		if ep.Region != "us-east-1" {
-			in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(ep.Region)}
-		}
-		must(t, call(awsclient.S3(env.root(ep.Account, ep.Region)).CreateBucket(ctx, in)))
-	}
+	createObjectLockBucket(t, env, req.Source)
+	createObjectLockBucket(t, env, req.Destination)
 	must(t, call(awsclient.S3(env.root(req.Destination.Account, req.Destination.Region)).PutBucketOwnershipControls(ctx, &s3.PutBucketOwnershipControlsInput{
 		Bucket:            aws.String(req.Destination.Bucket),
 		OwnershipControls: &s3types.OwnershipControls{Rules: []s3types.OwnershipControlsRule{{ObjectOwnership: s3types.ObjectOwnershipObjectWriter}}},
 	})))
 	return sampleRequest(t)
+}
+
+// createObjectLockBucket creates an endpoint's bucket with Object Lock, as its account's
+// root.
+func createObjectLockBucket(t *testing.T, env *localEnv, ep spec.Endpoint) {
+	t.Helper()
+	in := &s3.CreateBucketInput{Bucket: aws.String(ep.Bucket), ObjectLockEnabledForBucket: aws.Bool(true)}
+	if ep.Region != "us-east-1" {
+		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(ep.Region)}
+	}
+	must(t, call(awsclient.S3(env.root(ep.Account, ep.Region)).CreateBucket(context.Background(), in)))
 }
 
 // pairWithOwnSourceKey creates a source key whose policy lets the account do everything
@@ -315,6 +321,8 @@ func (e *localEnv) triggerReplication(t *testing.T, req spec.Request, trigger po
 		version = aws.ToString(e.putAndWait(t, req, key, "").VersionId)
 	case policy.TriggerTaggedObject:
 		version = aws.ToString(e.putAndWait(t, req, key, "class=invoice").VersionId)
+	case policy.TriggerBucketKeyObject:
+		version = aws.ToString(e.putBucketKeyAndWait(t, req, key).VersionId)
 	case policy.TriggerDeleteMarker:
 		e.putAndWait(t, req, key, "")
 		out, err := src.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(req.Source.Bucket), Key: aws.String(key)})
@@ -358,6 +366,11 @@ var provisionerScenarios = []provisionerScenario{
 			_, _ = c.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String(ep.Bucket)})
 			must(t, call(awsclient.KMS(env.root(ep.Account, ep.Region)).CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("someone else's key")})))
 		}
+	}},
+	// Only here does the buckets stage create a bucket with Object Lock, which needs
+	// s3:PutBucketObjectLockConfiguration (docs/aws-facts.md#F-CREATEBUCKET-OBJECT-LOCK).
+	{name: "object lock source, new destination", setup: func(t *testing.T, env *localEnv, req spec.Request, _ []byte) {
+		createObjectLockBucket(t, env, req.Source)
 	}},
 	{name: "drifted pair", setup: func(t *testing.T, env *localEnv, req spec.Request, reqJSON []byte) {
 		env.apply(t, reqJSON)

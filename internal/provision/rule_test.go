@@ -53,7 +53,10 @@ func TestDesiredRule(t *testing.T) {
 	tests := []struct {
 		name string
 		give func(*spec.Request)
-		want func(*s3types.ReplicationRule)
+		// enforced says the destination enforces bucket ownership, so
+		// ownerOverrideNeeded decides against the option.
+		enforced bool
+		want     func(*s3types.ReplicationRule)
 	}{
 		{name: "the sample pair", give: func(*spec.Request) {}, want: func(*s3types.ReplicationRule) {}},
 		{name: "prefix", give: func(r *spec.Request) { r.Rule.Prefix = "invoices/" },
@@ -90,6 +93,9 @@ func TestDesiredRule(t *testing.T) {
 		{name: "no owner override",
 			give: func(r *spec.Request) { r.Rule.OwnerOverride = false },
 			want: func(w *s3types.ReplicationRule) { w.Destination.AccessControlTranslation = nil }},
+		{name: "owner override asked for, destination enforces bucket ownership",
+			give: func(*spec.Request) {}, enforced: true,
+			want: func(w *s3types.ReplicationRule) { w.Destination.AccessControlTranslation = nil }},
 		{name: "same account has no Destination.Account",
 			give: func(r *spec.Request) { r.Destination.Account = r.Source.Account; r.Rule.OwnerOverride = false },
 			want: func(w *s3types.ReplicationRule) {
@@ -113,7 +119,7 @@ func TestDesiredRule(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := parsed(t, requestJSON(t, tt.give))
-			got := desiredRule(req, ruleTestKey)
+			got := desiredRule(req, ruleTestKey, req.Rule.OwnerOverride && !tt.enforced)
 			want := sampleRule()
 			tt.want(&want)
 			if !equalJSON(got, want) {

@@ -172,15 +172,18 @@ func (st *stage) params(ctx context.Context) (policy.ReplicationParams, error) {
 		RoleARN:            r.ReplicationRoleARN(),
 		OwnerOverride:      ownerOverride,
 		ObjectLock:         lock,
-		BucketKeyEnabled:   r.BucketKeyEnabled(),
 	}, nil
 }
 
-// ownerOverrideNeeded reports whether the replication role needs
-// s3:ObjectOwnerOverrideToBucketOwner: only when the rule asks for owner override and the
-// destination bucket does not enforce bucket ownership. With BucketOwnerEnforced (how s3crr
-// creates buckets) the destination owns every replica anyway and S3 needs no override
-// permission (docs/aws-facts.md#F-REPL-OWNER-OVERRIDE, a team reading), so granting it would be more than least privilege.
+// ownerOverrideNeeded decides, for the rule and the grants alike, whether the pair uses the
+// owner override option: only when the request asks for it and the destination bucket does
+// not enforce bucket ownership. AWS documents BucketOwnerEnforced as the alternative to the
+// option that needs no s3:ObjectOwnerOverrideToBucketOwner, and the option as needing that
+// permission in the role policy and the destination bucket policy whatever the ownership
+// (docs/aws-facts.md#F-REPL-OWNER-OVERRIDE). So with BucketOwnerEnforced (how s3crr creates
+// buckets) the rule leaves AccessControlTranslation out and nothing grants the permission:
+// the destination owns every replica with the least privilege. Otherwise the rule carries
+// the option and both policies grant it.
 func (st *stage) ownerOverrideNeeded(ctx context.Context) (bool, error) {
 	if !st.req.Rule.OwnerOverride {
 		return false, nil

@@ -59,6 +59,12 @@ func (st *stage) bucket(ctx context.Context) error {
 		if lock {
 			detail += ", Object Lock"
 		}
+		// CreateBucket is authorized for every action its headers need, so a denial names
+		// them all (docs/aws-facts.md#F-CREATEBUCKET-OBJECT-LOCK).
+		actions := "s3:CreateBucket, s3:PutBucketOwnershipControls"
+		if lock {
+			actions += ", s3:PutBucketObjectLockConfiguration, s3:PutBucketVersioning"
+		}
 		alreadyOwned := false
 		err := st.change(m, arn, "create", detail, func() error {
 			_, err := m.s3.CreateBucket(ctx, in)
@@ -66,7 +72,7 @@ func (st *stage) bucket(ctx context.Context) error {
 				alreadyOwned = true
 				return nil
 			}
-			return m.classify("s3:CreateBucket "+name, err)
+			return m.classify(actions+" (CreateBucket) "+name, err)
 		})
 		if err != nil {
 			return err

@@ -219,7 +219,9 @@ func (st *stage) checkExistingRules(ctx context.Context, m *member) error {
 	if err != nil || cfg == nil {
 		return err
 	}
-	_, err = mergeRule(cfg, st.req.ReplicationRoleARN(), desiredRule(st.req, plannedKeyARN(st.req.Destination)))
+	// Conflicts depend on the rule's ID, priority and schema, not on its destination
+	// settings, so the owner override decision (a read of the destination) is not needed.
+	_, err = mergeRule(cfg, st.req.ReplicationRoleARN(), desiredRule(st.req, plannedKeyARN(st.req.Destination), false))
 	var c *Conflict
 	if errors.As(err, &c) {
 		return err

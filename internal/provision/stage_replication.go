@@ -23,7 +23,10 @@ const rtcMinutes = 15
 // desiredRule is the pair's replication rule in the V2 schema (Filter, Priority,
 // DeleteMarkerReplication), with the full destination key ARN: an alias would resolve in
 // the requester's account, and S3 does not validate the key (docs/aws-facts.md#F-REPLICA-KMS-KEY-ARN).
-func desiredRule(r spec.Request, dstKeyARN string) s3types.ReplicationRule {
+// ownerOverride is [stage.ownerOverrideNeeded]'s decision, the same one the role and
+// bucket policies are built from, so the rule never carries AccessControlTranslation
+// without the permission it needs.
+func desiredRule(r spec.Request, dstKeyARN string, ownerOverride bool) s3types.ReplicationRule {
 	rule := s3types.ReplicationRule{
 		ID:       aws.String(r.RuleID()),
 		Priority: r.Rule.Priority,
@@ -50,7 +53,7 @@ func desiredRule(r spec.Request, dstKeyARN string) s3types.ReplicationRule {
 	if r.IsCrossAccount() {
 		rule.Destination.Account = aws.String(r.Destination.Account)
 	}
-	if r.Rule.OwnerOverride {
+	if ownerOverride {
 		rule.Destination.AccessControlTranslation = &s3types.AccessControlTranslation{Owner: s3types.OwnerOverrideDestination}
 	}
 	if r.MetricsEnabled() {
@@ -224,7 +227,11 @@ func (st *stage) replication(ctx context.Context) error {
 	}
 	bucket := st.req.Source.Bucket
 	roleARN := st.req.ReplicationRoleARN()
-	ours := desiredRule(st.req, dstKey)
+	ownerOverride, err := st.ownerOverrideNeeded(ctx)
+	if err != nil {
+		return err
+	}
+	ours := desiredRule(st.req, dstKey, ownerOverride)
 	st.res.Outputs["ruleId"] = st.req.RuleID()
 
 	cfg, err := getReplication(ctx, m, bucket)
@@ -289,7 +296,11 @@ func (st *stage) checkReplication(ctx context.Context) error {
 	if cfg == nil {
 		notReady("the source bucket has no replication configuration")
 	} else {
-		want := desiredRule(st.req, dstKey)
+		ownerOverride, err := st.ownerOverrideNeeded(ctx)
+		if err != nil {
+			return err
+		}
+		want := desiredRule(st.req, dstKey, ownerOverride)
 		found := false
 		for _, r := range cfg.Rules {
 			if aws.ToString(r.ID) == st.req.RuleID() {

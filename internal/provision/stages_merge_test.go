@@ -23,7 +23,7 @@ func (e *fakeEnv) pairParams(t *testing.T, req spec.Request) policy.ReplicationP
 		SourceKeyARN:       e.src.kms.aliasTarget(req.Source.KMSKeyAlias),
 		DestinationAccount: req.Destination.Account, DestinationRegion: req.Destination.Region, DestinationBucket: req.Destination.Bucket,
 		DestinationKeyARN: e.dst.kms.aliasTarget(req.Destination.KMSKeyAlias),
-		Prefix:            req.Rule.Prefix, RoleARN: req.ReplicationRoleARN(), BucketKeyEnabled: req.BucketKeyEnabled(),
+		Prefix:            req.Rule.Prefix, RoleARN: req.ReplicationRoleARN(),
 	}
 }
 
@@ -262,7 +262,8 @@ func TestReplicationRuleMerge(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newFakeEnv(t)
 			env.applyBefore(t, StageReplication, SideSource, reqJSON)
-			ours := desiredRule(req, env.dst.kms.aliasTarget("alias/s3crr-dst"))
+			// The fake creates the destination BucketOwnerEnforced: no owner override.
+			ours := desiredRule(req, env.dst.kms.aliasTarget("alias/s3crr-dst"), false)
 			b := env.bucket(t, "payments-src")
 			b.replication = tt.give(clone(ours))
 			before := clone(b.replication)

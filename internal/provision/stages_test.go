@@ -254,7 +254,7 @@ func TestApplyWritesWhatThePairNeeds(t *testing.T) {
 	p := policy.ReplicationParams{
 		PairID: req.PairID, SourceAccount: fakeSrcAccount, SourceRegion: fakeSrcRegion, SourceBucket: "payments-src", SourceKeyARN: srcKeyARN,
 		DestinationAccount: fakeDstAccount, DestinationRegion: fakeDstRegion, DestinationBucket: "payments-dst", DestinationKeyARN: dstKeyARN,
-		RoleARN: req.ReplicationRoleARN(), BucketKeyEnabled: true,
+		RoleARN: req.ReplicationRoleARN(),
 	}
 	role := env.iams[fakeSrcAccount].roles[req.ReplicationRoleName()]
 	if role == nil {
@@ -293,8 +293,14 @@ func TestApplyWritesWhatThePairNeeds(t *testing.T) {
 	}
 
 	rep := env.bucket(t, "payments-src").replication
-	if rep == nil || aws.ToString(rep.Role) != req.ReplicationRoleARN() || len(rep.Rules) != 1 || !rulesEqual(rep.Rules[0], desiredRule(req, dstKeyARN)) {
+	if rep == nil || aws.ToString(rep.Role) != req.ReplicationRoleARN() || len(rep.Rules) != 1 || !rulesEqual(rep.Rules[0], desiredRule(req, dstKeyARN, false)) {
 		t.Fatalf("replication configuration %+v", rep)
+	}
+	// The sample asks for owner override, but s3crr created the destination
+	// BucketOwnerEnforced: the rule leaves the option out, as the policies leave out its
+	// permission (docs/aws-facts.md#F-REPL-OWNER-OVERRIDE).
+	if acl := rep.Rules[0].Destination.AccessControlTranslation; acl != nil {
+		t.Errorf("rule has AccessControlTranslation %+v against a BucketOwnerEnforced destination", acl)
 	}
 	if got := aws.ToString(rep.Rules[0].Destination.EncryptionConfiguration.ReplicaKmsKeyID); got != dstKeyARN {
 		t.Errorf("ReplicaKmsKeyID = %s, want the destination key ARN %s (an alias would resolve in the source account)", got, dstKeyARN)
