@@ -63,8 +63,12 @@ type Rule struct {
 	// Metrics defaults to true: the s3:Replication:* failure events s3crr routes
 	// to the hub only exist when replication metrics are on.
 	Metrics *bool `json:"metrics,omitempty"`
-	// OwnerOverride makes the destination account own the replicas
-	// (AccessControlTranslation); cross-account pairs only.
+	// OwnerOverride makes the destination account own the replicas;
+	// cross-account pairs only. A BucketOwnerEnforced destination (how s3crr
+	// creates buckets) already owns them, so there the rule leaves
+	// AccessControlTranslation out and nothing grants
+	// s3:ObjectOwnerOverrideToBucketOwner; any other destination gets the
+	// option and the permission (docs/aws-facts.md#F-REPL-OWNER-OVERRIDE).
 	OwnerOverride bool `json:"ownerOverride"`
 	// BucketKeyEnabled defaults to true: S3 Bucket Keys on both buckets, which
 	// cuts KMS calls and changes the encryption context to the bucket ARN.
