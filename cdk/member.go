@@ -66,7 +66,7 @@ var provisionerPolicy = policy.ProvisionerPolicy
 // the documents internal/policy renders (Sids and statement order included), so what
 // is deployed is byte for byte what the policy tests and the local run check.
 func (m *MemberStack) addIAM(cfg Config, account string) error {
-	bp := policy.BoundaryParams{BucketPattern: cfg.BucketPattern()}
+	bp := policy.BoundaryParams{BucketPattern: cfg.BucketPattern(), MemberAccounts: cfg.MemberAccounts()}
 	boundaryDoc := policy.ReplicationBoundary(bp)
 	m.Boundary = awsiam.NewCfnManagedPolicy(m.Stack, jsii.String("ReplicationBoundary"), &awsiam.CfnManagedPolicyProps{
 		ManagedPolicyName: jsii.String(policy.BoundaryPolicyName),

@@ -118,7 +118,7 @@ func TestProvisionerRole(t *testing.T) {
 	if got := render(boundary.props["Path"]); got != policy.BoundaryPolicyPath {
 		t.Errorf("boundary path %s, want %s", got, policy.BoundaryPolicyPath)
 	}
-	if !jsonEqual(t, boundary.props["PolicyDocument"], policy.ReplicationBoundary(policy.BoundaryParams{BucketPattern: "acme-*"}).JSON()) {
+	if !jsonEqual(t, boundary.props["PolicyDocument"], policy.ReplicationBoundary(policy.BoundaryParams{BucketPattern: "acme-*", MemberAccounts: synthesized.stacks.Config.MemberAccounts()}).JSON()) {
 		t.Errorf("boundary differs from policy.ReplicationBoundary")
 	}
 	// The provisioner may create roles only with this boundary: its ARN must be the one

@@ -147,7 +147,7 @@ func TestReviewedWildcardsAreProduced(t *testing.T) {
 		list []reviewedWildcard
 	}{
 		{"provisioner", policy.ProvisionerPolicy(pp), provisionerWildcards},
-		{"boundary", policy.ReplicationBoundary(policy.BoundaryParams{BucketPattern: cfg.BucketPattern()}), boundaryWildcards},
+		{"boundary", policy.ReplicationBoundary(policy.BoundaryParams{BucketPattern: cfg.BucketPattern(), MemberAccounts: cfg.MemberAccounts()}), boundaryWildcards},
 	} {
 		produced := map[string]bool{}
 		for _, st := range tt.doc.Statement {

@@ -83,6 +83,7 @@ func (s *Server) kmsCreateKey(c *call, body []byte) (any, *apiError) {
 	ctx["kms:CallerAccount"] = []string{c.p.account}
 	ctx["kms:KeySpec"] = []string{spec}
 	ctx["kms:KeyUsage"] = []string{usage}
+	ctx["kms:BypassPolicyLockoutSafetyCheck"] = []string{strconv.FormatBool(in.BypassPolicyLockoutSafetyCheck)}
 	ctx = kmsTagContext(ctx, in.Tags)
 	if err := s.kmsAuthorizeAccount(c.p, "kms:CreateKey", "*", ctx); err != nil {
 		return nil, err

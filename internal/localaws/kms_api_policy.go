@@ -2,6 +2,7 @@ package localaws
 
 import (
 	"net/http"
+	"strconv"
 )
 
 // KMS API: key policies and resource tags, the two documents a key carries besides its
@@ -58,7 +59,10 @@ func (s *Server) kmsPutKeyPolicy(c *call, body []byte) (any, *apiError) {
 	if err := kmsCheckPolicyName(in.PolicyName); err != nil {
 		return nil, err
 	}
-	k, err := s.kmsManagedKey(c, in.KeyId, "PutKeyPolicy", false, true, nil)
+	// KMS puts the request's BypassPolicyLockoutSafetyCheck in the context, so a policy
+	// can refuse the bypass (KMS Developer Guide, conditions-kms).
+	bypass := map[string][]string{"kms:BypassPolicyLockoutSafetyCheck": {strconv.FormatBool(in.BypassPolicyLockoutSafetyCheck)}}
+	k, err := s.kmsManagedKey(c, in.KeyId, "PutKeyPolicy", false, true, bypass)
 	if err != nil {
 		return nil, err
 	}

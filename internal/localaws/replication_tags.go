@@ -17,6 +17,9 @@ import (
 // replAuthorize authorizes action on resource of bucket b as the replication role session,
 // with b's bucket policy as the resource policy. The caller holds s.mu.
 func (s *Server) replAuthorize(role *principal, b *bucket, action, resource string, ctx map[string][]string) *apiError {
+	// s3:ResourceAccount is the owner of the bucket acted on, for S3's own requests as
+	// the role too (S3 condition keys, Service Authorization Reference).
+	ctx["s3:ResourceAccount"] = []string{b.account}
 	return s.authorize(authRequest{
 		p: role, mode: authz.ModeStandard, action: action, resource: resource,
 		resourcePolicy: b.policy, resourceAccount: b.account, context: ctx,

@@ -351,6 +351,9 @@ func (s *Server) s3Authorize(c *call, b *bucket, action, resource string, extra 
 	a := authRequest{p: c.p, action: action, resource: resource, resourceAccount: c.p.account, context: ctx}
 	if b != nil {
 		a.resourcePolicy, a.resourceAccount = b.policy, b.account
+		// s3:ResourceAccount is the bucket owner's account (S3's condition keys, Service
+		// Authorization Reference), so a policy can pin access to buckets of known accounts.
+		ctx["s3:ResourceAccount"] = []string{b.account}
 	}
 	return s.authorize(a)
 }

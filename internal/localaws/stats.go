@@ -79,6 +79,10 @@ type Fault struct {
 	Latency time.Duration
 	// Times limits how many requests the fault applies to; 0 means every request.
 	Times int
+	// Before, when set, runs once per matching request before it is served, without
+	// the server lock held: a test uses it to make another client act at an exact
+	// point of a run (a concurrent duplicate creating the same alias first).
+	Before func()
 
 	used int
 }
@@ -130,13 +134,17 @@ func (s *Server) begin(c *call, op string) bool {
 	}
 	var latency time.Duration
 	var fail *apiError
+	var before func()
 	if hit != nil {
-		latency = hit.Latency
+		latency, before = hit.Latency, hit.Before
 		if hit.Code != "" {
 			fail = &apiError{Status: hit.Status, Code: hit.Code, Message: hit.Message}
 		}
 	}
 	s.mu.Unlock()
+	if before != nil {
+		before()
+	}
 	if latency > 0 {
 		select {
 		case <-time.After(latency):

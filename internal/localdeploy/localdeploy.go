@@ -76,7 +76,7 @@ func Deploy(ctx context.Context, p Params) (Result, error) {
 
 	for _, acct := range p.Members {
 		c := awsclient.IAM(RootConfig(p.Endpoint, acct, p.HubRegion))
-		if err := ensureManagedPolicy(ctx, c, policy.BoundaryPolicyPath, policy.BoundaryPolicyName, policy.ReplicationBoundary(policy.BoundaryParams{})); err != nil {
+		if err := ensureManagedPolicy(ctx, c, policy.BoundaryPolicyPath, policy.BoundaryPolicyName, policy.ReplicationBoundary(policy.BoundaryParams{MemberAccounts: p.Members})); err != nil {
 			return res, fmt.Errorf("member account %s: %w", acct, err)
 		}
 		pp := policy.ProvisionerParams{Account: acct, HubAccount: p.HubAccount, HubRoleARNs: []string{hubRole}, ExternalID: p.ExternalID}

@@ -94,7 +94,7 @@ func generated() map[string]Document {
 	for name, p := range provisionerConfigs() {
 		docs["provisioner-trust-"+name] = ProvisionerTrustPolicy(p)
 		docs["provisioner-policy-"+name] = ProvisionerPolicy(p)
-		docs["replication-boundary-"+name] = ReplicationBoundary(BoundaryParams{BucketPattern: p.BucketPattern})
+		docs["replication-boundary-"+name] = ReplicationBoundary(BoundaryParams{BucketPattern: p.BucketPattern, MemberAccounts: []string{"111111111111", "222222222222"}})
 	}
 	for name, h := range hubConfigs() {
 		docs["hub-provision-"+name] = ProvisionFunctionPolicy(h)

@@ -7,8 +7,9 @@ package policy
 // written once, as data, in requirements.go; the permission-minimality test
 // walks these documents against it.
 //
-// Not granted: any Delete* on buckets, keys, aliases or roles; key deletion or
-// disabling; iam:PutRolePermissionsBoundary / DeleteRolePermissionsBoundary (so a role
+// Not granted: any Delete* on buckets, keys, aliases or roles; disabling keys, and
+// deleting any key but an unaliased one s3crr created itself (the loser of a
+// duplicate run's create race); iam:PutRolePermissionsBoundary / DeleteRolePermissionsBoundary (so a role
 // created with the boundary keeps it); iam:AttachRolePolicy (inline only).
 
 // Default names shared by MemberStack, the hub Lambdas and the local set-up.
@@ -23,9 +24,22 @@ const (
 	BoundaryPolicyName = "s3crr-replication-boundary"
 	// BoundaryPolicyPath is the boundary's IAM path.
 	BoundaryPolicyPath = "/s3crr/"
-	// ManagedByTagKey and ManagedByTagValue mark what s3crr created.
+	// ManagedByTagKey and ManagedByTagValue mark what s3crr created. On a KMS key
+	// only CreateKey can set them: the provisioner may tag a key only while
+	// creating it, so the tag proves s3crr made the key.
 	ManagedByTagKey   = "s3crr:managed-by"
 	ManagedByTagValue = "s3crr"
+	// PairIDTagKey and AliasTagKey are the other tags s3crr puts on a key it
+	// creates: the pair, and the alias the key is for (how a re-run finds a key an
+	// interrupted run created but never aliased).
+	PairIDTagKey = "s3crr:pair-id"
+	AliasTagKey  = "s3crr:alias"
+	// BroughtKeyTagKey and BroughtKeyTagValue are the tag a key owner puts on a key
+	// they bring to s3crr (kmsKeyArn, or an existing alias) to let the provisioner
+	// add the pair's key-policy statements. The provisioner can never set it
+	// itself, so a key without it is out of s3crr's reach.
+	BroughtKeyTagKey   = "s3crr:provisioner-access"
+	BroughtKeyTagValue = "allow"
 	// ReplicationRoleNamePrefix starts every replication role's name
 	// (internal/spec's ReplicationRolePrefix).
 	ReplicationRoleNamePrefix = "s3crr-repl-"
@@ -52,7 +66,15 @@ const (
 	KeyKMSKeySpec         = "kms:KeySpec"
 	KeyKMSKeyUsage        = "kms:KeyUsage"
 	KeyKMSResourceAliases = "kms:ResourceAliases"
+	KeyKMSBypassLockout   = "kms:BypassPolicyLockoutSafetyCheck"
+	KeyTagKeys            = "aws:TagKeys"
+	KeyS3ResourceAccount  = "s3:ResourceAccount"
+	ForAllValuesEquals    = "ForAllValues:StringEquals"
+	Null                  = "Null"
 )
+
+// ResourceTagKey is the aws:ResourceTag/<tag> condition key.
+func ResourceTagKey(tag string) string { return "aws:ResourceTag/" + tag }
 
 // ProvisionerParams configures the member provisioner role. Values may be CDK
 // tokens: the builders only concatenate them.
@@ -80,22 +102,29 @@ func (p ProvisionerParams) bucketPattern() string {
 
 // Provisioner purposes (fixed Sids: SidPrefix + purpose).
 const (
-	PurposeProvisionerTrust  = "ProvisionerTrust"
-	PurposeBucketConfigRead  = "BucketConfigRead"
-	PurposeBucketConfigWrite = "BucketConfigWrite"
-	PurposeReplicationConfig = "ReplicationConfig"
-	PurposePassRole          = "PassReplicationRole"
-	PurposeRoleCreate        = "RoleCreate"
-	PurposeRoleManage        = "RoleManage"
-	PurposeRoleLookup        = "RoleLookup"
-	PurposeKeyCreate         = "KeyCreate"
-	PurposeKeyCreateTags     = "KeyCreateTags"
-	PurposeAliasWrite        = "AliasWrite"
-	PurposeAliasTarget       = "AliasTargetKey"
-	PurposeKeyList           = "KeyList"
-	PurposeKeyRead           = "KeyRead"
-	PurposeKeyManage         = "KeyManage"
-	PurposeAlarms            = "Alarms"
+	PurposeProvisionerTrust   = "ProvisionerTrust"
+	PurposeBucketConfigRead   = "BucketConfigRead"
+	PurposeBucketConfigWrite  = "BucketConfigWrite"
+	PurposeReplicationConfig  = "ReplicationConfig"
+	PurposePassRole           = "PassReplicationRole"
+	PurposeRoleCreate         = "RoleCreate"
+	PurposeRoleManage         = "RoleManage"
+	PurposeRoleLookup         = "RoleLookup"
+	PurposeKeyCreate          = "KeyCreate"
+	PurposeKeyCreateTags      = "KeyCreateTags"
+	PurposeAliasWrite         = "AliasWrite"
+	PurposeAliasTarget        = "AliasTargetKey"
+	PurposeAliasTargetBrought = "AliasTargetBroughtKey"
+	PurposeKeyList            = "KeyList"
+	PurposeKeyRead            = "KeyRead"
+	PurposeKeyManage          = "KeyManage"
+	PurposeKeyManageBrought   = "KeyManageBroughtKey"
+	PurposeKeyDiscard         = "KeyDiscard"
+	PurposeRolePolicyWrite    = "RolePolicyWrite"
+	PurposeAlarms             = "Alarms"
+	// Deny purposes: guards, not grants (no requirement rows).
+	PurposeDenyKeyRetag      = "DenyTaggingExistingKeys"
+	PurposeDenyLockoutBypass = "DenyLockoutBypass"
 )
 
 // ProvisionerTrustPolicy lets the hub's Lambda roles assume the provisioner,
@@ -127,14 +156,16 @@ func ProvisionerTrustPolicy(p ProvisionerParams) Document {
 // KMS key scope: keys are created at run time, so key ARNs cannot be listed.
 // Reads (DescribeKey, GetKeyPolicy, GetKeyRotationStatus) cover every key in
 // the account, because preflight must inspect a key the user names before it
-// has an s3crr alias. Changes (PutKeyPolicy, EnableKeyRotation) require
-// the key to carry an alias/s3crr* alias (kms:ResourceAliases), so the keys stage gives every key it uses
-// such an alias first, including a key the user brought by ARN. Pointing an
-// alias at a key needs kms:CreateAlias on the key as well as the alias; that
-// key-side grant cannot be conditioned on an alias the key does not have
-// yet, so the alias condition narrows mistakes rather than being a hard
-// boundary: the hard boundaries are this account, the ExternalId and the
-// hub roles.
+// has an s3crr alias. Every change to a key (pointing an alias at it,
+// PutKeyPolicy, EnableKeyRotation) requires a tag only the key's owner can
+// have set: s3crr:managed-by=s3crr, which the provisioner can set only in
+// CreateKey (TagResource on an existing key is denied, and at creation
+// aws:TagKeys limits it to s3crr's creation tags), or the owner's
+// s3crr:provisioner-access=allow on a key they bring. So no grant here lets
+// the provisioner take over a key it did not create and was not given
+// (docs/aws-facts.md#F-KMS-ABAC-TAGS). Policy changes additionally need an
+// alias/s3crr* alias (kms:ResourceAliases), and bypassing the key policy
+// lockout safety check is denied (docs/aws-facts.md#F-KMS-LOCKOUT-CHECK).
 func ProvisionerPolicy(p ProvisionerParams) Document {
 	acct := p.Account
 	buckets := BucketARN(p.bucketPattern())
@@ -142,6 +173,8 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 	aliases := "arn:" + Partition + ":kms:*:" + acct + ":" + AliasPattern
 	roles := "arn:" + Partition + ":iam::" + acct + ":role" + ReplicationRolePath + "*"
 	withAlias := map[string][]string{KeyKMSResourceAliases: {AliasPattern}}
+	createdKey := map[string][]string{ResourceTagKey(ManagedByTagKey): {ManagedByTagValue}}
+	broughtKey := map[string][]string{ResourceTagKey(BroughtKeyTagKey): {BroughtKeyTagValue}}
 
 	st := []Statement{
 		{
@@ -217,28 +250,64 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Resource: []string{"arn:" + Partition + ":iam::" + acct + ":role/" + ReplicationRoleNamePrefix + "*"},
 		},
 		{
+			// These actions do not take iam:PermissionsBoundary (IAM sets it only for
+			// requests that create a role or change its permissions); none of them can
+			// widen what a role may do.
 			Sid:    SidPrefix + PurposeRoleManage,
 			Effect: Allow,
 			Action: []string{
 				"iam:GetRole",
 				"iam:UpdateAssumeRolePolicy",
-				"iam:PutRolePolicy",
 				"iam:GetRolePolicy",
 				"iam:TagRole",
 			},
 			Resource: []string{roles},
 		},
 		{
-			// CreateKey with Tags also needs kms:TagResource, which KMS checks
-			// against "*" before the key exists. The keys stage tags every key
-			// it creates with s3crr:managed-by and s3crr:alias at creation, so
-			// an interrupted run's key can be found and adopted; the condition
-			// limits this grant to requests that carry s3crr's marker tag.
-			Sid:       SidPrefix + PurposeKeyCreateTags,
+			// Writing a role's permissions only on a role that carries the boundary
+			// (IAM sets iam:PermissionsBoundary to the role's current boundary for
+			// PutRolePolicy, docs/aws-facts.md#F-IAM-BOUNDARY-CONDITION): a role under
+			// /s3crr/ someone made without it gets nothing from the provisioner.
+			Sid:       SidPrefix + PurposeRolePolicyWrite,
 			Effect:    Allow,
-			Action:    []string{"kms:TagResource"},
+			Action:    []string{"iam:PutRolePolicy"},
+			Resource:  []string{roles},
+			Condition: map[string]map[string][]string{StringEquals: {KeyPermissionsBound: {BoundaryPolicyARN(acct)}}},
+		},
+		{
+			// CreateKey with Tags also needs kms:TagResource, in an IAM policy not
+			// restricted to particular keys (the key does not exist yet). The keys
+			// stage tags every key it creates with s3crr:managed-by, s3crr:pair-id and
+			// s3crr:alias, so an interrupted run's key can be found and adopted. The
+			// conditions keep this grant to requests that carry s3crr's marker tag and
+			// no other tag key; the Deny below keeps it to CreateKey.
+			Sid:      SidPrefix + PurposeKeyCreateTags,
+			Effect:   Allow,
+			Action:   []string{"kms:TagResource"},
+			Resource: []string{"*"},
+			Condition: map[string]map[string][]string{
+				StringEquals:       {"aws:RequestTag/" + ManagedByTagKey: {ManagedByTagValue}},
+				ForAllValuesEquals: {KeyTagKeys: {ManagedByTagKey, PairIDTagKey, AliasTagKey}},
+			},
+		},
+		{
+			// TagResource on an existing key is authorized on the key's ARN; denying
+			// it there leaves only tagging at creation, so s3crr:managed-by on a key
+			// proves s3crr created it and no key can be made to look like s3crr's or
+			// like one its owner brought.
+			Sid:      SidPrefix + PurposeDenyKeyRetag,
+			Effect:   Deny,
+			Action:   []string{"kms:TagResource"},
+			Resource: []string{keys},
+		},
+		{
+			// The lockout safety check is what keeps a key policy s3crr writes from
+			// locking the key's owner out; nothing s3crr does needs to skip it.
+			Sid:       SidPrefix + PurposeDenyLockoutBypass,
+			Effect:    Deny,
+			Action:    []string{"kms:PutKeyPolicy", "kms:CreateKey"},
 			Resource:  []string{"*"},
-			Condition: map[string]map[string][]string{StringEquals: {"aws:RequestTag/" + ManagedByTagKey: {ManagedByTagValue}}},
+			Condition: map[string]map[string][]string{Bool: {KeyKMSBypassLockout: {"true"}}},
 		},
 		{
 			// CreateKey has no resource; the conditions keep it to the
@@ -259,10 +328,21 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Resource: []string{aliases},
 		},
 		{
-			Sid:      SidPrefix + PurposeAliasTarget,
-			Effect:   Allow,
-			Action:   []string{"kms:CreateAlias"},
-			Resource: []string{keys},
+			// CreateAlias is authorized on the key as well (an alias can grant
+			// access through alias-based policies), so only a key s3crr created...
+			Sid:       SidPrefix + PurposeAliasTarget,
+			Effect:    Allow,
+			Action:    []string{"kms:CreateAlias"},
+			Resource:  []string{keys},
+			Condition: map[string]map[string][]string{StringEquals: createdKey},
+		},
+		{
+			// ...or one its owner brought and tagged for s3crr.
+			Sid:       SidPrefix + PurposeAliasTargetBrought,
+			Effect:    Allow,
+			Action:    []string{"kms:CreateAlias"},
+			Resource:  []string{keys},
+			Condition: map[string]map[string][]string{StringEquals: broughtKey},
 		},
 		{
 			// ListKeys supports no resource-level permissions. With the
@@ -284,7 +364,29 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Effect:    Allow,
 			Action:    []string{"kms:PutKeyPolicy", "kms:EnableKeyRotation"},
 			Resource:  []string{keys},
-			Condition: map[string]map[string][]string{ForAnyValueLike: withAlias},
+			Condition: map[string]map[string][]string{ForAnyValueLike: withAlias, StringEquals: createdKey},
+		},
+		{
+			// A brought key's rotation is its owner's: only the pair's statements.
+			Sid:       SidPrefix + PurposeKeyManageBrought,
+			Effect:    Allow,
+			Action:    []string{"kms:PutKeyPolicy"},
+			Resource:  []string{keys},
+			Condition: map[string]map[string][]string{ForAnyValueLike: withAlias, StringEquals: broughtKey},
+		},
+		{
+			// Two runs of the same pair at once can each create a key; the one whose
+			// alias lost the race schedules deletion of the key it created. Only keys
+			// s3crr created, and only while no alias names them, so no key in use can
+			// be deleted (kms:ResourceAliases is absent from a key without aliases).
+			Sid:      SidPrefix + PurposeKeyDiscard,
+			Effect:   Allow,
+			Action:   []string{"kms:ScheduleKeyDeletion"},
+			Resource: []string{keys},
+			Condition: map[string]map[string][]string{
+				StringEquals: createdKey,
+				Null:         {KeyKMSResourceAliases: {"true"}},
+			},
 		},
 	}
 	// The events stage ensures every pair's replication-failure alarm, so the grant is
@@ -306,6 +408,10 @@ type BoundaryParams struct {
 	// BucketPattern limits the S3 actions to matching buckets (source and
 	// destination alike); empty means "*".
 	BucketPattern string
+	// MemberAccounts are the deployment's member accounts: replica writes are
+	// allowed only into buckets they own (s3:ResourceAccount), since bucket names
+	// are global and another account's bucket can match BucketPattern.
+	MemberAccounts []string
 }
 
 // boundaryPair is the pair part of the boundary's Sids, so ParseSid maps
@@ -349,10 +455,11 @@ func ReplicationBoundary(b BoundaryParams) Document {
 			Resource: []string{BucketARN(pattern) + "/*"},
 		},
 		{
-			Sid:      SidFor(boundaryPair, PurposeReplicaWrite),
-			Effect:   Allow,
-			Action:   replicaWriteActions(all),
-			Resource: []string{BucketARN(pattern) + "/*"},
+			Sid:       SidFor(boundaryPair, PurposeReplicaWrite),
+			Effect:    Allow,
+			Action:    replicaWriteActions(all),
+			Resource:  []string{BucketARN(pattern) + "/*"},
+			Condition: inAccounts(b.MemberAccounts),
 		},
 		{
 			Sid:      SidFor(boundaryPair, PurposeReplicationKeys),
@@ -365,4 +472,15 @@ func ReplicationBoundary(b BoundaryParams) Document {
 			}},
 		},
 	}}
+}
+
+// inAccounts is the s3:ResourceAccount condition pinning S3 actions to buckets
+// the given accounts own (docs/aws-facts.md#F-S3-RESOURCE-ACCOUNT). With no
+// account it is an impossible condition rather than none: a boundary built
+// without the member list must not allow replica writes anywhere.
+func inAccounts(accounts []string) map[string]map[string][]string {
+	if len(accounts) == 0 {
+		accounts = []string{"none"}
+	}
+	return map[string]map[string][]string{StringEquals: {KeyS3ResourceAccount: cloneStrings(accounts)}}
 }

@@ -134,10 +134,13 @@ func ReplicationRolePolicy(p ReplicationParams) Document {
 			Resource: []string{ObjectsARN(p.SourceBucket, p.Prefix)},
 		},
 		{
-			Sid:      SidFor(p.PairID, PurposeReplicaWrite),
-			Effect:   Allow,
-			Action:   replicaWriteActions(p),
-			Resource: []string{ObjectsARN(p.DestinationBucket, p.Prefix)},
+			// Bucket names are global: the write goes only to the destination account's
+			// bucket of that name, never to one another account took.
+			Sid:       SidFor(p.PairID, PurposeReplicaWrite),
+			Effect:    Allow,
+			Action:    replicaWriteActions(p),
+			Resource:  []string{ObjectsARN(p.DestinationBucket, p.Prefix)},
+			Condition: inAccounts([]string{p.DestinationAccount}),
 		},
 		{
 			Sid:       SidFor(p.PairID, PurposeSourceDecrypt),

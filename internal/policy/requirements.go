@@ -206,7 +206,8 @@ var requirements = func() map[reqKey]Requirement {
 	provWhy(PurposeRoleLookup, "iam:GetRole", s(StagePreflight, StageRole),
 		"IAM authorizes GetRole of a role that does not exist yet against role/<name> without its path", "GetRole of the replication role before it exists")
 	prov(PurposeRoleManage, "iam:UpdateAssumeRolePolicy", s(StageRole), "UpdateAssumeRolePolicy")
-	prov(PurposeRoleManage, "iam:PutRolePolicy", s(StageRole), "PutRolePolicy")
+	provWhy(PurposeRolePolicyWrite, "iam:PutRolePolicy", s(StageRole),
+		"the replication role's inline policy, only on a role carrying the boundary (iam:PermissionsBoundary)", "PutRolePolicy")
 	prov(PurposeRoleManage, "iam:GetRolePolicy", s(StageRole), "GetRolePolicy")
 	prov(PurposeRoleManage, "iam:TagRole", s(StageRole), "CreateRole with Tags", "TagRole")
 	provWhy(PurposeKeyCreate, "kms:CreateKey", s(StageKeys),
@@ -215,7 +216,9 @@ var requirements = func() map[reqKey]Requirement {
 		"CreateKey with Tags also needs kms:TagResource; the tags let an interrupted run's key be adopted", "CreateKey with Tags")
 	prov(PurposeAliasWrite, "kms:CreateAlias", s(StageKeys), "CreateAlias")
 	provWhy(PurposeAliasTarget, "kms:CreateAlias", s(StageKeys),
-		"CreateAlias is authorized on the alias and on the key it points at", "CreateAlias")
+		"CreateAlias is authorized on the alias and on the key it points at; here a key s3crr created (s3crr:managed-by)", "CreateAlias")
+	provWhy(PurposeAliasTargetBrought, "kms:CreateAlias", s(StageKeys),
+		"the pair's alias on a key the request names by ARN, which its owner tagged s3crr:provisioner-access=allow", "CreateAlias")
 	provWhy(PurposeKeyList, "kms:ListKeys", s(StageKeys),
 		"only when the alias is missing: find a key an earlier run created but did not alias (s3crr:alias tag) instead of creating a second one", "ListKeys")
 	prov(PurposeKeyRead, "kms:DescribeKey", s(StagePreflight, StageKeys), "DescribeKey")
@@ -224,6 +227,10 @@ var requirements = func() map[reqKey]Requirement {
 	provWhy(PurposeKeyRead, "kms:ListResourceTags", s(StageKeys),
 		"only when the alias is missing, with ListKeys: recognise the unaliased key of an earlier run", "ListResourceTags")
 	prov(PurposeKeyManage, "kms:PutKeyPolicy", s(StagePolicies), "PutKeyPolicy")
+	provWhy(PurposeKeyManageBrought, "kms:PutKeyPolicy", s(StagePolicies),
+		"the pair's key-policy statements on a key its owner brought and tagged s3crr:provisioner-access=allow", "PutKeyPolicy")
+	provWhy(PurposeKeyDiscard, "kms:ScheduleKeyDeletion", s(StageKeys),
+		"a duplicate run that lost the alias race to a run of the same pair deletes the key it created, instead of leaving it billed forever", "ScheduleKeyDeletion")
 	prov(PurposeKeyManage, "kms:EnableKeyRotation", s(StageKeys), "EnableKeyRotation")
 	provWhy(PurposeAlarms, "cloudwatch:PutMetricAlarm", s(StageEvents),
 		"the replication-failure alarm, with no tags and no actions", "PutMetricAlarm")

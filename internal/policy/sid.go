@@ -68,6 +68,8 @@ func ParseSid(sid string) (pair, purpose string, ok bool) {
 // purposes lists every per-pair or per-role purpose ParseSid recognises,
 // including the provisioner and hub ones.
 var purposes = []string{
+	PurposeAliasTargetBrought, PurposeKeyManageBrought, PurposeKeyDiscard, PurposeRolePolicyWrite,
+	PurposeDenyKeyRetag, PurposeDenyLockoutBypass,
 	PurposeSourceBucket, PurposeSourceObjects, PurposeReplicaWrite,
 	PurposeSourceDecrypt, PurposeReplicaEncrypt, PurposeReplicationTrust,
 	PurposeReplicationKeys,
