@@ -1,13 +1,17 @@
 package provision
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/smithy-go"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/policy"
 )
 
 // The errors below are the ones the state machine reacts to by name. The Lambda handler
@@ -177,16 +181,51 @@ func (m *member) classify(action string, err error) error {
 }
 
 // classifyAliasAuthorized classifies the result of a KMS change the provisioner may make
-// only on keys with an alias/s3crr* alias (kms:ResourceAliases in its policy). The keys
-// stage gives the key that alias moments before, and KMS takes up to five minutes to
-// authorize by a new alias ("It might take up to five minutes for tag and alias changes to
-// affect KMS key authorization", KMS Developer Guide, ABAC). So a denial here is first
-// propagation, retried by the state machine; the message says what it is if it persists.
-func (m *member) classifyAliasAuthorized(action, keyARN string, err error) error {
+// only on keys with an alias/s3crr* alias (kms:ResourceAliases in its policy) that carry a
+// tag only their owner can set (s3crr:managed-by from CreateKey, or the owner's
+// s3crr:provisioner-access=allow). The keys stage gives the key that alias moments before,
+// and KMS takes up to five minutes to authorize by a new alias ("It might take up to five
+// minutes for tag and alias changes to affect KMS key authorization", KMS Developer Guide,
+// ABAC). A denial is retried as propagation only when it can be that: the key carries one
+// of the tags and its policy lets IAM policies grant the action. A key without the tag, or
+// whose policy does not delegate to IAM, is denied for good, so that fails at once with
+// the fix instead of being retried for minutes.
+func (m *member) classifyAliasAuthorized(ctx context.Context, action, keyARN string, err error) error {
 	if err == nil || !awsclient.IsAccessDenied(err) {
 		return m.classify(action+" "+keyARN, err)
+	}
+	if why := m.permanentKeyDenial(ctx, action, keyARN); why != "" {
+		return &PreflightFailed{Message: fmt.Sprintf("%s on %s denied in account %s: %s: %v", action, keyARN, m.account, why, err)}
 	}
 	return &PrincipalNotReady{Message: fmt.Sprintf(
 		"%s on %s denied in account %s: KMS may not yet authorize by the key's new alias/s3crr* alias (up to five minutes after it is created); retried. If it persists, the provisioner role %s lacks %s on keys with an alias/s3crr* alias (fix: update the MemberStack): %v",
 		action, keyARN, m.account, m.roleARN, action, err)}
+}
+
+// permanentKeyDenial says why the provisioner can never make a change on a key, or "" when
+// the denial may be the new alias's propagation. It reads what the provisioner may always
+// read (tags, key policy); a read that fails says nothing, so the denial stays retryable.
+func (m *member) permanentKeyDenial(ctx context.Context, action, keyARN string) string {
+	tags := map[string]string{}
+	out, err := m.kms.ListResourceTags(ctx, &kms.ListResourceTagsInput{KeyId: aws.String(keyARN)})
+	if err != nil {
+		return ""
+	}
+	for _, t := range out.Tags {
+		tags[aws.ToString(t.TagKey)] = aws.ToString(t.TagValue)
+	}
+	if tags[policy.ManagedByTagKey] != policy.ManagedByTagValue && tags[policy.BroughtKeyTagKey] != policy.BroughtKeyTagValue {
+		return fmt.Sprintf("s3crr did not create this key and it does not carry the tag %s=%s (fix: the key's owner tags it so, to let s3crr add the pair's statements; or leave kmsKeyArn/kmsKeyAlias out so s3crr creates a key)",
+			policy.BroughtKeyTagKey, policy.BroughtKeyTagValue)
+	}
+	kp, err := m.kms.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default")})
+	if err != nil {
+		return ""
+	}
+	doc, err := policy.ParseDocument([]byte(aws.ToString(kp.Policy)))
+	if err != nil || policy.DelegatesToIAM(doc, m.account, action) {
+		return ""
+	}
+	return fmt.Sprintf("the key policy does not let IAM policies grant %s (no \"Enable IAM User Permissions\" statement for arn:aws:iam::%s:root), so the provisioner role's grant cannot apply (fix: add that statement to the key policy, or a statement allowing %s to %s)",
+		action, m.account, action, m.roleARN)
 }

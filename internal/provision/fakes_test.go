@@ -1151,3 +1151,17 @@ func sids(t testing.TB, doc string) []string {
 	}
 	return out
 }
+
+// ScheduleKeyDeletion marks the key pending deletion.
+func (f *fakeKMS) ScheduleKeyDeletion(_ context.Context, in *kms.ScheduleKeyDeletionInput, _ ...func(*kms.Options)) (*kms.ScheduleKeyDeletionOutput, error) {
+	if err := f.enter("ScheduleKeyDeletion"); err != nil {
+		return nil, err
+	}
+	k, err := f.resolve(in.KeyId)
+	if err != nil {
+		return nil, err
+	}
+	k.meta.KeyState = kmstypes.KeyStatePendingDeletion
+	k.meta.Enabled = false
+	return &kms.ScheduleKeyDeletionOutput{KeyId: k.meta.Arn}, nil
+}

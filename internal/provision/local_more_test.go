@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -110,7 +111,9 @@ func TestForeignConfigurationSurvives(t *testing.T) {
 		Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("team"), Value: aws.String("payments")}}}})))
 
 	// The destination key exists already under the requested alias, with a foreign statement.
-	key, err := dstKMS.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("payments archive key")})
+	// Its owner lets s3crr add the pair's statements with the documented tag.
+	key, err := dstKMS.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("payments archive key"),
+		Tags: []kmstypes.Tag{{TagKey: aws.String(policy.BroughtKeyTagKey), TagValue: aws.String(policy.BroughtKeyTagValue)}}})
 	must(t, err)
 	keyARN := aws.ToString(key.KeyMetadata.Arn)
 	must(t, call(dstKMS.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(req.Destination.KMSKeyAlias), TargetKeyId: key.KeyMetadata.KeyId})))

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -118,7 +119,8 @@ func pairWithOwnSourceKey(t *testing.T, env *localEnv) []byte {
 	req := mustParse(t, sampleRequest(t))
 	keyPolicy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"AllButDecrypt","Effect":"Allow","Principal":{"AWS":%q},"NotAction":"kms:Decrypt","Resource":"*"}]}`,
 		policy.AccountRootARN(req.Source.Account))
-	key, err := awsclient.KMS(env.root(req.Source.Account, req.Source.Region)).CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(keyPolicy)})
+	key, err := awsclient.KMS(env.root(req.Source.Account, req.Source.Region)).CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(keyPolicy),
+		Tags: []kmstypes.Tag{{TagKey: aws.String(policy.BroughtKeyTagKey), TagValue: aws.String(policy.BroughtKeyTagValue)}}})
 	must(t, err)
 	var raw map[string]any
 	must(t, json.Unmarshal(sampleRequest(t), &raw))
@@ -346,13 +348,14 @@ func (e *localEnv) triggerReplication(t *testing.T, req spec.Request, trigger po
 // provisionerScenario prepares the accounts before the provisioner loses an action: some
 // calls only happen for resources that already exist, or that drifted.
 type provisionerScenario struct {
-	name  string
-	setup func(t *testing.T, env *localEnv, req spec.Request, reqJSON []byte)
+	name string
+	// setup prepares the accounts; it returns the request to apply, or nil for reqJSON.
+	setup func(t *testing.T, env *localEnv, req spec.Request, reqJSON []byte) []byte
 }
 
 var provisionerScenarios = []provisionerScenario{
-	{name: "fresh accounts", setup: func(*testing.T, *localEnv, spec.Request, []byte) {}},
-	{name: "legacy buckets and unrelated keys", setup: func(t *testing.T, env *localEnv, req spec.Request, _ []byte) {
+	{name: "fresh accounts", setup: func(*testing.T, *localEnv, spec.Request, []byte) []byte { return nil }},
+	{name: "legacy buckets and unrelated keys", setup: func(t *testing.T, env *localEnv, req spec.Request, _ []byte) []byte {
 		ctx := context.Background()
 		for _, ep := range []spec.Endpoint{req.Source, req.Destination} {
 			c := awsclient.S3(env.root(ep.Account, ep.Region))
@@ -366,17 +369,27 @@ var provisionerScenarios = []provisionerScenario{
 			_, _ = c.DeletePublicAccessBlock(ctx, &s3.DeletePublicAccessBlockInput{Bucket: aws.String(ep.Bucket)})
 			must(t, call(awsclient.KMS(env.root(ep.Account, ep.Region)).CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("someone else's key")})))
 		}
+		return nil
 	}},
 	// Only here does the buckets stage create a bucket with Object Lock, which needs
 	// s3:PutBucketObjectLockConfiguration (docs/aws-facts.md#F-CREATEBUCKET-OBJECT-LOCK).
-	{name: "object lock source, new destination", setup: func(t *testing.T, env *localEnv, req spec.Request, _ []byte) {
+	{name: "object lock source, new destination", setup: func(t *testing.T, env *localEnv, req spec.Request, _ []byte) []byte {
 		createObjectLockBucket(t, env, req.Source)
+		return nil
 	}},
-	{name: "drifted pair", setup: func(t *testing.T, env *localEnv, req spec.Request, reqJSON []byte) {
+	{name: "keys brought by their owner", setup: func(t *testing.T, env *localEnv, _ spec.Request, reqJSON []byte) []byte {
+		return withBroughtKeys(t, env, reqJSON)
+	}},
+	{name: "duplicate run wins the alias race", setup: func(t *testing.T, env *localEnv, req spec.Request, _ []byte) []byte {
+		raceAliasOnce(t, env, req.Source, req.PairID)
+		return nil
+	}},
+	{name: "drifted pair", setup: func(t *testing.T, env *localEnv, req spec.Request, reqJSON []byte) []byte {
 		env.apply(t, reqJSON)
 		c := awsclient.IAM(env.root(req.Source.Account, req.Source.Region))
 		must(t, call(c.UpdateAssumeRolePolicy(context.Background(), &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(req.ReplicationRoleName()),
 			PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"batchoperations.s3.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})))
+		return nil
 	}},
 }
 
@@ -436,6 +449,9 @@ func TestProvisionerPermissionsAreMinimal(t *testing.T) {
 	walked := map[walkCase]bool{}
 	for _, d := range provisionerDocs() {
 		for _, st := range d.doc.Statement {
+			if st.Effect != policy.Allow {
+				continue // guards (no lockout bypass, no re-tagging): removing them fails nothing
+			}
 			for _, action := range st.Action {
 				r, ok := policy.RequiredBy(st.Sid, action)
 				if !ok {
@@ -448,7 +464,10 @@ func TestProvisionerPermissionsAreMinimal(t *testing.T) {
 					var outcomes []string
 					for _, sc := range provisionerScenarios {
 						env := newLocalEnv(t, localaws.Options{})
-						sc.setup(t, env, req, reqJSON)
+						reqJSON := reqJSON
+						if own := sc.setup(t, env, req, reqJSON); own != nil {
+							reqJSON = own
+						}
 						d.put(t, env, st.Sid, action)
 						// A first run skips reads of what it creates; a re-run reads everything.
 						var err error
@@ -572,4 +591,52 @@ func TestStateMachinePermissionsAreMinimal(t *testing.T) {
 			}
 		}
 	}
+}
+
+// withBroughtKeys creates a key on each side as its owner would bring it (default,
+// IAM-delegating policy, tagged to let the provisioner add the pair's statements) and
+// returns reqJSON naming them by kmsKeyArn.
+func withBroughtKeys(t *testing.T, env *localEnv, reqJSON []byte) []byte {
+	ctx := context.Background()
+	req := mustParse(t, reqJSON)
+	var raw map[string]any
+	must(t, json.Unmarshal(reqJSON, &raw))
+	for _, side := range []struct {
+		name string
+		ep   spec.Endpoint
+	}{{"source", req.Source}, {"destination", req.Destination}} {
+		key, err := awsclient.KMS(env.root(side.ep.Account, side.ep.Region)).CreateKey(ctx, &kms.CreateKeyInput{
+			Description: aws.String("the owner's " + side.name + " key"),
+			Tags:        []kmstypes.Tag{{TagKey: aws.String(policy.BroughtKeyTagKey), TagValue: aws.String(policy.BroughtKeyTagValue)}},
+		})
+		must(t, err)
+		ep := raw[side.name].(map[string]any)
+		delete(ep, "kmsKeyAlias")
+		ep["kmsKeyArn"] = aws.ToString(key.KeyMetadata.Arn)
+	}
+	b, err := json.Marshal(raw)
+	must(t, err)
+	return b
+}
+
+// raceAliasOnce makes a duplicate run of the same pair win the race for ep's alias: just
+// before the next CreateAlias in ep's account is served, a key tagged as s3crr tags the
+// pair's key is created and given the alias, as a concurrent run would.
+func raceAliasOnce(t *testing.T, env *localEnv, ep spec.Endpoint, pairID string) {
+	env.srv.InjectFault(localaws.Fault{Account: ep.Account, Service: "kms", Operation: "CreateAlias", Times: 1, Before: func() {
+		ctx := context.Background()
+		c := awsclient.KMS(env.root(ep.Account, ep.Region))
+		key, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("the duplicate run's key"), Tags: []kmstypes.Tag{
+			{TagKey: aws.String(policy.ManagedByTagKey), TagValue: aws.String(policy.ManagedByTagValue)},
+			{TagKey: aws.String(policy.PairIDTagKey), TagValue: aws.String(pairID)},
+			{TagKey: aws.String(policy.AliasTagKey), TagValue: aws.String(ep.KMSKeyAlias)},
+		}})
+		if err != nil {
+			t.Errorf("duplicate run's CreateKey: %v", err)
+			return
+		}
+		if _, err := c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(ep.KMSKeyAlias), TargetKeyId: key.KeyMetadata.KeyId}); err != nil {
+			t.Errorf("duplicate run's CreateAlias: %v", err)
+		}
+	}})
 }

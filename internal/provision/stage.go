@@ -213,7 +213,7 @@ func pairTagKey(pairID string) string { return "s3crr:pair:" + pairID }
 // Tag keys on resources s3crr creates.
 const (
 	tagManagedBy = policy.ManagedByTagKey
-	tagPairID    = "s3crr:pair-id"
-	tagAlias     = "s3crr:alias"
+	tagPairID    = policy.PairIDTagKey
+	tagAlias     = policy.AliasTagKey
 	managedBy    = policy.ManagedByTagValue
 )

@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -82,7 +83,17 @@ func (st *stage) key(ctx context.Context) error {
 		keyARN = plannedKeyARN(ep)
 	}
 	err = st.change(m, ep.KMSKeyAlias, "create alias", "→ "+keyARN, func() error {
-		return createAlias(ctx, m, side, ep.KMSKeyAlias, keyARN)
+		err := createAlias(ctx, m, side, ep.KMSKeyAlias, keyARN)
+		var race *aliasTaken
+		if !errors.As(err, &race) {
+			return err
+		}
+		winner, err := st.convergeOnWinner(ctx, m, race)
+		if err != nil {
+			return err
+		}
+		keyARN = winner
+		return nil
 	})
 	if err != nil {
 		return err
@@ -119,10 +130,58 @@ func (st *stage) ensureAliasOnBroughtKey(ctx context.Context, m *member, side, k
 	})
 }
 
+// aliasTaken is createAlias's Conflict when the alias was created meanwhile for another
+// key: the keys stage can still converge when that key is s3crr's for the same pair.
+type aliasTaken struct {
+	Conflict
+	alias, ours, theirs string
+}
+
+// convergeOnWinner handles the loser of a create race between duplicate runs of one pair
+// (at-least-once Lambda retries, a double start, two operators): when the key the alias
+// names was created by s3crr for this pair and alias (the tags only CreateKey can set),
+// the run adopts it and schedules deletion of the key it created itself, which nothing
+// uses, instead of failing or leaving a billed key behind. Any other key is a Conflict.
+func (st *stage) convergeOnWinner(ctx context.Context, m *member, race *aliasTaken) (string, error) {
+	tags, err := keyTags(ctx, m, race.theirs)
+	if err != nil {
+		return "", err
+	}
+	if tags[tagManagedBy] != managedBy || tags[tagPairID] != st.req.PairID || tags[tagAlias] != race.alias {
+		return "", &race.Conflict
+	}
+	_, err = m.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(race.ours), PendingWindowInDays: aws.Int32(discardWindowDays)})
+	if err != nil && !awsclient.IsNotFound(err) && awsclient.ErrorCode(err) != "KMSInvalidStateException" {
+		return "", m.classify("kms:ScheduleKeyDeletion "+race.ours, err)
+	}
+	st.warn("alias %s was created meanwhile by a duplicate run of pair %s for key %s; this run uses that key and scheduled deletion of the key it created, %s (in %d days)", race.alias, st.req.PairID, race.theirs, race.ours, discardWindowDays)
+	return race.theirs, nil
+}
+
+// discardWindowDays is the waiting period of a duplicate run's discarded key: KMS's
+// minimum, since no object was ever encrypted with it (no alias ever named it).
+const discardWindowDays = 7
+
+// keyTags reads a key's tags into a map.
+func keyTags(ctx context.Context, m *member, keyARN string) (map[string]string, error) {
+	tags := map[string]string{}
+	p := kms.NewListResourceTagsPaginator(m.kms, &kms.ListResourceTagsInput{KeyId: aws.String(keyARN)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, m.classify("kms:ListResourceTags "+keyARN, err)
+		}
+		for _, t := range page.Tags {
+			tags[aws.ToString(t.TagKey)] = aws.ToString(t.TagValue)
+		}
+	}
+	return tags, nil
+}
+
 // createAlias points a new alias at keyARN. The alias can turn out to exist already: made
 // by this very call retried after a lost response (the SDK retries), which is success, or
-// by someone else since the stage looked, which is a Conflict rather than a failure that
-// would hide which key the alias now names.
+// by someone else since the stage looked, which is an *aliasTaken Conflict rather than a
+// failure that would hide which key the alias now names.
 func createAlias(ctx context.Context, m *member, side, alias, keyARN string) error {
 	_, err := m.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(keyARN)})
 	if awsclient.ErrorCode(err) != "AlreadyExistsException" {
@@ -133,7 +192,10 @@ func createAlias(ctx context.Context, m *member, side, alias, keyARN string) err
 		return m.classify("kms:DescribeKey "+alias, derr)
 	}
 	if got := aws.ToString(out.KeyMetadata.Arn); got != keyARN {
-		return &Conflict{Message: fmt.Sprintf("alias %s was created meanwhile for key %s, not %s (fix: point it at the pair's key, or give %s.kmsKeyArn = %s)", alias, got, keyARN, side, got)}
+		return &aliasTaken{
+			Conflict: Conflict{Message: fmt.Sprintf("alias %s was created meanwhile for key %s, not %s, and that key is not s3crr's for this pair (fix: point the alias at the pair's key, or give %s.kmsKeyArn = %s)", alias, got, keyARN, side, got)},
+			alias:    alias, ours: keyARN, theirs: got,
+		}
 	}
 	return nil
 }
@@ -188,19 +250,8 @@ func findKeyByAliasTag(ctx context.Context, m *member, alias string) (string, er
 
 // keyCreatedByS3crr reports whether a key carries the tag s3crr puts on keys it creates.
 func keyCreatedByS3crr(ctx context.Context, m *member, keyARN string) (bool, error) {
-	p := kms.NewListResourceTagsPaginator(m.kms, &kms.ListResourceTagsInput{KeyId: aws.String(keyARN)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return false, m.classify("kms:ListResourceTags "+keyARN, err)
-		}
-		for _, t := range page.Tags {
-			if aws.ToString(t.TagKey) == tagManagedBy && aws.ToString(t.TagValue) == managedBy {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
+	tags, err := keyTags(ctx, m, keyARN)
+	return tags[tagManagedBy] == managedBy, err
 }
 
 // warnIfRotationOff reports, without changing it, a key of the owner's that does not
@@ -226,7 +277,7 @@ func (st *stage) ensureRotation(ctx context.Context, m *member, keyARN string) e
 	}
 	return st.change(m, keyARN, "enable key rotation", "yearly automatic rotation", func() error {
 		_, err := m.kms.EnableKeyRotation(ctx, &kms.EnableKeyRotationInput{KeyId: aws.String(keyARN)})
-		return m.classifyAliasAuthorized("kms:EnableKeyRotation", keyARN, err)
+		return m.classifyAliasAuthorized(ctx, "kms:EnableKeyRotation", keyARN, err)
 	})
 }
 
@@ -276,6 +327,6 @@ func (st *stage) keyPolicy(ctx context.Context) error {
 	}
 	return st.change(m, keyARN, "merge key policy", fmt.Sprintf("grant %s to %s (other statements kept)", ours[0].Action, p.RoleARN), func() error {
 		_, err := m.kms.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default"), Policy: aws.String(string(merged.JSON()))})
-		return m.classifyAliasAuthorized("kms:PutKeyPolicy", keyARN, err)
+		return m.classifyAliasAuthorized(ctx, "kms:PutKeyPolicy", keyARN, err)
 	})
 }
