@@ -1,0 +1,179 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/localaws"
+	"github.com/s3crr/s3crr/internal/policy"
+	"github.com/s3crr/s3crr/internal/spec"
+)
+
+// liveKeys lists the keys of an account and region that are not pending deletion.
+func (e *localEnv) liveKeys(t *testing.T, ep spec.Endpoint) []string {
+	t.Helper()
+	ctx := context.Background()
+	c := awsclient.KMS(e.root(ep.Account, ep.Region))
+	out, err := c.ListKeys(ctx, &kms.ListKeysInput{})
+	must(t, err)
+	var live []string
+	for _, k := range out.Keys {
+		d, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyArn})
+		must(t, err)
+		if d.KeyMetadata.KeyState != kmstypes.KeyStatePendingDeletion {
+			live = append(live, aws.ToString(k.KeyArn))
+		}
+	}
+	return live
+}
+
+// Duplicate runs of one request at once (at-least-once Lambda retries, a double start, two
+// operators) end with one key per side, the alias on it, and no error: the run that lost
+// the alias race adopts the winner's key and schedules deletion of its own.
+func TestConcurrentDuplicateRunsConvergeOnOneKey(t *testing.T) {
+	for round := range 3 {
+		t.Run(fmt.Sprint("round ", round), func(t *testing.T) {
+			env := newLocalEnv(t, localaws.Options{})
+			reqJSON := sampleRequest(t)
+			req := mustParse(t, reqJSON)
+			ctx := context.Background()
+			// Every run has passed the alias lookup and created its key before the first
+			// CreateAlias is served, so the race is certain, not a matter of timing.
+			var (
+				mu      sync.Mutex
+				arrived int
+				all     = make(chan struct{})
+			)
+			const runs = 3
+			for _, ep := range []spec.Endpoint{req.Source, req.Destination} {
+				env.srv.InjectFault(localaws.Fault{Account: ep.Account, Service: "kms", Operation: "CreateAlias", Times: runs, Before: func() {
+					mu.Lock()
+					arrived++
+					if arrived == runs {
+						close(all)
+					}
+					mu.Unlock()
+					<-all
+				}})
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, runs)
+			for i := range runs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = env.svc.Run(ctx, Event{Stage: StageKey, Side: SideSource, Request: reqJSON})
+				}()
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("run %d: %v", i, err)
+				}
+			}
+			live := env.liveKeys(t, req.Source)
+			if len(live) != 1 {
+				t.Fatalf("%d live source keys after %d duplicate runs, want 1: %v", len(live), runs, live)
+			}
+			d, err := awsclient.KMS(env.root(req.Source.Account, req.Source.Region)).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(req.Source.KMSKeyAlias)})
+			must(t, err)
+			if got := aws.ToString(d.KeyMetadata.Arn); got != live[0] {
+				t.Errorf("alias %s names %s, want the one live key %s", req.Source.KMSKeyAlias, got, live[0])
+			}
+			env.srv.ClearFaults()
+			// The whole pair, applied by three runs at once, still ends with one key a side.
+			var wg2 sync.WaitGroup
+			for i := range runs {
+				wg2.Add(1)
+				go func() {
+					defer wg2.Done()
+					_, errs[i] = env.svc.Apply(ctx, reqJSON)
+				}()
+			}
+			wg2.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("apply %d: %v", i, err)
+				}
+			}
+			for _, ep := range []spec.Endpoint{req.Source, req.Destination} {
+				if live := env.liveKeys(t, ep); len(live) != 1 {
+					t.Errorf("%d live keys in %s/%s, want 1: %v", len(live), ep.Account, ep.Region, live)
+				}
+			}
+		})
+	}
+}
+
+// A key the request brings that its owner did not tag for s3crr can never be changed by
+// the provisioner: the run fails at once, naming the tag, instead of being retried for
+// minutes as alias propagation.
+func TestBroughtKeyWithoutTheTagFailsFast(t *testing.T) {
+	env := newLocalEnv(t, localaws.Options{})
+	req := mustParse(t, sampleRequest(t))
+	ctx := context.Background()
+	c := awsclient.KMS(env.root(req.Destination.Account, req.Destination.Region))
+	key, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("the owner's key, not tagged for s3crr")})
+	must(t, err)
+	must(t, call(c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(req.Destination.KMSKeyAlias), TargetKeyId: key.KeyMetadata.KeyId})))
+	_, err = env.svc.Apply(ctx, sampleRequest(t))
+	var pf *PreflightFailed
+	if !errors.As(err, &pf) || !strings.Contains(err.Error(), policy.BroughtKeyTagKey) {
+		t.Fatalf("apply = %v, want PreflightFailed naming %s", err, policy.BroughtKeyTagKey)
+	}
+}
+
+// A tagged key whose policy does not delegate to IAM denies the provisioner for good too.
+func TestBroughtKeyWithoutIAMDelegationFailsFast(t *testing.T) {
+	env := newLocalEnv(t, localaws.Options{})
+	req := mustParse(t, sampleRequest(t))
+	ctx := context.Background()
+	c := awsclient.KMS(env.root(req.Destination.Account, req.Destination.Region))
+	// The owner's admin role manages the key; the account's IAM policies grant nothing.
+	admin := policy.RoleARN(req.Destination.Account, "/", "key-admin")
+	iamc := awsclient.IAM(env.root(req.Destination.Account, req.Destination.Region))
+	_, err := iamc.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("key-admin"),
+		AssumeRolePolicyDocument: aws.String(fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":%q},"Action":"sts:AssumeRole"}]}`, policy.AccountRootARN(req.Destination.Account)))})
+	must(t, err)
+	kp := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"Admin","Effect":"Allow","Principal":{"AWS":%q},"Action":"kms:*","Resource":"*"},`+
+		`{"Sid":"Read","Effect":"Allow","Principal":{"AWS":%q},"Action":["kms:DescribeKey","kms:GetKeyPolicy","kms:ListResourceTags","kms:GetKeyRotationStatus","kms:CreateAlias"],"Resource":"*"}]}`,
+		admin, policy.AccountRootARN(req.Destination.Account))
+	key, err := c.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(kp), BypassPolicyLockoutSafetyCheck: true,
+		Tags: []kmstypes.Tag{{TagKey: aws.String(policy.BroughtKeyTagKey), TagValue: aws.String(policy.BroughtKeyTagValue)}}})
+	must(t, err)
+	must(t, call(c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(req.Destination.KMSKeyAlias), TargetKeyId: key.KeyMetadata.KeyId})))
+	_, err = env.svc.Apply(ctx, sampleRequest(t))
+	var pf *PreflightFailed
+	if !errors.As(err, &pf) || !strings.Contains(err.Error(), "Enable IAM User Permissions") {
+		t.Fatalf("apply = %v, want PreflightFailed saying the key policy does not delegate to IAM", err)
+	}
+}
+
+// The provisioner may write the inline policy of a role under /s3crr/ only if that role
+// carries the boundary: a role someone made there without it gets nothing from it.
+func TestProvisionerCannotWritePoliciesOfUnboundedRoles(t *testing.T) {
+	env := newLocalEnv(t, localaws.Options{})
+	req := mustParse(t, sampleRequest(t))
+	ctx := context.Background()
+	root := awsclient.IAM(env.root(req.Source.Account, req.Source.Region))
+	_, err := root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("s3crr-repl-unbounded"), Path: aws.String(policy.ReplicationRolePath),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
+	must(t, err)
+	prov, err := env.svc.connect.Connect(ctx, req.Source.Account, req.Source.Region, req.PairID)
+	must(t, err)
+	_, err = prov.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("s3crr-repl-unbounded"), PolicyName: aws.String("anything"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)})
+	if !awsclient.IsAccessDenied(err) {
+		t.Errorf("PutRolePolicy on a role without the boundary = %v, want AccessDenied", err)
+	}
+}
