@@ -21,6 +21,8 @@ func main() {
 		ExternalID:              os.Getenv("EXTERNAL_ID"),
 		BoundaryPolicyARNFormat: os.Getenv("BOUNDARY_POLICY_ARN_FORMAT"),
 		EventsQueueName:         os.Getenv("EVENTS_QUEUE_NAME"),
+		BucketNamePrefix:        os.Getenv(provision.EnvBucketNamePrefix),
+		KMSAliasPrefix:          os.Getenv(provision.EnvKMSAliasPrefix),
 	}
 	if cfg.ExternalID == "" {
 		slog.Error("EXTERNAL_ID is not set: the member provisioner roles require the deployment's ExternalId")

@@ -28,6 +28,8 @@ import (
 	"github.com/s3crr/s3crr/internal/localdeploy"
 	"github.com/s3crr/s3crr/internal/localhub"
 	"github.com/s3crr/s3crr/internal/policy"
+	"github.com/s3crr/s3crr/internal/provision"
+	"github.com/s3crr/s3crr/internal/spec"
 	"github.com/s3crr/s3crr/statemachine"
 )
 
@@ -256,6 +258,10 @@ func (e *Env) functionEnv(creds aws.Credentials) map[string]string {
 		"EXTERNAL_ID":                 e.cfg.ExternalID,
 		"BOUNDARY_POLICY_ARN_FORMAT":  policy.ManagedPolicyARN("%s", policy.BoundaryPolicyPath, policy.BoundaryPolicyName),
 		"EVENTS_QUEUE_NAME":           EventsQueueName,
+		// The local stacks scope the provisioner to every bucket (no prefix), which the
+		// deployment setting says explicitly, as HubStack does from bucketNamePrefix.
+		provision.EnvBucketNamePrefix: provision.AnyBucket,
+		provision.EnvKMSAliasPrefix:   spec.AliasPrefix,
 	}
 }
 

@@ -177,3 +177,36 @@ func TestProvisionerCannotWritePoliciesOfUnboundedRoles(t *testing.T) {
 		t.Errorf("PutRolePolicy on a role without the boundary = %v, want AccessDenied", err)
 	}
 }
+
+// A request for a bucket or alias outside the deployment's prefixes is refused before any
+// call: the simulator serves no request at all.
+func TestOutOfScopeRequestIsRefusedBeforeAnyCall(t *testing.T) {
+	env := newLocalEnv(t, localaws.Options{})
+	base := env.svc.connect
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"bucket", Config{ExternalID: testExternalID, BucketNamePrefix: "acme-"}, "source.bucket"},
+		{"alias", Config{ExternalID: testExternalID, KMSAliasPrefix: "alias/s3crr-acme"}, "source.kmsKeyAlias"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := &Service{cfg: tt.cfg.WithDefaults(), connect: base}
+			before := env.srv.Calls()
+			_, err := svc.Run(context.Background(), Event{Stage: StagePreflight, Request: sampleRequest(t)})
+			var is *InvalidSpec
+			if !errors.As(err, &is) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Run = %v, want InvalidSpec naming %s", err, tt.want)
+			}
+			if after := env.srv.Calls(); fmt.Sprint(after) != fmt.Sprint(before) {
+				t.Errorf("the simulator served requests for an out-of-scope request: %v → %v", before, after)
+			}
+		})
+	}
+	// "*" is the explicit setting for every bucket.
+	svc := &Service{cfg: Config{ExternalID: testExternalID, BucketNamePrefix: AnyBucket}.WithDefaults(), connect: base}
+	if _, err := svc.Run(context.Background(), Event{Stage: StageValidate, Request: sampleRequest(t)}); err != nil {
+		t.Errorf("with bucket prefix %q: %v", AnyBucket, err)
+	}
+}

@@ -127,6 +127,12 @@ type Config struct {
 	// EventsQueueName is the SQS queue MemberStack creates in each source region for S3
 	// replication events (forwarded to the hub's bus by an EventBridge Pipe).
 	EventsQueueName string
+	// BucketNamePrefix is the deployment's bucket name prefix (EnvBucketNamePrefix): a
+	// request for another bucket is InvalidSpec before any call. "" or "*" admits all.
+	BucketNamePrefix string
+	// KMSAliasPrefix is the deployment's key alias prefix (EnvKMSAliasPrefix); "" admits
+	// every alias internal/spec accepts.
+	KMSAliasPrefix string
 }
 
 // Defaults for Config.
@@ -179,6 +185,9 @@ func (s *Service) run(ctx context.Context, ev Event) (Result, error) {
 	req, err := spec.Parse(ev.Request)
 	if err != nil {
 		return Result{Stage: ev.Stage, Side: ev.Side}, &InvalidSpec{Message: "invalid pair request:\n" + err.Error()}
+	}
+	if problems := s.cfg.scopeProblems(req); len(problems) > 0 {
+		return Result{Stage: ev.Stage, Side: ev.Side}, &InvalidSpec{Message: "the request is outside this deployment's scope:\n" + strings.Join(problems, "\n")}
 	}
 	st := &stage{svc: s, req: req, plan: ev.Plan, res: Result{Stage: ev.Stage, Side: ev.Side, Changes: []Change{}, Outputs: map[string]string{}}}
 	if ev.Side != "" && ev.Side != SideSource && ev.Side != SideDestination {
