@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/localaws"
@@ -208,5 +210,51 @@ func TestOutOfScopeRequestIsRefusedBeforeAnyCall(t *testing.T) {
 	svc := &Service{cfg: Config{ExternalID: testExternalID, BucketNamePrefix: AnyBucket}.WithDefaults(), connect: base}
 	if _, err := svc.Run(context.Background(), Event{Stage: StageValidate, Request: sampleRequest(t)}); err != nil {
 		t.Errorf("with bucket prefix %q: %v", AnyBucket, err)
+	}
+}
+
+// Another tool's notification for replication events on the source bucket is refused at
+// preflight, naming it, before replication is configured; S3 would refuse s3crr's
+// overlapping configuration (the simulator applies S3's overlap rule), and overwriting it
+// would cut the other tool off. The same events already sent to s3crr's queue under
+// another ID are a subscription made another way, and are kept.
+func TestForeignReplicationNotificationIsRefusedAtPreflight(t *testing.T) {
+	env := newLocalEnv(t, localaws.Options{})
+	req := mustParse(t, sampleRequest(t))
+	ctx := context.Background()
+	src := awsclient.S3(env.root(req.Source.Account, req.Source.Region))
+	must(t, call(src.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(req.Source.Bucket),
+		CreateBucketConfiguration: &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(req.Source.Region)}})))
+	must(t, call(src.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(req.Source.Bucket),
+		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}})))
+	foreign := "arn:aws:sns:" + req.Source.Region + ":" + req.Source.Account + ":other-tool"
+	must(t, call(src.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String(req.Source.Bucket),
+		NotificationConfiguration: &s3types.NotificationConfiguration{TopicConfigurations: []s3types.TopicConfiguration{{
+			Id: aws.String("other-tool-failures"), TopicArn: aws.String(foreign), Events: []s3types.Event{"s3:Replication:OperationFailedReplication"}}}}})))
+
+	_, err := env.svc.Apply(ctx, sampleRequest(t))
+	var c *Conflict
+	if !errors.As(err, &c) || !strings.Contains(err.Error(), "preflight") || !strings.Contains(err.Error(), "other-tool-failures") {
+		t.Fatalf("apply = %v, want a preflight Conflict naming other-tool-failures", err)
+	}
+	if _, err := src.GetBucketReplication(ctx, &s3.GetBucketReplicationInput{Bucket: aws.String(req.Source.Bucket)}); err == nil {
+		t.Errorf("replication was configured although the pair cannot get its failure events")
+	}
+	n, err := src.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(req.Source.Bucket)})
+	must(t, err)
+	if len(n.TopicConfigurations) != 1 || aws.ToString(n.TopicConfigurations[0].TopicArn) != foreign {
+		t.Errorf("the other tool's configuration changed: %+v", n.TopicConfigurations)
+	}
+
+	// Pointed at s3crr's queue with all of s3crr's events, it is kept and the pair applies.
+	queue := "arn:aws:sqs:" + req.Source.Region + ":" + req.Source.Account + ":" + DefaultEventsQueueName
+	must(t, call(src.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String(req.Source.Bucket),
+		NotificationConfiguration: &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{{
+			Id: aws.String("made-by-hand"), QueueArn: aws.String(queue), Events: []s3types.Event{"s3:Replication:*"}}}}})))
+	env.apply(t, sampleRequest(t))
+	n, err = src.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(req.Source.Bucket)})
+	must(t, err)
+	if len(n.QueueConfigurations) != 1 || aws.ToString(n.QueueConfigurations[0].Id) != "made-by-hand" {
+		t.Errorf("queue configurations %+v, want only the hand-made subscription, kept", n.QueueConfigurations)
 	}
 }

@@ -59,7 +59,7 @@ func (st *stage) events(ctx context.Context) error {
 // subscribeEvents subscribes the events queue to the source bucket's replication events.
 func (st *stage) subscribeEvents(ctx context.Context, m *member) error {
 	bucket := st.req.Source.Bucket
-	queueARN := fmt.Sprintf("arn:aws:sqs:%s:%s:%s", st.req.Source.Region, st.req.Source.Account, st.svc.cfg.EventsQueueName)
+	queueARN := st.eventsQueueARN()
 	st.res.Outputs["eventsQueueArn"] = queueARN
 
 	out, err := m.s3.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(bucket)})
@@ -77,6 +77,10 @@ func (st *stage) subscribeEvents(ctx context.Context, m *member) error {
 	}
 	ours := s3types.QueueConfiguration{Id: aws.String(EventsConfigurationID), QueueArn: aws.String(queueARN), Events: ReplicationEvents}
 	nc := in.NotificationConfiguration
+	covered, err := foreignReplicationEvents(bucket, queueARN, nc)
+	if err != nil || covered {
+		return err
+	}
 	found := false
 	for i, q := range nc.QueueConfigurations {
 		if aws.ToString(q.Id) != EventsConfigurationID {
@@ -95,6 +99,11 @@ func (st *stage) subscribeEvents(ctx context.Context, m *member) error {
 		_, err := m.s3.PutBucketNotificationConfiguration(ctx, in)
 		return m.classify("s3:PutBucketNotification "+bucket, err)
 	})
+}
+
+// eventsQueueARN is MemberStack's events queue in the pair's source account and region.
+func (st *stage) eventsQueueARN() string {
+	return fmt.Sprintf("arn:aws:sqs:%s:%s:%s", st.req.Source.Region, st.req.Source.Account, st.svc.cfg.EventsQueueName)
 }
 
 // FailedReplicationAlarmName is the name of a pair's CloudWatch alarm. The prefix is what
@@ -244,4 +253,67 @@ func sameEvents(a, b []s3types.Event) bool {
 		}
 	}
 	return true
+}
+
+// foreignReplicationEvents checks the configurations of a source bucket's notifications
+// that are not s3crr's (another ID) against s3crr's replication events. S3 refuses two
+// configurations sharing an event type unless their key filters are disjoint, and s3crr's
+// has no filter, so any other configuration for one of its events would make S3 reject the
+// subscription; overwriting it would silently cut another tool off. Such a configuration
+// that already sends every one of s3crr's events to s3crr's queue is a subscription made
+// another way and is kept as it is (covered is true); any other is a Conflict naming it.
+func foreignReplicationEvents(bucket, queueARN string, nc *s3types.NotificationConfiguration) (covered bool, err error) {
+	type target struct {
+		id, arn string
+		events  []s3types.Event
+	}
+	var others []target
+	for _, q := range nc.QueueConfigurations {
+		others = append(others, target{aws.ToString(q.Id), aws.ToString(q.QueueArn), q.Events})
+	}
+	for _, tc := range nc.TopicConfigurations {
+		others = append(others, target{aws.ToString(tc.Id), aws.ToString(tc.TopicArn), tc.Events})
+	}
+	for _, l := range nc.LambdaFunctionConfigurations {
+		others = append(others, target{aws.ToString(l.Id), aws.ToString(l.LambdaFunctionArn), l.Events})
+	}
+	for _, o := range others {
+		if o.id == EventsConfigurationID {
+			continue
+		}
+		shared := sharedReplicationEvents(o.events)
+		if len(shared) == 0 {
+			continue
+		}
+		if o.arn == queueARN && len(shared) == len(ReplicationEvents) {
+			return true, nil
+		}
+		return false, &Conflict{Message: fmt.Sprintf(
+			"the notification configuration %q of source bucket %s already sends %s to %s, and S3 refuses a second configuration for the same event types, so s3crr cannot route this pair's replication failures to the hub (fix: remove the replication events from %q, or point it at s3crr's queue %s with all of %s)",
+			o.id, bucket, joinEvents(shared), o.arn, o.id, queueARN, joinEvents(ReplicationEvents))}
+	}
+	return false, nil
+}
+
+// sharedReplicationEvents returns s3crr's replication events that events covers, wildcards
+// included ("s3:Replication:*" covers all of them).
+func sharedReplicationEvents(events []s3types.Event) []s3types.Event {
+	var shared []s3types.Event
+	for _, ours := range ReplicationEvents {
+		for _, e := range events {
+			if e == ours || (strings.HasSuffix(string(e), "*") && strings.HasPrefix(string(ours), strings.TrimSuffix(string(e), "*"))) {
+				shared = append(shared, ours)
+				break
+			}
+		}
+	}
+	return shared
+}
+
+func joinEvents(events []s3types.Event) string {
+	x := make([]string, len(events))
+	for i, e := range events {
+		x[i] = string(e)
+	}
+	return strings.Join(x, ", ")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -91,6 +92,9 @@ func (st *stage) preflight(ctx context.Context) error {
 			st.warn("source bucket %s already holds objects under %q: replication applies to new writes only; copy existing objects with S3 Batch Replication", st.req.Source.Bucket, st.req.Rule.Prefix)
 		}
 		if err := st.checkExistingRules(ctx, srcM); err != nil {
+			return err
+		}
+		if err := st.checkNotifications(ctx, srcM); err != nil {
 			return err
 		}
 		if _, err := st.defaultEncryption(ctx, srcM, SideSource, keyARNs[SideSource]); err != nil {
@@ -227,4 +231,18 @@ func (st *stage) checkExistingRules(ctx context.Context, m *member) error {
 		return err
 	}
 	return nil
+}
+
+// checkNotifications refuses, before anything is configured, a source bucket whose event
+// notifications already send s3crr's replication events elsewhere: the events stage could
+// not subscribe the hub's route without S3 rejecting it or overwriting another tool's.
+func (st *stage) checkNotifications(ctx context.Context, m *member) error {
+	out, err := m.s3.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(st.req.Source.Bucket)})
+	if err != nil {
+		return m.classify("s3:GetBucketNotification "+st.req.Source.Bucket, err)
+	}
+	_, err = foreignReplicationEvents(st.req.Source.Bucket, st.eventsQueueARN(), &s3types.NotificationConfiguration{
+		QueueConfigurations: out.QueueConfigurations, TopicConfigurations: out.TopicConfigurations, LambdaFunctionConfigurations: out.LambdaFunctionConfigurations,
+	})
+	return err
 }
