@@ -4,6 +4,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // DefaultBuildDir is where scripts/synth.sh puts the Lambda binaries, relative to the
@@ -42,7 +44,7 @@ func Build(app awscdk.App, opts Options) (*Stacks, error) {
 	awscdk.Tags_Of(app).Add(jsii.String("project"), jsii.String("s3crr"), nil)
 
 	out := &Stacks{Config: cfg}
-	hub, err := NewHubStack(app, HubStackName, &HubStackProps{
+	hub, err := NewHubStack(app, names.HubStackName, &HubStackProps{
 		StackProps: awscdk.StackProps{
 			Env:         &awscdk.Environment{Account: jsii.String(cfg.HubAccount), Region: jsii.String(cfg.HubRegion)},
 			Description: jsii.String("s3crr hub: provision state machine, Lambdas, alert topic, pairs table, event bus"),
@@ -56,7 +58,7 @@ func Build(app awscdk.App, opts Options) (*Stacks, error) {
 	out.Hub = hub
 	for _, mem := range cfg.Members {
 		for i, region := range mem.Regions {
-			ms, err := NewMemberStack(app, MemberStackName(mem.Account, region), &MemberStackProps{
+			ms, err := NewMemberStack(app, names.MemberStackName(mem.Account, region), &MemberStackProps{
 				StackProps: awscdk.StackProps{
 					Env:         &awscdk.Environment{Account: jsii.String(mem.Account), Region: jsii.String(region)},
 					Description: jsii.String(memberDescription(i == 0)),

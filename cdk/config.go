@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/s3crr/s3crr/internal/policy"
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // Context keys the app reads (cdk.json's "context" holds the defaults; `-c key=value`
@@ -111,7 +111,7 @@ func ParseConfig(lookup func(key string) any) (Config, error) {
 		c.VerifySchedule = DefaultVerifySchedule
 	}
 	if c.ProvisionerRoleName == "" {
-		c.ProvisionerRoleName = policy.DefaultProvisionerRoleName
+		c.ProvisionerRoleName = names.ProvisionerRoleName
 	}
 	if raw := lookup(CtxMembers); raw == nil {
 		errs = append(errs, fmt.Errorf("context %q is required: the member accounts and regions, e.g. \"111111111111:ap-south-1,222222222222:us-east-1\"", CtxMembers))

@@ -29,7 +29,7 @@
 //	verifySchedule       EventBridge schedule expression for the nightly verification,
 //	                     default "cron(0 3 * * ? *)"; validated now, used once the
 //	                     verify state machine exists
-//	provisionerRoleName  the member role the hub assumes, default "s3crr-provisioner"
+//	provisionerRoleName  the member role the hub assumes, default names.ProvisionerRoleName
 //
 // # Stacks
 //
@@ -46,7 +46,7 @@
 // them); in every configured region, the failure-event route. An EventBridge Pipe can
 // target only a bus in its own account and region, so the route is: S3 event
 // notification → SQS queue s3crr-replication-events → Pipe → the region's default bus
-// (source ReplicationEventSource) → rule → hub bus, cross-account and cross-region. A
+// (source names.ReplicationEventSource) → rule → hub bus, cross-account and cross-region. A
 // second rule forwards the state changes of s3crr-* CloudWatch alarms, which arrive on
 // the default bus. Undeliverable events end in s3crr-replication-events-dlq.
 //

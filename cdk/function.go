@@ -12,6 +12,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
@@ -23,7 +24,7 @@ const LogRetention = awslogs.RetentionDays_THREE_MONTHS
 // build/<name>/bootstrap by scripts/synth.sh, its role gets exactly its policy from
 // internal/policy, and the helper below fixes everything else.
 type hubFunction struct {
-	// name is the directory under functions/ and build/; the function is "s3crr-<name>".
+	// name is the directory under functions/ and build/; the function is names.FunctionName(name).
 	name string
 	// roleName is a fixed role name when other accounts trust the role by ARN.
 	roleName string
@@ -42,15 +43,15 @@ type hubFunction struct {
 // policy builder in internal/policy, its requirements in internal/policy's table and,
 // if member provisioner roles must trust it, its role name in HubRoleARNs.
 var hubFunctions = []hubFunction{{
-	name:     "provision",
-	roleName: ProvisionFunctionRoleName,
+	name:     names.ProvisionFunctionDir,
+	roleName: names.ProvisionFunctionRoleName,
 	policy:   policy.ProvisionFunctionPolicy,
 	env: func(c Config) map[string]string {
 		return map[string]string{
 			"PROVISIONER_ROLE_NAME":      c.ProvisionerRoleName,
 			"EXTERNAL_ID":                c.ExternalID,
-			"BOUNDARY_POLICY_ARN_FORMAT": policy.ManagedPolicyARN("%s", policy.BoundaryPolicyPath, policy.BoundaryPolicyName),
-			"EVENTS_QUEUE_NAME":          EventsQueueName,
+			"BOUNDARY_POLICY_ARN_FORMAT": names.BoundaryPolicyARNFormat,
+			"EVENTS_QUEUE_NAME":          names.EventsQueueName,
 		}
 	},
 	invokedByStateMachine: true,
@@ -66,7 +67,7 @@ var hubFunctions = []hubFunction{{
 // No managed policy is attached: AWSLambdaBasicExecutionRole would grant logs on "*".
 func newGoFunction(scope constructs.Construct, spec hubFunction, buildDir string, cfg Config, hp policy.HubParams) awslambda.Function {
 	id := "Fn-" + spec.name
-	fnName := "s3crr-" + spec.name
+	fnName := names.FunctionName(spec.name)
 	logs := awslogs.NewLogGroup(scope, jsii.String(id+"-Logs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String("/aws/lambda/" + fnName),
 		Retention:     LogRetention,

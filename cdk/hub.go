@@ -18,6 +18,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/statemachine"
 )
@@ -60,12 +61,12 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 	// The default key policy delegates to IAM in this account, which is what lets those
 	// identity policies take effect; no other account is named in it.
 	h.AlertKey = awskms.NewKey(stack, jsii.String("AlertKey"), &awskms.KeyProps{
-		Description:       jsii.String("s3crr: encrypts the s3crr-alerts SNS topic"),
+		Description:       jsii.String("s3crr: encrypts the " + names.AlertTopicName + " SNS topic"),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
 	h.AlertTopic = awssns.NewTopic(stack, jsii.String("AlertTopic"), &awssns.TopicProps{
-		TopicName:   jsii.String(AlertTopicName),
+		TopicName:   jsii.String(names.AlertTopicName),
 		DisplayName: jsii.String("s3crr alerts"),
 		MasterKey:   h.AlertKey,
 		// Adds a topic policy denying every request without TLS (aws:SecureTransport).
@@ -76,8 +77,8 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 	}
 
 	h.PairsTable = awsdynamodb.NewTable(stack, jsii.String("PairsTable"), &awsdynamodb.TableProps{
-		TableName:    jsii.String(PairsTableName),
-		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(PairsTableKey), Type: awsdynamodb.AttributeType_STRING},
+		TableName:    jsii.String(names.PairsTableName),
+		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(names.PairsTableKey), Type: awsdynamodb.AttributeType_STRING},
 		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
@@ -91,7 +92,7 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 	})
 
 	h.EventBus = awsevents.NewEventBus(stack, jsii.String("EventBus"), &awsevents.EventBusProps{
-		EventBusName: jsii.String(EventBusName),
+		EventBusName: jsii.String(names.EventBusName),
 		Description:  jsii.String("s3crr: replication failure and alarm events forwarded from the member accounts"),
 	})
 	// Only the member accounts, and only through s3crr's forwarding rules (EventBridge
@@ -183,18 +184,18 @@ func newProvisionStateMachine(stack awscdk.Stack, h *HubStack, hp policy.HubPara
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil),
 		Description: jsii.String("s3crr provision state machine; its policy comes from internal/policy"),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{
-			"s3crr-state-machine": awsiam.PolicyDocument_FromJson(jsonValue(doc.JSON())),
+			names.StateMachinePolicyName: awsiam.PolicyDocument_FromJson(jsonValue(doc.JSON())),
 		},
 	})
 	logs := awslogs.NewLogGroup(stack, jsii.String("ProvisionStateMachineLogs"), &awslogs.LogGroupProps{
 		// The /aws/vendedlogs/ prefix keeps Step Functions from adding a statement per
 		// log group to the account's CloudWatch Logs resource policy (size-limited).
-		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + ProvisionStateMachineName),
+		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + names.ProvisionStateMachineName),
 		Retention:     LogRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
 	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("ProvisionStateMachine"), &awsstepfunctions.StateMachineProps{
-		StateMachineName:        jsii.String(ProvisionStateMachineName),
+		StateMachineName:        jsii.String(names.ProvisionStateMachineName),
 		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
 		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(string(raw))),
 		DefinitionSubstitutions: &subs,

@@ -9,9 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/s3crr/s3crr/internal/localdeploy"
-	"github.com/s3crr/s3crr/internal/policy"
-	"github.com/s3crr/s3crr/internal/provision"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/statemachine"
 )
 
@@ -29,8 +27,8 @@ func TestHubStackEnvironment(t *testing.T) {
 // roles (only those, only with the ExternalId), write its own log group, and send
 // X-Ray traces. Anything else fails.
 func TestProvisionFunctionRole(t *testing.T) {
-	tm := tmpl(t, HubStackName)
-	role := only(t, tm, "AWS::IAM::Role", "RoleName", ProvisionFunctionRoleName)
+	tm := tmpl(t, names.HubStackName)
+	role := only(t, tm, "AWS::IAM::Role", "RoleName", names.ProvisionFunctionRoleName)
 	if got := render(role.props["AssumeRolePolicyDocument"].(map[string]any)["Statement"].([]any)[0].(map[string]any)["Principal"].(map[string]any)["Service"]); got != "lambda.amazonaws.com" {
 		t.Errorf("trusted service = %s, want lambda.amazonaws.com", got)
 	}
@@ -79,7 +77,7 @@ func TestProvisionFunctionRole(t *testing.T) {
 }
 
 func TestHubFunctions(t *testing.T) {
-	tm := tmpl(t, HubStackName)
+	tm := tmpl(t, names.HubStackName)
 	fns := resources(tm, "AWS::Lambda::Function")
 	if len(fns) != len(hubFunctions) {
 		t.Errorf("%d functions, want %d (one per hubFunctions entry, no helper Lambdas)", len(fns), len(hubFunctions))
@@ -116,7 +114,7 @@ func TestHubFunctions(t *testing.T) {
 }
 
 func TestProvisionFunctionEnvironment(t *testing.T) {
-	fn := only(t, tmpl(t, HubStackName), "AWS::Lambda::Function", "FunctionName", "s3crr-provision")
+	fn := only(t, tmpl(t, names.HubStackName), "AWS::Lambda::Function", "FunctionName", names.ProvisionFunctionName)
 	env := fn.props["Environment"].(map[string]any)["Variables"].(map[string]any)
 	want := map[string]string{
 		"PROVISIONER_ROLE_NAME":      "s3crr-provisioner",
@@ -135,9 +133,9 @@ func TestProvisionFunctionEnvironment(t *testing.T) {
 }
 
 func TestAlertTopicEncryptedAndTLSOnly(t *testing.T) {
-	withTemplate(t, HubStackName, func(tp assertions.Template) {
+	withTemplate(t, names.HubStackName, func(tp assertions.Template) {
 		tp.HasResourceProperties(jsii.String("AWS::SNS::Topic"), &map[string]any{
-			"TopicName":      AlertTopicName,
+			"TopicName":      names.AlertTopicName,
 			"KmsMasterKeyId": assertions.Match_ObjectLike(&map[string]any{"Fn::GetAtt": assertions.Match_AnyValue()}),
 		})
 		tp.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(1))
@@ -146,8 +144,8 @@ func TestAlertTopicEncryptedAndTLSOnly(t *testing.T) {
 			"Protocol": "email", "Endpoint": "ops@example.com",
 		})
 	})
-	tm := tmpl(t, HubStackName)
-	topic := only(t, tm, "AWS::SNS::Topic", "TopicName", AlertTopicName)
+	tm := tmpl(t, names.HubStackName)
+	topic := only(t, tm, "AWS::SNS::Topic", "TopicName", names.AlertTopicName)
 	key := only(t, tm, "AWS::KMS::Key", "", "")
 	if got := render(topic.props["KmsMasterKeyId"]); got != "${"+key.id+".Arn}" {
 		t.Errorf("topic key = %s, want the stack's customer managed key %s", got, key.id)
@@ -168,9 +166,9 @@ func TestAlertTopicEncryptedAndTLSOnly(t *testing.T) {
 }
 
 func TestPairsTable(t *testing.T) {
-	withTemplate(t, HubStackName, func(tp assertions.Template) {
+	withTemplate(t, names.HubStackName, func(tp assertions.Template) {
 		tp.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), &map[string]any{
-			"TableName":                        PairsTableName,
+			"TableName":                        names.PairsTableName,
 			"KeySchema":                        []any{map[string]any{"AttributeName": "pairId", "KeyType": "HASH"}},
 			"BillingMode":                      "PAY_PER_REQUEST",
 			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
@@ -181,8 +179,8 @@ func TestPairsTable(t *testing.T) {
 }
 
 func TestProvisionStateMachine(t *testing.T) {
-	tm := tmpl(t, HubStackName)
-	sm := only(t, tm, "AWS::StepFunctions::StateMachine", "StateMachineName", ProvisionStateMachineName)
+	tm := tmpl(t, names.HubStackName)
+	sm := only(t, tm, "AWS::StepFunctions::StateMachine", "StateMachineName", names.ProvisionStateMachineName)
 	raw, err := statemachine.Raw(statemachine.Provision)
 	if err != nil {
 		t.Fatal(err)
@@ -192,9 +190,9 @@ func TestProvisionStateMachine(t *testing.T) {
 		t.Errorf("DefinitionString is not statemachine/provision.asl.json verbatim (%d vs %d bytes)", len(def), len(raw))
 	}
 
-	fn := only(t, tm, "AWS::Lambda::Function", "FunctionName", "s3crr-provision")
-	topic := only(t, tm, "AWS::SNS::Topic", "TopicName", AlertTopicName)
-	table := only(t, tm, "AWS::DynamoDB::Table", "TableName", PairsTableName)
+	fn := only(t, tm, "AWS::Lambda::Function", "FunctionName", names.ProvisionFunctionName)
+	topic := only(t, tm, "AWS::SNS::Topic", "TopicName", names.AlertTopicName)
+	table := only(t, tm, "AWS::DynamoDB::Table", "TableName", names.PairsTableName)
 	want := map[string]string{
 		statemachine.ProvisionFunctionArn: "${" + fn.id + ".Arn}",
 		statemachine.AlertTopicArn:        "${" + topic.id + "}",
@@ -284,8 +282,8 @@ func allPrefixed(actions []string, prefixes ...string) bool {
 // The hub bus accepts events only from the member accounts, and only from s3crr's
 // forwarding rules in their configured regions.
 func TestEventBusPolicy(t *testing.T) {
-	tm := tmpl(t, HubStackName)
-	bus := only(t, tm, "AWS::Events::EventBus", "Name", EventBusName)
+	tm := tmpl(t, names.HubStackName)
+	bus := only(t, tm, "AWS::Events::EventBus", "Name", names.EventBusName)
 	pols := resources(tm, "AWS::Events::EventBusPolicy")
 	if len(pols) != 1 {
 		t.Fatalf("%d bus policies, want 1", len(pols))
@@ -319,26 +317,10 @@ func TestEventBusPolicy(t *testing.T) {
 }
 
 func TestHubOutputs(t *testing.T) {
-	outs, _ := tmpl(t, HubStackName)["Outputs"].(map[string]any)
+	outs, _ := tmpl(t, names.HubStackName)["Outputs"].(map[string]any)
 	for _, k := range []string{"ProvisionStateMachineArn", "AlertTopicArn", "PairsTableName", "EventBusArn"} {
 		if _, ok := outs[k]; !ok {
 			t.Errorf("no output %s", k)
-		}
-	}
-}
-
-// The names and formats other components rely on agree with theirs: the provision
-// Lambda's defaults and the local deployment's hub role.
-func TestNamesAgree(t *testing.T) {
-	tests := []struct{ name, got, want string }{
-		{"events queue", EventsQueueName, provision.DefaultEventsQueueName},
-		{"provisioner role", policy.DefaultProvisionerRoleName, provision.DefaultProvisionerRoleName},
-		{"boundary ARN format", policy.ManagedPolicyARN("%s", policy.BoundaryPolicyPath, policy.BoundaryPolicyName), provision.DefaultBoundaryPolicyARNFormat},
-		{"hub provision role", ProvisionFunctionRoleName, localdeploy.ProvisionFunctionRoleName},
-	}
-	for _, tt := range tests {
-		if tt.got != tt.want {
-			t.Errorf("%s: cdk uses %q, the other side %q", tt.name, tt.got, tt.want)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
@@ -69,8 +70,8 @@ func (m *MemberStack) addIAM(cfg Config, account string) error {
 	bp := policy.BoundaryParams{BucketPattern: cfg.BucketPattern(), MemberAccounts: cfg.MemberAccounts()}
 	boundaryDoc := policy.ReplicationBoundary(bp)
 	m.Boundary = awsiam.NewCfnManagedPolicy(m.Stack, jsii.String("ReplicationBoundary"), &awsiam.CfnManagedPolicyProps{
-		ManagedPolicyName: jsii.String(policy.BoundaryPolicyName),
-		Path:              jsii.String(policy.BoundaryPolicyPath),
+		ManagedPolicyName: jsii.String(names.BoundaryPolicyName),
+		Path:              jsii.String(names.BoundaryPolicyPath),
 		Description:       jsii.String("s3crr: the most any replication role the provisioner creates may do"),
 		PolicyDocument:    jsonValue(boundaryDoc.JSON()),
 	})
@@ -119,7 +120,7 @@ func (m *MemberStack) addIAM(cfg Config, account string) error {
 func (m *MemberStack) addEventRoute(cfg Config, account, region string) {
 	stack := m.Stack
 	m.DeadLetterQueue = awssqs.NewQueue(stack, jsii.String("EventsDLQ"), &awssqs.QueueProps{
-		QueueName:       jsii.String(EventsDLQName),
+		QueueName:       jsii.String(names.EventsDLQName),
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
@@ -128,7 +129,7 @@ func (m *MemberStack) addEventRoute(cfg Config, account, region string) {
 	// encrypted with the AWS managed SQS key, and a customer managed key would need a
 	// key policy for s3.amazonaws.com in every member region for no added control.
 	m.EventsQueue = awssqs.NewQueue(stack, jsii.String("EventsQueue"), &awssqs.QueueProps{
-		QueueName:  jsii.String(EventsQueueName),
+		QueueName:  jsii.String(names.EventsQueueName),
 		Encryption: awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL: jsii.Bool(true),
 		DeadLetterQueue: &awssqs.DeadLetterQueue{
@@ -152,14 +153,14 @@ func (m *MemberStack) addEventRoute(cfg Config, account, region string) {
 		},
 	}))
 
-	defaultBus := "arn:" + policy.Partition + ":events:" + region + ":" + account + ":event-bus/default"
+	defaultBus := "arn:" + names.Partition + ":events:" + region + ":" + account + ":event-bus/default"
 	pipeRole := awsiam.NewRole(stack, jsii.String("EventsPipeRole"), &awsiam.RoleProps{
 		Description: jsii.String("s3crr: the Pipe reading replication events from SQS onto the default bus"),
 		AssumedBy: awsiam.NewServicePrincipal(jsii.String("pipes.amazonaws.com"), nil).WithConditions(&map[string]any{
 			"StringEquals": map[string]any{"aws:SourceAccount": account},
 		}),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{
-			"s3crr-pipe": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+			names.PipePolicyName: awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
 				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 					Sid:       jsii.String("PutOnDefaultBus"),
 					Actions:   jsii.Strings("events:PutEvents"),
@@ -170,7 +171,7 @@ func (m *MemberStack) addEventRoute(cfg Config, account, region string) {
 	})
 	m.EventsQueue.GrantConsumeMessages(pipeRole)
 	awspipes.NewCfnPipe(stack, jsii.String("EventsPipe"), &awspipes.CfnPipeProps{
-		Name:         jsii.String(EventsPipeName),
+		Name:         jsii.String(names.EventsPipeName),
 		Description:  jsii.String("s3crr: S3 replication events from SQS to the default bus, for forwarding to the hub"),
 		DesiredState: jsii.String("RUNNING"),
 		RoleArn:      pipeRole.RoleArn(),
@@ -181,8 +182,8 @@ func (m *MemberStack) addEventRoute(cfg Config, account, region string) {
 		Target: jsii.String(defaultBus),
 		TargetParameters: &awspipes.CfnPipe_PipeTargetParametersProperty{
 			EventBridgeEventBusParameters: &awspipes.CfnPipe_PipeTargetEventBridgeEventBusParametersProperty{
-				Source:     jsii.String(ReplicationEventSource),
-				DetailType: jsii.String(ReplicationEventDetailType),
+				Source:     jsii.String(names.ReplicationEventSource),
+				DetailType: jsii.String(names.ReplicationEventDetailType),
 			},
 		},
 	})
@@ -201,13 +202,13 @@ func (m *MemberStack) addEventRoute(cfg Config, account, region string) {
 		})
 	}
 	awsevents.NewRule(stack, jsii.String("ForwardReplicationEvents"), &awsevents.RuleProps{
-		RuleName:     jsii.String(ForwardReplicationRuleName),
+		RuleName:     jsii.String(names.ForwardReplicationRuleName),
 		Description:  jsii.String("s3crr: forward S3 replication events to the hub bus"),
 		EventPattern: ReplicationEventPattern(),
 		Targets:      &[]awsevents.IRuleTarget{target()},
 	})
 	awsevents.NewRule(stack, jsii.String("ForwardAlarmEvents"), &awsevents.RuleProps{
-		RuleName:     jsii.String(ForwardAlarmRuleName),
+		RuleName:     jsii.String(names.ForwardAlarmRuleName),
 		Description:  jsii.String("s3crr: forward s3crr replication alarm state changes to the hub bus"),
 		EventPattern: AlarmEventPattern(),
 		Targets:      &[]awsevents.IRuleTarget{target()},

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
@@ -18,7 +19,7 @@ func TestMemberStacks(t *testing.T) {
 		{"s3crr-member-111111111111-eu-west-1", "111111111111", "eu-west-1", false},
 		{"s3crr-member-222222222222-us-east-1", "222222222222", "us-east-1", true},
 	}
-	if got, want := stackNames(), []string{HubStackName, tests[0].stack, tests[1].stack, tests[2].stack}; !slices.Equal(got, sorted(want)) {
+	if got, want := stackNames(), []string{names.HubStackName, tests[0].stack, tests[1].stack, tests[2].stack}; !slices.Equal(got, sorted(want)) {
 		t.Errorf("stacks %v, want %v", got, sorted(want))
 	}
 	byName := map[string]*MemberStack{}
@@ -114,16 +115,16 @@ func TestProvisionerRole(t *testing.T) {
 		t.Errorf("%d statements granted to the role, want only the %d of its inline policy", len(got), len(policy.ProvisionerPolicy(pp).Statement))
 	}
 
-	boundary := only(t, tm, "AWS::IAM::ManagedPolicy", "ManagedPolicyName", policy.BoundaryPolicyName)
-	if got := render(boundary.props["Path"]); got != policy.BoundaryPolicyPath {
-		t.Errorf("boundary path %s, want %s", got, policy.BoundaryPolicyPath)
+	boundary := only(t, tm, "AWS::IAM::ManagedPolicy", "ManagedPolicyName", names.BoundaryPolicyName)
+	if got := render(boundary.props["Path"]); got != names.BoundaryPolicyPath {
+		t.Errorf("boundary path %s, want %s", got, names.BoundaryPolicyPath)
 	}
 	if !jsonEqual(t, boundary.props["PolicyDocument"], policy.ReplicationBoundary(policy.BoundaryParams{BucketPattern: "acme-*", MemberAccounts: synthesized.stacks.Config.MemberAccounts()}).JSON()) {
 		t.Errorf("boundary differs from policy.ReplicationBoundary")
 	}
 	// The provisioner may create roles only with this boundary: its ARN must be the one
 	// the role policy's condition names.
-	if want := policy.BoundaryPolicyARN("111111111111"); want != "arn:aws:iam::111111111111:policy/s3crr/s3crr-replication-boundary" {
+	if want := names.BoundaryPolicyARN("111111111111"); want != "arn:aws:iam::111111111111:policy/s3crr/s3crr-replication-boundary" {
 		t.Errorf("boundary ARN %s", want)
 	}
 }
@@ -135,8 +136,8 @@ func TestEventsQueue(t *testing.T) {
 		t.Run(stack, func(t *testing.T) {
 			m := memberOf(t, stack)
 			tm := tmpl(t, stack)
-			q := only(t, tm, "AWS::SQS::Queue", "QueueName", EventsQueueName)
-			dlq := only(t, tm, "AWS::SQS::Queue", "QueueName", EventsDLQName)
+			q := only(t, tm, "AWS::SQS::Queue", "QueueName", names.EventsQueueName)
+			dlq := only(t, tm, "AWS::SQS::Queue", "QueueName", names.EventsDLQName)
 			for _, r := range []resource{q, dlq} {
 				if render(r.props["SqsManagedSseEnabled"]) != "true" {
 					t.Errorf("%s is not encrypted", r.id)
@@ -192,12 +193,12 @@ func TestEventsQueue(t *testing.T) {
 func TestEventsPipeAndForwarding(t *testing.T) {
 	const stack = "s3crr-member-111111111111-eu-west-1"
 	tm := tmpl(t, stack)
-	q := only(t, tm, "AWS::SQS::Queue", "QueueName", EventsQueueName)
-	dlq := only(t, tm, "AWS::SQS::Queue", "QueueName", EventsDLQName)
+	q := only(t, tm, "AWS::SQS::Queue", "QueueName", names.EventsQueueName)
+	dlq := only(t, tm, "AWS::SQS::Queue", "QueueName", names.EventsDLQName)
 	defaultBus := "arn:aws:events:eu-west-1:111111111111:event-bus/default"
 	hubBus := "arn:aws:events:eu-central-1:333333333333:event-bus/s3crr-events"
 
-	pipe := only(t, tm, "AWS::Pipes::Pipe", "Name", EventsPipeName)
+	pipe := only(t, tm, "AWS::Pipes::Pipe", "Name", names.EventsPipeName)
 	if got := render(pipe.props["Source"]); got != "${"+q.id+".Arn}" {
 		t.Errorf("pipe source %s, want the events queue", got)
 	}
@@ -205,8 +206,8 @@ func TestEventsPipeAndForwarding(t *testing.T) {
 		t.Errorf("pipe target %s, want %s (Pipes target buses in their own account and region only)", got, defaultBus)
 	}
 	tp := pipe.props["TargetParameters"].(map[string]any)["EventBridgeEventBusParameters"].(map[string]any)
-	if render(tp["Source"]) != ReplicationEventSource || render(tp["DetailType"]) != ReplicationEventDetailType {
-		t.Errorf("pipe marks events %v, want source %s detail-type %s", tp, ReplicationEventSource, ReplicationEventDetailType)
+	if render(tp["Source"]) != names.ReplicationEventSource || render(tp["DetailType"]) != names.ReplicationEventDetailType {
+		t.Errorf("pipe marks events %v, want source %s detail-type %s", tp, names.ReplicationEventSource, names.ReplicationEventDetailType)
 	}
 	pipeRole := trimRef(render(pipe.props["RoleArn"]))
 	for _, st := range roleStatements(t, tm, pipeRole) {
@@ -252,16 +253,16 @@ func TestEventsPipeAndForwarding(t *testing.T) {
 			}
 		}
 	}
-	repl, ok := rules[ForwardReplicationRuleName]
+	repl, ok := rules[names.ForwardReplicationRuleName]
 	if !ok {
-		t.Fatalf("no rule %s", ForwardReplicationRuleName)
+		t.Fatalf("no rule %s", names.ForwardReplicationRuleName)
 	}
 	if !jsonEqual(t, repl.props["EventPattern"], []byte(`{"source":["s3crr.replication"],"detail-type":["S3 Replication Event Notification"]}`)) {
 		t.Errorf("replication rule pattern %s", render(repl.props["EventPattern"]))
 	}
-	alarm, ok := rules[ForwardAlarmRuleName]
+	alarm, ok := rules[names.ForwardAlarmRuleName]
 	if !ok {
-		t.Fatalf("no rule %s", ForwardAlarmRuleName)
+		t.Fatalf("no rule %s", names.ForwardAlarmRuleName)
 	}
 	if !jsonEqual(t, alarm.props["EventPattern"], []byte(`{"source":["aws.cloudwatch"],"detail-type":["CloudWatch Alarm State Change"],"detail":{"alarmName":[{"prefix":"s3crr-"}]}}`)) {
 		t.Errorf("alarm rule pattern %s", render(alarm.props["EventPattern"]))

@@ -10,6 +10,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // applyCommand is `crr apply`.
@@ -24,7 +25,7 @@ func applyCommand() *command {
 func apply(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet("crr apply")
 	file := addRequestFlag(fs)
-	smARN := fs.String("state-machine", "", "provision state machine `ARN`; default arn:<partition>:states:<region>:<your account>:stateMachine:"+provisionStateMachineName)
+	smARN := fs.String("state-machine", "", "provision state machine `ARN`; default arn:<partition>:states:<region>:<your account>:stateMachine:"+names.ProvisionStateMachineName)
 	wait := fs.Bool("wait", false, "follow the execution until it ends, printing each state as it runs")
 	redrive := fs.Bool("redrive", false, "if this request's execution failed, timed out or was aborted, redrive it from the failed state (within 14 days)")
 	rerun := fs.Bool("rerun", false, "start a new execution even if this exact request already ran (e.g. to repair drift); its name gets a -r<UTC time> suffix")
@@ -107,7 +108,7 @@ func startOrAttach(ctx context.Context, env *cliEnv, c executionAPI, smARN, name
 			"StateMachineDoesNotExist": "deploy the HubStack first (see README), or pass --state-machine with its ARN (output ProvisionStateMachineArn of stack s3crr-hub), and --region for the hub's region",
 			"ExecutionLimitExceeded":   "too many executions are running: wait for some to end, or stop stuck ones in the Step Functions console",
 			"InvalidExecutionInput":    "the request is too large or not JSON; run crr validate -f FILE",
-			"InvalidArn":               "--state-machine must look like arn:aws:states:REGION:ACCOUNT:stateMachine:" + provisionStateMachineName,
+			"InvalidArn":               "--state-machine must look like arn:aws:states:REGION:ACCOUNT:stateMachine:" + names.ProvisionStateMachineName,
 			"StateMachineDeleting":     "the state machine is being deleted: redeploy the HubStack",
 		})
 	}

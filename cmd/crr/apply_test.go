@@ -3,11 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/statemachine"
 )
 
@@ -66,7 +62,7 @@ func kumoStateMachine(t *testing.T, endpoint string) string {
 		})
 		c := sfn.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(endpoint), Credentials: staticCreds{}})
 		out, err := c.CreateStateMachine(context.Background(), &sfn.CreateStateMachineInput{
-			Name: aws.String(provisionStateMachineName), Definition: aws.String(string(def)),
+			Name: aws.String(names.ProvisionStateMachineName), Definition: aws.String(string(def)),
 			RoleArn: aws.String("arn:aws:iam::000000000000:role/s3crr-provision-state-machine"),
 		})
 		if err != nil {
@@ -241,41 +237,5 @@ func TestApplyJoinsARunningExecutionOfTheSameRequest(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "crr status arn:aws:states:us-east-1:123456789012:execution:s3crr-provision:payments-archive-") {
 		t.Errorf("apply without --wait does not say how to follow the execution")
-	}
-}
-
-// TestNamesMatchTheCDK holds the CLI's copies of the HubStack's resource names to
-// package cdk's constants, read from source so the test does not link the CDK.
-func TestNamesMatchTheCDK(t *testing.T) {
-	f, err := parser.ParseFile(token.NewFileSet(), "../../cdk/names.go", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	consts := map[string]string{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		if vs, ok := n.(*ast.ValueSpec); ok {
-			for i, name := range vs.Names {
-				if i < len(vs.Values) {
-					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-						consts[name.Name], _ = strconv.Unquote(lit.Value)
-					}
-				}
-			}
-		}
-		return true
-	})
-	for cdkName, ours := range map[string]string{"ProvisionStateMachineName": provisionStateMachineName, "PairsTableName": pairsTableName} {
-		if consts[cdkName] != ours {
-			t.Errorf("cdk.%s = %q, the CLI uses %q", cdkName, consts[cdkName], ours)
-		}
-	}
-	// The function name is built in cdk/function.go ("s3crr-" + name); the CDK's own test
-	// pins the result.
-	b, err := os.ReadFile("../../cdk/hub_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(b), `"FunctionName", "`+provisionFunctionName+`"`) {
-		t.Errorf("cdk/hub_test.go no longer pins the provision function's name to %q", provisionFunctionName)
 	}
 }

@@ -1,6 +1,6 @@
 package main
 
-// Where the HubStack's resources are: their names, and the ARNs that follow from them.
+// Where the HubStack's resources are: the ARNs that follow from their names (internal/names).
 
 import (
 	"context"
@@ -11,16 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
-)
-
-// Names the HubStack gives the resources the CLI addresses. They are cdk.ProvisionStateMachineName,
-// cdk.PairsTableName and the provision function's name in cdk/function.go; the CLI does
-// not import package cdk, which would link the jsii runtime and aws-cdk-lib into it.
-// names_test.go holds the first two to package cdk's constants.
-const (
-	provisionStateMachineName = "s3crr-provision"
-	pairsTableName            = "s3crr-pairs"
-	provisionFunctionName     = "s3crr-provision"
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // defaultStateMachineARN is where the HubStack puts the provision state machine: it has
@@ -36,7 +27,7 @@ func defaultStateMachineARN(ctx context.Context, cfg aws.Config) (string, error)
 	if partition == "" {
 		partition = "aws"
 	}
-	return fmt.Sprintf("arn:%s:states:%s:%s:stateMachine:%s", partition, cfg.Region, aws.ToString(id.Account), provisionStateMachineName), nil
+	return fmt.Sprintf("arn:%s:states:%s:%s:stateMachine:%s", partition, cfg.Region, aws.ToString(id.Account), names.ProvisionStateMachineName), nil
 }
 
 // executionARN is the ARN Step Functions gives an execution of a standard state machine:

@@ -11,6 +11,7 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/provision"
 )
 
@@ -42,7 +43,7 @@ type stageEvent struct {
 func plan(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet("crr plan")
 	file := addRequestFlag(fs)
-	function := fs.String("function", provisionFunctionName, "the provision Lambda's `name or ARN` (the HubStack names it "+provisionFunctionName+")")
+	function := fs.String("function", names.ProvisionFunctionName, "the provision Lambda's `name or ARN` (the HubStack names it "+names.ProvisionFunctionName+")")
 	aw := addAWSFlags(fs)
 	usage := "crr plan -f pair.json [--function NAME|ARN] [--region R] [--profile P]\n\n" +
 		"Validates the request locally (exit 3 if invalid), then invokes the deployed provision\n" +
@@ -77,7 +78,7 @@ func plan(ctx context.Context, env *cliEnv, args []string) error {
 			if err != nil {
 				return err
 			}
-			if st.Name == provision.StageValidate && res.Request != nil {
+			if st.Name == names.StageValidate && res.Request != nil {
 				b, err := json.Marshal(res.Request)
 				if err != nil {
 					return fmt.Errorf("encode the defaulted request: %w", err)

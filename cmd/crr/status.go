@@ -14,6 +14,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // pairTableAPI lists the DynamoDB call status makes.
@@ -41,8 +42,8 @@ var pairIDShape = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 
 func status(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet("crr status")
-	table := fs.String("table", pairsTableName, "the pairs DynamoDB `table`")
-	smARN := fs.String("state-machine", "", "provision state machine `ARN`; default arn:<partition>:states:<region>:<your account>:stateMachine:"+provisionStateMachineName)
+	table := fs.String("table", names.PairsTableName, "the pairs DynamoDB `table`")
+	smARN := fs.String("state-machine", "", "provision state machine `ARN`; default arn:<partition>:states:<region>:<your account>:stateMachine:"+names.ProvisionStateMachineName)
 	limit := fs.Int("limit", 5, "how many of the pair's latest `executions` to list")
 	aw := addAWSFlags(fs)
 	usage := "crr status <pair-id | execution-arn> [--table NAME] [--state-machine ARN] [--limit N] [--region R] [--profile P]\n\n" +

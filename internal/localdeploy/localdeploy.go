@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
@@ -31,11 +32,6 @@ type Params struct {
 	// HubRegion is the hub's region (STS calls are signed for it).
 	HubRegion string
 }
-
-// Names of the hub roles the local deployment creates, as HubStack names them.
-const (
-	ProvisionFunctionRoleName = "s3crr-provision-function"
-)
 
 // Result is what Deploy created.
 type Result struct {
@@ -58,7 +54,7 @@ func Deploy(ctx context.Context, p Params) (Result, error) {
 	if p.HubRegion == "" {
 		p.HubRegion = "us-east-1"
 	}
-	hubRole := policy.RoleARN(p.HubAccount, "/", ProvisionFunctionRoleName)
+	hubRole := policy.RoleARN(p.HubAccount, "/", names.ProvisionFunctionRoleName)
 	res := Result{HubRoleARN: hubRole, ProvisionerRoleARNs: map[string]string{}}
 
 	// Hub: in AWS, Lambda issues the function's credentials; locally the hub account's
@@ -70,20 +66,20 @@ func Deploy(ctx context.Context, p Params) (Result, error) {
 		Action:    []string{"sts:AssumeRole"},
 	}}}
 	hubPolicy := policy.ProvisionFunctionPolicy(policy.HubParams{MemberAccounts: p.Members, ExternalID: p.ExternalID})
-	if err := ensureRole(ctx, hubIAM, "/", ProvisionFunctionRoleName, hubTrust, "s3crr-provision", hubPolicy); err != nil {
+	if err := ensureRole(ctx, hubIAM, "/", names.ProvisionFunctionRoleName, hubTrust, names.ProvisionFunctionName, hubPolicy); err != nil {
 		return res, fmt.Errorf("hub account %s: %w", p.HubAccount, err)
 	}
 
 	for _, acct := range p.Members {
 		c := awsclient.IAM(RootConfig(p.Endpoint, acct, p.HubRegion))
-		if err := ensureManagedPolicy(ctx, c, policy.BoundaryPolicyPath, policy.BoundaryPolicyName, policy.ReplicationBoundary(policy.BoundaryParams{MemberAccounts: p.Members})); err != nil {
+		if err := ensureManagedPolicy(ctx, c, names.BoundaryPolicyPath, names.BoundaryPolicyName, policy.ReplicationBoundary(policy.BoundaryParams{MemberAccounts: p.Members})); err != nil {
 			return res, fmt.Errorf("member account %s: %w", acct, err)
 		}
 		pp := policy.ProvisionerParams{Account: acct, HubAccount: p.HubAccount, HubRoleARNs: []string{hubRole}, ExternalID: p.ExternalID}
-		if err := ensureRole(ctx, c, "/", policy.DefaultProvisionerRoleName, policy.ProvisionerTrustPolicy(pp), "s3crr-provisioner", policy.ProvisionerPolicy(pp)); err != nil {
+		if err := ensureRole(ctx, c, "/", names.ProvisionerRoleName, policy.ProvisionerTrustPolicy(pp), names.ProvisionerRoleName, policy.ProvisionerPolicy(pp)); err != nil {
 			return res, fmt.Errorf("member account %s: %w", acct, err)
 		}
-		res.ProvisionerRoleARNs[acct] = policy.RoleARN(acct, "/", policy.DefaultProvisionerRoleName)
+		res.ProvisionerRoleARNs[acct] = policy.RoleARN(acct, "/", names.ProvisionerRoleName)
 	}
 	return res, nil
 }
@@ -96,8 +92,8 @@ func HubFunctionConfig(ctx context.Context, p Params) (aws.Config, error) {
 	}
 	root := RootConfig(p.Endpoint, p.HubAccount, p.HubRegion)
 	out, err := sts.NewFromConfig(root).AssumeRole(ctx, &sts.AssumeRoleInput{
-		RoleArn:         aws.String(policy.RoleARN(p.HubAccount, "/", ProvisionFunctionRoleName)),
-		RoleSessionName: aws.String("s3crr-provision-function"),
+		RoleArn:         aws.String(policy.RoleARN(p.HubAccount, "/", names.ProvisionFunctionRoleName)),
+		RoleSessionName: aws.String(names.ProvisionFunctionRoleName),
 	})
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("assume the hub provision role: %w", err)

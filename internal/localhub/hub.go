@@ -30,6 +30,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // Config configures a Hub. The zero value is usable.
@@ -78,8 +80,8 @@ type Hub struct {
 
 // Credentials the hub's clients and the ASL runner use; kumo does not check them.
 const (
-	accessKeyID     = "s3crr-local"
-	secretAccessKey = "s3crr-local-secret"
+	accessKeyID     = names.LocalAccessKeyID
+	secretAccessKey = names.LocalSecretAccessKey
 )
 
 // Start starts the hub stand-in (kumo is started once per process and shared,
@@ -90,10 +92,10 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 		cfg.Region = "us-east-1"
 	}
 	if cfg.TopicName == "" {
-		cfg.TopicName = "s3crr-alerts"
+		cfg.TopicName = names.AlertTopicName
 	}
 	if cfg.TableName == "" {
-		cfg.TableName = "s3crr-pairs"
+		cfg.TableName = names.PairsTableName
 	}
 	if cfg.Log == nil {
 		cfg.Log = io.Discard

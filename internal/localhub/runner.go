@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // Paths of the ASL runner, relative to the module root. Node 22 comes from the
@@ -101,7 +103,7 @@ type RunInput struct {
 	Input []byte
 	// Name is the execution name; $$.Execution.Name and the end of $$.Execution.Id.
 	Name string
-	// StateMachineName makes $$.StateMachine.Id; default "s3crr-provision".
+	// StateMachineName makes $$.StateMachine.Id; default names.ProvisionStateMachineName.
 	StateMachineName string
 	// WaitOverrides replace the duration of the named Wait states.
 	WaitOverrides map[string]time.Duration
@@ -147,7 +149,7 @@ func (h *Hub) Run(ctx context.Context, in RunInput, onEvent func(Event)) (*Execu
 	}
 	smName := in.StateMachineName
 	if smName == "" {
-		smName = "s3crr-provision"
+		smName = names.ProvisionStateMachineName
 	}
 	name := in.Name
 	if name == "" {

@@ -22,18 +22,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/s3crr/s3crr/internal/localaws"
-)
-
-// The names of the failure-event route, as MemberStack and HubStack set them
-// (cdk/names.go; not imported, because the cdk package pulls in the whole CDK).
-const (
-	// EventsQueueName is MemberStack's queue in each source region that S3
-	// sends the replication events to (EVENTS_QUEUE_NAME of the provision Lambda).
-	EventsQueueName = "s3crr-replication-events"
-	// ReplicationEventSource and ReplicationEventDetailType are what MemberStack's
-	// Pipe sets on the events it puts on the bus, and what the hub's rules match.
-	ReplicationEventSource     = "s3crr.replication"
-	ReplicationEventDetailType = "S3 Replication Event Notification"
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // The member side of the route is S3 → the events queue → an EventBridge Pipe →
@@ -98,8 +87,8 @@ func putEvent(eb *eventbridge.Client, bus string, detail []byte) error {
 	defer cancel()
 	out, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
 		EventBusName: aws.String(bus),
-		Source:       aws.String(ReplicationEventSource),
-		DetailType:   aws.String(ReplicationEventDetailType),
+		Source:       aws.String(names.ReplicationEventSource),
+		DetailType:   aws.String(names.ReplicationEventDetailType),
 		Detail:       aws.String(string(detail)),
 	}}})
 	if err != nil {
@@ -115,7 +104,7 @@ func putEvent(eb *eventbridge.Client, bus string, detail []byte) error {
 // member account and region.
 func isEventsQueue(arn string) bool {
 	parts := strings.Split(arn, ":")
-	return len(parts) == 6 && parts[2] == "sqs" && parts[5] == EventsQueueName
+	return len(parts) == 6 && parts[2] == "sqs" && parts[5] == names.EventsQueueName
 }
 
 // pipeRecord is the detail an EventBridge Pipe with an SQS source puts on its
@@ -189,8 +178,8 @@ func (e *Env) startEventRoute(ctx context.Context) error {
 	}
 	e.EventsInboxARN = attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
 	pattern, err := json.Marshal(map[string][]string{
-		"source":      {ReplicationEventSource},
-		"detail-type": {ReplicationEventDetailType},
+		"source":      {names.ReplicationEventSource},
+		"detail-type": {names.ReplicationEventDetailType},
 	})
 	if err != nil {
 		return fmt.Errorf("event pattern: %w", err)

@@ -27,24 +27,13 @@ import (
 	"github.com/s3crr/s3crr/internal/localaws"
 	"github.com/s3crr/s3crr/internal/localdeploy"
 	"github.com/s3crr/s3crr/internal/localhub"
-	"github.com/s3crr/s3crr/internal/policy"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/provision"
-	"github.com/s3crr/s3crr/internal/spec"
 	"github.com/s3crr/s3crr/statemachine"
 )
 
 // Defaults of Config.
 const (
-	// DefaultExternalID is the local deployment's ExternalId. A real deployment
-	// configures its own; locally it only has to be the same on both sides.
-	DefaultExternalID = "s3crr-local-external-id"
-	// DefaultFunctionName is the provision Lambda's name in the hub, as HubStack names it.
-	DefaultFunctionName = "s3crr-provision"
-	// DefaultEventBus is the hub's custom bus for replication events (HubStack's).
-	DefaultEventBus = "s3crr-events"
-	// DefaultEventsInbox is the hub queue a rule on the bus feeds, so that the
-	// events can be read back: HubStack's rule targets the monitor Lambda instead.
-	DefaultEventsInbox = "s3crr-events-inbox"
 	// DefaultRequestPath is the sample request, relative to the module root.
 	DefaultRequestPath = "statemachine/sample-pair.json"
 )
@@ -54,15 +43,15 @@ type Config struct {
 	// ModuleRoot is the repository root (go.mod, node_modules, functions/);
 	// default: the nearest parent of the working directory that holds go.mod.
 	ModuleRoot string
-	// ExternalID defaults to DefaultExternalID.
+	// ExternalID defaults to names.LocalExternalID.
 	ExternalID string
 	// Hub configures the hub stand-in (alert topic and pairs table names, the
 	// Lambda log). Tests give each run its own names because kumo's state is
 	// process-wide.
 	Hub localhub.Config
-	// FunctionName defaults to DefaultFunctionName.
+	// FunctionName defaults to names.ProvisionFunctionName.
 	FunctionName string
-	// EventBus and EventsInbox default to DefaultEventBus and DefaultEventsInbox.
+	// EventBus and EventsInbox default to names.EventBusName and names.LocalEventsInbox.
 	EventBus, EventsInbox string
 	// ReplicationDelay postpones each replication in the member simulator.
 	ReplicationDelay time.Duration
@@ -206,16 +195,16 @@ func withDefaults(cfg Config) (Config, error) {
 		cfg.Hub.Log = cfg.Log
 	}
 	if cfg.ExternalID == "" {
-		cfg.ExternalID = DefaultExternalID
+		cfg.ExternalID = names.LocalExternalID
 	}
 	if cfg.FunctionName == "" {
-		cfg.FunctionName = DefaultFunctionName
+		cfg.FunctionName = names.ProvisionFunctionName
 	}
 	if cfg.EventBus == "" {
-		cfg.EventBus = DefaultEventBus
+		cfg.EventBus = names.EventBusName
 	}
 	if cfg.EventsInbox == "" {
-		cfg.EventsInbox = DefaultEventsInbox
+		cfg.EventsInbox = names.LocalEventsInbox
 	}
 	return cfg, nil
 }
@@ -254,14 +243,14 @@ func (e *Env) functionEnv(creds aws.Credentials) map[string]string {
 		"AWS_ENDPOINT_URL_IAM":        e.MemberEndpoint,
 		"AWS_ENDPOINT_URL_CLOUDWATCH": e.MemberEndpoint,
 		"AWS_EC2_METADATA_DISABLED":   "true",
-		"PROVISIONER_ROLE_NAME":       policy.DefaultProvisionerRoleName,
+		"PROVISIONER_ROLE_NAME":       names.ProvisionerRoleName,
 		"EXTERNAL_ID":                 e.cfg.ExternalID,
-		"BOUNDARY_POLICY_ARN_FORMAT":  policy.ManagedPolicyARN("%s", policy.BoundaryPolicyPath, policy.BoundaryPolicyName),
-		"EVENTS_QUEUE_NAME":           EventsQueueName,
+		"BOUNDARY_POLICY_ARN_FORMAT":  names.BoundaryPolicyARNFormat,
+		"EVENTS_QUEUE_NAME":           names.EventsQueueName,
 		// The local stacks scope the provisioner to every bucket (no prefix), which the
 		// deployment setting says explicitly, as HubStack does from bucketNamePrefix.
 		provision.EnvBucketNamePrefix: provision.AnyBucket,
-		provision.EnvKMSAliasPrefix:   spec.AliasPrefix,
+		provision.EnvKMSAliasPrefix:   names.AliasPrefix,
 	}
 }
 

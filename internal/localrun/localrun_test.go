@@ -17,7 +17,7 @@ import (
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/localaws"
 	"github.com/s3crr/s3crr/internal/localhub"
-	"github.com/s3crr/s3crr/internal/policy"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/spec"
 	"github.com/s3crr/s3crr/internal/testenv"
 	"github.com/s3crr/s3crr/statemachine"
@@ -141,7 +141,7 @@ func TestLocalRun(t *testing.T) {
 	t.Run("failure alarm in A", func(t *testing.T) {
 		// The events stage's second route, made by the real Lambda through the
 		// simulator's CloudWatch: one alarm, in the source account and region only.
-		want := []string{policy.AlarmNamePrefix + req.PairID + "-failed-replication"}
+		want := []string{names.AlarmNamePrefix + req.PairID + "-failed-replication"}
 		if got := env.Sim.AlarmNames(req.Source.Account, req.Source.Region); strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("alarms in %s/%s = %q, want %q", req.Source.Account, req.Source.Region, got, want)
 		}
@@ -254,10 +254,10 @@ func TestLocalRun(t *testing.T) {
 			t.Fatalf("hub received %d replication events, want 1: %+v", len(got), got)
 		}
 		ev := got[0]
-		if ev.Event.Source != ReplicationEventSource || ev.Event.DetailType != ReplicationEventDetailType {
+		if ev.Event.Source != names.ReplicationEventSource || ev.Event.DetailType != names.ReplicationEventDetailType {
 			t.Errorf("event source %q detail-type %q", ev.Event.Source, ev.Event.DetailType)
 		}
-		wantQueue := "arn:aws:sqs:ap-south-1:111111111111:" + EventsQueueName
+		wantQueue := "arn:aws:sqs:ap-south-1:111111111111:" + names.EventsQueueName
 		if ev.Record.EventSource != "aws:sqs" || ev.Record.EventSourceARN != wantQueue || ev.Record.AWSRegion != "ap-south-1" {
 			t.Errorf("record from %q %q %q, want the events queue %s", ev.Record.EventSource, ev.Record.EventSourceARN, ev.Record.AWSRegion, wantQueue)
 		}
@@ -282,7 +282,7 @@ func TestLocalRun(t *testing.T) {
 		}
 		// B without MemberStack's role: delete it as B's root.
 		b := awsclient.IAM(env.RootConfig(localaws.DestinationAccount, "us-east-1"))
-		role := aws.String(policy.DefaultProvisionerRoleName)
+		role := aws.String(names.ProvisionerRoleName)
 		if _, err := b.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: role, PolicyName: aws.String("s3crr-provisioner")}); err != nil {
 			t.Fatal(err)
 		}
@@ -298,7 +298,7 @@ func TestLocalRun(t *testing.T) {
 		if x.Status != localhub.StatusFailed || x.Error != "preflight: AccessDenied" {
 			t.Fatalf("execution %s with %q (%s), want FAILED with \"preflight: AccessDenied\"", x.Status, x.Error, x.Cause)
 		}
-		roleARN := "arn:aws:iam::222222222222:role/" + policy.DefaultProvisionerRoleName
+		roleARN := "arn:aws:iam::222222222222:role/" + names.ProvisionerRoleName
 		if !strings.Contains(x.Cause, "stage preflight failed with AccessDenied") || !strings.Contains(x.Cause, roleARN) {
 			t.Errorf("Fail cause %q, want the stage, the error and B's role", x.Cause)
 		}

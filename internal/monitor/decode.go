@@ -400,8 +400,8 @@ func (d *Decoded) alarm(ev *node, env envelope) error {
 	if a.AlarmName == "" || a.State == nil {
 		return fmt.Errorf("alarm state change %s names no alarm or state", ev.ID)
 	}
-	if !strings.HasPrefix(a.AlarmName, policy.AlarmNamePrefix) {
-		d.Skipped = append(d.Skipped, Skip{ID: env.origin, Why: "alarm " + a.AlarmName + " is not s3crr's (no " + policy.AlarmNamePrefix + " prefix)"})
+	if !strings.HasPrefix(a.AlarmName, names.AlarmNamePrefix) {
+		d.Skipped = append(d.Skipped, Skip{ID: env.origin, Why: "alarm " + a.AlarmName + " is not s3crr's (no " + names.AlarmNamePrefix + " prefix)"})
 		return nil
 	}
 	if a.State.Value != "ALARM" {

@@ -52,8 +52,8 @@ const alarmSuffix = "-failed-replication"
 // read of the whole table).
 func candidatePairID(s Signal) string {
 	if s.Kind == KindAlarm {
-		id, ok := strings.CutSuffix(strings.TrimPrefix(s.AlarmName, policy.AlarmNamePrefix), alarmSuffix)
-		if ok && strings.HasPrefix(s.AlarmName, policy.AlarmNamePrefix) {
+		id, ok := strings.CutSuffix(strings.TrimPrefix(s.AlarmName, names.AlarmNamePrefix), alarmSuffix)
+		if ok && strings.HasPrefix(s.AlarmName, names.AlarmNamePrefix) {
 			return id
 		}
 	}

@@ -1,11 +1,10 @@
 package policy
 
-import "strings"
+import (
+	"strings"
 
-// Partition is the ARN partition s3crr builds ARNs in. Only the commercial
-// partition is supported; the service principals and ViaService names below
-// are the commercial ones too.
-const Partition = "aws"
+	"github.com/s3crr/s3crr/internal/names"
+)
 
 // Service principals s3crr names in trust policies.
 const (
@@ -15,15 +14,6 @@ const (
 	BatchOperationsService = "batchoperations.s3.amazonaws.com"
 )
 
-// ReplicationRolePath is the IAM path of every role s3crr creates. The
-// provisioner may create and change roles only under it.
-const ReplicationRolePath = "/s3crr/"
-
-// CanarySuffix is appended to a rule's prefix to form the reserved prefix
-// under which verification writes canary objects. Because it extends the
-// prefix, canaries fall under the rule's "<prefix>*" resources and filter.
-const CanarySuffix = ".s3crr-canary/"
-
 // ViaS3 returns the kms:ViaService value for S3 in a region, e.g.
 // "s3.ap-south-1.amazonaws.com".
 func ViaS3(region string) string { return "s3." + region + ".amazonaws.com" }
@@ -32,7 +22,7 @@ func ViaS3(region string) string { return "s3." + region + ".amazonaws.com" }
 const viaS3AnyRegion = "s3.*.amazonaws.com"
 
 // BucketARN returns the bucket's ARN. S3 ARNs carry no account or region.
-func BucketARN(bucket string) string { return "arn:" + Partition + ":s3:::" + bucket }
+func BucketARN(bucket string) string { return "arn:" + names.Partition + ":s3:::" + bucket }
 
 // ObjectsARN returns the ARN pattern matching every object key that starts
 // with prefix, "arn:aws:s3:::bucket/prefix*". An empty prefix matches the
@@ -41,28 +31,28 @@ func ObjectsARN(bucket, prefix string) string { return BucketARN(bucket) + "/" +
 
 // CanaryPrefix returns the reserved key prefix for canary objects of a rule
 // with the given prefix.
-func CanaryPrefix(prefix string) string { return prefix + CanarySuffix }
+func CanaryPrefix(prefix string) string { return prefix + names.CanaryDir }
 
 // AccountRootARN returns "arn:aws:iam::<account>:root", the principal that
 // stands for the whole account.
 func AccountRootARN(account string) string {
-	return "arn:" + Partition + ":iam::" + account + ":root"
+	return "arn:" + names.Partition + ":iam::" + account + ":root"
 }
 
 // RoleARN returns the ARN of a role with a path ("/" or "/a/b/"; missing
 // slashes are added).
 func RoleARN(account, path, name string) string {
-	return "arn:" + Partition + ":iam::" + account + ":role" + normPath(path) + name
+	return "arn:" + names.Partition + ":iam::" + account + ":role" + normPath(path) + name
 }
 
 // ManagedPolicyARN returns the ARN of a customer managed policy with a path.
 func ManagedPolicyARN(account, path, name string) string {
-	return "arn:" + Partition + ":iam::" + account + ":policy" + normPath(path) + name
+	return "arn:" + names.Partition + ":iam::" + account + ":policy" + normPath(path) + name
 }
 
 // KeyARN returns a KMS key's ARN from its ID.
 func KeyARN(region, account, keyID string) string {
-	return "arn:" + Partition + ":kms:" + region + ":" + account + ":key/" + keyID
+	return "arn:" + names.Partition + ":kms:" + region + ":" + account + ":key/" + keyID
 }
 
 func normPath(path string) string {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.json golden files from the builders")
@@ -32,7 +34,7 @@ func pairConfigs() map[string]ReplicationParams {
 		DestinationRegion:  "us-east-1",
 		DestinationBucket:  "payments-dst",
 		DestinationKeyARN:  dstKey,
-		RoleARN:            RoleARN(acctA, ReplicationRolePath, "s3crr-repl-payments-archive"),
+		RoleARN:            RoleARN(acctA, names.RolePath, "s3crr-repl-payments-archive"),
 	}
 	full := base
 	full.OwnerOverride, full.ObjectLock, full.BatchReplication = true, true, true
@@ -40,7 +42,7 @@ func pairConfigs() map[string]ReplicationParams {
 	prefixed.PairID = "logs-eu"
 	prefixed.Prefix = "logs/"
 	prefixed.OwnerOverride = true
-	prefixed.RoleARN = RoleARN(acctA, ReplicationRolePath, "s3crr-repl-logs-eu")
+	prefixed.RoleARN = RoleARN(acctA, names.RolePath, "s3crr-repl-logs-eu")
 	return map[string]ReplicationParams{"plain": base, "full": full, "prefixed": prefixed}
 }
 

@@ -1,5 +1,7 @@
 package policy
 
+import "github.com/s3crr/s3crr/internal/names"
+
 // This file builds the hub account's execution-role policies. CloudWatch Logs
 // and X-Ray permissions come from the CDK constructs (the Lambda and state
 // machine constructs add them) and are not repeated here.
@@ -12,10 +14,10 @@ type HubParams struct {
 	// MemberAccounts are the accounts whose provisioner role the hub may
 	// assume.
 	MemberAccounts []string
-	// ProvisionerRoleName defaults to [DefaultProvisionerRoleName].
+	// ProvisionerRoleName defaults to [names.ProvisionerRoleName].
 	ProvisionerRoleName string
 	// ProvisionerRolePath is the provisioner role's IAM path; default "/".
-	// It must not be ReplicationRolePath: the provisioner may change every
+	// It must not be names.RolePath: the provisioner may change every
 	// role under that path, and must not be able to change itself.
 	ProvisionerRolePath string
 	// ExternalID is the deployment's shared ExternalId.
@@ -45,7 +47,7 @@ const (
 func (h HubParams) ProvisionerRoleARNs() []string {
 	name := h.ProvisionerRoleName
 	if name == "" {
-		name = DefaultProvisionerRoleName
+		name = names.ProvisionerRoleName
 	}
 	out := make([]string, 0, len(h.MemberAccounts))
 	for _, a := range h.MemberAccounts {

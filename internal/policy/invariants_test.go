@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/statemachine"
 )
 
@@ -345,7 +346,7 @@ func TestRequiredByFailureCodes(t *testing.T) {
 	if _, ok := RequiredBy(SidFor(p.PairID, PurposeReplicaWrite), "s3:GetObject"); ok {
 		t.Error("RequiredBy accepted an action s3crr does not grant there")
 	}
-	if r, ok := RequiredBy(SidPrefix+PurposeRoleCreate, "iam:CreateRole"); !ok || r.Stages[0] != StageRole {
+	if r, ok := RequiredBy(SidPrefix+PurposeRoleCreate, "iam:CreateRole"); !ok || r.Stages[0] != names.StageRole {
 		t.Errorf("RequiredBy(RoleCreate) = %+v, %v", r, ok)
 	}
 }
@@ -400,7 +401,7 @@ func TestHelpers(t *testing.T) {
 		{RoleARN("1", "/s3crr/", "r"), "arn:aws:iam::1:role/s3crr/r"},
 		{RoleARN("1", "s3crr", "r"), "arn:aws:iam::1:role/s3crr/r"},
 		{RoleARN("1", "", "r"), "arn:aws:iam::1:role/r"},
-		{BoundaryPolicyARN("1"), "arn:aws:iam::1:policy/s3crr/s3crr-replication-boundary"},
+		{names.BoundaryPolicyARN("1"), "arn:aws:iam::1:policy/s3crr/s3crr-replication-boundary"},
 		{KeyARN("us-east-1", "1", "k"), "arn:aws:kms:us-east-1:1:key/k"},
 	}
 	for _, tt := range tests {
@@ -551,7 +552,7 @@ func TestSizeLimits(t *testing.T) {
 // TestProvisionerCannotChangeItself: the default provisioner role is outside
 // the path whose roles the provisioner may change.
 func TestProvisionerCannotChangeItself(t *testing.T) {
-	self := RoleARN(acctA, "/", DefaultProvisionerRoleName)
+	self := RoleARN(acctA, "/", names.ProvisionerRoleName)
 	for _, s := range ProvisionerPolicy(provisionerConfigs()["default"]).Statement {
 		for _, a := range s.Action {
 			if !strings.HasPrefix(a, "iam:") {
@@ -564,7 +565,7 @@ func TestProvisionerCannotChangeItself(t *testing.T) {
 			}
 		}
 	}
-	if !globMatch("arn:aws:iam::111111111111:role/s3crr/*", RoleARN(acctA, ReplicationRolePath, "s3crr-repl-x")) {
+	if !globMatch("arn:aws:iam::111111111111:role/s3crr/*", RoleARN(acctA, names.RolePath, "s3crr-repl-x")) {
 		t.Error("glob check is broken")
 	}
 }

@@ -1,5 +1,7 @@
 package policy
 
+import "github.com/s3crr/s3crr/internal/names"
+
 // This file builds the member account's provisioner role (trusted by the hub
 // Lambdas) and the permissions boundary every replication role carries.
 //
@@ -11,49 +13,6 @@ package policy
 // deleting any key but an unaliased one s3crr created itself (the loser of a
 // duplicate run's create race); iam:PutRolePermissionsBoundary / DeleteRolePermissionsBoundary (so a role
 // created with the boundary keeps it); iam:AttachRolePolicy (inline only).
-
-// Default names shared by MemberStack, the hub Lambdas and the local set-up.
-const (
-	// DefaultProvisionerRoleName is the member role the hub Lambdas assume.
-	// MemberStack creates it at path "/" (or any path but
-	// ReplicationRolePath): the provisioner may rewrite the policies of every
-	// role under ReplicationRolePath, so it must not live there itself.
-	DefaultProvisionerRoleName = "s3crr-provisioner"
-	// BoundaryPolicyName is the permissions boundary every role the
-	// provisioner creates must carry.
-	BoundaryPolicyName = "s3crr-replication-boundary"
-	// BoundaryPolicyPath is the boundary's IAM path.
-	BoundaryPolicyPath = "/s3crr/"
-	// ManagedByTagKey and ManagedByTagValue mark what s3crr created. On a KMS key
-	// only CreateKey can set them: the provisioner may tag a key only while
-	// creating it, so the tag proves s3crr made the key.
-	ManagedByTagKey   = "s3crr:managed-by"
-	ManagedByTagValue = "s3crr"
-	// PairIDTagKey and AliasTagKey are the other tags s3crr puts on a key it
-	// creates: the pair, and the alias the key is for (how a re-run finds a key an
-	// interrupted run created but never aliased).
-	PairIDTagKey = "s3crr:pair-id"
-	AliasTagKey  = "s3crr:alias"
-	// BroughtKeyTagKey and BroughtKeyTagValue are the tag a key owner puts on a key
-	// they bring to s3crr (kmsKeyArn, or an existing alias) to let the provisioner
-	// add the pair's key-policy statements. The provisioner can never set it
-	// itself, so a key without it is out of s3crr's reach.
-	BroughtKeyTagKey   = "s3crr:provisioner-access"
-	BroughtKeyTagValue = "allow"
-	// ReplicationRoleNamePrefix starts every replication role's name
-	// (internal/spec's ReplicationRolePrefix).
-	ReplicationRoleNamePrefix = "s3crr-repl-"
-	// AliasPattern matches every key alias s3crr manages (internal/spec's
-	// AliasPrefix followed by anything).
-	AliasPattern = "alias/s3crr*"
-	// AlarmNamePrefix starts the name of every CloudWatch alarm s3crr creates.
-	AlarmNamePrefix = "s3crr-"
-)
-
-// BoundaryPolicyARN returns the boundary's ARN in an account.
-func BoundaryPolicyARN(account string) string {
-	return ManagedPolicyARN(account, BoundaryPolicyPath, BoundaryPolicyName)
-}
 
 // More condition operators and keys.
 const (
@@ -169,12 +128,12 @@ func ProvisionerTrustPolicy(p ProvisionerParams) Document {
 func ProvisionerPolicy(p ProvisionerParams) Document {
 	acct := p.Account
 	buckets := BucketARN(p.bucketPattern())
-	keys := "arn:" + Partition + ":kms:*:" + acct + ":key/*"
-	aliases := "arn:" + Partition + ":kms:*:" + acct + ":" + AliasPattern
-	roles := "arn:" + Partition + ":iam::" + acct + ":role" + ReplicationRolePath + "*"
-	withAlias := map[string][]string{KeyKMSResourceAliases: {AliasPattern}}
-	createdKey := map[string][]string{ResourceTagKey(ManagedByTagKey): {ManagedByTagValue}}
-	broughtKey := map[string][]string{ResourceTagKey(BroughtKeyTagKey): {BroughtKeyTagValue}}
+	keys := "arn:" + names.Partition + ":kms:*:" + acct + ":key/*"
+	aliases := "arn:" + names.Partition + ":kms:*:" + acct + ":" + names.AliasPattern
+	roles := "arn:" + names.Partition + ":iam::" + acct + ":role" + names.RolePath + "*"
+	withAlias := map[string][]string{KeyKMSResourceAliases: {names.AliasPattern}}
+	createdKey := map[string][]string{ResourceTagKey(names.ManagedByTagKey): {names.ManagedByTagValue}}
+	broughtKey := map[string][]string{ResourceTagKey(names.BroughtKeyTagKey): {names.BroughtKeyTagValue}}
 
 	st := []Statement{
 		{
@@ -235,7 +194,7 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Effect:    Allow,
 			Action:    []string{"iam:CreateRole"},
 			Resource:  []string{roles},
-			Condition: map[string]map[string][]string{StringEquals: {KeyPermissionsBound: {BoundaryPolicyARN(acct)}}},
+			Condition: map[string]map[string][]string{StringEquals: {KeyPermissionsBound: {names.BoundaryPolicyARN(acct)}}},
 		},
 		{
 			// IAM authorizes GetRole of a role that does not exist yet against
@@ -247,7 +206,7 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Sid:      SidPrefix + PurposeRoleLookup,
 			Effect:   Allow,
 			Action:   []string{"iam:GetRole"},
-			Resource: []string{"arn:" + Partition + ":iam::" + acct + ":role/" + ReplicationRoleNamePrefix + "*"},
+			Resource: []string{"arn:" + names.Partition + ":iam::" + acct + ":role/" + names.ReplicationRoleNamePrefix + "*"},
 		},
 		{
 			// These actions do not take iam:PermissionsBoundary (IAM sets it only for
@@ -272,7 +231,7 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Effect:    Allow,
 			Action:    []string{"iam:PutRolePolicy"},
 			Resource:  []string{roles},
-			Condition: map[string]map[string][]string{StringEquals: {KeyPermissionsBound: {BoundaryPolicyARN(acct)}}},
+			Condition: map[string]map[string][]string{StringEquals: {KeyPermissionsBound: {names.BoundaryPolicyARN(acct)}}},
 		},
 		{
 			// CreateKey with Tags also needs kms:TagResource, in an IAM policy not
@@ -286,8 +245,8 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Action:   []string{"kms:TagResource"},
 			Resource: []string{"*"},
 			Condition: map[string]map[string][]string{
-				StringEquals:       {"aws:RequestTag/" + ManagedByTagKey: {ManagedByTagValue}},
-				ForAllValuesEquals: {KeyTagKeys: {ManagedByTagKey, PairIDTagKey, AliasTagKey}},
+				StringEquals:       {"aws:RequestTag/" + names.ManagedByTagKey: {names.ManagedByTagValue}},
+				ForAllValuesEquals: {KeyTagKeys: {names.ManagedByTagKey, names.PairIDTagKey, names.AliasTagKey}},
 			},
 		},
 		{
@@ -346,7 +305,7 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 		},
 		{
 			// ListKeys supports no resource-level permissions. With the
-			// ListResourceTags grant below it lets the keys stage find a key an
+			// ListResourceTags grant below it lets the key stage find a key an
 			// interrupted earlier run created but never aliased.
 			Sid:      SidPrefix + PurposeKeyList,
 			Effect:   Allow,
@@ -398,7 +357,7 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 		Sid:      SidPrefix + PurposeAlarms,
 		Effect:   Allow,
 		Action:   []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms"},
-		Resource: []string{"arn:" + Partition + ":cloudwatch:*:" + acct + ":alarm:" + AlarmNamePrefix + "*"},
+		Resource: []string{"arn:" + names.Partition + ":cloudwatch:*:" + acct + ":alarm:" + names.AlarmNamePrefix + "*"},
 	})
 	return Document{Version: Version, Statement: st}
 }
@@ -465,7 +424,7 @@ func ReplicationBoundary(b BoundaryParams) Document {
 			Sid:      SidFor(boundaryPair, PurposeReplicationKeys),
 			Effect:   Allow,
 			Action:   []string{ActKMSDecrypt, ActKMSEncrypt, ActKMSGenerateDataKey},
-			Resource: []string{"arn:" + Partition + ":kms:*:*:key/*"},
+			Resource: []string{"arn:" + names.Partition + ":kms:*:*:key/*"},
 			Condition: map[string]map[string][]string{StringLike: {
 				KeyViaService: {viaS3AnyRegion},
 				KeyS3Context:  {BucketARN(pattern), BucketARN(pattern) + "/*"},

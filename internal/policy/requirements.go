@@ -3,6 +3,8 @@ package policy
 import (
 	"sort"
 	"strings"
+
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // This file records, as data, why every Allow action s3crr grants exists:
@@ -61,19 +63,10 @@ const (
 	OnlyObjectLock    = "ObjectLock"
 )
 
-// Provisioning stages and hub components, as named in docs/architecture.md. They label
-// which step fails with AccessDenied when a provisioner or hub action is
-// missing.
+// Hub components, for the permissions of the hub roles. The provisioning stages a
+// permission is for are the stage names of internal/names, as the state machine passes
+// them to the provision Lambda.
 const (
-	StagePreflight   = "preflight"
-	StageBuckets     = "buckets"
-	StageKeys        = "keys"
-	StageRole        = "role"
-	StagePolicies    = "policies"
-	StageEncryption  = "encryption"
-	StageReplication = "replication"
-	StageEvents      = "events"
-
 	HubProvisionFunction = "provision-function"
 	HubStateMachine      = "state-machine"
 	// HubReplicationMonitor is the replication monitor Lambda (ReplicationMonitorPolicy).
@@ -172,69 +165,69 @@ var requirements = func() map[reqKey]Requirement {
 		add(Requirement{Purpose: purpose, Action: action, Stages: stages, Calls: calls, Why: why})
 	}
 	s := func(v ...string) []string { return v }
-	provWhy(PurposeProvisionerTrust, "sts:AssumeRole", s(StagePreflight),
+	provWhy(PurposeProvisionerTrust, "sts:AssumeRole", s(names.StagePreflight),
 		"the hub's provision Lambda works in a member account only as its provisioner role, with the ExternalId", "sts:AssumeRole")
-	provWhy(PurposeBucketConfigRead, "s3:ListBucket", s(StagePreflight),
+	provWhy(PurposeBucketConfigRead, "s3:ListBucket", s(names.StagePreflight),
 		"HeadBucket's x-amz-bucket-region header gives the bucket's region; GetBucketLocation would need s3:GetBucketLocation, not granted", "HeadBucket")
-	prov(PurposeBucketConfigRead, "s3:GetBucketVersioning", s(StagePreflight, StageBuckets), "GetBucketVersioning")
-	prov(PurposeBucketConfigRead, "s3:GetReplicationConfiguration", s(StagePreflight, StageReplication), "GetBucketReplication")
-	prov(PurposeBucketConfigRead, "s3:GetBucketObjectLockConfiguration", s(StagePreflight), "GetObjectLockConfiguration")
-	prov(PurposeBucketConfigRead, "s3:GetBucketPublicAccessBlock", s(StageBuckets), "GetPublicAccessBlock")
-	prov(PurposeBucketConfigRead, "s3:GetBucketOwnershipControls", s(StageBuckets), "GetBucketOwnershipControls")
-	provWhy(PurposeBucketConfigRead, "s3:GetBucketPolicy", s(StageBuckets, StagePolicies),
-		"the buckets stage merges the TLS-only deny, the policies stage the replica grant, into what is there", "GetBucketPolicy")
-	prov(PurposeBucketConfigRead, "s3:GetBucketTagging", s(StageBuckets), "GetBucketTagging")
-	prov(PurposeBucketConfigRead, "s3:GetEncryptionConfiguration", s(StageEncryption), "GetBucketEncryption")
-	prov(PurposeBucketConfigRead, "s3:GetBucketNotification", s(StageEvents), "GetBucketNotificationConfiguration")
-	prov(PurposeBucketConfigWrite, "s3:CreateBucket", s(StageBuckets), "CreateBucket")
-	prov(PurposeBucketConfigWrite, "s3:PutBucketVersioning", s(StageBuckets), "PutBucketVersioning", "CreateBucket with ObjectLockEnabledForBucket")
-	provWhy(PurposeBucketConfigWrite, "s3:PutBucketObjectLockConfiguration", s(StageBuckets),
-		"the buckets stage creates the destination of an Object Lock source with Object Lock, and CreateBucket with ObjectLockEnabledForBucket needs it (docs/aws-facts.md#F-CREATEBUCKET-OBJECT-LOCK)",
+	prov(PurposeBucketConfigRead, "s3:GetBucketVersioning", s(names.StagePreflight, names.StageBucket), "GetBucketVersioning")
+	prov(PurposeBucketConfigRead, "s3:GetReplicationConfiguration", s(names.StagePreflight, names.StageReplication, names.StageCheckReplication), "GetBucketReplication")
+	prov(PurposeBucketConfigRead, "s3:GetBucketObjectLockConfiguration", s(names.StagePreflight), "GetObjectLockConfiguration")
+	prov(PurposeBucketConfigRead, "s3:GetBucketPublicAccessBlock", s(names.StageBucket), "GetPublicAccessBlock")
+	prov(PurposeBucketConfigRead, "s3:GetBucketOwnershipControls", s(names.StageBucket), "GetBucketOwnershipControls")
+	provWhy(PurposeBucketConfigRead, "s3:GetBucketPolicy", s(names.StageBucket, names.StageBucketPolicy),
+		"the bucket stage merges the TLS-only deny, the bucketPolicy stage the replica grant, into what is there", "GetBucketPolicy")
+	prov(PurposeBucketConfigRead, "s3:GetBucketTagging", s(names.StageBucket), "GetBucketTagging")
+	prov(PurposeBucketConfigRead, "s3:GetEncryptionConfiguration", s(names.StageEncryption), "GetBucketEncryption")
+	prov(PurposeBucketConfigRead, "s3:GetBucketNotification", s(names.StageEvents), "GetBucketNotificationConfiguration")
+	prov(PurposeBucketConfigWrite, "s3:CreateBucket", s(names.StageBucket), "CreateBucket")
+	prov(PurposeBucketConfigWrite, "s3:PutBucketVersioning", s(names.StageBucket), "PutBucketVersioning", "CreateBucket with ObjectLockEnabledForBucket")
+	provWhy(PurposeBucketConfigWrite, "s3:PutBucketObjectLockConfiguration", s(names.StageBucket),
+		"the bucket stage creates the destination of an Object Lock source with Object Lock, and CreateBucket with ObjectLockEnabledForBucket needs it (docs/aws-facts.md#F-CREATEBUCKET-OBJECT-LOCK)",
 		"CreateBucket with ObjectLockEnabledForBucket")
-	prov(PurposeBucketConfigWrite, "s3:PutBucketPublicAccessBlock", s(StageBuckets), "PutPublicAccessBlock")
-	prov(PurposeBucketConfigWrite, "s3:PutBucketOwnershipControls", s(StageBuckets), "PutBucketOwnershipControls", "CreateBucket with ObjectOwnership")
-	prov(PurposeBucketConfigWrite, "s3:PutBucketPolicy", s(StageBuckets, StagePolicies), "PutBucketPolicy")
-	prov(PurposeBucketConfigWrite, "s3:PutBucketTagging", s(StageBuckets), "PutBucketTagging")
-	prov(PurposeBucketConfigWrite, "s3:PutEncryptionConfiguration", s(StageEncryption), "PutBucketEncryption")
-	prov(PurposeBucketConfigWrite, "s3:PutBucketNotification", s(StageEvents), "PutBucketNotificationConfiguration")
-	prov(PurposeReplicationConfig, "s3:PutReplicationConfiguration", s(StageReplication), "PutBucketReplication")
-	provWhy(PurposePassRole, "iam:PassRole", s(StageReplication),
+	prov(PurposeBucketConfigWrite, "s3:PutBucketPublicAccessBlock", s(names.StageBucket), "PutPublicAccessBlock")
+	prov(PurposeBucketConfigWrite, "s3:PutBucketOwnershipControls", s(names.StageBucket), "PutBucketOwnershipControls", "CreateBucket with ObjectOwnership")
+	prov(PurposeBucketConfigWrite, "s3:PutBucketPolicy", s(names.StageBucket, names.StageBucketPolicy), "PutBucketPolicy")
+	prov(PurposeBucketConfigWrite, "s3:PutBucketTagging", s(names.StageBucket), "PutBucketTagging")
+	prov(PurposeBucketConfigWrite, "s3:PutEncryptionConfiguration", s(names.StageEncryption), "PutBucketEncryption")
+	prov(PurposeBucketConfigWrite, "s3:PutBucketNotification", s(names.StageEvents), "PutBucketNotificationConfiguration")
+	prov(PurposeReplicationConfig, "s3:PutReplicationConfiguration", s(names.StageReplication), "PutBucketReplication")
+	provWhy(PurposePassRole, "iam:PassRole", s(names.StageReplication),
 		"PutBucketReplication checks that the caller may pass the role it names to S3", "PutBucketReplication")
-	provWhy(PurposeRoleCreate, "iam:CreateRole", s(StageRole),
+	provWhy(PurposeRoleCreate, "iam:CreateRole", s(names.StageRole),
 		"creates the replication role under /s3crr/, only with the permissions boundary", "CreateRole")
-	prov(PurposeRoleManage, "iam:GetRole", s(StageRole), "GetRole")
-	provWhy(PurposeRoleLookup, "iam:GetRole", s(StagePreflight, StageRole),
+	prov(PurposeRoleManage, "iam:GetRole", s(names.StageRole, names.StageCheckReplication), "GetRole")
+	provWhy(PurposeRoleLookup, "iam:GetRole", s(names.StagePreflight, names.StageRole),
 		"IAM authorizes GetRole of a role that does not exist yet against role/<name> without its path", "GetRole of the replication role before it exists")
-	prov(PurposeRoleManage, "iam:UpdateAssumeRolePolicy", s(StageRole), "UpdateAssumeRolePolicy")
-	provWhy(PurposeRolePolicyWrite, "iam:PutRolePolicy", s(StageRole),
+	prov(PurposeRoleManage, "iam:UpdateAssumeRolePolicy", s(names.StageRole), "UpdateAssumeRolePolicy")
+	provWhy(PurposeRolePolicyWrite, "iam:PutRolePolicy", s(names.StageRole),
 		"the replication role's inline policy, only on a role carrying the boundary (iam:PermissionsBoundary)", "PutRolePolicy")
-	prov(PurposeRoleManage, "iam:GetRolePolicy", s(StageRole), "GetRolePolicy")
-	prov(PurposeRoleManage, "iam:TagRole", s(StageRole), "CreateRole with Tags", "TagRole")
-	provWhy(PurposeKeyCreate, "kms:CreateKey", s(StageKeys),
+	prov(PurposeRoleManage, "iam:GetRolePolicy", s(names.StageRole), "GetRolePolicy")
+	prov(PurposeRoleManage, "iam:TagRole", s(names.StageRole), "CreateRole with Tags", "TagRole")
+	provWhy(PurposeKeyCreate, "kms:CreateKey", s(names.StageKey),
 		"KeySpec SYMMETRIC_DEFAULT and KeyUsage ENCRYPT_DECRYPT are passed explicitly, so the grant's conditions can require them", "CreateKey")
-	provWhy(PurposeKeyCreateTags, "kms:TagResource", s(StageKeys),
+	provWhy(PurposeKeyCreateTags, "kms:TagResource", s(names.StageKey),
 		"CreateKey with Tags also needs kms:TagResource; the tags let an interrupted run's key be adopted", "CreateKey with Tags")
-	prov(PurposeAliasWrite, "kms:CreateAlias", s(StageKeys), "CreateAlias")
-	provWhy(PurposeAliasTarget, "kms:CreateAlias", s(StageKeys),
+	prov(PurposeAliasWrite, "kms:CreateAlias", s(names.StageKey), "CreateAlias")
+	provWhy(PurposeAliasTarget, "kms:CreateAlias", s(names.StageKey),
 		"CreateAlias is authorized on the alias and on the key it points at; here a key s3crr created (s3crr:managed-by)", "CreateAlias")
-	provWhy(PurposeAliasTargetBrought, "kms:CreateAlias", s(StageKeys),
+	provWhy(PurposeAliasTargetBrought, "kms:CreateAlias", s(names.StageKey),
 		"the pair's alias on a key the request names by ARN, which its owner tagged s3crr:provisioner-access=allow", "CreateAlias")
-	provWhy(PurposeKeyList, "kms:ListKeys", s(StageKeys),
+	provWhy(PurposeKeyList, "kms:ListKeys", s(names.StageKey),
 		"only when the alias is missing: find a key an earlier run created but did not alias (s3crr:alias tag) instead of creating a second one", "ListKeys")
-	prov(PurposeKeyRead, "kms:DescribeKey", s(StagePreflight, StageKeys), "DescribeKey")
-	prov(PurposeKeyRead, "kms:GetKeyPolicy", s(StagePolicies), "GetKeyPolicy")
-	prov(PurposeKeyRead, "kms:GetKeyRotationStatus", s(StageKeys), "GetKeyRotationStatus")
-	provWhy(PurposeKeyRead, "kms:ListResourceTags", s(StageKeys),
+	prov(PurposeKeyRead, "kms:DescribeKey", s(names.StagePreflight, names.StageKey, names.StageCheckReplication), "DescribeKey")
+	prov(PurposeKeyRead, "kms:GetKeyPolicy", s(names.StageKeyPolicy), "GetKeyPolicy")
+	prov(PurposeKeyRead, "kms:GetKeyRotationStatus", s(names.StageKey), "GetKeyRotationStatus")
+	provWhy(PurposeKeyRead, "kms:ListResourceTags", s(names.StageKey),
 		"only when the alias is missing, with ListKeys: recognise the unaliased key of an earlier run", "ListResourceTags")
-	prov(PurposeKeyManage, "kms:PutKeyPolicy", s(StagePolicies), "PutKeyPolicy")
-	provWhy(PurposeKeyManageBrought, "kms:PutKeyPolicy", s(StagePolicies),
+	prov(PurposeKeyManage, "kms:PutKeyPolicy", s(names.StageKeyPolicy), "PutKeyPolicy")
+	provWhy(PurposeKeyManageBrought, "kms:PutKeyPolicy", s(names.StageKeyPolicy),
 		"the pair's key-policy statements on a key its owner brought and tagged s3crr:provisioner-access=allow", "PutKeyPolicy")
-	provWhy(PurposeKeyDiscard, "kms:ScheduleKeyDeletion", s(StageKeys),
+	provWhy(PurposeKeyDiscard, "kms:ScheduleKeyDeletion", s(names.StageKey),
 		"a duplicate run that lost the alias race to a run of the same pair deletes the key it created, instead of leaving it billed forever", "ScheduleKeyDeletion")
-	prov(PurposeKeyManage, "kms:EnableKeyRotation", s(StageKeys), "EnableKeyRotation")
-	provWhy(PurposeAlarms, "cloudwatch:PutMetricAlarm", s(StageEvents),
+	prov(PurposeKeyManage, "kms:EnableKeyRotation", s(names.StageKey), "EnableKeyRotation")
+	provWhy(PurposeAlarms, "cloudwatch:PutMetricAlarm", s(names.StageEvents),
 		"the replication-failure alarm, with no tags and no actions", "PutMetricAlarm")
-	provWhy(PurposeAlarms, "cloudwatch:DescribeAlarms", s(StageEvents),
+	provWhy(PurposeAlarms, "cloudwatch:DescribeAlarms", s(names.StageEvents),
 		"DescribeAlarms with AlarmNames is authorized on each named alarm", "DescribeAlarms")
 
 	// The hub roles. Only the Lambdas and state machines that exist get a

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // Validate reports missing fields and values that would silently widen a
@@ -69,8 +71,8 @@ func (h HubParams) Validate() error {
 	if h.ExternalID == "" {
 		errs = append(errs, errors.New("ExternalID is empty"))
 	}
-	if h.ProvisionerRolePath == ReplicationRolePath {
-		errs = append(errs, fmt.Errorf("ProvisionerRolePath must not be %s, where the provisioner may change roles", ReplicationRolePath))
+	if h.ProvisionerRolePath == names.RolePath {
+		errs = append(errs, fmt.Errorf("ProvisionerRolePath must not be %s, where the provisioner may change roles", names.RolePath))
 	}
 	for _, f := range []struct{ name, v string }{{"Region", h.Region}, {"TopicARN", h.TopicARN}, {"TableARN", h.TableARN}} {
 		if f.v == "" {

@@ -3,6 +3,8 @@ package policy
 import (
 	"strings"
 	"testing"
+
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 func TestReplicationParamsValidate(t *testing.T) {
@@ -46,7 +48,7 @@ func TestProvisionerAndHubValidate(t *testing.T) {
 		}
 	}
 	h := hubConfigs()["plain"]
-	h.ProvisionerRolePath = ReplicationRolePath
+	h.ProvisionerRolePath = names.RolePath
 	if err := h.Validate(); err == nil || !strings.Contains(err.Error(), "ProvisionerRolePath") {
 		t.Errorf("provisioner under /s3crr/: %v", err)
 	}

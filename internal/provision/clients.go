@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // bucketAPI lists the S3 calls the stages make.
@@ -112,14 +113,10 @@ type AssumeRoleConnector struct {
 // Connect opens a session in account and region for the pair.
 func (c AssumeRoleConnector) Connect(_ context.Context, account, region, pairID string) (*member, error) {
 	roleARN := fmt.Sprintf("arn:aws:iam::%s:role/%s", account, c.ProvisionerRoleName)
-	cfg := awsclient.AssumeRole(c.Base, roleARN, c.ExternalID, SessionName(pairID), region)
+	cfg := awsclient.AssumeRole(c.Base, roleARN, c.ExternalID, names.SessionName(pairID), region)
 	return &member{
 		account: account, region: region, roleARN: roleARN,
 		s3: awsclient.S3(cfg), kms: awsclient.KMS(cfg), iam: awsclient.IAM(cfg), sts: awsclient.STS(cfg),
 		cloudwatch: awsclient.CloudWatch(cfg),
 	}, nil
 }
-
-// SessionName is the STS session name of a pair's provisioning sessions:
-// "s3crr-<pairId>", within STS's 64 characters since pair IDs are at most 48.
-func SessionName(pairID string) string { return "s3crr-" + pairID }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
@@ -214,9 +215,9 @@ func (m *member) permanentKeyDenial(ctx context.Context, action, keyARN string) 
 	for _, t := range out.Tags {
 		tags[aws.ToString(t.TagKey)] = aws.ToString(t.TagValue)
 	}
-	if tags[policy.ManagedByTagKey] != policy.ManagedByTagValue && tags[policy.BroughtKeyTagKey] != policy.BroughtKeyTagValue {
+	if tags[names.ManagedByTagKey] != names.ManagedByTagValue && tags[names.BroughtKeyTagKey] != names.BroughtKeyTagValue {
 		return fmt.Sprintf("s3crr did not create this key and it does not carry the tag %s=%s (fix: the key's owner tags it so, to let s3crr add the pair's statements; or leave kmsKeyArn/kmsKeyAlias out so s3crr creates a key)",
-			policy.BroughtKeyTagKey, policy.BroughtKeyTagValue)
+			names.BroughtKeyTagKey, names.BroughtKeyTagValue)
 	}
 	kp, err := m.kms.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default")})
 	if err != nil {

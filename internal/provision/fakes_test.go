@@ -36,6 +36,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
 )
@@ -1000,7 +1001,7 @@ func (e *fakeEnv) side(account, region string) *fakeSide {
 		return s
 	}
 	base := func(service string) fakeBase { return fakeBase{account: account, service: service, log: e.log} }
-	roleARN := "arn:aws:iam::" + account + ":role/" + DefaultProvisionerRoleName
+	roleARN := "arn:aws:iam::" + account + ":role/" + names.ProvisionerRoleName
 	if e.iams[account] == nil {
 		e.iams[account] = &fakeIAM{fakeBase: base("iam"), roles: map[string]*fakeRole{}}
 	}
@@ -1008,7 +1009,7 @@ func (e *fakeEnv) side(account, region string) *fakeSide {
 		s3:         &fakeS3{fakeBase: base("s3"), region: region, world: e.world},
 		kms:        &fakeKMS{fakeBase: base("kms"), region: region, keys: map[string]*fakeKey{}, aliases: map[string]string{}},
 		iam:        e.iams[account],
-		sts:        &fakeSTS{fakeBase: base("sts"), arn: "arn:aws:sts::" + account + ":assumed-role/" + DefaultProvisionerRoleName + "/s3crr-test"},
+		sts:        &fakeSTS{fakeBase: base("sts"), arn: "arn:aws:sts::" + account + ":assumed-role/" + names.ProvisionerRoleName + "/s3crr-test"},
 		cloudwatch: &fakeCloudWatch{fakeBase: base("cloudwatch"), region: region, alarms: map[string]cwtypes.MetricAlarm{}},
 	}
 	s.member = &member{account: account, region: region, roleARN: roleARN, s3: s.s3, kms: s.kms, iam: s.iam, sts: s.sts, cloudwatch: s.cloudwatch}

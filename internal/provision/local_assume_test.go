@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/s3crr/s3crr/internal/localaws"
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // TestWrongExternalIDIsAssumeRoleDenied: a hub whose ExternalId the member provisioner
@@ -19,9 +20,9 @@ func TestWrongExternalIDIsAssumeRoleDenied(t *testing.T) {
 	req := sampleRequest(t)
 	env.srv.ResetCalls()
 	for _, s := range []struct{ stage, side, account string }{
-		{StagePreflight, "", "111111111111"},
-		{StageBucket, SideDestination, "222222222222"},
-		{StageKey, SideSource, "111111111111"},
+		{names.StagePreflight, "", "111111111111"},
+		{names.StageBucket, SideDestination, "222222222222"},
+		{names.StageKey, SideSource, "111111111111"},
 	} {
 		_, err := svc.Run(context.Background(), Event{Stage: s.stage, Side: s.side, Request: req})
 		ad, ok := err.(*AccessDenied)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/localaws"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
 )
@@ -74,7 +75,7 @@ func TestConcurrentDuplicateRunsConvergeOnOneKey(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, errs[i] = env.svc.Run(ctx, Event{Stage: StageKey, Side: SideSource, Request: reqJSON})
+					_, errs[i] = env.svc.Run(ctx, Event{Stage: names.StageKey, Side: SideSource, Request: reqJSON})
 				}()
 			}
 			wg.Wait()
@@ -130,8 +131,8 @@ func TestBroughtKeyWithoutTheTagFailsFast(t *testing.T) {
 	must(t, call(c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(req.Destination.KMSKeyAlias), TargetKeyId: key.KeyMetadata.KeyId})))
 	_, err = env.svc.Apply(ctx, sampleRequest(t))
 	var pf *PreflightFailed
-	if !errors.As(err, &pf) || !strings.Contains(err.Error(), policy.BroughtKeyTagKey) {
-		t.Fatalf("apply = %v, want PreflightFailed naming %s", err, policy.BroughtKeyTagKey)
+	if !errors.As(err, &pf) || !strings.Contains(err.Error(), names.BroughtKeyTagKey) {
+		t.Fatalf("apply = %v, want PreflightFailed naming %s", err, names.BroughtKeyTagKey)
 	}
 }
 
@@ -151,7 +152,7 @@ func TestBroughtKeyWithoutIAMDelegationFailsFast(t *testing.T) {
 		`{"Sid":"Read","Effect":"Allow","Principal":{"AWS":%q},"Action":["kms:DescribeKey","kms:GetKeyPolicy","kms:ListResourceTags","kms:GetKeyRotationStatus","kms:CreateAlias"],"Resource":"*"}]}`,
 		admin, policy.AccountRootARN(req.Destination.Account))
 	key, err := c.CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(kp), BypassPolicyLockoutSafetyCheck: true,
-		Tags: []kmstypes.Tag{{TagKey: aws.String(policy.BroughtKeyTagKey), TagValue: aws.String(policy.BroughtKeyTagValue)}}})
+		Tags: []kmstypes.Tag{{TagKey: aws.String(names.BroughtKeyTagKey), TagValue: aws.String(names.BroughtKeyTagValue)}}})
 	must(t, err)
 	must(t, call(c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(req.Destination.KMSKeyAlias), TargetKeyId: key.KeyMetadata.KeyId})))
 	_, err = env.svc.Apply(ctx, sampleRequest(t))
@@ -168,7 +169,7 @@ func TestProvisionerCannotWritePoliciesOfUnboundedRoles(t *testing.T) {
 	req := mustParse(t, sampleRequest(t))
 	ctx := context.Background()
 	root := awsclient.IAM(env.root(req.Source.Account, req.Source.Region))
-	_, err := root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("s3crr-repl-unbounded"), Path: aws.String(policy.ReplicationRolePath),
+	_, err := root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("s3crr-repl-unbounded"), Path: aws.String(names.RolePath),
 		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sts:AssumeRole"}]}`)})
 	must(t, err)
 	prov, err := env.svc.connect.Connect(ctx, req.Source.Account, req.Source.Region, req.PairID)
@@ -196,7 +197,7 @@ func TestOutOfScopeRequestIsRefusedBeforeAnyCall(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := &Service{cfg: tt.cfg.WithDefaults(), connect: base}
 			before := env.srv.Calls()
-			_, err := svc.Run(context.Background(), Event{Stage: StagePreflight, Request: sampleRequest(t)})
+			_, err := svc.Run(context.Background(), Event{Stage: names.StagePreflight, Request: sampleRequest(t)})
 			var is *InvalidSpec
 			if !errors.As(err, &is) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Run = %v, want InvalidSpec naming %s", err, tt.want)
@@ -208,7 +209,7 @@ func TestOutOfScopeRequestIsRefusedBeforeAnyCall(t *testing.T) {
 	}
 	// "*" is the explicit setting for every bucket.
 	svc := &Service{cfg: Config{ExternalID: testExternalID, BucketNamePrefix: AnyBucket}.WithDefaults(), connect: base}
-	if _, err := svc.Run(context.Background(), Event{Stage: StageValidate, Request: sampleRequest(t)}); err != nil {
+	if _, err := svc.Run(context.Background(), Event{Stage: names.StageValidate, Request: sampleRequest(t)}); err != nil {
 		t.Errorf("with bucket prefix %q: %v", AnyBucket, err)
 	}
 }
@@ -247,7 +248,7 @@ func TestForeignReplicationNotificationIsRefusedAtPreflight(t *testing.T) {
 	}
 
 	// Pointed at s3crr's queue with all of s3crr's events, it is kept and the pair applies.
-	queue := "arn:aws:sqs:" + req.Source.Region + ":" + req.Source.Account + ":" + DefaultEventsQueueName
+	queue := "arn:aws:sqs:" + req.Source.Region + ":" + req.Source.Account + ":" + names.EventsQueueName
 	must(t, call(src.PutBucketNotificationConfiguration(ctx, &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String(req.Source.Bucket),
 		NotificationConfiguration: &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{{
 			Id: aws.String("made-by-hand"), QueueArn: aws.String(queue), Events: []s3types.Event{"s3:Replication:*"}}}}})))

@@ -18,6 +18,7 @@ import (
 
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/localaws"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
@@ -68,15 +69,15 @@ func TestPropagationWindowGivesPrincipalNotReadyThenConverges(t *testing.T) {
 		}
 	}
 
-	runAll([]step{{StageValidate, ""}, {StagePreflight, ""}, {StageBucket, SideSource}, {StageBucket, SideDestination}}, false)
-	// The keys stage creates each key and its alias, then enables rotation, which the
+	runAll([]step{{names.StageValidate, ""}, {names.StagePreflight, ""}, {names.StageBucket, SideSource}, {names.StageBucket, SideDestination}}, false)
+	// The key stage creates each key and its alias, then enables rotation, which the
 	// provisioner may do only through the alias that KMS does not authorize by yet.
-	keys := []step{{StageKey, SideSource}, {StageKey, SideDestination}}
+	keys := []step{{names.StageKey, SideSource}, {names.StageKey, SideDestination}}
 	runAll(keys, true)
 	clock.Advance(3 * time.Minute)
 	runAll(keys, false)
-	runAll([]step{{StageRole, SideSource}}, false)
-	runAll([]step{{StageKeyPolicy, SideDestination}, {StageBucketPolicy, SideDestination}, {StageReplication, SideSource}}, true)
+	runAll([]step{{names.StageRole, SideSource}}, false)
+	runAll([]step{{names.StageKeyPolicy, SideDestination}, {names.StageBucketPolicy, SideDestination}, {names.StageReplication, SideSource}}, true)
 	clock.Advance(3 * time.Minute)
 	res := env.apply(t, req)
 	if countChanges(res) == 0 {
@@ -113,7 +114,7 @@ func TestForeignConfigurationSurvives(t *testing.T) {
 	// The destination key exists already under the requested alias, with a foreign statement.
 	// Its owner lets s3crr add the pair's statements with the documented tag.
 	key, err := dstKMS.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("payments archive key"),
-		Tags: []kmstypes.Tag{{TagKey: aws.String(policy.BroughtKeyTagKey), TagValue: aws.String(policy.BroughtKeyTagValue)}}})
+		Tags: []kmstypes.Tag{{TagKey: aws.String(names.BroughtKeyTagKey), TagValue: aws.String(names.BroughtKeyTagValue)}}})
 	must(t, err)
 	keyARN := aws.ToString(key.KeyMetadata.Arn)
 	must(t, call(dstKMS.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(req.Destination.KMSKeyAlias), TargetKeyId: key.KeyMetadata.KeyId})))
@@ -123,7 +124,7 @@ func TestForeignConfigurationSurvives(t *testing.T) {
 	must(t, call(dstKMS.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: key.KeyMetadata.KeyId, PolicyName: aws.String("default"), Policy: aws.String(string(keyPolicy.JSON()))})))
 
 	res := env.apply(t, reqJSON)
-	if got := outputOf(res, StageKey, SideDestination, "keyArn"); got != keyARN {
+	if got := outputOf(res, names.StageKey, SideDestination, "keyArn"); got != keyARN {
 		t.Errorf("destination key = %s, want the existing key %s behind the alias", got, keyARN)
 	}
 	warned := false
@@ -189,7 +190,7 @@ func TestForeignConfigurationSurvives(t *testing.T) {
 	}
 	tags, err := srcS3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(req.Source.Bucket)})
 	must(t, err)
-	if !hasTag(tags.TagSet, "team", "payments") || !hasTag(tags.TagSet, pairTagKey(req.PairID), SideSource) {
+	if !hasTag(tags.TagSet, "team", "payments") || !hasTag(tags.TagSet, names.PairTagKey(req.PairID), SideSource) {
 		t.Errorf("source bucket tags = %v", tags.TagSet)
 	}
 }

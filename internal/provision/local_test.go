@@ -21,6 +21,7 @@ import (
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/localaws"
 	"github.com/s3crr/s3crr/internal/localdeploy"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/spec"
 )
 
@@ -173,8 +174,8 @@ func TestProvisionSamplePairReplicatesWithDestinationKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("head replica: %v", err)
 	}
-	dstKey := outputOf(res, StageKey, SideDestination, "keyArn")
-	srcKey := outputOf(res, StageKey, SideSource, "keyArn")
+	dstKey := outputOf(res, names.StageKey, SideDestination, "keyArn")
+	srcKey := outputOf(res, names.StageKey, SideSource, "keyArn")
 	if dstKey == "" || dstKey == srcKey {
 		t.Fatalf("key outputs: source %q destination %q", srcKey, dstKey)
 	}
@@ -313,7 +314,7 @@ func TestCallerIdentityIsProvisionerSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "arn:aws:sts::222222222222:assumed-role/s3crr-provisioner/" + SessionName(req.PairID)
+	want := "arn:aws:sts::222222222222:assumed-role/s3crr-provisioner/" + names.SessionName(req.PairID)
 	if got := aws.ToString(id.Arn); got != want {
 		t.Errorf("caller = %s, want %s", got, want)
 	}

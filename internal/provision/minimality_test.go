@@ -25,7 +25,7 @@ import (
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/localaws"
 	"github.com/s3crr/s3crr/internal/localaws/authz"
-	"github.com/s3crr/s3crr/internal/localdeploy"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
 	"github.com/s3crr/s3crr/statemachine"
@@ -120,7 +120,7 @@ func pairWithOwnSourceKey(t *testing.T, env *localEnv) []byte {
 	keyPolicy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"AllButDecrypt","Effect":"Allow","Principal":{"AWS":%q},"NotAction":"kms:Decrypt","Resource":"*"}]}`,
 		policy.AccountRootARN(req.Source.Account))
 	key, err := awsclient.KMS(env.root(req.Source.Account, req.Source.Region)).CreateKey(ctx, &kms.CreateKeyInput{Policy: aws.String(keyPolicy),
-		Tags: []kmstypes.Tag{{TagKey: aws.String(policy.BroughtKeyTagKey), TagValue: aws.String(policy.BroughtKeyTagValue)}}})
+		Tags: []kmstypes.Tag{{TagKey: aws.String(names.BroughtKeyTagKey), TagValue: aws.String(names.BroughtKeyTagValue)}}})
 	must(t, err)
 	var raw map[string]any
 	must(t, json.Unmarshal(sampleRequest(t), &raw))
@@ -211,8 +211,8 @@ func TestReplicationPermissionsAreMinimal(t *testing.T) {
 // stands in the accounts, with the way to put a modified copy back.
 func (e *localEnv) replicationDocs(t *testing.T, req spec.Request, res []Result) []replicationDoc {
 	ctx := context.Background()
-	srcKeyARN := outputOf(res, StageKey, SideSource, "keyArn")
-	dstKeyARN := outputOf(res, StageKey, SideDestination, "keyArn")
+	srcKeyARN := outputOf(res, names.StageKey, SideSource, "keyArn")
+	dstKeyARN := outputOf(res, names.StageKey, SideDestination, "keyArn")
 	srcIAM := awsclient.IAM(e.root(req.Source.Account, req.Source.Region))
 	srcKMS := awsclient.KMS(e.root(req.Source.Account, req.Source.Region))
 	dstS3 := awsclient.S3(e.root(req.Destination.Account, req.Destination.Region))
@@ -242,7 +242,7 @@ func (e *localEnv) replicationDocs(t *testing.T, req spec.Request, res []Result)
 
 	// The boundary is a managed policy the simulator cannot version; the walk attaches
 	// a reduced copy as the role's boundary and puts the original back.
-	boundaryARN := policy.BoundaryPolicyARN(req.Source.Account)
+	boundaryARN := names.BoundaryPolicyARN(req.Source.Account)
 	boundaryDoc := current(func() (*string, error) {
 		p, err := srcIAM.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(boundaryARN)})
 		if err != nil {
@@ -283,13 +283,13 @@ func (e *localEnv) replicationDocs(t *testing.T, req spec.Request, res []Result)
 			return call(srcIAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: role, PolicyDocument: aws.String(string(d.JSON()))}))
 		}},
 		{name: "replication role policy", doc: current(func() (*string, error) {
-			o, err := srcIAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: role, PolicyName: aws.String(replicationPolicyName)})
+			o, err := srcIAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: role, PolicyName: aws.String(names.ReplicationPolicyName)})
 			if err != nil {
 				return nil, err
 			}
 			return o.PolicyDocument, nil
 		}), put: func(d policy.Document) error {
-			return call(srcIAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: role, PolicyName: aws.String(replicationPolicyName), PolicyDocument: aws.String(string(d.JSON()))}))
+			return call(srcIAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: role, PolicyName: aws.String(names.ReplicationPolicyName), PolicyDocument: aws.String(string(d.JSON()))}))
 		}},
 		{name: "permissions boundary", doc: boundaryDoc, put: putBoundary},
 		{name: "source key policy", doc: srcKeyDoc, put: putSrcKey},
@@ -406,7 +406,7 @@ type provisionerDoc struct {
 // CDK stacks) write them.
 func provisionerDocs() []provisionerDoc {
 	pp := policy.ProvisionerParams{Account: localaws.SourceAccount, HubAccount: localaws.HubAccount,
-		HubRoleARNs: []string{policy.RoleARN(localaws.HubAccount, "/", localdeploy.ProvisionFunctionRoleName)}, ExternalID: testExternalID}
+		HubRoleARNs: []string{policy.RoleARN(localaws.HubAccount, "/", names.ProvisionFunctionRoleName)}, ExternalID: testExternalID}
 	perMember := func(build func(policy.ProvisionerParams) policy.Document, install func(c *iam.Client, d policy.Document) error) func(*testing.T, *localEnv, string, string) {
 		return func(t *testing.T, env *localEnv, sid, action string) {
 			for _, acct := range []string{localaws.SourceAccount, localaws.DestinationAccount} {
@@ -419,7 +419,7 @@ func provisionerDocs() []provisionerDoc {
 	hp := policy.HubParams{MemberAccounts: []string{localaws.SourceAccount, localaws.DestinationAccount}, ExternalID: testExternalID}
 	return []provisionerDoc{
 		{name: "provisioner policy", doc: policy.ProvisionerPolicy(pp), put: perMember(policy.ProvisionerPolicy, func(c *iam.Client, d policy.Document) error {
-			return call(c.PutRolePolicy(context.Background(), &iam.PutRolePolicyInput{RoleName: aws.String(policy.DefaultProvisionerRoleName),
+			return call(c.PutRolePolicy(context.Background(), &iam.PutRolePolicyInput{RoleName: aws.String(names.ProvisionerRoleName),
 				PolicyName: aws.String("s3crr-provisioner"), PolicyDocument: aws.String(string(d.JSON()))}))
 		})},
 		{name: "provisioner trust", doc: policy.ProvisionerTrustPolicy(pp), put: perMember(policy.ProvisionerTrustPolicy, func(c *iam.Client, d policy.Document) error {
@@ -428,16 +428,16 @@ func provisionerDocs() []provisionerDoc {
 				// the same as not trusting the hub.
 				d.Statement = []policy.Statement{{Sid: "NotTheHub", Effect: policy.Allow, Principal: policy.AWSPrincipal(policy.AccountRootARN("999999999999")), Action: []string{"sts:AssumeRole"}}}
 			}
-			return call(c.UpdateAssumeRolePolicy(context.Background(), &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(policy.DefaultProvisionerRoleName), PolicyDocument: aws.String(string(d.JSON()))}))
+			return call(c.UpdateAssumeRolePolicy(context.Background(), &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(names.ProvisionerRoleName), PolicyDocument: aws.String(string(d.JSON()))}))
 		})},
 		{name: "hub provision function policy", doc: policy.ProvisionFunctionPolicy(hp), put: func(t *testing.T, env *localEnv, sid, action string) {
 			c := awsclient.IAM(env.root(localaws.HubAccount, "us-east-1"))
 			d := without(policy.ProvisionFunctionPolicy(hp), sid, action)
 			if len(d.Statement) == 0 {
-				must(t, call(c.DeleteRolePolicy(context.Background(), &iam.DeleteRolePolicyInput{RoleName: aws.String(localdeploy.ProvisionFunctionRoleName), PolicyName: aws.String("s3crr-provision")})))
+				must(t, call(c.DeleteRolePolicy(context.Background(), &iam.DeleteRolePolicyInput{RoleName: aws.String(names.ProvisionFunctionRoleName), PolicyName: aws.String("s3crr-provision")})))
 				return
 			}
-			must(t, call(c.PutRolePolicy(context.Background(), &iam.PutRolePolicyInput{RoleName: aws.String(localdeploy.ProvisionFunctionRoleName),
+			must(t, call(c.PutRolePolicy(context.Background(), &iam.PutRolePolicyInput{RoleName: aws.String(names.ProvisionFunctionRoleName),
 				PolicyName: aws.String("s3crr-provision"), PolicyDocument: aws.String(string(d.JSON()))})))
 		}},
 	}
@@ -607,7 +607,7 @@ func withBroughtKeys(t *testing.T, env *localEnv, reqJSON []byte) []byte {
 	}{{"source", req.Source}, {"destination", req.Destination}} {
 		key, err := awsclient.KMS(env.root(side.ep.Account, side.ep.Region)).CreateKey(ctx, &kms.CreateKeyInput{
 			Description: aws.String("the owner's " + side.name + " key"),
-			Tags:        []kmstypes.Tag{{TagKey: aws.String(policy.BroughtKeyTagKey), TagValue: aws.String(policy.BroughtKeyTagValue)}},
+			Tags:        []kmstypes.Tag{{TagKey: aws.String(names.BroughtKeyTagKey), TagValue: aws.String(names.BroughtKeyTagValue)}},
 		})
 		must(t, err)
 		ep := raw[side.name].(map[string]any)
@@ -627,9 +627,9 @@ func raceAliasOnce(t *testing.T, env *localEnv, ep spec.Endpoint, pairID string)
 		ctx := context.Background()
 		c := awsclient.KMS(env.root(ep.Account, ep.Region))
 		key, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("the duplicate run's key"), Tags: []kmstypes.Tag{
-			{TagKey: aws.String(policy.ManagedByTagKey), TagValue: aws.String(policy.ManagedByTagValue)},
-			{TagKey: aws.String(policy.PairIDTagKey), TagValue: aws.String(pairID)},
-			{TagKey: aws.String(policy.AliasTagKey), TagValue: aws.String(ep.KMSKeyAlias)},
+			{TagKey: aws.String(names.ManagedByTagKey), TagValue: aws.String(names.ManagedByTagValue)},
+			{TagKey: aws.String(names.PairIDTagKey), TagValue: aws.String(pairID)},
+			{TagKey: aws.String(names.AliasTagKey), TagValue: aws.String(ep.KMSKeyAlias)},
 		}})
 		if err != nil {
 			t.Errorf("duplicate run's CreateKey: %v", err)

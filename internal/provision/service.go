@@ -15,22 +15,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/spec"
-)
-
-// Stage names, as the state machine passes them.
-const (
-	StageValidate         = "validate"
-	StagePreflight        = "preflight"
-	StageBucket           = "bucket"
-	StageKey              = "key"
-	StageRole             = "role"
-	StageKeyPolicy        = "keyPolicy"
-	StageBucketPolicy     = "bucketPolicy"
-	StageEncryption       = "encryption"
-	StageReplication      = "replication"
-	StageEvents           = "events"
-	StageCheckReplication = "checkReplication"
 )
 
 // Sides of a pair.
@@ -45,32 +31,32 @@ var Stages = []struct {
 	Name  string
 	Sides []string
 }{
-	{StageValidate, []string{""}},
-	{StagePreflight, []string{""}},
-	{StageBucket, []string{SideSource, SideDestination}},
-	{StageKey, []string{SideSource, SideDestination}},
-	{StageRole, []string{SideSource}},
-	{StageKeyPolicy, []string{SideSource, SideDestination}},
-	{StageBucketPolicy, []string{SideDestination}},
-	{StageEncryption, []string{SideSource, SideDestination}},
-	{StageReplication, []string{SideSource}},
-	{StageEvents, []string{SideSource}},
-	{StageCheckReplication, []string{""}},
+	{names.StageValidate, []string{""}},
+	{names.StagePreflight, []string{""}},
+	{names.StageBucket, []string{SideSource, SideDestination}},
+	{names.StageKey, []string{SideSource, SideDestination}},
+	{names.StageRole, []string{SideSource}},
+	{names.StageKeyPolicy, []string{SideSource, SideDestination}},
+	{names.StageBucketPolicy, []string{SideDestination}},
+	{names.StageEncryption, []string{SideSource, SideDestination}},
+	{names.StageReplication, []string{SideSource}},
+	{names.StageEvents, []string{SideSource}},
+	{names.StageCheckReplication, []string{""}},
 }
 
 // stageRunners maps each stage name to the method that runs it.
 var stageRunners = map[string]func(*stage, context.Context) error{
-	StageValidate:         (*stage).validate,
-	StagePreflight:        (*stage).preflight,
-	StageBucket:           (*stage).bucket,
-	StageKey:              (*stage).key,
-	StageRole:             (*stage).role,
-	StageKeyPolicy:        (*stage).keyPolicy,
-	StageBucketPolicy:     (*stage).bucketPolicy,
-	StageEncryption:       (*stage).encryption,
-	StageReplication:      (*stage).replication,
-	StageEvents:           (*stage).events,
-	StageCheckReplication: (*stage).checkReplication,
+	names.StageValidate:         (*stage).validate,
+	names.StagePreflight:        (*stage).preflight,
+	names.StageBucket:           (*stage).bucket,
+	names.StageKey:              (*stage).key,
+	names.StageRole:             (*stage).role,
+	names.StageKeyPolicy:        (*stage).keyPolicy,
+	names.StageBucketPolicy:     (*stage).bucketPolicy,
+	names.StageEncryption:       (*stage).encryption,
+	names.StageReplication:      (*stage).replication,
+	names.StageEvents:           (*stage).events,
+	names.StageCheckReplication: (*stage).checkReplication,
 }
 
 // Event is the provision Lambda's input: one stage for one side of a pair.
@@ -135,23 +121,16 @@ type Config struct {
 	KMSAliasPrefix string
 }
 
-// Defaults for Config.
-const (
-	DefaultProvisionerRoleName     = "s3crr-provisioner"
-	DefaultBoundaryPolicyARNFormat = "arn:aws:iam::%s:policy/s3crr/s3crr-replication-boundary"
-	DefaultEventsQueueName         = "s3crr-replication-events"
-)
-
 // WithDefaults fills unset fields.
 func (c Config) WithDefaults() Config {
 	if c.ProvisionerRoleName == "" {
-		c.ProvisionerRoleName = DefaultProvisionerRoleName
+		c.ProvisionerRoleName = names.ProvisionerRoleName
 	}
 	if c.BoundaryPolicyARNFormat == "" {
-		c.BoundaryPolicyARNFormat = DefaultBoundaryPolicyARNFormat
+		c.BoundaryPolicyARNFormat = names.BoundaryPolicyARNFormat
 	}
 	if c.EventsQueueName == "" {
-		c.EventsQueueName = DefaultEventsQueueName
+		c.EventsQueueName = names.EventsQueueName
 	}
 	return c
 }

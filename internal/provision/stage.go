@@ -205,15 +205,3 @@ func (st *stage) ownerOverrideNeeded(ctx context.Context) (bool, error) {
 		out.OwnershipControls.Rules[0].ObjectOwnership == s3types.ObjectOwnershipBucketOwnerEnforced
 	return !enforced, nil
 }
-
-// pairTagKey is the tag s3crr puts on what it creates or uses for a pair; its value is the
-// side. One tag per pair, so several pairs can share a bucket.
-func pairTagKey(pairID string) string { return "s3crr:pair:" + pairID }
-
-// Tag keys on resources s3crr creates.
-const (
-	tagManagedBy = policy.ManagedByTagKey
-	tagPairID    = policy.PairIDTagKey
-	tagAlias     = policy.AliasTagKey
-	managedBy    = policy.ManagedByTagValue
-)

@@ -10,6 +10,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
@@ -194,9 +195,9 @@ func (st *stage) ensureBucketTags(ctx context.Context, m *member, name, side str
 			return m.classify("s3:GetBucketTagging "+name, err)
 		}
 	}
-	want := map[string]string{pairTagKey(st.req.PairID): side}
+	want := map[string]string{names.PairTagKey(st.req.PairID): side}
 	if created {
-		want[tagManagedBy] = managedBy
+		want[names.ManagedByTagKey] = names.ManagedByTagValue
 	}
 	changed := false
 	for k, v := range want {
@@ -217,7 +218,7 @@ func (st *stage) ensureBucketTags(ctx context.Context, m *member, name, side str
 	for _, k := range keys {
 		set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
-	return st.change(m, "arn:aws:s3:::"+name, "tag", pairTagKey(st.req.PairID)+"="+side+" (other tags kept)", func() error {
+	return st.change(m, "arn:aws:s3:::"+name, "tag", names.PairTagKey(st.req.PairID)+"="+side+" (other tags kept)", func() error {
 		_, err := m.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}})
 		return m.classify("s3:PutBucketTagging "+name, err)
 	})

@@ -13,14 +13,8 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
-	"github.com/s3crr/s3crr/internal/policy"
+	"github.com/s3crr/s3crr/internal/names"
 )
-
-// EventsConfigurationID is the ID of the queue configuration s3crr adds to a source
-// bucket's notifications. One per bucket, shared by every pair replicating from it: S3
-// rejects overlapping configurations for the same event types, and the events name their
-// rule (replicationRuleId), which is how the monitor finds the pair.
-const EventsConfigurationID = "s3crr-replication-events"
 
 // ReplicationEvents are the S3 replication events s3crr routes to the hub. They need
 // replication Metrics on the rule; the threshold events need RTC too.
@@ -75,7 +69,7 @@ func (st *stage) subscribeEvents(ctx context.Context, m *member) error {
 			EventBridgeConfiguration:     out.EventBridgeConfiguration,
 		}
 	}
-	ours := s3types.QueueConfiguration{Id: aws.String(EventsConfigurationID), QueueArn: aws.String(queueARN), Events: ReplicationEvents}
+	ours := s3types.QueueConfiguration{Id: aws.String(names.EventsConfigurationID), QueueArn: aws.String(queueARN), Events: ReplicationEvents}
 	nc := in.NotificationConfiguration
 	covered, err := foreignReplicationEvents(bucket, queueARN, nc)
 	if err != nil || covered {
@@ -83,7 +77,7 @@ func (st *stage) subscribeEvents(ctx context.Context, m *member) error {
 	}
 	found := false
 	for i, q := range nc.QueueConfigurations {
-		if aws.ToString(q.Id) != EventsConfigurationID {
+		if aws.ToString(q.Id) != names.EventsConfigurationID {
 			continue
 		}
 		found = true
@@ -95,7 +89,7 @@ func (st *stage) subscribeEvents(ctx context.Context, m *member) error {
 	if !found {
 		nc.QueueConfigurations = append(nc.QueueConfigurations, ours)
 	}
-	return st.change(m, "arn:aws:s3:::"+bucket, "subscribe replication events", fmt.Sprintf("%s → %s (other notifications kept)", EventsConfigurationID, queueARN), func() error {
+	return st.change(m, "arn:aws:s3:::"+bucket, "subscribe replication events", fmt.Sprintf("%s → %s (other notifications kept)", names.EventsConfigurationID, queueARN), func() error {
 		_, err := m.s3.PutBucketNotificationConfiguration(ctx, in)
 		return m.classify("s3:PutBucketNotification "+bucket, err)
 	})
@@ -104,12 +98,6 @@ func (st *stage) subscribeEvents(ctx context.Context, m *member) error {
 // eventsQueueARN is MemberStack's events queue in the pair's source account and region.
 func (st *stage) eventsQueueARN() string {
 	return fmt.Sprintf("arn:aws:sqs:%s:%s:%s", st.req.Source.Region, st.req.Source.Account, st.svc.cfg.EventsQueueName)
-}
-
-// FailedReplicationAlarmName is the name of a pair's CloudWatch alarm. The prefix is what
-// the provisioner's grant (alarm:s3crr-*) and MemberStack's forwarding rule match.
-func FailedReplicationAlarmName(pairID string) string {
-	return policy.AlarmNamePrefix + pairID + "-failed-replication"
 }
 
 // The alarm's evaluation. S3 publishes OperationsFailedReplication (AWS/S3, per rule, once
@@ -136,7 +124,7 @@ const (
 func (st *stage) desiredFailureAlarm() *cloudwatch.PutMetricAlarmInput {
 	r := st.req
 	return &cloudwatch.PutMetricAlarmInput{
-		AlarmName: aws.String(FailedReplicationAlarmName(r.PairID)),
+		AlarmName: aws.String(names.FailedReplicationAlarmName(r.PairID)),
 		AlarmDescription: aws.String(fmt.Sprintf(
 			"s3crr pair %s: objects failed to replicate from s3://%s (%s, %s) to s3://%s (%s, %s) under rule %s. "+
 				"The hub's alert for the same pair names the failure reason and its fix; the source objects show FAILED (x-amz-replication-status). "+
@@ -278,7 +266,7 @@ func foreignReplicationEvents(bucket, queueARN string, nc *s3types.NotificationC
 		others = append(others, target{aws.ToString(l.Id), aws.ToString(l.LambdaFunctionArn), l.Events})
 	}
 	for _, o := range others {
-		if o.id == EventsConfigurationID {
+		if o.id == names.EventsConfigurationID {
 			continue
 		}
 		shared := sharedReplicationEvents(o.events)

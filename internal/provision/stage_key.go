@@ -10,8 +10,8 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
-	"github.com/s3crr/s3crr/internal/spec"
 )
 
 // key ensures a side's KMS key. A key given by ARN is only checked (it is the owner's:
@@ -64,9 +64,9 @@ func (st *stage) key(ctx context.Context) error {
 				KeySpec:     kmstypes.KeySpecSymmetricDefault,
 				KeyUsage:    kmstypes.KeyUsageTypeEncryptDecrypt,
 				Tags: []kmstypes.Tag{
-					{TagKey: aws.String(tagManagedBy), TagValue: aws.String(managedBy)},
-					{TagKey: aws.String(tagPairID), TagValue: aws.String(st.req.PairID)},
-					{TagKey: aws.String(tagAlias), TagValue: aws.String(ep.KMSKeyAlias)},
+					{TagKey: aws.String(names.ManagedByTagKey), TagValue: aws.String(names.ManagedByTagValue)},
+					{TagKey: aws.String(names.PairIDTagKey), TagValue: aws.String(st.req.PairID)},
+					{TagKey: aws.String(names.AliasTagKey), TagValue: aws.String(ep.KMSKeyAlias)},
 				},
 			})
 			if err != nil {
@@ -111,9 +111,9 @@ func (st *stage) key(ctx context.Context) error {
 // a key it did not create; nothing else about the key changes (its rotation setting is
 // the owner's).
 func (st *stage) ensureAliasOnBroughtKey(ctx context.Context, m *member, side, keyARN string) error {
-	alias := spec.DefaultSourceAlias(st.req.PairID)
+	alias := names.SourceAlias(st.req.PairID)
 	if side == SideDestination {
-		alias = spec.DefaultDestinationAlias(st.req.PairID)
+		alias = names.DestinationAlias(st.req.PairID)
 	}
 	out, err := m.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
 	switch {
@@ -147,7 +147,7 @@ func (st *stage) convergeOnWinner(ctx context.Context, m *member, race *aliasTak
 	if err != nil {
 		return "", err
 	}
-	if tags[tagManagedBy] != managedBy || tags[tagPairID] != st.req.PairID || tags[tagAlias] != race.alias {
+	if tags[names.ManagedByTagKey] != names.ManagedByTagValue || tags[names.PairIDTagKey] != st.req.PairID || tags[names.AliasTagKey] != race.alias {
 		return "", &race.Conflict
 	}
 	_, err = m.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(race.ours), PendingWindowInDays: aws.Int32(discardWindowDays)})
@@ -230,7 +230,7 @@ func findKeyByAliasTag(ctx context.Context, m *member, alias string) (string, er
 				return "", m.classify("kms:ListResourceTags", err)
 			}
 			for _, t := range tags.Tags {
-				if aws.ToString(t.TagKey) == tagAlias && aws.ToString(t.TagValue) == alias {
+				if aws.ToString(t.TagKey) == names.AliasTagKey && aws.ToString(t.TagValue) == alias {
 					meta, err := m.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: k.KeyArn})
 					if err != nil {
 						return "", m.classify("kms:DescribeKey", err)
@@ -251,7 +251,7 @@ func findKeyByAliasTag(ctx context.Context, m *member, alias string) (string, er
 // keyCreatedByS3crr reports whether a key carries the tag s3crr puts on keys it creates.
 func keyCreatedByS3crr(ctx context.Context, m *member, keyARN string) (bool, error) {
 	tags, err := keyTags(ctx, m, keyARN)
-	return tags[tagManagedBy] == managedBy, err
+	return tags[names.ManagedByTagKey] == names.ManagedByTagValue, err
 }
 
 // warnIfRotationOff reports, without changing it, a key of the owner's that does not

@@ -9,11 +9,9 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
-
-// replicationPolicyName is the replication role's inline policy.
-const replicationPolicyName = "s3crr-replication"
 
 // role ensures the replication role in the source account: created under the s3crr path
 // with the deployment's permissions boundary, trusted by S3, with the pair's inline policy.
@@ -81,8 +79,8 @@ func (st *stage) createRole(ctx context.Context, m *member, name, roleARN string
 			PermissionsBoundary:      aws.String(boundary),
 			Description:              aws.String("S3 replication role of s3crr pair " + st.req.PairID),
 			Tags: []iamtypes.Tag{
-				{Key: aws.String(tagManagedBy), Value: aws.String(managedBy)},
-				{Key: aws.String(tagPairID), Value: aws.String(st.req.PairID)},
+				{Key: aws.String(names.ManagedByTagKey), Value: aws.String(names.ManagedByTagValue)},
+				{Key: aws.String(names.PairIDTagKey), Value: aws.String(st.req.PairID)},
 			},
 		})
 		if awsclient.ErrorCode(err) == "EntityAlreadyExists" {
@@ -97,12 +95,12 @@ func (st *stage) createRole(ctx context.Context, m *member, name, roleARN string
 func (st *stage) ensureRolePolicy(ctx context.Context, m *member, name, roleARN string, p policy.ReplicationParams, created bool) error {
 	want := policy.ReplicationRolePolicy(p)
 	if !created {
-		out, err := m.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(replicationPolicyName)})
+		out, err := m.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(names.ReplicationPolicyName)})
 		switch {
 		case err == nil:
 			current, err := decodePolicyDocument(aws.ToString(out.PolicyDocument))
 			if err != nil {
-				return fmt.Errorf("parse policy %s of %s: %w", replicationPolicyName, roleARN, err)
+				return fmt.Errorf("parse policy %s of %s: %w", names.ReplicationPolicyName, roleARN, err)
 			}
 			if policy.Equivalent(current, want) {
 				return nil
@@ -111,8 +109,8 @@ func (st *stage) ensureRolePolicy(ctx context.Context, m *member, name, roleARN 
 			return m.classify("iam:GetRolePolicy "+name, err)
 		}
 	}
-	return st.change(m, roleARN, "put role policy", replicationPolicyName+": least-privilege replication permissions with KMS ViaService and encryption-context conditions", func() error {
-		_, err := m.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(replicationPolicyName), PolicyDocument: aws.String(string(want.JSON()))})
+	return st.change(m, roleARN, "put role policy", names.ReplicationPolicyName+": least-privilege replication permissions with KMS ViaService and encryption-context conditions", func() error {
+		_, err := m.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(names.ReplicationPolicyName), PolicyDocument: aws.String(string(want.JSON()))})
 		return m.classify("iam:PutRolePolicy "+name, err)
 	})
 }
@@ -122,9 +120,9 @@ func roleIsOurs(tags []iamtypes.Tag, pairID string) bool {
 	managed, pair := false, false
 	for _, t := range tags {
 		switch aws.ToString(t.Key) {
-		case tagManagedBy:
-			managed = aws.ToString(t.Value) == managedBy
-		case tagPairID:
+		case names.ManagedByTagKey:
+			managed = aws.ToString(t.Value) == names.ManagedByTagValue
+		case names.PairIDTagKey:
 			pair = aws.ToString(t.Value) == pairID
 		}
 	}

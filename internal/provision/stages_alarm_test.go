@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/spec"
 )
 
@@ -110,7 +111,7 @@ func TestFailureAlarmDriftIsReplaced(t *testing.T) {
 			env.src.cloudwatch.alarms[fakeAlarmName] = a
 
 			env.log.reset()
-			res := env.mustRun(t, StageEvents, SideSource, req)
+			res := env.mustRun(t, names.StageEvents, SideSource, req)
 			puts := env.log.count("PutMetricAlarm")
 			if tt.wantDiff == "" {
 				if puts != 0 || len(res.Changes) != 0 {
@@ -142,9 +143,9 @@ func TestFailureAlarmDriftIsReplaced(t *testing.T) {
 func TestEventsStageWithoutMetricsMakesNoAlarm(t *testing.T) {
 	env := newFakeEnv(t)
 	req := requestJSON(t, func(r *spec.Request) { r.Rule.Metrics, r.Rule.ReplicationTimeControl = aws.Bool(false), false })
-	env.applyBefore(t, StageEvents, SideSource, req)
+	env.applyBefore(t, names.StageEvents, SideSource, req)
 	env.log.reset()
-	res := env.mustRun(t, StageEvents, SideSource, req)
+	res := env.mustRun(t, names.StageEvents, SideSource, req)
 	for _, c := range env.log.calls {
 		if c.Service == "cloudwatch" {
 			t.Errorf("call %s with metrics off", c)

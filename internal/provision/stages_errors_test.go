@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
 )
@@ -38,7 +39,9 @@ var stageStates = []stageState{
 			if s == env.dst {
 				alias = "alias/s3crr-dst"
 			}
-			s.kms.addKey(func(k *fakeKey) { k.tags = kmsTags(tagManagedBy, managedBy, tagAlias, alias) })
+			s.kms.addKey(func(k *fakeKey) {
+				k.tags = kmsTags(names.ManagedByTagKey, names.ManagedByTagValue, names.AliasTagKey, alias)
+			})
 		}
 		env.applyBefore(t, stage, side, req)
 	}},
@@ -244,23 +247,23 @@ func TestPropagationErrorsArePrincipalNotReady(t *testing.T) {
 		give        error
 		want        bool
 	}{
-		{"KMS invalid principals", StageKeyPolicy, SideDestination, "kms", "PutKeyPolicy",
+		{"KMS invalid principals", names.StageKeyPolicy, SideDestination, "kms", "PutKeyPolicy",
 			apiErr("MalformedPolicyDocumentException", "Policy contains a statement with one or more invalid principals."), true},
-		{"KMS lockout check", StageKeyPolicy, SideDestination, "kms", "PutKeyPolicy",
+		{"KMS lockout check", names.StageKeyPolicy, SideDestination, "kms", "PutKeyPolicy",
 			apiErr("MalformedPolicyDocumentException", "The new key policy will not allow you to update the key policy in the future."), false},
-		{"KMS bad JSON", StageKeyPolicy, SideDestination, "kms", "PutKeyPolicy",
+		{"KMS bad JSON", names.StageKeyPolicy, SideDestination, "kms", "PutKeyPolicy",
 			apiErr("MalformedPolicyDocumentException", "Policy contains invalid JSON"), false},
-		{"S3 bucket policy invalid principal", StageBucketPolicy, SideDestination, "s3", "PutBucketPolicy",
+		{"S3 bucket policy invalid principal", names.StageBucketPolicy, SideDestination, "s3", "PutBucketPolicy",
 			httpErr(http.StatusBadRequest, apiErr("MalformedPolicy", "Invalid principal in policy")), true},
-		{"S3 bucket policy invalid action", StageBucketPolicy, SideDestination, "s3", "PutBucketPolicy",
+		{"S3 bucket policy invalid action", names.StageBucketPolicy, SideDestination, "s3", "PutBucketPolicy",
 			httpErr(http.StatusBadRequest, apiErr("MalformedPolicy", "Policy has invalid action")), false},
-		{"S3 replication role not assumable yet", StageReplication, SideSource, "s3", "PutBucketReplication",
+		{"S3 replication role not assumable yet", names.StageReplication, SideSource, "s3", "PutBucketReplication",
 			httpErr(http.StatusBadRequest, apiErr("InvalidArgument", "Invalid Role specified in replication configuration: role arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive does not exist or is not yet assumable by Amazon S3")), true},
-		{"S3 replication role ARN malformed", StageReplication, SideSource, "s3", "PutBucketReplication",
+		{"S3 replication role ARN malformed", names.StageReplication, SideSource, "s3", "PutBucketReplication",
 			httpErr(http.StatusBadRequest, apiErr("InvalidArgument", "Invalid Role specified in replication configuration")), false},
-		{"S3 replication other argument", StageReplication, SideSource, "s3", "PutBucketReplication",
+		{"S3 replication other argument", names.StageReplication, SideSource, "s3", "PutBucketReplication",
 			httpErr(http.StatusBadRequest, apiErr("InvalidArgument", "Priority must not be duplicated")), false},
-		{"S3 replication versioning", StageReplication, SideSource, "s3", "PutBucketReplication",
+		{"S3 replication versioning", names.StageReplication, SideSource, "s3", "PutBucketReplication",
 			httpErr(http.StatusBadRequest, apiErr("InvalidRequest", "Versioning must be 'Enabled' on the bucket to apply a replication configuration")), false},
 	}
 	req := requestJSON(t)
@@ -315,14 +318,14 @@ func TestRunReturnsNamedErrorsUnwrapped(t *testing.T) {
 		wantText []string
 	}{
 		{
-			name: "invalid request", stage: StageBucket, side: SideSource, wantType: "InvalidSpec",
+			name: "invalid request", stage: names.StageBucket, side: SideSource, wantType: "InvalidSpec",
 			give: func(*testing.T, *fakeEnv, []byte) []byte {
 				return []byte(`{"pairId":"p1x","source":{"account":"12","region":"ap-south-1","bucket":"a"},"destination":{"account":"222222222222","region":"us-east-1","bucket":"Bad_Bucket"},"rule":{}}`)
 			},
 			wantText: []string{"source.account", "source.bucket", "destination.bucket", "fix:"},
 		},
 		{
-			name: "wrong account", stage: StagePreflight, wantType: "PreflightFailed",
+			name: "wrong account", stage: names.StagePreflight, wantType: "PreflightFailed",
 			give: func(_ *testing.T, env *fakeEnv, req []byte) []byte {
 				env.dst.sts.caller = "333333333333"
 				return req
@@ -330,27 +333,27 @@ func TestRunReturnsNamedErrorsUnwrapped(t *testing.T) {
 			wantText: []string{"stage preflight", "333333333333", "222222222222"},
 		},
 		{
-			name: "propagation", stage: StageKeyPolicy, side: SideDestination, wantType: "PrincipalNotReady",
+			name: "propagation", stage: names.StageKeyPolicy, side: SideDestination, wantType: "PrincipalNotReady",
 			give: func(t *testing.T, env *fakeEnv, req []byte) []byte {
-				env.applyBefore(t, StageKeyPolicy, SideDestination, req)
+				env.applyBefore(t, names.StageKeyPolicy, SideDestination, req)
 				env.dst.kms.fail("PutKeyPolicy", apiErr("MalformedPolicyDocumentException", "Policy contains a statement with one or more invalid principals."))
 				return req
 			},
 			wantText: []string{"stage keyPolicy(destination)", "invalid principals"},
 		},
 		{
-			name: "denied", stage: StageBucketPolicy, side: SideDestination, wantType: "AccessDenied",
+			name: "denied", stage: names.StageBucketPolicy, side: SideDestination, wantType: "AccessDenied",
 			give: func(t *testing.T, env *fakeEnv, req []byte) []byte {
-				env.applyBefore(t, StageBucketPolicy, SideDestination, req)
+				env.applyBefore(t, names.StageBucketPolicy, SideDestination, req)
 				env.dst.s3.fail("PutBucketPolicy", deniedError("s3"))
 				return req
 			},
 			wantText: []string{"stage bucketPolicy(destination)", "s3:PutBucketPolicy", "222222222222", "s3crr-provisioner"},
 		},
 		{
-			name: "other AWS failure", stage: StageEvents, side: SideSource, wantType: "StageFailed",
+			name: "other AWS failure", stage: names.StageEvents, side: SideSource, wantType: "StageFailed",
 			give: func(t *testing.T, env *fakeEnv, req []byte) []byte {
-				env.applyBefore(t, StageEvents, SideSource, req)
+				env.applyBefore(t, names.StageEvents, SideSource, req)
 				env.src.s3.fail("PutBucketNotificationConfiguration", httpErr(http.StatusBadRequest,
 					apiErr("InvalidArgument", "Unable to validate the following destination configurations")))
 				return req
@@ -358,9 +361,9 @@ func TestRunReturnsNamedErrorsUnwrapped(t *testing.T) {
 			wantText: []string{"stage events(source)", "InvalidArgument", "111111111111"},
 		},
 		{
-			name: "foreign role", stage: StageRole, side: SideSource, wantType: "Conflict",
+			name: "foreign role", stage: names.StageRole, side: SideSource, wantType: "Conflict",
 			give: func(t *testing.T, env *fakeEnv, req []byte) []byte {
-				env.applyBefore(t, StageRole, SideSource, req)
+				env.applyBefore(t, names.StageRole, SideSource, req)
 				env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-archive", "/", "{}", nil)
 				return req
 			},
@@ -421,18 +424,18 @@ func TestBadEventsAreInvalidSpec(t *testing.T) {
 		give      Event
 		wantPaths []string
 	}{
-		{"unknown stage", Event{Stage: "buckets", Side: SideSource, Request: good}, []string{"event.stage", `"buckets"`, StageBucket}},
+		{"unknown stage", Event{Stage: "buckets", Side: SideSource, Request: good}, []string{"event.stage", `"buckets"`, names.StageBucket}},
 		{"empty stage", Event{Stage: "", Request: good}, []string{"event.stage"}},
-		{"unknown side", Event{Stage: StageBucket, Side: "both", Request: good}, []string{"event.side", `"both"`}},
-		{"bucket policy on the source", Event{Stage: StageBucketPolicy, Side: SideSource, Request: good}, []string{"event.side", "destination only"}},
-		{"not JSON", Event{Stage: StageBucket, Side: SideSource, Request: []byte(`{"pairId":`)}, []string{"invalid pair request"}},
-		{"no request", Event{Stage: StageValidate}, []string{"invalid pair request"}},
-		{"bad fields", Event{Stage: StageValidate, Request: requestJSON(t, func(r *spec.Request) {
+		{"unknown side", Event{Stage: names.StageBucket, Side: "both", Request: good}, []string{"event.side", `"both"`}},
+		{"bucket policy on the source", Event{Stage: names.StageBucketPolicy, Side: SideSource, Request: good}, []string{"event.side", "destination only"}},
+		{"not JSON", Event{Stage: names.StageBucket, Side: SideSource, Request: []byte(`{"pairId":`)}, []string{"invalid pair request"}},
+		{"no request", Event{Stage: names.StageValidate}, []string{"invalid pair request"}},
+		{"bad fields", Event{Stage: names.StageValidate, Request: requestJSON(t, func(r *spec.Request) {
 			r.Source.Region = "ap-south-9"
 			r.Destination.KMSKeyAlias = "alias/aws/s3"
 			r.Rule.Tags = map[string]string{"class": "invoice"} // with delete-marker replication on
 		})}, []string{"source.region", "destination.kmsKeyAlias", "rule.tags"}},
-		{"same bucket both sides", Event{Stage: StageValidate, Request: requestJSON(t, func(r *spec.Request) {
+		{"same bucket both sides", Event{Stage: names.StageValidate, Request: requestJSON(t, func(r *spec.Request) {
 			r.Destination = r.Source
 		})}, []string{"destination"}},
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
 )
@@ -94,10 +95,10 @@ func TestKeyPolicyMerge(t *testing.T) {
 				side, alias = env.dst, "alias/s3crr-dst"
 			}
 			side.kms.alias(alias, side.kms.addKey(func(k *fakeKey) { k.policy = policyJSON(tt.give...); k.rotation = true }))
-			env.applyBefore(t, StageKeyPolicy, tt.side, reqJSON)
+			env.applyBefore(t, names.StageKeyPolicy, tt.side, reqJSON)
 			key := side.kms.key(alias)
 			env.log.reset()
-			res := env.mustRun(t, StageKeyPolicy, tt.side, reqJSON)
+			res := env.mustRun(t, names.StageKeyPolicy, tt.side, reqJSON)
 
 			if got := sids(t, key.policy); !slices.Equal(got, tt.wantSids) {
 				t.Errorf("Sids = %q, want %q", got, tt.wantSids)
@@ -130,7 +131,7 @@ func TestKeyPolicyMerge(t *testing.T) {
 				t.Errorf("no note on the delegating source key: %v", res.Outputs)
 			}
 			env.log.reset()
-			if again := env.mustRun(t, StageKeyPolicy, tt.side, reqJSON); len(again.Changes) != 0 || len(env.log.mutating()) != 0 {
+			if again := env.mustRun(t, names.StageKeyPolicy, tt.side, reqJSON); len(again.Changes) != 0 || len(env.log.mutating()) != 0 {
 				t.Errorf("re-run changed the key policy again: %q", changeActions(again))
 			}
 		})
@@ -153,14 +154,14 @@ func TestBucketPolicyMerge(t *testing.T) {
 		wantSids []string
 		wantPut  bool
 	}{
-		{name: "bucket stage adds TLS-only to a foreign policy", stage: StageBucket,
+		{name: "bucket stage adds TLS-only to a foreign policy", stage: names.StageBucket,
 			give: []policy.Statement{auditorStatement, noSidStatement}, wantSids: []string{"AuditorDescribe", "", policy.SidDenyInsecureTransport}, wantPut: true},
-		{name: "bucket stage replaces a stale TLS-only statement", stage: StageBucket,
+		{name: "bucket stage replaces a stale TLS-only statement", stage: names.StageBucket,
 			give: []policy.Statement{staleTLS, auditorStatement}, wantSids: []string{policy.SidDenyInsecureTransport, "AuditorDescribe"}, wantPut: true},
-		{name: "grant added, foreign kept", stage: StageBucketPolicy,
+		{name: "grant added, foreign kept", stage: names.StageBucketPolicy,
 			give:     []policy.Statement{auditorStatement, policy.DenyInsecureTransport("payments-dst"), noSidStatement},
 			wantSids: []string{"AuditorDescribe", policy.SidDenyInsecureTransport, "", grantSid}, wantPut: true},
-		{name: "stale grant replaced in place", stage: StageBucketPolicy,
+		{name: "stale grant replaced in place", stage: names.StageBucketPolicy,
 			give:     []policy.Statement{staleGrant, auditorStatement, policy.DenyInsecureTransport("payments-dst")},
 			wantSids: []string{grantSid, "AuditorDescribe", policy.SidDenyInsecureTransport}, wantPut: true},
 	}
@@ -171,9 +172,9 @@ func TestBucketPolicyMerge(t *testing.T) {
 			b := env.addBucket(env.dst, "payments-dst")
 			b.pab = &s3types.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true)}
 			b.ownership = &s3types.OwnershipControls{Rules: []s3types.OwnershipControlsRule{{ObjectOwnership: s3types.ObjectOwnershipBucketOwnerEnforced}}}
-			b.tags = []s3types.Tag{{Key: aws.String(pairTagKey(req.PairID)), Value: aws.String(SideDestination)}}
-			if tt.stage == StageBucketPolicy {
-				env.applyBefore(t, StageBucketPolicy, SideDestination, reqJSON)
+			b.tags = []s3types.Tag{{Key: aws.String(names.PairTagKey(req.PairID)), Value: aws.String(SideDestination)}}
+			if tt.stage == names.StageBucketPolicy {
+				env.applyBefore(t, names.StageBucketPolicy, SideDestination, reqJSON)
 			}
 			b.policy = policyJSON(tt.give...)
 			env.log.reset()
@@ -193,7 +194,7 @@ func TestBucketPolicyMerge(t *testing.T) {
 			}
 			p := env.pairParams(t, req)
 			want := policy.DenyInsecureTransport("payments-dst")
-			if tt.stage == StageBucketPolicy {
+			if tt.stage == names.StageBucketPolicy {
 				want = policy.DestinationBucketStatements(p)[0]
 			}
 			if got, ok := statementBySid(t, b.policy, want.Sid); !ok || !policy.StatementsEquivalent(got, want) {
@@ -261,14 +262,14 @@ func TestReplicationRuleMerge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newFakeEnv(t)
-			env.applyBefore(t, StageReplication, SideSource, reqJSON)
+			env.applyBefore(t, names.StageReplication, SideSource, reqJSON)
 			// The fake creates the destination BucketOwnerEnforced: no owner override.
 			ours := desiredRule(req, env.dst.kms.aliasTarget("alias/s3crr-dst"), false)
 			b := env.bucket(t, "payments-src")
 			b.replication = tt.give(clone(ours))
 			before := clone(b.replication)
 			env.log.reset()
-			res, err := env.run(t, StageReplication, SideSource, reqJSON)
+			res, err := env.run(t, names.StageReplication, SideSource, reqJSON)
 			if tt.wantConf != nil {
 				if _, ok := err.(*Conflict); !ok {
 					t.Fatalf("err = %v (%T), want *Conflict", err, err)
@@ -330,7 +331,7 @@ func TestNotificationMerge(t *testing.T) {
 			QueueArn: aws.String("arn:aws:sqs:ap-south-1:111111111111:ingest"), Events: []s3types.Event{"s3:ObjectRemoved:*"}}},
 		EventBridgeConfiguration: &s3types.EventBridgeConfiguration{},
 	}
-	ours := s3types.QueueConfiguration{Id: aws.String(EventsConfigurationID), QueueArn: aws.String(queueARN), Events: ReplicationEvents}
+	ours := s3types.QueueConfiguration{Id: aws.String(names.EventsConfigurationID), QueueArn: aws.String(queueARN), Events: ReplicationEvents}
 	with := func(q s3types.QueueConfiguration) *s3types.NotificationConfiguration {
 		n := clone(others)
 		n.QueueConfigurations = append(n.QueueConfigurations, q)
@@ -354,11 +355,11 @@ func TestNotificationMerge(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newFakeEnv(t)
 			reqJSON := requestJSON(t)
-			env.applyBefore(t, StageEvents, SideSource, reqJSON)
+			env.applyBefore(t, names.StageEvents, SideSource, reqJSON)
 			b := env.bucket(t, "payments-src")
 			b.notification = tt.give
 			env.log.reset()
-			res := env.mustRun(t, StageEvents, SideSource, reqJSON)
+			res := env.mustRun(t, names.StageEvents, SideSource, reqJSON)
 			// The stage's alarm is new in these accounts too; only the subscription counts here.
 			subscribed := slices.DeleteFunc(changeActions(res), func(a string) bool { return a != "subscribe replication events" })
 			if n := env.log.count("PutBucketNotificationConfiguration"); (n == 1) != tt.wantPut || len(subscribed) != n {
@@ -373,7 +374,7 @@ func TestNotificationMerge(t *testing.T) {
 			}
 			var mine []s3types.QueueConfiguration
 			for _, q := range got.QueueConfigurations {
-				if aws.ToString(q.Id) == EventsConfigurationID {
+				if aws.ToString(q.Id) == names.EventsConfigurationID {
 					mine = append(mine, q)
 				} else if tt.give != nil && !slices.ContainsFunc(tt.give.QueueConfigurations, func(o s3types.QueueConfiguration) bool { return equalJSON(o, q) }) {
 					t.Errorf("queue configuration %s changed", aws.ToString(q.Id))
@@ -383,7 +384,7 @@ func TestNotificationMerge(t *testing.T) {
 				t.Errorf("s3crr's configurations = %+v", mine)
 			}
 			if tt.give != nil && len(got.QueueConfigurations) != len(tt.give.QueueConfigurations)+btoi(!slices.ContainsFunc(tt.give.QueueConfigurations, func(q s3types.QueueConfiguration) bool {
-				return aws.ToString(q.Id) == EventsConfigurationID
+				return aws.ToString(q.Id) == names.EventsConfigurationID
 			})) {
 				t.Errorf("%d queue configurations, want the owner's plus one", len(got.QueueConfigurations))
 			}
@@ -404,8 +405,8 @@ func TestEventsStageWarnsWithoutMetrics(t *testing.T) {
 	for _, metrics := range []bool{true, false} {
 		env := newFakeEnv(t)
 		reqJSON := requestJSON(t, func(r *spec.Request) { r.Rule.Metrics, r.Rule.ReplicationTimeControl = aws.Bool(metrics), false })
-		env.applyBefore(t, StageEvents, SideSource, reqJSON)
-		res := env.mustRun(t, StageEvents, SideSource, reqJSON)
+		env.applyBefore(t, names.StageEvents, SideSource, reqJSON)
+		res := env.mustRun(t, names.StageEvents, SideSource, reqJSON)
 		warned := slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "rule.metrics is off") })
 		if warned == metrics {
 			t.Errorf("metrics %v: warnings %q", metrics, res.Warnings)
@@ -417,7 +418,7 @@ func TestEventsStageWarnsWithoutMetrics(t *testing.T) {
 // replaces the whole set), a wrong value of it is corrected, and nothing else changes.
 func TestBucketTagsMerge(t *testing.T) {
 	tag := func(k, v string) s3types.Tag { return s3types.Tag{Key: aws.String(k), Value: aws.String(v)} }
-	ours := pairTagKey("payments-archive")
+	ours := names.PairTagKey("payments-archive")
 	tests := []struct {
 		name    string
 		give    []s3types.Tag
@@ -437,7 +438,7 @@ func TestBucketTagsMerge(t *testing.T) {
 			env := newFakeEnv(t)
 			b := env.addBucket(env.src, "payments-src")
 			b.tags = tt.give
-			env.mustRun(t, StageBucket, SideSource, requestJSON(t))
+			env.mustRun(t, names.StageBucket, SideSource, requestJSON(t))
 			if !equalJSON(b.tags, tt.want) {
 				t.Errorf("tags = %v, want %v", b.tags, tt.want)
 			}
@@ -462,9 +463,9 @@ func TestRoleStageRepairsDrift(t *testing.T) {
 		{name: "trust drifted", give: func(r *fakeRole) {
 			r.role.AssumeRolePolicyDocument = aws.String(`%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22batchoperations.s3.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D`)
 		}, wantActions: []string{"update trust policy"}},
-		{name: "inline policy deleted", give: func(r *fakeRole) { delete(r.inline, replicationPolicyName) }, wantActions: []string{"put role policy"}},
+		{name: "inline policy deleted", give: func(r *fakeRole) { delete(r.inline, names.ReplicationPolicyName) }, wantActions: []string{"put role policy"}},
 		{name: "inline policy widened", give: func(r *fakeRole) {
-			r.inline[replicationPolicyName] = `%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3A%2A%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D`
+			r.inline[names.ReplicationPolicyName] = `%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3A%2A%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D`
 		}, wantActions: []string{"put role policy"}},
 	}
 	for _, tt := range tests {
@@ -474,7 +475,7 @@ func TestRoleStageRepairsDrift(t *testing.T) {
 			role := env.iams[fakeSrcAccount].roles[req.ReplicationRoleName()]
 			tt.give(role)
 			env.log.reset()
-			res := env.mustRun(t, StageRole, SideSource, reqJSON)
+			res := env.mustRun(t, names.StageRole, SideSource, reqJSON)
 			if got := changeActions(res); !slices.Equal(got, tt.wantActions) {
 				t.Errorf("changes = %q, want %q", got, tt.wantActions)
 			}
@@ -484,7 +485,7 @@ func TestRoleStageRepairsDrift(t *testing.T) {
 			p := env.pairParams(t, req)
 			trust, err := policy.ParseIAMDocument(aws.ToString(role.role.AssumeRolePolicyDocument))
 			must(t, err)
-			inline, err := policy.ParseIAMDocument(role.inline[replicationPolicyName])
+			inline, err := policy.ParseIAMDocument(role.inline[names.ReplicationPolicyName])
 			must(t, err)
 			if !policy.Equivalent(trust, policy.ReplicationTrustPolicy(p)) || !policy.Equivalent(inline, policy.ReplicationRolePolicy(p)) {
 				t.Errorf("role not repaired:\ntrust %s\npolicy %s", trust, inline)
@@ -531,7 +532,7 @@ func TestCheckReplicationReportsReadiness(t *testing.T) {
 			env.applyAll(t, reqJSON)
 			tt.give(env)
 			env.log.reset()
-			res := env.mustRun(t, StageCheckReplication, "", reqJSON)
+			res := env.mustRun(t, names.StageCheckReplication, "", reqJSON)
 			if res.Outputs["ready"] != tt.wantReady || !strings.Contains(res.Outputs["reason"], tt.wantReason) {
 				t.Errorf("ready %s reason %q, want %s %q", res.Outputs["ready"], res.Outputs["reason"], tt.wantReady, tt.wantReason)
 			}

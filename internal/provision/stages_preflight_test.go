@@ -16,6 +16,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/spec"
 )
 
@@ -196,7 +197,7 @@ func TestPreflightProblems(t *testing.T) {
 		{
 			name: "s3crr role of another pair",
 			give: func(env *fakeEnv) []func(*spec.Request) {
-				env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-archive", "/s3crr/", "{}", map[string]string{tagManagedBy: managedBy, tagPairID: "other-pair"})
+				env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-archive", "/s3crr/", "{}", map[string]string{names.ManagedByTagKey: names.ManagedByTagValue, names.PairIDTagKey: "other-pair"})
 				return nil
 			},
 			wantType: "Conflict",
@@ -241,7 +242,7 @@ func TestPreflightProblems(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newFakeEnv(t)
 			req := requestJSON(t, tt.give(env)...)
-			_, err := env.run(t, StagePreflight, "", req)
+			_, err := env.run(t, names.StagePreflight, "", req)
 			var msg string
 			switch e := err.(type) {
 			case *PreflightFailed:
@@ -319,7 +320,7 @@ func TestPreflightAcceptsWhatItCan(t *testing.T) {
 			env.addBucket(env.src, "payments-src").objectLock = true
 		}, wantOutputs: map[string]string{"sourceObjectLock": "true", "destinationBucketExists": "false"}},
 		{name: "s3crr's own role", give: func(env *fakeEnv) {
-			env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-archive", "/s3crr/", "{}", map[string]string{tagManagedBy: managedBy, tagPairID: "payments-archive"})
+			env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-archive", "/s3crr/", "{}", map[string]string{names.ManagedByTagKey: names.ManagedByTagValue, names.PairIDTagKey: "payments-archive"})
 		}},
 		{name: "existing buckets encrypted with the pair's keys", give: func(env *fakeEnv) {
 			src := env.src.kms.addKey(nil)
@@ -337,7 +338,7 @@ func TestPreflightAcceptsWhatItCan(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newFakeEnv(t)
 			tt.give(env)
-			res, err := env.run(t, StagePreflight, "", requestJSON(t, func(r *spec.Request) { r.Rule.Prefix = tt.prefix }))
+			res, err := env.run(t, names.StagePreflight, "", requestJSON(t, func(r *spec.Request) { r.Rule.Prefix = tt.prefix }))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -381,7 +382,7 @@ func TestKeyStageWithExistingKeys(t *testing.T) {
 			give: func(k *fakeKMS) (func(*spec.Request), string) {
 				k.addKey(nil) // someone else's key
 				return nil, k.addKey(func(x *fakeKey) {
-					x.tags = kmsTags(tagManagedBy, managedBy, tagPairID, "payments-archive", tagAlias, "alias/s3crr-src")
+					x.tags = kmsTags(names.ManagedByTagKey, names.ManagedByTagValue, names.PairIDTagKey, "payments-archive", names.AliasTagKey, "alias/s3crr-src")
 				})
 			},
 			wantActions: []string{"create alias", "enable key rotation"},
@@ -393,7 +394,7 @@ func TestKeyStageWithExistingKeys(t *testing.T) {
 				k.pageSize = 1
 				k.addKey(nil)
 				k.addKey(func(x *fakeKey) { x.tags = kmsTags("team", "payments") })
-				return nil, k.addKey(func(x *fakeKey) { x.tags = kmsTags(tagAlias, "alias/s3crr-src"); x.rotation = true })
+				return nil, k.addKey(func(x *fakeKey) { x.tags = kmsTags(names.AliasTagKey, "alias/s3crr-src"); x.rotation = true })
 			},
 			wantActions: []string{"create alias"},
 			wantAlias:   "alias/s3crr-src",
@@ -402,7 +403,7 @@ func TestKeyStageWithExistingKeys(t *testing.T) {
 			name: "skips keys it may not read",
 			give: func(k *fakeKMS) (func(*spec.Request), string) {
 				k.addKey(func(x *fakeKey) { x.denied = true })
-				return nil, k.addKey(func(x *fakeKey) { x.tags = kmsTags(tagAlias, "alias/s3crr-src") })
+				return nil, k.addKey(func(x *fakeKey) { x.tags = kmsTags(names.AliasTagKey, "alias/s3crr-src") })
 			},
 			wantActions: []string{"create alias", "enable key rotation"},
 			wantAlias:   "alias/s3crr-src",
@@ -421,7 +422,7 @@ func TestKeyStageWithExistingKeys(t *testing.T) {
 			name: "does not adopt a disabled tagged key",
 			give: func(k *fakeKMS) (func(*spec.Request), string) {
 				k.addKey(func(x *fakeKey) {
-					x.tags = kmsTags(tagAlias, "alias/s3crr-src")
+					x.tags = kmsTags(names.AliasTagKey, "alias/s3crr-src")
 					x.meta.KeyState, x.meta.Enabled = kmstypes.KeyStateDisabled, false
 				})
 				return nil, ""
@@ -432,7 +433,7 @@ func TestKeyStageWithExistingKeys(t *testing.T) {
 		{
 			name: "does not adopt a key tagged for another alias",
 			give: func(k *fakeKMS) (func(*spec.Request), string) {
-				k.addKey(func(x *fakeKey) { x.tags = kmsTags(tagAlias, "alias/s3crr-other") })
+				k.addKey(func(x *fakeKey) { x.tags = kmsTags(names.AliasTagKey, "alias/s3crr-other") })
 				return nil, ""
 			},
 			wantActions: []string{"create key", "create alias", "enable key rotation"},
@@ -442,7 +443,7 @@ func TestKeyStageWithExistingKeys(t *testing.T) {
 			name: "uses its own key behind the alias and turns rotation on",
 			give: func(k *fakeKMS) (func(*spec.Request), string) {
 				arn := k.addKey(func(k *fakeKey) {
-					k.tags = []kmstypes.Tag{{TagKey: aws.String(tagManagedBy), TagValue: aws.String(managedBy)}}
+					k.tags = []kmstypes.Tag{{TagKey: aws.String(names.ManagedByTagKey), TagValue: aws.String(names.ManagedByTagValue)}}
 				})
 				k.alias("alias/s3crr-src", arn)
 				return nil, arn
@@ -520,7 +521,7 @@ func TestKeyStageWithExistingKeys(t *testing.T) {
 			}
 			req := requestJSON(t, edits...)
 			keysBefore := len(env.src.kms.keys)
-			res, err := env.run(t, StageKey, SideSource, req)
+			res, err := env.run(t, names.StageKey, SideSource, req)
 			if tt.wantErr != "" {
 				if got := errTypeName(err); got != tt.wantErr {
 					t.Fatalf("err = %v (%T), want *%s", err, err, tt.wantErr)
@@ -556,7 +557,7 @@ func TestKeyStageWithExistingKeys(t *testing.T) {
 				t.Errorf("%s → %q, want the key %s", tt.wantAlias, target, got)
 			}
 			env.log.reset()
-			again := env.mustRun(t, StageKey, SideSource, req)
+			again := env.mustRun(t, names.StageKey, SideSource, req)
 			if len(again.Changes) != 0 || len(env.log.mutating()) != 0 || again.Outputs["keyArn"] != got {
 				t.Errorf("re-run: changes %q, mutating %q, key %s", changeActions(again), env.log.mutating(), again.Outputs["keyArn"])
 			}
@@ -613,7 +614,7 @@ func TestEncryptionStage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newFakeEnv(t)
 			req := requestJSON(t, func(r *spec.Request) { r.Rule.BucketKeyEnabled = tt.bucketKey })
-			env.applyBefore(t, StageEncryption, SideSource, req)
+			env.applyBefore(t, names.StageEncryption, SideSource, req)
 			srcKey := env.src.kms.aliasTarget("alias/s3crr-src")
 			b := env.bucket(t, "payments-src")
 			b.encryption = nil
@@ -622,7 +623,7 @@ func TestEncryptionStage(t *testing.T) {
 			}
 			before := clone(b.encryption)
 			env.log.reset()
-			res, err := env.run(t, StageEncryption, SideSource, req)
+			res, err := env.run(t, names.StageEncryption, SideSource, req)
 			if tt.wantErr != nil {
 				if _, ok := err.(*Conflict); !ok {
 					t.Fatalf("err = %v (%T), want *Conflict", err, err)

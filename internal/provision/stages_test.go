@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
 )
@@ -38,32 +39,32 @@ func TestStageFromEmptyConvergedAndPlan(t *testing.T) {
 		wantOps     []string
 		wantOutputs map[string]string
 	}{
-		{stage: StageValidate, wantActions: []string{}, wantOutputs: map[string]string{
+		{stage: names.StageValidate, wantActions: []string{}, wantOutputs: map[string]string{
 			"ruleId": "s3crr-payments-archive", "replicationRoleArn": "arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive"}},
-		{stage: StagePreflight, wantActions: []string{}, wantOutputs: map[string]string{
+		{stage: names.StagePreflight, wantActions: []string{}, wantOutputs: map[string]string{
 			"sourceBucketExists": "false", "destinationBucketExists": "false", "sourceObjectLock": "false"}},
-		{stage: StageBucket, side: SideSource, wantActions: bucketActions, wantOps: bucketOps(src),
+		{stage: names.StageBucket, side: SideSource, wantActions: bucketActions, wantOps: bucketOps(src),
 			wantOutputs: map[string]string{"bucketArn": "arn:aws:s3:::payments-src"}},
-		{stage: StageBucket, side: SideDestination, wantActions: bucketActions, wantOps: bucketOps(dst),
+		{stage: names.StageBucket, side: SideDestination, wantActions: bucketActions, wantOps: bucketOps(dst),
 			wantOutputs: map[string]string{"bucketArn": "arn:aws:s3:::payments-dst"}},
-		{stage: StageKey, side: SideSource, wantActions: []string{"create key", "create alias", "enable key rotation"}, wantOps: keyOps(src)},
-		{stage: StageKey, side: SideDestination, wantActions: []string{"create key", "create alias", "enable key rotation"}, wantOps: keyOps(dst)},
-		{stage: StageRole, side: SideSource, wantActions: []string{"create role", "put role policy"},
+		{stage: names.StageKey, side: SideSource, wantActions: []string{"create key", "create alias", "enable key rotation"}, wantOps: keyOps(src)},
+		{stage: names.StageKey, side: SideDestination, wantActions: []string{"create key", "create alias", "enable key rotation"}, wantOps: keyOps(dst)},
+		{stage: names.StageRole, side: SideSource, wantActions: []string{"create role", "put role policy"},
 			wantOps:     []string{src + "iam:CreateRole", src + "iam:PutRolePolicy"},
 			wantOutputs: map[string]string{"roleArn": "arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive"}},
 		// The source key s3crr created delegates to IAM: the role policy's grant suffices.
-		{stage: StageKeyPolicy, side: SideSource, wantActions: []string{}},
-		{stage: StageKeyPolicy, side: SideDestination, wantActions: []string{"merge key policy"}, wantOps: []string{dst + "kms:PutKeyPolicy"}},
-		{stage: StageBucketPolicy, side: SideDestination, wantActions: []string{"merge bucket policy"}, wantOps: []string{dst + "s3:PutBucketPolicy"}},
-		{stage: StageEncryption, side: SideSource, wantActions: []string{"set default encryption"}, wantOps: []string{src + "s3:PutBucketEncryption"}},
-		{stage: StageEncryption, side: SideDestination, wantActions: []string{"set default encryption"}, wantOps: []string{dst + "s3:PutBucketEncryption"}},
-		{stage: StageReplication, side: SideSource, wantActions: []string{"merge replication rule"}, wantOps: []string{src + "s3:PutBucketReplication"},
+		{stage: names.StageKeyPolicy, side: SideSource, wantActions: []string{}},
+		{stage: names.StageKeyPolicy, side: SideDestination, wantActions: []string{"merge key policy"}, wantOps: []string{dst + "kms:PutKeyPolicy"}},
+		{stage: names.StageBucketPolicy, side: SideDestination, wantActions: []string{"merge bucket policy"}, wantOps: []string{dst + "s3:PutBucketPolicy"}},
+		{stage: names.StageEncryption, side: SideSource, wantActions: []string{"set default encryption"}, wantOps: []string{src + "s3:PutBucketEncryption"}},
+		{stage: names.StageEncryption, side: SideDestination, wantActions: []string{"set default encryption"}, wantOps: []string{dst + "s3:PutBucketEncryption"}},
+		{stage: names.StageReplication, side: SideSource, wantActions: []string{"merge replication rule"}, wantOps: []string{src + "s3:PutBucketReplication"},
 			wantOutputs: map[string]string{"ruleId": "s3crr-payments-archive"}},
-		{stage: StageEvents, side: SideSource, wantActions: []string{"subscribe replication events", "create failed-replication alarm"},
+		{stage: names.StageEvents, side: SideSource, wantActions: []string{"subscribe replication events", "create failed-replication alarm"},
 			wantOps: []string{src + "s3:PutBucketNotificationConfiguration", src + "cloudwatch:PutMetricAlarm"},
 			wantOutputs: map[string]string{"eventsQueueArn": "arn:aws:sqs:ap-south-1:111111111111:s3crr-replication-events",
 				"failedReplicationAlarmArn": "arn:aws:cloudwatch:ap-south-1:111111111111:alarm:s3crr-payments-archive-failed-replication"}},
-		{stage: StageCheckReplication, wantActions: []string{}, wantOutputs: map[string]string{"ready": "true"}},
+		{stage: names.StageCheckReplication, wantActions: []string{}, wantOutputs: map[string]string{"ready": "true"}},
 	}
 	// Every stage of a full run is in the table.
 	var covered []string
@@ -214,7 +215,7 @@ func TestApplyWritesWhatThePairNeeds(t *testing.T) {
 		for _, tg := range k.tags {
 			tags[aws.ToString(tg.TagKey)] = aws.ToString(tg.TagValue)
 		}
-		if tags[tagManagedBy] != managedBy || tags[tagPairID] != "payments-archive" || !strings.HasPrefix(tags[tagAlias], "alias/s3crr-") {
+		if tags[names.ManagedByTagKey] != names.ManagedByTagValue || tags[names.PairIDTagKey] != "payments-archive" || !strings.HasPrefix(tags[names.AliasTagKey], "alias/s3crr-") {
 			t.Errorf("key %s tags = %v", aws.ToString(k.meta.Arn), tags)
 		}
 	}
@@ -232,7 +233,7 @@ func TestApplyWritesWhatThePairNeeds(t *testing.T) {
 		if b.ownership == nil || b.ownership.Rules[0].ObjectOwnership != s3types.ObjectOwnershipBucketOwnerEnforced {
 			t.Errorf("%s: ownership %+v", tc.bucket, b.ownership)
 		}
-		if !hasS3Tag(b.tags, pairTagKey("payments-archive"), tc.side) || !hasS3Tag(b.tags, tagManagedBy, managedBy) {
+		if !hasS3Tag(b.tags, names.PairTagKey("payments-archive"), tc.side) || !hasS3Tag(b.tags, names.ManagedByTagKey, names.ManagedByTagValue) {
 			t.Errorf("%s: tags %v", tc.bucket, b.tags)
 		}
 		if _, ok := statementBySid(t, b.policy, policy.SidDenyInsecureTransport); !ok {
@@ -272,7 +273,7 @@ func TestApplyWritesWhatThePairNeeds(t *testing.T) {
 	if !policy.Equivalent(trust, policy.ReplicationTrustPolicy(p)) {
 		t.Errorf("trust policy %s", trust)
 	}
-	inline, err := policy.ParseIAMDocument(role.inline[replicationPolicyName])
+	inline, err := policy.ParseIAMDocument(role.inline[names.ReplicationPolicyName])
 	must(t, err)
 	if !policy.Equivalent(inline, policy.ReplicationRolePolicy(p)) {
 		t.Errorf("role policy\n%s\nwant\n%s", inline, policy.ReplicationRolePolicy(p))
@@ -348,13 +349,13 @@ func TestOwnerOverrideOnlyWhereTheDestinationDoesNotEnforceOwnership(t *testing.
 			req := parsed(t, reqJSON)
 			// The bucket stage leaves existing ownership controls alone (it only warns),
 			// except that it sets BucketOwnerEnforced where there are none.
-			env.applyBefore(t, StageRole, SideSource, reqJSON)
+			env.applyBefore(t, names.StageRole, SideSource, reqJSON)
 			if tt.ownership == "" {
 				b.ownership = nil
 			}
-			env.mustRun(t, StageRole, SideSource, reqJSON)
-			env.mustRun(t, StageBucketPolicy, SideDestination, reqJSON)
-			inline := env.iams[fakeSrcAccount].roles[req.ReplicationRoleName()].inline[replicationPolicyName]
+			env.mustRun(t, names.StageRole, SideSource, reqJSON)
+			env.mustRun(t, names.StageBucketPolicy, SideDestination, reqJSON)
+			inline := env.iams[fakeSrcAccount].roles[req.ReplicationRoleName()].inline[names.ReplicationPolicyName]
 			doc, err := policy.ParseIAMDocument(inline)
 			must(t, err)
 			if got := strings.Contains(doc.String(), policy.ActObjectOwnerOverride); got != tt.want {
@@ -410,7 +411,7 @@ func TestBucketStageOnExistingBuckets(t *testing.T) {
 			b := env.addBucket(env.src, "payments-src")
 			tt.give(b)
 			before := *b
-			res := env.mustRun(t, StageBucket, SideSource, requestJSON(t))
+			res := env.mustRun(t, names.StageBucket, SideSource, requestJSON(t))
 			if got := changeActions(res); !slices.Equal(got, tt.wantActions) {
 				t.Errorf("changes = %q, want %q", got, tt.wantActions)
 			}
@@ -426,7 +427,7 @@ func TestBucketStageOnExistingBuckets(t *testing.T) {
 			if before.ownership != nil && b.ownership != before.ownership {
 				t.Error("existing ownership controls were replaced")
 			}
-			if hasS3Tag(b.tags, tagManagedBy, managedBy) {
+			if hasS3Tag(b.tags, names.ManagedByTagKey, names.ManagedByTagValue) {
 				t.Error("a bucket s3crr did not create is tagged managed-by s3crr")
 			}
 			warned := strings.Join(res.Warnings, "\n")
@@ -461,7 +462,7 @@ func TestBucketStageCreatesWithRegionAndObjectLock(t *testing.T) {
 			src := env.addBucket(env.src, "payments-src")
 			src.objectLock = tt.srcLock
 			req := requestJSON(t, func(r *spec.Request) { r.Destination.Region = tt.dstRegion })
-			res := env.mustRun(t, StageBucket, SideDestination, req)
+			res := env.mustRun(t, names.StageBucket, SideDestination, req)
 			b := env.bucket(t, "payments-dst")
 			if b.region != tt.dstRegion || b.objectLock != tt.wantLock {
 				t.Errorf("bucket region %s lock %v, want %s %v", b.region, b.objectLock, tt.dstRegion, tt.wantLock)
@@ -481,7 +482,7 @@ func TestRetriedCreateAfterALostResponse(t *testing.T) {
 		env := newFakeEnv(t)
 		env.src.s3.onCall("CreateBucket", func() { env.addBucket(env.src, "payments-src").versioning = "" })
 		env.src.s3.fail("CreateBucket", apiErr("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it."))
-		res := env.mustRun(t, StageBucket, SideSource, requestJSON(t))
+		res := env.mustRun(t, names.StageBucket, SideSource, requestJSON(t))
 		if got := changeActions(res); len(got) == 0 || got[0] != "create" {
 			t.Errorf("changes = %q, want the create reported", got)
 		}
@@ -493,14 +494,14 @@ func TestRetriedCreateAfterALostResponse(t *testing.T) {
 		env := newFakeEnv(t)
 		reqJSON := requestJSON(t)
 		req := parsed(t, reqJSON)
-		env.applyBefore(t, StageRole, SideSource, reqJSON)
+		env.applyBefore(t, names.StageRole, SideSource, reqJSON)
 		iamFake := env.iams[fakeSrcAccount]
 		iamFake.onCall("CreateRole", func() {
-			iamFake.addRole(req.ReplicationRoleName(), "/s3crr/", "{}", map[string]string{tagManagedBy: managedBy, tagPairID: req.PairID})
+			iamFake.addRole(req.ReplicationRoleName(), "/s3crr/", "{}", map[string]string{names.ManagedByTagKey: names.ManagedByTagValue, names.PairIDTagKey: req.PairID})
 		})
 		iamFake.fail("CreateRole", apiErr("EntityAlreadyExists", "Role with name "+req.ReplicationRoleName()+" already exists."))
-		env.mustRun(t, StageRole, SideSource, reqJSON)
-		if iamFake.roles[req.ReplicationRoleName()].inline[replicationPolicyName] == "" {
+		env.mustRun(t, names.StageRole, SideSource, reqJSON)
+		if iamFake.roles[req.ReplicationRoleName()].inline[names.ReplicationPolicyName] == "" {
 			t.Error("the role policy was not put after the retried create")
 		}
 	})
@@ -510,7 +511,7 @@ func TestRetriedCreateAfterALostResponse(t *testing.T) {
 		env.src.kms.onCall("CreateAlias", func() {
 			env.src.kms.aliases[req.Source.KMSKeyAlias] = env.src.kms.order[len(env.src.kms.order)-1]
 		})
-		res := env.mustRun(t, StageKey, SideSource, requestJSON(t))
+		res := env.mustRun(t, names.StageKey, SideSource, requestJSON(t))
 		if got := env.src.kms.aliasTarget(req.Source.KMSKeyAlias); got == "" || got != res.Outputs["keyArn"] {
 			t.Errorf("alias → %q, keyArn output %q", got, res.Outputs["keyArn"])
 		}
@@ -529,7 +530,7 @@ func TestRetriedCreateAfterALostResponse(t *testing.T) {
 			b.policy = foreign
 		})
 		env.src.s3.fail("CreateBucket", apiErr("BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it."))
-		env.mustRun(t, StageBucket, SideSource, requestJSON(t))
+		env.mustRun(t, names.StageBucket, SideSource, requestJSON(t))
 		b := env.bucket(t, "payments-src")
 		if _, ok := statementBySid(t, b.policy, "OwnerAudit"); !ok {
 			t.Errorf("the owner's policy statement was overwritten: %s", b.policy)
@@ -547,7 +548,7 @@ func TestRetriedCreateAfterALostResponse(t *testing.T) {
 		req := parsed(t, requestJSON(t))
 		other := env.src.kms.addKey(nil)
 		env.src.kms.onCall("CreateAlias", func() { env.src.kms.alias(req.Source.KMSKeyAlias, other) })
-		_, err := env.run(t, StageKey, SideSource, requestJSON(t))
+		_, err := env.run(t, names.StageKey, SideSource, requestJSON(t))
 		var c *Conflict
 		if !errors.As(err, &c) || !strings.Contains(c.Message, other) {
 			t.Errorf("err = %v (%T), want *Conflict naming %s", err, err, other)
@@ -557,13 +558,13 @@ func TestRetriedCreateAfterALostResponse(t *testing.T) {
 		env := newFakeEnv(t)
 		reqJSON := requestJSON(t)
 		req := parsed(t, reqJSON)
-		env.applyBefore(t, StageRole, SideSource, reqJSON)
+		env.applyBefore(t, names.StageRole, SideSource, reqJSON)
 		iamFake := env.iams[fakeSrcAccount]
 		iamFake.onCall("CreateRole", func() {
 			iamFake.addRole(req.ReplicationRoleName(), "/", "{}", nil)
 		})
 		iamFake.fail("CreateRole", apiErr("EntityAlreadyExists", "Role with name "+req.ReplicationRoleName()+" already exists."))
-		_, err := env.run(t, StageRole, SideSource, reqJSON)
+		_, err := env.run(t, names.StageRole, SideSource, reqJSON)
 		var c *Conflict
 		if !errors.As(err, &c) {
 			t.Errorf("err = %v (%T), want *Conflict", err, err)

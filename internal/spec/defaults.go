@@ -1,6 +1,10 @@
 package spec
 
-import "hash/fnv"
+import (
+	"hash/fnv"
+
+	"github.com/s3crr/s3crr/internal/names"
+)
 
 // priorityRange bounds DefaultPriority to 1..priorityRange.
 const priorityRange = 100000
@@ -16,13 +20,13 @@ const priorityRange = 100000
 //   - an empty tag map is dropped (it filters nothing).
 func (r *Request) ApplyDefaults() {
 	if r.Source.KMSKeyAlias == "" && r.Source.KMSKeyARN == "" {
-		r.Source.KMSKeyAlias = DefaultSourceAlias(r.PairID)
+		r.Source.KMSKeyAlias = names.SourceAlias(r.PairID)
 	}
 	if r.Destination.KMSKeyAlias == "" && r.Destination.KMSKeyARN == "" {
-		r.Destination.KMSKeyAlias = DefaultDestinationAlias(r.PairID)
+		r.Destination.KMSKeyAlias = names.DestinationAlias(r.PairID)
 	}
 	if r.Rule.ID == "" {
-		r.Rule.ID = DefaultRuleID(r.PairID)
+		r.Rule.ID = names.RuleID(r.PairID)
 	}
 	if r.Rule.Priority == nil {
 		p := DefaultPriority(r.PairID)

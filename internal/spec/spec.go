@@ -14,6 +14,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strings"
+
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // Request is a replication pair request: the input of the provision state machine.
@@ -46,7 +48,7 @@ type Endpoint struct {
 // Rule is the replication rule s3crr writes into the source bucket's replication
 // configuration (merged by rule ID, other rules kept).
 type Rule struct {
-	// ID defaults to "s3crr-<pairId>".
+	// ID defaults to names.RuleID(pairId), s3crr-<pairId>.
 	ID string `json:"id,omitempty"`
 	// Priority defaults to DefaultPriority(pairId), see there for why.
 	Priority *int32 `json:"priority,omitempty"`
@@ -78,29 +80,16 @@ type Rule struct {
 	ReplicaModifications bool `json:"replicaModifications,omitempty"`
 }
 
-// Names and limits every component derives from the request.
+// Limits every component derives from the request (the names are internal/names').
 const (
-	// ReplicationRolePrefix starts every replication role name.
-	ReplicationRolePrefix = "s3crr-repl-"
-	// RolePath is the IAM path of every role s3crr creates; the member
-	// provisioner role may only create and change roles under it.
-	RolePath = "/s3crr/"
-	// AliasPrefix is the prefix every key alias s3crr manages must have; the
-	// member provisioner role's KMS permissions are scoped to it.
-	AliasPrefix = "alias/s3crr"
-	// RuleIDPrefix starts the default rule ID.
-	RuleIDPrefix = "s3crr-"
 	// DefaultStorageClass is the replicas' storage class unless the rule says otherwise.
 	DefaultStorageClass = "STANDARD"
-	// CanaryDir is the directory, under the rule's prefix, where the verifier
-	// writes canary objects so that the rule replicates them.
-	CanaryDir = ".s3crr-canary/"
 	// MaxCanaryNameBytes is the longest object name the verifier may put under
 	// CanaryKeyPrefix; the prefix limit leaves room for it.
 	MaxCanaryNameBytes = 100
 	// MaxPrefixBytes is the longest rule prefix: S3 keys are at most 1024 bytes
-	// and a canary key is prefix + CanaryDir + a name of MaxCanaryNameBytes.
-	MaxPrefixBytes = 1024 - len(CanaryDir) - MaxCanaryNameBytes
+	// and a canary key is prefix + names.CanaryDir + a name of MaxCanaryNameBytes.
+	MaxPrefixBytes = 1024 - len(names.CanaryDir) - MaxCanaryNameBytes
 	// MaxPairIDLen keeps ReplicationRoleName (s3crr-repl-<pairId>) well within
 	// IAM's 64 characters and ExecutionName within Step Functions' 80.
 	MaxPairIDLen = 48
@@ -151,34 +140,18 @@ func coveredBy(path string, decoded problems) bool {
 
 // ReplicationRoleName is the name of the IAM role S3 assumes to replicate this pair.
 func (r Request) ReplicationRoleName() string {
-	return ReplicationRolePrefix + r.PairID
+	return names.ReplicationRoleName(r.PairID)
 }
 
 // ReplicationRolePath is the IAM path of the replication role.
 func (r Request) ReplicationRolePath() string {
-	return RolePath
+	return names.RolePath
 }
 
 // ReplicationRoleARN is the replication role's ARN; the role lives in the
 // source account.
 func (r Request) ReplicationRoleARN() string {
-	return "arn:aws:iam::" + r.Source.Account + ":role" + RolePath + r.ReplicationRoleName()
-}
-
-// DefaultSourceAlias is the alias of the source key when the request names none.
-func DefaultSourceAlias(pairID string) string {
-	return AliasPrefix + "/" + pairID + "/source"
-}
-
-// DefaultDestinationAlias is the alias of the destination key when the request
-// names none.
-func DefaultDestinationAlias(pairID string) string {
-	return AliasPrefix + "/" + pairID + "/destination"
-}
-
-// DefaultRuleID is the replication rule ID when the request names none.
-func DefaultRuleID(pairID string) string {
-	return RuleIDPrefix + pairID
+	return names.ReplicationRoleARN(r.Source.Account, r.PairID)
 }
 
 // RuleID is the replication rule's ID, defaulted if the request left it empty.
@@ -186,7 +159,7 @@ func (r Request) RuleID() string {
 	if r.Rule.ID != "" {
 		return r.Rule.ID
 	}
-	return DefaultRuleID(r.PairID)
+	return names.RuleID(r.PairID)
 }
 
 // SourceBucketARN is the ARN of the source bucket.
@@ -219,7 +192,7 @@ func (r Request) IsCrossAccount() bool {
 // CanaryKeyPrefix is where the verifier writes canary objects: inside the
 // rule's prefix, so that the rule replicates them.
 func (r Request) CanaryKeyPrefix() string {
-	return r.Rule.Prefix + CanaryDir
+	return r.Rule.Prefix + names.CanaryDir
 }
 
 // MetricsEnabled reports whether replication metrics are on (default true).
@@ -254,7 +227,7 @@ func (r Request) Hash() string {
 // starting the same request twice reuses the name, which StartExecution treats
 // as idempotent, while a changed request gets a new execution.
 func (r Request) ExecutionName() string {
-	return r.PairID + "-" + r.Hash()
+	return names.ExecutionName(r.PairID, r.Hash())
 }
 
 // clone returns a deep copy so that defaulting it leaves r untouched.

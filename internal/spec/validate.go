@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // Problem is one thing wrong with a request.
@@ -100,8 +102,8 @@ const (
 func (r Request) Validate() error {
 	var ps problems
 	r.checkPairID(&ps)
-	r.checkEndpoint(&ps, "source", r.Source, DefaultSourceAlias(r.PairID))
-	r.checkEndpoint(&ps, "destination", r.Destination, DefaultDestinationAlias(r.PairID))
+	r.checkEndpoint(&ps, "source", r.Source, names.SourceAlias(r.PairID))
+	r.checkEndpoint(&ps, "destination", r.Destination, names.DestinationAlias(r.PairID))
 	r.checkPair(&ps)
 	r.checkRule(&ps)
 	return ps.err()
@@ -226,7 +228,7 @@ func isAlnum(c byte) bool {
 const awsManagedWhy = "AWS managed keys (alias/aws/...) cannot be used cross-account: their key policy cannot grant the replication role"
 
 func checkAlias(ps *problems, path, alias string) {
-	const scope = "the member provisioner role may only create and manage aliases under " + AliasPrefix +
+	const scope = "the member provisioner role may only create and manage aliases under " + names.AliasPrefix +
 		"*, so s3crr cannot manage any other alias; leave kmsKeyAlias out for the default alias/s3crr/<pairId>/<side>, " +
 		"or use kmsKeyArn to bring an existing key"
 	switch {
@@ -243,8 +245,8 @@ func checkAlias(ps *problems, path, alias string) {
 	if !aliasCharset.MatchString(alias) {
 		ps.add(path, "may contain only letters, digits, slashes, underscores and hyphens", `use e.g. "alias/s3crr/payments"`)
 	}
-	if !strings.HasPrefix(alias, AliasPrefix) {
-		ps.add(path, fmt.Sprintf("must start with %q", AliasPrefix), scope)
+	if !strings.HasPrefix(alias, names.AliasPrefix) {
+		ps.add(path, fmt.Sprintf("must start with %q", names.AliasPrefix), scope)
 	}
 }
 
@@ -299,7 +301,7 @@ func (r Request) checkPair(ps *problems) {
 
 func (r Request) checkRule(ps *problems) {
 	rule := r.Rule
-	if rule.ID != "" && rule.ID != DefaultRuleID(r.PairID) {
+	if rule.ID != "" && rule.ID != names.RuleID(r.PairID) {
 		if n := utf8.RuneCountInString(rule.ID); n > maxRuleIDLen {
 			ps.add("rule.id", fmt.Sprintf("must be at most %d characters, got %d", maxRuleIDLen, n),
 				"shorten it, or leave it out for the default s3crr-<pairId>")
@@ -311,7 +313,7 @@ func (r Request) checkRule(ps *problems) {
 	}
 	if n := len(rule.Prefix); n > MaxPrefixBytes {
 		ps.add("rule.prefix", fmt.Sprintf("must be at most %d bytes, got %d", MaxPrefixBytes, n),
-			fmt.Sprintf("S3 keys are at most 1024 bytes and the verifier's canaries go under <prefix>%s; shorten the prefix", CanaryDir))
+			fmt.Sprintf("S3 keys are at most 1024 bytes and the verifier's canaries go under <prefix>%s; shorten the prefix", names.CanaryDir))
 	}
 
 	if len(rule.Tags) > maxTags {

@@ -22,6 +22,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 type event struct {
@@ -148,20 +150,20 @@ func handle(_ context.Context, ev event) (*result, error) {
 	}
 	resource := ""
 	switch ev.Stage {
-	case "validate":
+	case names.StageValidate:
 		res.Request = ev.Request
-	case "bucket":
+	case names.StageBucket:
 		resource = "arn:aws:s3:::" + side.Bucket
-	case "key":
+	case names.StageKey:
 		resource = "arn:aws:kms:" + side.Region + ":" + side.Account + ":key/" + ev.Side + "-key"
 		res.Outputs["keyArn"] = resource
-	case "role":
-		resource = "arn:aws:iam::" + side.Account + ":role/s3crr/s3crr-repl-" + req.PairID
+	case names.StageRole:
+		resource = names.ReplicationRoleARN(side.Account, req.PairID)
 		res.Outputs["roleArn"] = resource
-	case "replication":
+	case names.StageReplication:
 		resource = "arn:aws:s3:::" + req.Source.Bucket
-		res.Outputs["ruleId"] = "s3crr-" + req.PairID
-	case "checkReplication":
+		res.Outputs["ruleId"] = names.RuleID(req.PairID)
+	case names.StageCheckReplication:
 		notReady, _ := strconv.Atoi(os.Getenv("STUB_NOT_READY"))
 		res.Outputs["ready"] = strconv.FormatBool(n > notReady)
 	default:
