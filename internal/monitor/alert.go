@@ -7,8 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
-	"github.com/s3crr/s3crr/internal/spec"
 )
 
 // Severity ranks an alert; subscription filters can match it (message attribute severity).
@@ -133,7 +133,7 @@ func build(sig Signal, pair Pair, managed bool, count int64, since time.Time) Al
 		a.Severity, a.Actor = SeverityFailure, PartySource
 		a.Cause = fmt.Sprintf("CloudWatch alarm %s is in ALARM: S3 counted %g failed replication operations in its period (%s).", sig.AlarmName, sig.FailedOperations, sig.AlarmReason)
 		a.Fix = []string{
-			"The per-object failure alerts for this pair name the reason and its fix; if none arrived, failure events are not reaching the hub: check the member's s3crr-replication-events-dlq queue and the source bucket's event notification.",
+			"The per-object failure alerts for this pair name the reason and its fix; if none arrived, failure events are not reaching the hub: check the member's " + names.EventsDLQName + " queue and the source bucket's event notification.",
 			redrive,
 		}
 	}
@@ -158,7 +158,7 @@ func statement(g Grant, a Alert) string {
 	where := ""
 	switch g.Doc {
 	case DocTrust, DocRole:
-		where = " " + spec.ReplicationRolePrefix + pair + " (source account " + orUnknown(a.Source.Account) + ")"
+		where = " " + names.ReplicationRoleNamePrefix + pair + " (source account " + orUnknown(a.Source.Account) + ")"
 	case DocSourceKey:
 		where = " " + orUnknown(a.Source.KeyARN)
 	case DocDestinationKey:

@@ -13,7 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/s3crr/s3crr/internal/policy"
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // Kind is what a decoded signal reports.
@@ -366,7 +366,7 @@ func (d *Decoded) s3Record(r *node, env envelope) error {
 	return nil
 }
 
-const alarmDetailType = "CloudWatch Alarm State Change"
+const alarmDetailType = names.AlarmDetailType
 
 // alarmDetail is the part of a CloudWatch Alarm State Change's detail the monitor reads.
 type alarmDetail struct {

@@ -10,8 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/s3crr/s3crr/internal/policy"
-	"github.com/s3crr/s3crr/internal/spec"
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // Pair is what the pairs table records about a registered pair (the provision state
@@ -39,11 +38,11 @@ type pairLookup interface {
 
 var _ pairLookup = (*dynamodb.Client)(nil)
 
-// pairsKey is the pairs table's partition key (cdk.PairsTableKey).
-const pairsKey = "pairId"
+// pairsKey is the pairs table's partition key.
+const pairsKey = names.PairsTableKey
 
-// alarmSuffix ends every failed-replication alarm name (provision.FailedReplicationAlarmName).
-const alarmSuffix = "-failed-replication"
+// alarmSuffix ends every failed-replication alarm name (names.FailedReplicationAlarmName).
+const alarmSuffix = names.FailedReplicationAlarmSuffix
 
 // candidatePairID derives the pair ID from the names s3crr gives: the default rule ID
 // s3crr-<pairId> and the alarm s3crr-<pairId>-failed-replication. A rule ID chosen in the
@@ -57,7 +56,7 @@ func candidatePairID(s Signal) string {
 			return id
 		}
 	}
-	if id, ok := strings.CutPrefix(s.RuleID, spec.RuleIDPrefix); ok {
+	if id, ok := strings.CutPrefix(s.RuleID, names.RuleIDPrefix); ok {
 		return id
 	}
 	return ""

@@ -3,6 +3,7 @@ package monitor
 import (
 	"sort"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
@@ -36,7 +37,7 @@ const (
 	// DocTrust is the replication role's trust policy (source account).
 	DocTrust Document = "trust policy of the replication role"
 	// DocRole is the replication role's inline policy s3crr-replication (source account).
-	DocRole Document = "inline policy s3crr-replication of the replication role"
+	DocRole Document = "inline policy " + names.ReplicationPolicyName + " of the replication role"
 	// DocSourceKey is the source key's key policy (source account).
 	DocSourceKey Document = "key policy of the source key"
 	// DocDestinationKey is the destination key's key policy (destination account).

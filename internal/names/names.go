@@ -198,9 +198,13 @@ func DestinationAlias(pairID string) string { return AliasPrefix + "/" + pairID 
 // RuleID is a pair's replication rule ID when the request names none.
 func RuleID(pairID string) string { return RuleIDPrefix + pairID }
 
+// FailedReplicationAlarmSuffix ends the name of a pair's failed-replication alarm; the
+// monitor strips it (and AlarmNamePrefix) to find the pair an alarm is for.
+const FailedReplicationAlarmSuffix = "-failed-replication"
+
 // FailedReplicationAlarmName is the alarm on a pair's OperationsFailedReplication metric.
 func FailedReplicationAlarmName(pairID string) string {
-	return AlarmNamePrefix + pairID + "-failed-replication"
+	return AlarmNamePrefix + pairID + FailedReplicationAlarmSuffix
 }
 
 // SessionName is the role session name of the provision Lambda in a member account,
