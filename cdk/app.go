@@ -8,7 +8,7 @@ import (
 	"github.com/s3crr/s3crr/internal/names"
 )
 
-// DefaultBuildDir is where scripts/synth.sh puts the Lambda binaries, relative to the
+// DefaultBuildDir is where BuildLambdas puts the Lambda binaries, relative to the
 // repository root (the working directory of `cdk synth`).
 const DefaultBuildDir = "build"
 

@@ -21,6 +21,30 @@ const (
 	CtxBucketNamePrefix    = "bucketNamePrefix"
 	CtxVerifySchedule      = "verifySchedule"
 	CtxProvisionerRoleName = "provisionerRoleName"
+	CtxKMSAliasPrefix      = "kmsAliasPrefix"
+	CtxOrganizationID      = "organizationId"
+)
+
+// ExampleExternalID is the placeholder cdk.json ships with. Every reader of this
+// repository knows it, so a deployment using it would have no confused-deputy guard:
+// ParseConfig refuses it.
+const ExampleExternalID = "s3crr-example-external-id"
+
+// AllBuckets is the bucketNamePrefix that deliberately lets s3crr manage every bucket
+// of the member accounts. An empty prefix is refused instead, so that reaching every
+// bucket is a decision someone wrote down, not a forgotten setting.
+const AllBuckets = "*"
+
+// DefaultKMSAliasPrefix is the alias prefix s3crr's own default aliases use
+// (alias/s3crr/<pairId>/<side>).
+const DefaultKMSAliasPrefix = "alias/s3crr"
+
+// Environment variables of the provision Lambda that carry the deployment's scope, so
+// that it refuses an out-of-scope bucket or alias before any AWS call instead of
+// finding out from an AccessDenied half-way through a run.
+const (
+	EnvBucketNamePrefix = "S3CRR_BUCKET_NAME_PREFIX"
+	EnvKMSAliasPrefix   = "S3CRR_KMS_ALIAS_PREFIX"
 )
 
 // DefaultVerifySchedule runs the nightly verification at 03:00 UTC.
@@ -48,8 +72,17 @@ type Config struct {
 	// must be confirmed from the e-mail).
 	AlertEmail string
 	// BucketNamePrefix limits every S3 permission of the provisioner roles and of the
-	// replication boundary to buckets whose names start with it. Empty means every bucket.
+	// replication boundary to buckets whose names start with it. It is required; the
+	// context value "*" (AllBuckets) is stored as "" and means every bucket.
 	BucketNamePrefix string
+	// KMSAliasPrefix limits the key aliases the provisioner roles may create and the
+	// keys they may change to aliases starting with it; default DefaultKMSAliasPrefix.
+	KMSAliasPrefix string
+	// OrganizationID, when set, scopes the hub's trust in member accounts by AWS
+	// Organizations membership (aws:PrincipalOrgID, aws:ResourceOrgID) instead of by
+	// the member account list, so that an account added to the organization's member
+	// OU needs no hub redeployment (MemberStackSet rolls the member stack out to it).
+	OrganizationID string
 	// VerifySchedule is the EventBridge schedule expression of the nightly verification.
 	// It is validated now and used once the verify state machine exists.
 	VerifySchedule string
@@ -69,6 +102,19 @@ func (c Config) MemberAccounts() []string {
 // BucketPattern is the IAM resource pattern for the buckets s3crr may manage.
 func (c Config) BucketPattern() string { return c.BucketNamePrefix + "*" }
 
+// BucketNamePrefixSetting is the prefix as the deployment wrote it: AllBuckets when it
+// chose every bucket.
+func (c Config) BucketNamePrefixSetting() string {
+	if c.BucketNamePrefix == "" {
+		return AllBuckets
+	}
+	return c.BucketNamePrefix
+}
+
+// AliasPattern is the IAM resource pattern (after "alias/") and kms:ResourceAliases
+// value for the key aliases s3crr may manage.
+func (c Config) AliasPattern() string { return c.KMSAliasPrefix + "*" }
+
 var (
 	accountRE      = regexp.MustCompile(`^[0-9]{12}$`)
 	regionRE       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
@@ -77,6 +123,10 @@ var (
 	bucketPrefixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,61}$`)
 	emailRE        = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	scheduleRE     = regexp.MustCompile(`^(cron|rate)\(.+\)$`)
+	// An alias name is alias/ followed by letters, digits, /_- (KMS CreateAlias); the
+	// prefix must name at least one character after alias/ to narrow anything.
+	aliasPrefixRE = regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]{1,200}$`)
+	orgIDRE       = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 )
 
 // ParseConfig reads and validates the configuration; lookup returns a context value or
@@ -106,6 +156,11 @@ func ParseConfig(lookup func(key string) any) (Config, error) {
 		BucketNamePrefix:    str(CtxBucketNamePrefix),
 		VerifySchedule:      str(CtxVerifySchedule),
 		ProvisionerRoleName: str(CtxProvisionerRoleName),
+		KMSAliasPrefix:      str(CtxKMSAliasPrefix),
+		OrganizationID:      str(CtxOrganizationID),
+	}
+	if c.KMSAliasPrefix == "" {
+		c.KMSAliasPrefix = DefaultKMSAliasPrefix
 	}
 	if c.VerifySchedule == "" {
 		c.VerifySchedule = DefaultVerifySchedule
@@ -138,12 +193,28 @@ func ParseConfig(lookup func(key string) any) (Config, error) {
 		errs = append(errs, fmt.Errorf("context %q is required: a deployment-wide value the provisioner roles demand as sts:ExternalId", CtxExternalID))
 	case len(c.ExternalID) < 2 || len(c.ExternalID) > 1224 || !externalIDRE.MatchString(c.ExternalID):
 		errs = append(errs, fmt.Errorf("context %q: must be 2 to 1224 characters of letters, digits and +=,.@:/-_", CtxExternalID))
+	case c.ExternalID == ExampleExternalID:
+		errs = append(errs, fmt.Errorf("context %q: %q is the published example, which guards nothing; set a value unique to this deployment in cdk.json or with -c %s=$(openssl rand -hex 16)", CtxExternalID, c.ExternalID, CtxExternalID))
 	}
 	if c.AlertEmail != "" && !emailRE.MatchString(c.AlertEmail) {
 		errs = append(errs, fmt.Errorf("context %q: %q is not an e-mail address", CtxAlertEmail, c.AlertEmail))
 	}
-	if c.BucketNamePrefix != "" && !bucketPrefixRE.MatchString(c.BucketNamePrefix) {
-		errs = append(errs, fmt.Errorf("context %q: %q is not the start of a bucket name (lower-case letters, digits, '.' and '-', no wildcards)", CtxBucketNamePrefix, c.BucketNamePrefix))
+	switch {
+	case c.BucketNamePrefix == "":
+		errs = append(errs, fmt.Errorf("context %q is required: the start of the names of the buckets s3crr may manage (e.g. -c %s=acme-repl-), or %q to let it manage every bucket in the member accounts", CtxBucketNamePrefix, CtxBucketNamePrefix, AllBuckets))
+	case c.BucketNamePrefix == AllBuckets:
+		c.BucketNamePrefix = ""
+	case !bucketPrefixRE.MatchString(c.BucketNamePrefix):
+		errs = append(errs, fmt.Errorf("context %q: %q is not the start of a bucket name (lower-case letters, digits, '.' and '-'; %q alone for every bucket)", CtxBucketNamePrefix, c.BucketNamePrefix, AllBuckets))
+	}
+	switch {
+	case !aliasPrefixRE.MatchString(c.KMSAliasPrefix):
+		errs = append(errs, fmt.Errorf("context %q: %q is not the start of a KMS alias name (alias/ then letters, digits, '/', '_' and '-', e.g. %q)", CtxKMSAliasPrefix, c.KMSAliasPrefix, DefaultKMSAliasPrefix))
+	case strings.HasPrefix(c.KMSAliasPrefix, "alias/aws"):
+		errs = append(errs, fmt.Errorf("context %q: %q: alias names starting with alias/aws are reserved for AWS managed keys", CtxKMSAliasPrefix, c.KMSAliasPrefix))
+	}
+	if c.OrganizationID != "" && !orgIDRE.MatchString(c.OrganizationID) {
+		errs = append(errs, fmt.Errorf("context %q: %q is not an AWS Organizations ID such as o-a1b2c3d4e5", CtxOrganizationID, c.OrganizationID))
 	}
 	if !scheduleRE.MatchString(c.VerifySchedule) {
 		errs = append(errs, fmt.Errorf("context %q: %q is not an EventBridge schedule expression such as %q or \"rate(1 day)\"", CtxVerifySchedule, c.VerifySchedule, DefaultVerifySchedule))

@@ -1,13 +1,14 @@
 // Package cdk is s3crr's CDK app: the hub stack (automation account) and one member
 // stack per member account and region, with cdk-nag's AwsSolutions checks applied to
-// all of them. cdk.json runs it as `go run ./cdk/app`; scripts/synth.sh builds the
-// Lambdas and synthesizes offline.
+// all of them. cdk.json runs it as `go run ./cdk/app`, which builds the Lambdas
+// (BuildLambdas) before every synth; scripts/synth.sh synthesizes offline.
 //
 // # Configuration (CDK context)
 //
-// cdk.json's "context" holds the defaults (placeholder accounts that synthesize but do
-// not deploy); override any key with `-c key=value`. Synth fails with a message naming
-// the key when a value is invalid.
+// cdk.json's "context" holds the defaults (placeholder accounts) and the example
+// externalId; override any key with `-c key=value`. Synth fails with a message naming
+// the key and the fix when a value is invalid, and it fails closed: the example
+// externalId is refused, and bucketNamePrefix has no default.
 //
 //	hubAccount           12-digit automation account (required)
 //	hubRegion            region of the hub stack (required)
@@ -21,11 +22,18 @@
 //	                     stops another party's automation that was given our role ARN
 //	                     from being tricked into assuming it), and it is visible in
 //	                     the provisioner roles' trust policies and the Lambda's
-//	                     environment anyway. Use a value unique to the deployment.
+//	                     environment anyway. Use a value unique to the deployment;
+//	                     the example in cdk.json (ExampleExternalID) is refused.
 //	alertEmail           optional e-mail subscription to the alert topic
-//	bucketNamePrefix     limits the provisioner roles and the replication boundary to
-//	                     buckets whose names start with it; empty means every bucket
-//	                     (synth warns)
+//	bucketNamePrefix     limits the provisioner roles, the replication boundary and the
+//	                     provision Lambda (S3CRR_BUCKET_NAME_PREFIX) to buckets whose
+//	                     names start with it (required); "*" means every bucket of the
+//	                     member accounts (synth warns)
+//	kmsAliasPrefix       limits the key aliases the provisioner roles may create and
+//	                     the keys they may change, and the provision Lambda
+//	                     (S3CRR_KMS_ALIAS_PREFIX); default "alias/s3crr"
+//	organizationId       optional AWS Organizations ID (o-...): the hub bus admits the
+//	                     organization's forwarding rules instead of listing accounts
 //	verifySchedule       EventBridge schedule expression for the nightly verification,
 //	                     default "cron(0 3 * * ? *)"; validated now, used once the
 //	                     verify state machine exists

@@ -21,7 +21,7 @@ const LogRetention = awslogs.RetentionDays_THREE_MONTHS
 
 // hubFunction describes one Go Lambda of the hub. Adding a Lambda (docs/architecture.md,
 // "Where to change what") is one more entry in hubFunctions: its binary is built to
-// build/<name>/bootstrap by scripts/synth.sh, its role gets exactly its policy from
+// build/<name>/bootstrap by BuildLambdas before every synth, its role gets exactly its policy from
 // internal/policy, and the helper below fixes everything else.
 type hubFunction struct {
 	// name is the directory under functions/ and build/; the function is names.FunctionName(name).
@@ -52,6 +52,10 @@ var hubFunctions = []hubFunction{{
 			"EXTERNAL_ID":                c.ExternalID,
 			"BOUNDARY_POLICY_ARN_FORMAT": names.BoundaryPolicyARNFormat,
 			"EVENTS_QUEUE_NAME":          names.EventsQueueName,
+			// The deployment's scope, so the Lambda refuses an out-of-scope bucket or
+			// alias before any call ("*" when the deployment chose every bucket).
+			EnvBucketNamePrefix: c.BucketNamePrefixSetting(),
+			EnvKMSAliasPrefix:   c.KMSAliasPrefix,
 		}
 	},
 	invokedByStateMachine: true,
@@ -71,7 +75,9 @@ func newGoFunction(scope constructs.Construct, spec hubFunction, buildDir string
 	logs := awslogs.NewLogGroup(scope, jsii.String(id+"-Logs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String("/aws/lambda/" + fnName),
 		Retention:     LogRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		// A fixed name: retained, except when the deployment that creates it rolls back,
+		// so a retry does not fail with "already exists" (docs/aws-facts.md#F-CFN-RETENTION).
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	doc := spec.policy(hp)
 	role := awsiam.NewRole(scope, jsii.String(id+"-Role"), &awsiam.RoleProps{

@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -48,6 +50,10 @@ type HubStack struct {
 	PairsTable awsdynamodb.Table
 	// EventBus receives the member accounts' replication and alarm events.
 	EventBus awsevents.EventBus
+	// ExecutionAlarms fire on provision executions that end without reaching the ASL's
+	// own NotifyFailure state (by metric name: ExecutionsFailed, ExecutionsTimedOut,
+	// ExecutionsAborted).
+	ExecutionAlarms map[string]awscloudwatch.Alarm
 }
 
 // NewHubStack builds the hub stack.
@@ -63,8 +69,21 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 	h.AlertKey = awskms.NewKey(stack, jsii.String("AlertKey"), &awskms.KeyProps{
 		Description:       jsii.String("s3crr: encrypts the " + names.AlertTopicName + " SNS topic"),
 		EnableKeyRotation: jsii.Bool(true),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		// Kept when the stack is deleted or the key replaced (messages encrypted with it
+		// may still be in flight), but deleted when the first deployment rolls back:
+		// docs/aws-facts.md#F-CFN-RETENTION.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
+	// CloudWatch publishes the execution alarms to the topic and needs the key for it;
+	// without this statement every alarm notification is dropped, silently
+	// (docs/aws-facts.md#F-SNS-LIMITS).
+	h.AlertKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("s3crrCloudWatchAlarmsPublish"),
+		Effect:     awsiam.Effect_ALLOW,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(CloudWatchService), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"),
+	}), nil)
 	h.AlertTopic = awssns.NewTopic(stack, jsii.String("AlertTopic"), &awssns.TopicProps{
 		TopicName:   jsii.String(names.AlertTopicName),
 		DisplayName: jsii.String("s3crr alerts"),
@@ -88,7 +107,9 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 		// monitor need no extra KMS grant.
 		Encryption:         awsdynamodb.TableEncryption_AWS_MANAGED,
 		DeletionProtection: jsii.Bool(true),
-		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+		// A fixed name: plain RETAIN would keep the table after a failed first deployment
+		// and make the retry fail with "already exists" (docs/aws-facts.md#F-CFN-RETENTION).
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 
 	h.EventBus = awsevents.NewEventBus(stack, jsii.String("EventBus"), &awsevents.EventBusProps{
@@ -140,6 +161,7 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 		return nil, err
 	}
 	h.ProvisionStateMachine = sm
+	h.ExecutionAlarms = addExecutionAlarms(stack, sm, h.AlertTopic, cfg)
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
@@ -192,7 +214,7 @@ func newProvisionStateMachine(stack awscdk.Stack, h *HubStack, hp policy.HubPara
 		// log group to the account's CloudWatch Logs resource policy (size-limited).
 		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + names.ProvisionStateMachineName),
 		Retention:     LogRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("ProvisionStateMachine"), &awsstepfunctions.StateMachineProps{
 		StateMachineName:        jsii.String(names.ProvisionStateMachineName),
@@ -215,6 +237,55 @@ func newProvisionStateMachine(stack awscdk.Stack, h *HubStack, hp policy.HubPara
 		findingAnyResource,
 	))
 	return sm, nil
+}
+
+// executionAlarmMetrics are the AWS/States metrics of executions that end without the
+// ASL's NotifyFailure: the run-wide timeout, a failure in a Pass or Choice state or in
+// NotifyFailure itself, and a stop from the console or API
+// (docs/aws-facts.md#F-SFN-EXECUTION-METRICS).
+var executionAlarmMetrics = []string{"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
+
+// addExecutionAlarms alarms on every provision execution that fails, times out or is
+// aborted, and sends the alarm to the alert topic. A failure the ASL handles is alerted
+// twice (NotifyFailure and the alarm); one it does not handle is alerted once, instead of
+// never.
+func addExecutionAlarms(stack awscdk.Stack, sm awsstepfunctions.StateMachine, topic awssns.ITopic, cfg Config) map[string]awscloudwatch.Alarm {
+	// The topic policy (EnforceSSL) replaces SNS's default one, so CloudWatch gets its
+	// publish right here, only for this account's alarms.
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("s3crrCloudWatchAlarms"),
+		Effect:     awsiam.Effect_ALLOW,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String(CloudWatchService), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{topic.TopicArn()},
+		Conditions: &map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": cfg.HubAccount},
+		},
+	}))
+	action := awscloudwatchactions.NewSnsAction(topic)
+	out := map[string]awscloudwatch.Alarm{}
+	for _, name := range executionAlarmMetrics {
+		metric := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:     jsii.String("AWS/States"),
+			MetricName:    jsii.String(name),
+			DimensionsMap: &map[string]*string{"StateMachineArn": sm.StateMachineArn()},
+			Statistic:     jsii.String("Sum"),
+			Period:        awscdk.Duration_Minutes(jsii.Number(5)),
+		})
+		alarm := awscloudwatch.NewAlarm(stack, jsii.String("ProvisionAlarm-"+name), &awscloudwatch.AlarmProps{
+			AlarmDescription: jsii.String("s3crr: a provision execution ended with " + name + "; open the s3crr-provision state machine in the Step Functions console, or run crr status <pair-id>"),
+			Metric:           metric,
+			Threshold:        jsii.Number(1),
+			// One period: a single failed run is worth a message.
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			// No executions means no data, which is not a failure.
+			TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		alarm.AddAlarmAction(action)
+		out[name] = alarm
+	}
+	return out
 }
 
 // jsonValue decodes rendered JSON into the generic value CDK constructs take. The

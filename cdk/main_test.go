@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,14 +63,10 @@ func setup(m *testing.M) (int, error) {
 		return 1, err
 	}
 	synthesized.repoRoot = root
-	// Build the asset exactly as scripts/synth.sh does; the path is absolute because
-	// asset paths are relative to the working directory, which is cdk/ under go test.
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w",
-		"-o", filepath.Join(root, "build", "provision", "bootstrap"), "./functions/provision")
-	build.Dir = root
-	build.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return 1, fmt.Errorf("build the provision Lambda: %v\n%s", err, out)
+	// Build the assets exactly as the app does; the path is absolute because asset
+	// paths are relative to the working directory, which is cdk/ under go test.
+	if err := BuildLambdas(root, filepath.Join(root, DefaultBuildDir)); err != nil {
+		return 1, err
 	}
 
 	ctx, err := loadCDKContext(root)

@@ -85,6 +85,7 @@ func (m *MemberStack) addIAM(cfg Config, account string) error {
 		HubRoleARNs:   HubRoleARNs(cfg),
 		ExternalID:    cfg.ExternalID,
 		BucketPattern: cfg.BucketPattern(),
+		AliasPattern:  cfg.AliasPattern(),
 	}
 	if err := pp.Validate(); err != nil {
 		return fmt.Errorf("provisioner policy parameters for %s: %w", account, err)
@@ -105,7 +106,7 @@ func (m *MemberStack) addIAM(cfg Config, account string) error {
 	m.ProvisionerRole.AddResourceDependency(m.Boundary, jsii.String("the provisioner may only create roles that carry the boundary"))
 	if cfg.BucketNamePrefix == "" {
 		awscdk.Annotations_Of(m.ProvisionerRole).AddWarningV2(jsii.String("s3crr:bucketNamePrefix"),
-			jsii.String("context \"bucketNamePrefix\" is empty: the provisioner role may manage every bucket in "+account+"; set it (e.g. -c bucketNamePrefix=acme-repl-) to scope it"), nil)
+			jsii.String("context \"bucketNamePrefix\" is \"*\": the provisioner role may manage every bucket in "+account+"; set a prefix (e.g. -c bucketNamePrefix=acme-repl-) to scope it"), nil)
 	}
 	findings, why = expandWildcards(provisionerWildcards, account, cfg)
 	waive(m.ProvisionerRole, iam5Waiver("The provisioner role's reviewed wildcards (cdk/nag_waivers.go):", why, findings...))
@@ -166,10 +167,18 @@ func (m *MemberStack) addEventRoute(cfg Config, account, region string) {
 					Actions:   jsii.Strings("events:PutEvents"),
 					Resources: jsii.Strings(defaultBus),
 				}),
+				// Inline, not a grant: a grant lands in a separate policy resource the Pipe
+				// does not depend on, and Pipes checks the role when the Pipe is created
+				// ("does not have permissions to call ReceiveMessage"). The actions are the
+				// ones Pipes documents for an SQS source (docs/aws-facts.md#F-PIPES-SQS-SOURCE).
+				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Sid:       jsii.String("ReadEventsQueue"),
+					Actions:   jsii.Strings("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
+					Resources: &[]*string{m.EventsQueue.QueueArn()},
+				}),
 			}}),
 		},
 	})
-	m.EventsQueue.GrantConsumeMessages(pipeRole)
 	awspipes.NewCfnPipe(stack, jsii.String("EventsPipe"), &awspipes.CfnPipeProps{
 		Name:         jsii.String(names.EventsPipeName),
 		Description:  jsii.String("s3crr: S3 replication events from SQS to the default bus, for forwarding to the hub"),

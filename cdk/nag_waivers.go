@@ -4,8 +4,9 @@ import "strings"
 
 // A reviewedWildcard is one AwsSolutions-IAM5 finding a reviewer has accepted: the
 // statement that produces it, the finding as cdk-nag reports it, and why the wildcard
-// is as narrow as AWS allows. {account} and {buckets} stand for the member account and
-// the configured bucket pattern (Config.BucketPattern).
+// is as narrow as AWS allows. {account}, {buckets} and {aliases} stand for the member
+// account, the configured bucket pattern (Config.BucketPattern) and the configured alias
+// pattern (Config.AliasPattern).
 //
 // This list is written by hand on purpose: a wildcard added to a policy builder in
 // internal/policy is not on it, so cdk-nag reports it unsuppressed and synth fails
@@ -28,12 +29,12 @@ var provisionerWildcards = []reviewedWildcard{
 	{"S3crrKeyCreate", "Resource::*", "kms:CreateKey has no resource; conditioned on key spec and usage"},
 	{"S3crrKeyCreateTags", "Resource::*", "CreateKey's kms:TagResource is checked before the key exists; conditioned on s3crr's marker tag"},
 	{"S3crrKeyList", "Resource::*", "kms:ListKeys supports no resource-level permissions"},
-	{"S3crrAliasWrite", "Resource::arn:aws:kms:*:{account}:alias/s3crr*", "s3crr's aliases; pairs live in any region"},
+	{"S3crrAliasWrite", "Resource::arn:aws:kms:*:{account}:{aliases}", "s3crr's aliases (the configured kmsAliasPrefix); pairs live in any region"},
 	{"S3crrAliasTargetKey", "Resource::arn:aws:kms:*:{account}:key/*", "keys are created at run time; CreateAlias is also authorized on the target key; only keys s3crr created (s3crr:managed-by)"},
 	{"S3crrAliasTargetBroughtKey", "Resource::arn:aws:kms:*:{account}:key/*", "a key the user brings; only if its owner tagged it s3crr:provisioner-access=allow"},
 	{"S3crrKeyRead", "Resource::arn:aws:kms:*:{account}:key/*", "read-only; preflight inspects a key the user names before it has an s3crr alias"},
-	{"S3crrKeyManage", "Resource::arn:aws:kms:*:{account}:key/*", "keys are created at run time; conditioned on an alias/s3crr* alias and s3crr's creation tag"},
-	{"S3crrKeyManageBroughtKey", "Resource::arn:aws:kms:*:{account}:key/*", "PutKeyPolicy on a key the user brings; conditioned on an alias/s3crr* alias and the owner's s3crr:provisioner-access tag"},
+	{"S3crrKeyManage", "Resource::arn:aws:kms:*:{account}:key/*", "keys are created at run time; conditioned on an alias under the configured kmsAliasPrefix and s3crr's creation tag"},
+	{"S3crrKeyManageBroughtKey", "Resource::arn:aws:kms:*:{account}:key/*", "PutKeyPolicy on a key the user brings; conditioned on an alias under the configured kmsAliasPrefix and the owner's s3crr:provisioner-access tag"},
 	{"S3crrKeyDiscard", "Resource::arn:aws:kms:*:{account}:key/*", "a duplicate run deletes the key it created; only keys s3crr created that no alias names"},
 	{"S3crrDenyTaggingExistingKeys", "Resource::arn:aws:kms:*:{account}:key/*", "a Deny: no tagging of any existing key, so s3crr's tags prove creation"},
 	{"S3crrDenyLockoutBypass", "Resource::*", "a Deny: no key policy may skip the lockout safety check"},
@@ -52,7 +53,7 @@ var boundaryWildcards = []reviewedWildcard{
 // expandWildcards renders a list for one member account and the configuration, and
 // the reason cdk-nag shows: every accepted finding with its statement and reason.
 func expandWildcards(list []reviewedWildcard, account string, cfg Config) (findings []string, reason string) {
-	r := strings.NewReplacer("{account}", account, "{buckets}", cfg.BucketPattern())
+	r := strings.NewReplacer("{account}", account, "{buckets}", cfg.BucketPattern(), "{aliases}", cfg.AliasPattern())
 	var why []string
 	for _, w := range list {
 		findings = append(findings, r.Replace(w.finding))

@@ -12,6 +12,10 @@ import (
 // is named by CloudFormation. What follows derives, from the configuration, the names
 // and ARNs only the stacks need.
 
+// CloudWatchService is the principal CloudWatch alarms publish to SNS as.
+const CloudWatchService = "cloudwatch.amazonaws.com"
+
+
 // HubEventBusARN is the hub bus's ARN, known from the configuration alone, so member
 // stacks need no cross-stack (and cross-account) reference.
 func HubEventBusARN(c Config) string {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Synthesize the s3crr CDK app offline: build every Lambda for arm64, then run the CDK
-# CLI pinned in package.json. Extra arguments go to `cdk synth` (e.g. a stack name, or
-# -c key=value to override cdk.json's context).
+# Synthesize the s3crr CDK app offline with the CDK CLI pinned in package.json. The app
+# (cdk.json: go run ./cdk/app) builds every Lambda for arm64 itself, so this is
+# `npx cdk synth` with the network switched off. Extra arguments go to `cdk synth`
+# (e.g. a stack name, or -c key=value to override cdk.json's context).
 #
-#   scripts/synth.sh                      # all stacks into cdk.out/
-#   scripts/synth.sh s3crr-hub -c externalId=my-deployment-id
+#   scripts/synth.sh -c externalId=my-deployment-id -c bucketNamePrefix=acme-repl-
+#   scripts/synth.sh s3crr-hub -c externalId=my-deployment-id -c bucketNamePrefix='*'
 #
 # Needs Go and `npm ci` (for node_modules/.bin/cdk); nothing from AWS or the network.
 set -euo pipefail
@@ -15,16 +16,6 @@ if [[ ! -x node_modules/.bin/cdk ]]; then
 	echo "synth: node_modules/.bin/cdk is missing; run 'npm ci' first" >&2
 	exit 1
 fi
-
-# The Lambdas: every functions/<fn>/main.go becomes build/<fn>/bootstrap, the asset
-# the HubStack packages (provided.al2023 on arm64).
-for dir in functions/*/; do
-	fn=$(basename "$dir")
-	[[ -f "$dir/main.go" ]] || continue
-	echo "synth: building build/$fn/bootstrap" >&2
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 \
-		go build -tags lambda.norpc -trimpath -ldflags="-s -w" -o "build/$fn/bootstrap" "./$dir"
-done
 
 # No version check, notices or instance metadata look-ups: all would reach the network.
 # jsii runs on whichever node is first on PATH (npx puts node_modules/.bin first, so the

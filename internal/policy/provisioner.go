@@ -50,6 +50,18 @@ type ProvisionerParams struct {
 	// BucketPattern limits every S3 permission to matching bucket names,
 	// e.g. "acme-*"; empty means "*".
 	BucketPattern string
+	// AliasPattern limits the aliases the role may create and the keys it may
+	// change (kms:ResourceAliases), e.g. "alias/acme-*"; empty means the
+	// names.AliasPattern. A deployment setting, since teams name keys by
+	// their own conventions.
+	AliasPattern string
+}
+
+func (p ProvisionerParams) aliasPattern() string {
+	if p.AliasPattern == "" {
+		return names.AliasPattern
+	}
+	return p.AliasPattern
 }
 
 func (p ProvisionerParams) bucketPattern() string {
@@ -129,9 +141,9 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 	acct := p.Account
 	buckets := BucketARN(p.bucketPattern())
 	keys := "arn:" + names.Partition + ":kms:*:" + acct + ":key/*"
-	aliases := "arn:" + names.Partition + ":kms:*:" + acct + ":" + names.AliasPattern
+	aliases := "arn:" + names.Partition + ":kms:*:" + acct + ":" + p.aliasPattern()
 	roles := "arn:" + names.Partition + ":iam::" + acct + ":role" + names.RolePath + "*"
-	withAlias := map[string][]string{KeyKMSResourceAliases: {names.AliasPattern}}
+	withAlias := map[string][]string{KeyKMSResourceAliases: {p.aliasPattern()}}
 	createdKey := map[string][]string{ResourceTagKey(names.ManagedByTagKey): {names.ManagedByTagValue}}
 	broughtKey := map[string][]string{ResourceTagKey(names.BroughtKeyTagKey): {names.BroughtKeyTagValue}}
 
