@@ -10,8 +10,9 @@ func TestParseConfig(t *testing.T) {
 	base := map[string]any{
 		CtxHubAccount: "333333333333",
 		CtxHubRegion:  "us-east-1",
-		CtxMembers:    "111111111111:ap-south-1",
-		CtxExternalID: "ext-id",
+		CtxMembers:          "111111111111:ap-south-1",
+		CtxExternalID:       "ext-id",
+		CtxBucketNamePrefix: "acme-",
 	}
 	with := func(edits map[string]any) map[string]any {
 		m := map[string]any{}
@@ -65,13 +66,22 @@ func TestParseConfig(t *testing.T) {
 		{name: "external id with space", give: with(map[string]any{CtxExternalID: "a b"}), wantErr: []string{`"externalId"`}},
 		{name: "bad email", give: with(map[string]any{CtxAlertEmail: "ops"}), wantErr: []string{`"alertEmail"`}},
 		{name: "wildcard bucket prefix", give: with(map[string]any{CtxBucketNamePrefix: "acme-*"}), wantErr: []string{`"bucketNamePrefix"`}},
+		// Fail closed: no prefix is not "every bucket"; that takes an explicit "*".
+		{name: "missing bucket prefix", give: with(map[string]any{CtxBucketNamePrefix: nil}), wantErr: []string{`"bucketNamePrefix" is required`, `"*"`}},
+		{name: "blank bucket prefix", give: with(map[string]any{CtxBucketNamePrefix: "  "}), wantErr: []string{`"bucketNamePrefix" is required`}},
+		{name: "example external id", give: with(map[string]any{CtxExternalID: ExampleExternalID}), wantErr: []string{`"externalId"`, "example", "openssl rand"}},
+		{name: "alias prefix without alias/", give: with(map[string]any{CtxKMSAliasPrefix: "s3crr"}), wantErr: []string{`"kmsAliasPrefix"`}},
+		{name: "alias prefix alias/ alone", give: with(map[string]any{CtxKMSAliasPrefix: "alias/"}), wantErr: []string{`"kmsAliasPrefix"`}},
+		{name: "alias prefix with wildcard", give: with(map[string]any{CtxKMSAliasPrefix: "alias/s3crr*"}), wantErr: []string{`"kmsAliasPrefix"`}},
+		{name: "alias prefix reserved for AWS", give: with(map[string]any{CtxKMSAliasPrefix: "alias/aws/s3"}), wantErr: []string{`"kmsAliasPrefix"`, "reserved"}},
+		{name: "bad organization id", give: with(map[string]any{CtxOrganizationID: "123456"}), wantErr: []string{`"organizationId"`}},
 		{name: "upper-case bucket prefix", give: with(map[string]any{CtxBucketNamePrefix: "Acme"}), wantErr: []string{`"bucketNamePrefix"`}},
 		{name: "bad schedule", give: with(map[string]any{CtxVerifySchedule: "03:00 daily"}), wantErr: []string{`"verifySchedule"`}},
 		{name: "bad role name", give: with(map[string]any{CtxProvisionerRoleName: "s3crr/provisioner"}), wantErr: []string{`"provisionerRoleName"`}},
 		{
 			name:    "every error at once",
 			give:    map[string]any{CtxHubRegion: "x", CtxMembers: "1:us-east-1"},
-			wantErr: []string{`"hubAccount"`, `"hubRegion"`, `"members"`, `"externalId"`},
+			wantErr: []string{`"hubAccount"`, `"hubRegion"`, `"members"`, `"externalId"`, `"bucketNamePrefix"`},
 		},
 	}
 	for _, tt := range tests {
@@ -99,33 +109,72 @@ func TestParseConfig(t *testing.T) {
 }
 
 func TestParseConfigDefaults(t *testing.T) {
-	got, err := ParseConfig(func(k string) any {
-		return map[string]any{
+	parse := func(edits map[string]any) Config {
+		t.Helper()
+		ctx := map[string]any{
 			CtxHubAccount: "333333333333", CtxHubRegion: "us-east-1",
 			CtxMembers: "111111111111:ap-south-1", CtxExternalID: "ext-id",
-		}[k]
-	})
-	if err != nil {
-		t.Fatalf("ParseConfig: %v", err)
+		}
+		for k, v := range edits {
+			ctx[k] = v
+		}
+		got, err := ParseConfig(func(k string) any { return ctx[k] })
+		if err != nil {
+			t.Fatalf("ParseConfig: %v", err)
+		}
+		return got
 	}
+	got := parse(map[string]any{CtxBucketNamePrefix: "acme-"})
 	if got.ProvisionerRoleName != "s3crr-provisioner" {
 		t.Errorf("ProvisionerRoleName = %q, want s3crr-provisioner", got.ProvisionerRoleName)
 	}
 	if got.VerifySchedule != DefaultVerifySchedule {
 		t.Errorf("VerifySchedule = %q, want %q", got.VerifySchedule, DefaultVerifySchedule)
 	}
-	if got.BucketPattern() != "*" {
-		t.Errorf("BucketPattern() = %q with no prefix, want *", got.BucketPattern())
+	if got.BucketPattern() != "acme-*" || got.BucketNamePrefixSetting() != "acme-" {
+		t.Errorf("BucketPattern() = %q, setting %q; want acme-* and acme-", got.BucketPattern(), got.BucketNamePrefixSetting())
+	}
+	if got.AliasPattern() != "alias/s3crr*" {
+		t.Errorf("AliasPattern() = %q with no kmsAliasPrefix, want alias/s3crr*", got.AliasPattern())
+	}
+
+	all := parse(map[string]any{CtxBucketNamePrefix: "*"})
+	if all.BucketPattern() != "*" || all.BucketNamePrefixSetting() != "*" {
+		t.Errorf("bucketNamePrefix \"*\": BucketPattern() = %q, setting %q; want * and *", all.BucketPattern(), all.BucketNamePrefixSetting())
+	}
+	// The tutorial's alias naming: the prefix is a deployment setting.
+	tut := parse(map[string]any{CtxBucketNamePrefix: "*", CtxKMSAliasPrefix: "alias/s3-crr-key-"})
+	if tut.AliasPattern() != "alias/s3-crr-key-*" {
+		t.Errorf("AliasPattern() = %q, want alias/s3-crr-key-*", tut.AliasPattern())
 	}
 }
 
-// cdk.json must hold a valid configuration and the feature flags, so that `npx cdk
-// synth` works from a fresh clone and the tests synthesize with the CLI's flags.
+// cdk.json holds the feature flags and placeholder values, and fails closed: the two
+// settings that have no safe default (the deployment's own ExternalId, and which
+// buckets s3crr may touch) must be supplied, and with them the configuration is valid.
 func TestCDKJSONDefaults(t *testing.T) {
 	ctx := synthesized.cdkJSON
-	cfg, err := ParseConfig(func(k string) any { return ctx[k] })
+	_, err := ParseConfig(func(k string) any { return ctx[k] })
+	if err == nil {
+		t.Fatalf("cdk.json's context parses as it is; want it to refuse the example externalId and the missing bucketNamePrefix")
+	}
+	for _, want := range []string{`"externalId"`, `"bucketNamePrefix"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("cdk.json's context: error %q does not name %s", err, want)
+		}
+	}
+	if n := strings.Count(err.Error(), "\n") + 1; n != 2 {
+		t.Errorf("cdk.json's context has %d problems, want only the 2 settings without a safe default:\n%v", n, err)
+	}
+	supplied := map[string]any{CtxExternalID: "my-deployment-id", CtxBucketNamePrefix: "acme-"}
+	cfg, err := ParseConfig(func(k string) any {
+		if v, ok := supplied[k]; ok {
+			return v
+		}
+		return ctx[k]
+	})
 	if err != nil {
-		t.Fatalf("cdk.json's context does not parse: %v", err)
+		t.Fatalf("cdk.json's context with externalId and bucketNamePrefix supplied does not parse: %v", err)
 	}
 	if len(cfg.Members) == 0 {
 		t.Errorf("cdk.json names no member")

@@ -116,22 +116,7 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 		EventBusName: jsii.String(names.EventBusName),
 		Description:  jsii.String("s3crr: replication failure and alarm events forwarded from the member accounts"),
 	})
-	// Only the member accounts, and only through s3crr's forwarding rules (EventBridge
-	// sets aws:SourceArn to the sending rule, as in AWS's cross-account bus examples).
-	principals := make([]awsiam.IPrincipal, 0, len(cfg.Members))
-	for _, a := range cfg.MemberAccounts() {
-		principals = append(principals, awsiam.NewArnPrincipal(jsii.String(policy.AccountRootARN(a))))
-	}
-	h.EventBus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("s3crrMemberForwardingRules"),
-		Effect:     awsiam.Effect_ALLOW,
-		Principals: &principals,
-		Actions:    jsii.Strings("events:PutEvents"),
-		Resources:  jsii.Strings(HubEventBusARN(cfg)),
-		Conditions: &map[string]any{
-			"ArnEquals": map[string]any{"aws:SourceArn": ForwardRuleARNs(cfg)},
-		},
-	}))
+	h.EventBus.AddToResourcePolicy(busPolicyStatement(cfg))
 
 	hp := policy.HubParams{
 		Region:              cfg.HubRegion,
@@ -171,6 +156,38 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 	out("PairsTableName", "Registered replication pairs", h.PairsTable.TableName())
 	out("EventBusArn", "Member accounts forward replication and alarm events here", h.EventBus.EventBusArn())
 	return h, nil
+}
+
+// busPolicyStatement admits events only through s3crr's forwarding rules (EventBridge
+// sets aws:SourceArn to the sending rule, as in AWS's cross-account bus examples), and
+// only from the member accounts: listed by account, or, when organizationId is set, any
+// account of the organization (aws:PrincipalOrgID, the condition EventBridge documents
+// for bus policies), so that a member added to the organization's member OU needs no
+// hub redeployment (docs/aws-facts.md#F-EB-ORG-POLICY).
+func busPolicyStatement(cfg Config) awsiam.PolicyStatement {
+	props := &awsiam.PolicyStatementProps{
+		Sid:       jsii.String("s3crrMemberForwardingRules"),
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings("events:PutEvents"),
+		Resources: jsii.Strings(HubEventBusARN(cfg)),
+	}
+	if cfg.OrganizationID != "" {
+		props.Principals = &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()}
+		props.Conditions = &map[string]any{
+			"StringEquals": map[string]any{"aws:PrincipalOrgID": cfg.OrganizationID},
+			"ArnLike":      map[string]any{"aws:SourceArn": ForwardRuleARNPatterns()},
+		}
+		return awsiam.NewPolicyStatement(props)
+	}
+	principals := make([]awsiam.IPrincipal, 0, len(cfg.Members))
+	for _, a := range cfg.MemberAccounts() {
+		principals = append(principals, awsiam.NewArnPrincipal(jsii.String(policy.AccountRootARN(a))))
+	}
+	props.Principals = &principals
+	props.Conditions = &map[string]any{
+		"ArnEquals": map[string]any{"aws:SourceArn": ForwardRuleARNs(cfg)},
+	}
+	return awsiam.NewPolicyStatement(props)
 }
 
 // newProvisionStateMachine deploys statemachine/provision.asl.json unchanged, with

@@ -1,6 +1,7 @@
 package cdk
 
 import (
+	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
@@ -121,6 +122,8 @@ func TestProvisionFunctionEnvironment(t *testing.T) {
 		"EXTERNAL_ID":                "test-external-id",
 		"BOUNDARY_POLICY_ARN_FORMAT": "arn:aws:iam::%s:policy/s3crr/s3crr-replication-boundary",
 		"EVENTS_QUEUE_NAME":          "s3crr-replication-events",
+		"S3CRR_BUCKET_NAME_PREFIX":   "acme-",
+		"S3CRR_KMS_ALIAS_PREFIX":     "alias/acme-",
 	}
 	if len(env) != len(want) {
 		t.Errorf("environment %v, want exactly %v", env, want)
@@ -174,7 +177,7 @@ func TestPairsTable(t *testing.T) {
 			"PointInTimeRecoverySpecification": map[string]any{"PointInTimeRecoveryEnabled": true},
 			"SSESpecification":                 map[string]any{"SSEEnabled": true},
 		})
-		tp.HasResource(jsii.String("AWS::DynamoDB::Table"), &map[string]any{"DeletionPolicy": "Retain"})
+		tp.HasResource(jsii.String("AWS::DynamoDB::Table"), &map[string]any{"DeletionPolicy": "RetainExceptOnCreate"})
 	})
 }
 
@@ -318,9 +321,158 @@ func TestEventBusPolicy(t *testing.T) {
 
 func TestHubOutputs(t *testing.T) {
 	outs, _ := tmpl(t, names.HubStackName)["Outputs"].(map[string]any)
-	for _, k := range []string{"ProvisionStateMachineArn", "AlertTopicArn", "PairsTableName", "EventBusArn"} {
+	for _, k := range []string{"ProvisionStateMachineArn", "AlertTopicArn", "names.PairsTableName", "EventBusArn"} {
 		if _, ok := outs[k]; !ok {
 			t.Errorf("no output %s", k)
 		}
 	}
+}
+
+// Resources with fixed names are kept on delete and replacement, but removed when the
+// deployment that created them rolls back: plain Retain would leave them behind and
+// the retry would fail with "already exists" (docs/aws-facts.md#F-CFN-RETENTION).
+func TestFixedNamesRetainedExceptOnCreate(t *testing.T) {
+	nameProps := []string{"TableName", "LogGroupName"}
+	for stack, tm := range synthesized.templates {
+		checked := 0
+		for id, v := range tm["Resources"].(map[string]any) {
+			r := v.(map[string]any)
+			props, _ := r["Properties"].(map[string]any)
+			named := false
+			for _, k := range nameProps {
+				named = named || props[k] != nil
+			}
+			if r["DeletionPolicy"] == "Retain" {
+				t.Errorf("%s: %s (%v) has DeletionPolicy Retain; a failed first deployment would keep it", stack, id, r["Type"])
+			}
+			if !named {
+				continue
+			}
+			checked++
+			if r["DeletionPolicy"] != "RetainExceptOnCreate" || r["UpdateReplacePolicy"] != "Retain" {
+				t.Errorf("%s: %s (%v) has DeletionPolicy %v, UpdateReplacePolicy %v; want RetainExceptOnCreate and Retain", stack, id, r["Type"], r["DeletionPolicy"], r["UpdateReplacePolicy"])
+			}
+		}
+		if stack == names.HubStackName && checked < 3 {
+			t.Errorf("%s: checked %d fixed-name resources, want the table and the two log groups", stack, checked)
+		}
+	}
+}
+
+// Executions that end without NotifyFailure (the run-wide timeout, a failing Pass or
+// Choice state, an abort) still reach the alert topic, through alarms CloudWatch can
+// publish: the topic's key lets cloudwatch.amazonaws.com use it.
+func TestExecutionAlarms(t *testing.T) {
+	tm := tmpl(t, names.HubStackName)
+	sm := only(t, tm, "AWS::StepFunctions::StateMachine", "StateMachineName", names.ProvisionStateMachineName)
+	topic := only(t, tm, "AWS::SNS::Topic", "TopicName", names.AlertTopicName)
+	seen := map[string]bool{}
+	for _, a := range resources(tm, "AWS::CloudWatch::Alarm") {
+		p := a.props
+		name := render(p["MetricName"])
+		seen[name] = true
+		if render(p["Namespace"]) != "AWS/States" {
+			t.Errorf("%s: namespace %s", a.id, render(p["Namespace"]))
+		}
+		dims := asList(p["Dimensions"])
+		if len(dims) != 1 || render(dims[0].(map[string]any)["Name"]) != "StateMachineArn" || render(dims[0].(map[string]any)["Value"]) != "${"+sm.id+"}" {
+			t.Errorf("%s: dimensions %v, want StateMachineArn of the provision state machine", a.id, dims)
+		}
+		if got := strs(p["AlarmActions"]); !slices.Equal(got, []string{"${" + topic.id + "}"}) {
+			t.Errorf("%s: actions %v, want the alert topic", a.id, got)
+		}
+		if render(p["Statistic"]) != "Sum" || render(p["Threshold"]) != "1" || render(p["ComparisonOperator"]) != "GreaterThanOrEqualToThreshold" {
+			t.Errorf("%s: %s %s %s, want Sum >= 1", a.id, render(p["Statistic"]), render(p["ComparisonOperator"]), render(p["Threshold"]))
+		}
+		if render(p["TreatMissingData"]) != "notBreaching" {
+			t.Errorf("%s: missing data %s, want notBreaching (no executions is no failure)", a.id, render(p["TreatMissingData"]))
+		}
+	}
+	for _, m := range []string{"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"} {
+		if !seen[m] {
+			t.Errorf("no alarm on %s", m)
+		}
+	}
+
+	key := only(t, tm, "AWS::KMS::Key", "", "")
+	cwUse := false
+	for _, st := range asList(key.props["KeyPolicy"].(map[string]any)["Statement"]) {
+		st := st.(map[string]any)
+		pr, _ := st["Principal"].(map[string]any)
+		if st["Effect"] != "Allow" || render(pr["Service"]) != CloudWatchService {
+			continue
+		}
+		acts := strs(st["Action"])
+		if slices.Contains(acts, "kms:Decrypt") && slices.Contains(acts, "kms:GenerateDataKey*") {
+			cwUse = true
+		}
+	}
+	if !cwUse {
+		t.Errorf("the alert key's policy does not let %s use it (kms:Decrypt, kms:GenerateDataKey*): alarm notifications would be dropped", CloudWatchService)
+	}
+	pol := only(t, tm, "AWS::SNS::TopicPolicy", "", "")
+	cwPublish := false
+	for _, st := range asList(pol.props["PolicyDocument"].(map[string]any)["Statement"]) {
+		st := st.(map[string]any)
+		pr, _ := st["Principal"].(map[string]any)
+		if st["Effect"] == "Allow" && render(pr["Service"]) == CloudWatchService && slices.Contains(strs(st["Action"]), "sns:Publish") {
+			cwPublish = true
+			cond := st["Condition"].(map[string]any)["StringEquals"].(map[string]any)
+			if got := render(cond["aws:SourceAccount"]); got != "333333333333" {
+				t.Errorf("CloudWatch may publish for account %s, want only the hub 333333333333", got)
+			}
+		}
+	}
+	if !cwPublish {
+		t.Errorf("the topic policy does not let %s publish", CloudWatchService)
+	}
+}
+
+// With organizationId set, the bus admits the organization's forwarding rules without
+// naming accounts, so a member added later needs no hub redeployment.
+func TestEventBusPolicyForOrganization(t *testing.T) {
+	cfg := synthesized.stacks.Config
+	cfg.OrganizationID = "o-a1b2c3d4e5"
+	b, err := json.Marshal(busPolicyStatement(cfg).ToStatementJson())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	st := unwrapJSIIMaps(raw).(map[string]any)
+	if got := render(st["Principal"]); got != `"*"` && render(st["Principal"].(map[string]any)["AWS"]) != "*" {
+		t.Errorf("principal %s, want any principal narrowed by the organization", got)
+	}
+	cond := st["Condition"].(map[string]any)
+	if got := render(cond["StringEquals"].(map[string]any)["aws:PrincipalOrgID"]); got != "o-a1b2c3d4e5" {
+		t.Errorf("aws:PrincipalOrgID %s, want o-a1b2c3d4e5", got)
+	}
+	want := []string{"arn:aws:events:*:*:rule/s3crr-forward-alarm-events", "arn:aws:events:*:*:rule/s3crr-forward-replication-events"}
+	if got := strs(cond["ArnLike"].(map[string]any)["aws:SourceArn"]); !slices.Equal(got, want) {
+		t.Errorf("aws:SourceArn %v, want %v", got, want)
+	}
+	if strings.Contains(string(b), "111111111111") {
+		t.Errorf("the organization's bus policy names a member account: %s", b)
+	}
+}
+
+// unwrapJSIIMaps removes the {"$jsii.map": ...} envelopes jsii leaves in values
+// returned to Go (synthesized templates have none).
+func unwrapJSIIMaps(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if inner, ok := x["$jsii.map"]; ok && len(x) == 1 {
+			return unwrapJSIIMaps(inner)
+		}
+		for k, e := range x {
+			x[k] = unwrapJSIIMaps(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = unwrapJSIIMaps(e)
+		}
+	}
+	return v
 }

@@ -18,8 +18,8 @@ import (
 // these tests with -count=1.
 
 // testContext overrides cdk.json's defaults: a member with two regions (so the
-// primary/secondary split shows), a hub account that is no member, a bucket prefix and
-// an alert address.
+// primary/secondary split shows), a hub account that is no member, a bucket prefix, an
+// alias prefix other than the default, and an alert address.
 var testContext = map[string]any{
 	CtxHubAccount:       "333333333333",
 	CtxHubRegion:        "eu-central-1",
@@ -27,6 +27,7 @@ var testContext = map[string]any{
 	CtxExternalID:       "test-external-id",
 	CtxAlertEmail:       "ops@example.com",
 	CtxBucketNamePrefix: "acme-",
+	CtxKMSAliasPrefix:   "alias/acme-",
 }
 
 // synthesized is the shared result of TestMain's synth.

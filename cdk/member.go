@@ -63,6 +63,18 @@ func NewMemberStack(scope constructs.Construct, id string, props *MemberStackPro
 // wildcard nobody reviewed fails the synth.
 var provisionerPolicy = policy.ProvisionerPolicy
 
+// provisionerParams are the provisioner role's inputs for one member account.
+func provisionerParams(cfg Config, account string) policy.ProvisionerParams {
+	return policy.ProvisionerParams{
+		Account:       account,
+		HubAccount:    cfg.HubAccount,
+		HubRoleARNs:   HubRoleARNs(cfg),
+		ExternalID:    cfg.ExternalID,
+		BucketPattern: cfg.BucketPattern(),
+		AliasPattern:  cfg.AliasPattern(),
+	}
+}
+
 // addIAM creates the boundary and the provisioner role as L1 resources holding exactly
 // the documents internal/policy renders (Sids and statement order included), so what
 // is deployed is byte for byte what the policy tests and the local run check.
@@ -79,14 +91,7 @@ func (m *MemberStack) addIAM(cfg Config, account string) error {
 	waive(m.Boundary, iam5Waiver(
 		"A permissions boundary, attached to no principal by itself: it caps every replication role the provisioner creates.", why, findings...))
 
-	pp := policy.ProvisionerParams{
-		Account:       account,
-		HubAccount:    cfg.HubAccount,
-		HubRoleARNs:   HubRoleARNs(cfg),
-		ExternalID:    cfg.ExternalID,
-		BucketPattern: cfg.BucketPattern(),
-		AliasPattern:  cfg.AliasPattern(),
-	}
+	pp := provisionerParams(cfg, account)
 	if err := pp.Validate(); err != nil {
 		return fmt.Errorf("provisioner policy parameters for %s: %w", account, err)
 	}

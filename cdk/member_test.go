@@ -2,6 +2,7 @@ package cdk
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/s3crr/s3crr/internal/names"
@@ -82,6 +83,7 @@ func TestProvisionerRole(t *testing.T) {
 		HubRoleARNs:   []string{"arn:aws:iam::333333333333:role/s3crr-provision-function"},
 		ExternalID:    "test-external-id",
 		BucketPattern: "acme-*",
+		AliasPattern:  "alias/acme-*",
 	}
 	trust := role.props["AssumeRolePolicyDocument"]
 	if !jsonEqual(t, trust, policy.ProvisionerTrustPolicy(pp).JSON()) {
@@ -110,6 +112,31 @@ func TestProvisionerRole(t *testing.T) {
 	}
 	if !jsonEqual(t, pols[0].(map[string]any)["PolicyDocument"], policy.ProvisionerPolicy(pp).JSON()) {
 		t.Errorf("permission policy differs from policy.ProvisionerPolicy")
+	}
+	// Independently of the builder: aliases and key changes follow kmsAliasPrefix.
+	var aliasWrites, keyChanges int
+	for _, st := range asList(pols[0].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"]) {
+		st := st.(map[string]any)
+		for _, r := range strs(st["Resource"]) {
+			if strings.Contains(r, ":alias/") {
+				aliasWrites++
+				if r != "arn:aws:kms:*:111111111111:alias/acme-*" {
+					t.Errorf("%v may act on alias %s, want only arn:aws:kms:*:111111111111:alias/acme-*", st["Sid"], r)
+				}
+			}
+		}
+		cond, _ := st["Condition"].(map[string]any)
+		for _, op := range cond {
+			if v, ok := op.(map[string]any)["kms:ResourceAliases"]; ok {
+				keyChanges++
+				if got := strs(v); !slices.Equal(got, []string{"alias/acme-*"}) {
+					t.Errorf("%v: kms:ResourceAliases %v, want [alias/acme-*]", st["Sid"], got)
+				}
+			}
+		}
+	}
+	if aliasWrites == 0 || keyChanges == 0 {
+		t.Errorf("%d alias statements and %d key statements conditioned on the alias, want some of each", aliasWrites, keyChanges)
 	}
 	if got := roleStatements(t, tm, role.id); len(got) != len(policy.ProvisionerPolicy(pp).Statement) {
 		t.Errorf("%d statements granted to the role, want only the %d of its inline policy", len(got), len(policy.ProvisionerPolicy(pp).Statement))
@@ -227,6 +254,30 @@ func TestEventsPipeAndForwarding(t *testing.T) {
 		default:
 			t.Errorf("pipe role: unexpected %v on %v", acts, res)
 		}
+	}
+
+	// Pipes checks the role's SQS access when the Pipe is created: every policy granting
+	// it must exist before the Pipe, inline in the role or a resource the Pipe depends on.
+	pipeRaw := tm["Resources"].(map[string]any)[pipe.id].(map[string]any)
+	dependsOn := strs(pipeRaw["DependsOn"])
+	receives := 0
+	for _, p := range resources(tm, "AWS::IAM::Policy") {
+		if !slices.Contains(strs(p.props["Roles"]), "${"+pipeRole+"}") {
+			continue
+		}
+		for _, st := range asList(p.props["PolicyDocument"].(map[string]any)["Statement"]) {
+			if slices.Contains(strs(st.(map[string]any)["Action"]), "sqs:ReceiveMessage") && !slices.Contains(dependsOn, p.id) {
+				t.Errorf("policy %s grants the pipe role sqs:ReceiveMessage, but the Pipe does not depend on it (DependsOn %v): creating the Pipe would fail", p.id, dependsOn)
+			}
+		}
+	}
+	for _, st := range roleStatements(t, tm, pipeRole) {
+		if slices.Contains(strs(st["Action"]), "sqs:ReceiveMessage") {
+			receives++
+		}
+	}
+	if receives != 1 {
+		t.Errorf("%d statements let the pipe role receive from the queue, want 1", receives)
 	}
 
 	rules := map[string]resource{}

@@ -140,7 +140,7 @@ func TestNagCatchesNewWildcard(t *testing.T) {
 // is narrowed or removed takes its waiver with it.
 func TestReviewedWildcardsAreProduced(t *testing.T) {
 	cfg := synthesized.stacks.Config
-	pp := policy.ProvisionerParams{Account: "111111111111", HubAccount: cfg.HubAccount, HubRoleARNs: HubRoleARNs(cfg), ExternalID: cfg.ExternalID, BucketPattern: cfg.BucketPattern()}
+	pp := provisionerParams(cfg, "111111111111")
 	for _, tt := range []struct {
 		name string
 		doc  policy.Document

@@ -34,6 +34,12 @@ func ForwardRuleARNs(c Config) []string {
 	return out
 }
 
+// ForwardRuleARNPatterns match the forwarding rules in any account and region: the
+// senders the hub bus accepts when membership comes from the organization.
+func ForwardRuleARNPatterns() []string {
+	return names.ForwardRuleARNs("*", "*")
+}
+
 // HubRoleARNs are the hub Lambda roles the provisioner roles trust: only the Lambdas
 // that exist. Trusting a role name before its Lambda exists would hand every member's
 // provisioner to whoever in the hub account creates a role with that name first.
