@@ -8,8 +8,8 @@ import (
 
 func TestParseConfig(t *testing.T) {
 	base := map[string]any{
-		CtxHubAccount: "333333333333",
-		CtxHubRegion:  "us-east-1",
+		CtxHubAccount:       "333333333333",
+		CtxHubRegion:        "us-east-1",
 		CtxMembers:          "111111111111:ap-south-1",
 		CtxExternalID:       "ext-id",
 		CtxBucketNamePrefix: "acme-",

@@ -73,8 +73,8 @@ func newGoFunction(scope constructs.Construct, spec hubFunction, buildDir string
 	id := "Fn-" + spec.name
 	fnName := names.FunctionName(spec.name)
 	logs := awslogs.NewLogGroup(scope, jsii.String(id+"-Logs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String("/aws/lambda/" + fnName),
-		Retention:     LogRetention,
+		LogGroupName: jsii.String("/aws/lambda/" + fnName),
+		Retention:    LogRetention,
 		// A fixed name: retained, except when the deployment that creates it rolls back,
 		// so a retry does not fail with "already exists" (docs/aws-facts.md#F-CFN-RETENTION).
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
