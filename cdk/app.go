@@ -28,6 +28,9 @@ type Stacks struct {
 	Hub *HubStack
 	// Members are the member stacks, in configuration order (account, then region).
 	Members []*MemberStack
+	// MemberStackSet holds the organization-wide member StackSet (only when
+	// memberOrganizationalUnits is configured, else nil).
+	MemberStackSet awscdk.Stack
 }
 
 // Build reads the configuration from the app's context, adds the hub stack and one
@@ -73,6 +76,13 @@ func Build(app awscdk.App, opts Options) (*Stacks, error) {
 			}
 			out.Members = append(out.Members, ms)
 		}
+	}
+	if len(cfg.MemberOUs) > 0 {
+		ss, err := NewMemberStackSetStack(app, cfg)
+		if err != nil {
+			return nil, err
+		}
+		out.MemberStackSet = ss
 	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{
 		Verbose: jsii.Bool(true),

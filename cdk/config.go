@@ -23,6 +23,8 @@ const (
 	CtxProvisionerRoleName = "provisionerRoleName"
 	CtxKMSAliasPrefix      = "kmsAliasPrefix"
 	CtxOrganizationID      = "organizationId"
+	CtxMemberOUs           = "memberOrganizationalUnits"
+	CtxOrgMemberRegions    = "organizationMemberRegions"
 )
 
 // ExampleExternalID is the placeholder cdk.json ships with. Every reader of this
@@ -81,8 +83,14 @@ type Config struct {
 	// OrganizationID, when set, scopes the hub's trust in member accounts by AWS
 	// Organizations membership (aws:PrincipalOrgID, aws:ResourceOrgID) instead of by
 	// the member account list, so that an account added to the organization's member
-	// OU needs no hub redeployment (MemberStackSet rolls the member stack out to it).
+	// OU needs no hub redeployment for its events.
 	OrganizationID string
+	// MemberOUs, when set, are the organizational units (or the root) whose accounts get
+	// the member stack through a service-managed StackSet with automatic deployment
+	// (stack MemberStackSetStackName), in OrgMemberRegions; the first of those is where
+	// each account's IAM resources are created.
+	MemberOUs        []string
+	OrgMemberRegions []string
 	// VerifySchedule is the EventBridge schedule expression of the nightly verification.
 	// It is validated now and used once the verify state machine exists.
 	VerifySchedule string
@@ -127,6 +135,7 @@ var (
 	// prefix must name at least one character after alias/ to narrow anything.
 	aliasPrefixRE = regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]{1,200}$`)
 	orgIDRE       = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+	ouIDRE        = regexp.MustCompile(`^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$`)
 )
 
 // ParseConfig reads and validates the configuration; lookup returns a context value or
@@ -216,6 +225,26 @@ func ParseConfig(lookup func(key string) any) (Config, error) {
 	if c.OrganizationID != "" && !orgIDRE.MatchString(c.OrganizationID) {
 		errs = append(errs, fmt.Errorf("context %q: %q is not an AWS Organizations ID such as o-a1b2c3d4e5", CtxOrganizationID, c.OrganizationID))
 	}
+	c.MemberOUs = strList(lookup(CtxMemberOUs), CtxMemberOUs, &errs)
+	c.OrgMemberRegions = strList(lookup(CtxOrgMemberRegions), CtxOrgMemberRegions, &errs)
+	for _, ou := range c.MemberOUs {
+		if !ouIDRE.MatchString(ou) {
+			errs = append(errs, fmt.Errorf("context %q: %q is not an organizational unit ID (ou-...) or root ID (r-...)", CtxMemberOUs, ou))
+		}
+	}
+	for _, r := range c.OrgMemberRegions {
+		if !regionRE.MatchString(r) {
+			errs = append(errs, fmt.Errorf("context %q: %q is not a region name such as us-east-1", CtxOrgMemberRegions, r))
+		}
+	}
+	if len(c.MemberOUs) > 0 {
+		if c.OrganizationID == "" {
+			errs = append(errs, fmt.Errorf("context %q needs %q: the hub admits the organization's accounts by it", CtxMemberOUs, CtxOrganizationID))
+		}
+		if len(c.OrgMemberRegions) == 0 {
+			errs = append(errs, fmt.Errorf("context %q needs %q: the regions every member account gets the stack in, the first holding its IAM role", CtxMemberOUs, CtxOrgMemberRegions))
+		}
+	}
 	if !scheduleRE.MatchString(c.VerifySchedule) {
 		errs = append(errs, fmt.Errorf("context %q: %q is not an EventBridge schedule expression such as %q or \"rate(1 day)\"", CtxVerifySchedule, c.VerifySchedule, DefaultVerifySchedule))
 	}
@@ -226,6 +255,32 @@ func ParseConfig(lookup func(key string) any) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// strList reads a list setting: a JSON list from cdk.json, or "a,b" from -c.
+func strList(v any, key string, errs *[]error) []string {
+	var out []string
+	switch x := v.(type) {
+	case nil:
+	case string:
+		for _, p := range strings.Split(x, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	case []any:
+		for _, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				*errs = append(*errs, fmt.Errorf("context %q: want a list of strings, got %T in it", key, e))
+				continue
+			}
+			out = append(out, strings.TrimSpace(s))
+		}
+	default:
+		*errs = append(*errs, fmt.Errorf("context %q: want a list of strings or \"a,b\", got %T", key, v))
+	}
+	return out
 }
 
 // parseMembers accepts a JSON list of {"account", "regions"} (from cdk.json, or as a

@@ -34,6 +34,10 @@
 //	                     (S3CRR_KMS_ALIAS_PREFIX); default "alias/s3crr"
 //	organizationId       optional AWS Organizations ID (o-...): the hub bus admits the
 //	                     organization's forwarding rules instead of listing accounts
+//	memberOrganizationalUnits, organizationMemberRegions
+//	                     optional: OU IDs and regions (the first is primary) the stack
+//	                     s3crr-member-stackset rolls the member stack out to, through a
+//	                     service-managed StackSet with automatic deployment
 //	verifySchedule       EventBridge schedule expression for the nightly verification,
 //	                     default "cron(0 3 * * ? *)"; validated now, used once the
 //	                     verify state machine exists

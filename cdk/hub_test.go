@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
@@ -475,4 +476,94 @@ func unwrapJSIIMaps(v any) any {
 		}
 	}
 	return v
+}
+
+// The organization roll-out: a service-managed StackSet with automatic deployment to the
+// member OUs, whose template names no account and creates IAM only in the primary region.
+func TestMemberStackSet(t *testing.T) {
+	appCtx := map[string]any{}
+	for k, v := range synthesized.cdkJSON {
+		appCtx[k] = v
+	}
+	for k, v := range testContext {
+		appCtx[k] = v
+	}
+	appCtx[CtxOrganizationID] = "o-a1b2c3d4e5"
+	appCtx[CtxMemberOUs] = "ou-ab12-cdefgh34"
+	appCtx[CtxOrgMemberRegions] = "ap-south-1,us-east-1"
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &appCtx, Outdir: jsii.String(t.TempDir())})
+	cfg, err := ParseConfig(func(k string) any { return app.Node().TryGetContext(jsii.String(k)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewMemberStackSetStack(app, cfg); err != nil {
+		t.Fatal(err)
+	}
+	body, err := synthTemplate(app, MemberStackSetStackName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outer map[string]any
+	if err := json.Unmarshal([]byte(body), &outer); err != nil {
+		t.Fatal(err)
+	}
+	ss := only(t, outer, "AWS::CloudFormation::StackSet", "StackSetName", MemberStackSetName)
+	p := ss.props
+	if render(p["PermissionModel"]) != "SERVICE_MANAGED" {
+		t.Errorf("PermissionModel %s, want SERVICE_MANAGED", render(p["PermissionModel"]))
+	}
+	ad, _ := p["AutoDeployment"].(map[string]any)
+	if render(ad["Enabled"]) != "true" {
+		t.Errorf("AutoDeployment %v, want enabled", ad)
+	}
+	group := asList(p["StackInstancesGroup"])
+	if len(group) != 1 {
+		t.Fatalf("%d stack instance groups, want 1", len(group))
+	}
+	g := group[0].(map[string]any)
+	if got := strs(g["DeploymentTargets"].(map[string]any)["OrganizationalUnitIds"]); !slices.Equal(got, []string{"ou-ab12-cdefgh34"}) {
+		t.Errorf("OUs %v", got)
+	}
+	if got := strs(g["Regions"]); !slices.Equal(got, []string{"ap-south-1", "us-east-1"}) {
+		t.Errorf("regions %v", got)
+	}
+
+	raw := render(p["TemplateBody"])
+	for _, acct := range []string{"111111111111", "222222222222"} {
+		if strings.Contains(raw, acct) {
+			t.Errorf("the member template names account %s; it must use AWS::AccountId", acct)
+		}
+	}
+	var member map[string]any
+	if err := json.Unmarshal([]byte(raw), &member); err != nil {
+		t.Fatalf("TemplateBody is not JSON: %v", err)
+	}
+	if !strings.Contains(raw, `{"Ref":"AWS::AccountId"}`) {
+		t.Errorf("the member template does not use AWS::AccountId")
+	}
+	params, _ := member["Parameters"].(map[string]any)
+	if _, ok := params["BootstrapVersion"]; ok {
+		t.Errorf("the member template needs a CDK bootstrap parameter, which StackSet instances do not have")
+	}
+	conds, _ := member["Conditions"].(map[string]any)
+	cond, ok := conds["IsPrimaryRegion"]
+	if !ok || !strings.Contains(render(cond), "ap-south-1") {
+		t.Errorf("no IsPrimaryRegion condition on ap-south-1: %v", member["Conditions"])
+	}
+	iam := 0
+	for id, v := range member["Resources"].(map[string]any) {
+		r := v.(map[string]any)
+		if r["Type"] == "AWS::IAM::ManagedPolicy" || (r["Type"] == "AWS::IAM::Role" && r["Properties"].(map[string]any)["RoleName"] == "s3crr-provisioner") {
+			iam++
+			if r["Condition"] != "IsPrimaryRegion" {
+				t.Errorf("%s is created in every region (Condition %v); the second region would fail on the same name", id, r["Condition"])
+			}
+		}
+	}
+	if iam != 2 {
+		t.Errorf("%d provisioner IAM resources, want the role and the boundary", iam)
+	}
+	if len(raw) > maxTemplateBody {
+		t.Errorf("the member template is %d bytes, over the inline limit", len(raw))
+	}
 }

@@ -28,6 +28,11 @@ type MemberStackProps struct {
 	// so only the primary stack creates the provisioner role and the replication
 	// boundary; the other regions of the account get only the failure-event route.
 	Primary bool
+	// PrimaryRegion, when set, makes the template account- and region-agnostic (Account
+	// and Region are then AWS::AccountId and AWS::Region): the IAM resources carry a
+	// CloudFormation condition, created only where AWS::Region is PrimaryRegion, so one
+	// template serves every account and region of a StackSet. Primary is ignored.
+	PrimaryRegion string
 }
 
 // MemberStack is one member account/region: in its primary region the provisioner role
@@ -50,10 +55,18 @@ func NewMemberStack(scope constructs.Construct, id string, props *MemberStackPro
 	cfg := props.Config
 	stack := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 	m := &MemberStack{Stack: stack}
-	if props.Primary {
+	if props.Primary || props.PrimaryRegion != "" {
 		if err := m.addIAM(cfg, props.Account); err != nil {
 			return nil, err
 		}
+	}
+	if props.PrimaryRegion != "" {
+		// IAM is global: a second region creating the same role name would fail.
+		primary := awscdk.NewCfnCondition(stack, jsii.String("IsPrimaryRegion"), &awscdk.CfnConditionProps{
+			Expression: awscdk.Fn_ConditionEquals(awscdk.Aws_REGION(), jsii.String(props.PrimaryRegion)),
+		})
+		m.Boundary.CfnOptions().SetCondition(primary)
+		m.ProvisionerRole.CfnOptions().SetCondition(primary)
 	}
 	m.addEventRoute(cfg, props.Account, props.Region)
 	return m, nil
@@ -87,7 +100,12 @@ func (m *MemberStack) addIAM(cfg Config, account string) error {
 		Description:       jsii.String("s3crr: the most any replication role the provisioner creates may do"),
 		PolicyDocument:    jsonValue(boundaryDoc.JSON()),
 	})
-	findings, why := expandWildcards(boundaryWildcards, account, cfg)
+	// cdk-nag shows an unresolved account (a StackSet template) as <AWS::AccountId>.
+	nagAccount := account
+	if *awscdk.Token_IsUnresolved(account) {
+		nagAccount = "<AWS::AccountId>"
+	}
+	findings, why := expandWildcards(boundaryWildcards, nagAccount, cfg)
 	waive(m.Boundary, iam5Waiver(
 		"A permissions boundary, attached to no principal by itself: it caps every replication role the provisioner creates.", why, findings...))
 
@@ -113,7 +131,7 @@ func (m *MemberStack) addIAM(cfg Config, account string) error {
 		awscdk.Annotations_Of(m.ProvisionerRole).AddWarningV2(jsii.String("s3crr:bucketNamePrefix"),
 			jsii.String("context \"bucketNamePrefix\" is \"*\": the provisioner role may manage every bucket in "+account+"; set a prefix (e.g. -c bucketNamePrefix=acme-repl-) to scope it"), nil)
 	}
-	findings, why = expandWildcards(provisionerWildcards, account, cfg)
+	findings, why = expandWildcards(provisionerWildcards, nagAccount, cfg)
 	waive(m.ProvisionerRole, iam5Waiver("The provisioner role's reviewed wildcards (cdk/nag_waivers.go):", why, findings...))
 	return nil
 }
