@@ -12,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/s3crr/s3crr/internal/names"
+	"github.com/s3crr/s3crr/internal/provision"
 	"github.com/s3crr/s3crr/statemachine"
 )
 
@@ -329,6 +330,21 @@ func TestHubOutputs(t *testing.T) {
 	}
 }
 
+// The provision Lambda reads its scope from the variables the hub sets, with the same
+// spelling of "every bucket".
+func TestScopeVariablesAgree(t *testing.T) {
+	tests := []struct{ name, got, want string }{
+		{"bucket prefix variable", EnvBucketNamePrefix, provision.EnvBucketNamePrefix},
+		{"alias prefix variable", EnvKMSAliasPrefix, provision.EnvKMSAliasPrefix},
+		{"every-bucket prefix", AllBuckets, provision.AnyBucket},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: cdk uses %q, the provision Lambda %q", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
 // Resources with fixed names are kept on delete and replacement, but removed when the
 // deployment that created them rolls back: plain Retain would leave them behind and
 // the retry would fail with "already exists" (docs/aws-facts.md#F-CFN-RETENTION).
@@ -529,14 +545,21 @@ func TestMemberStackSet(t *testing.T) {
 	}
 
 	raw := render(p["TemplateBody"])
-	for _, acct := range []string{"111111111111", "222222222222"} {
-		if strings.Contains(raw, acct) {
-			t.Errorf("the member template names account %s; it must use AWS::AccountId", acct)
-		}
-	}
 	var member map[string]any
 	if err := json.Unmarshal([]byte(raw), &member); err != nil {
 		t.Fatalf("TemplateBody is not JSON: %v", err)
+	}
+	// The stack's own account is AWS::AccountId everywhere. The one list of accounts is
+	// deployment data, not the stack's account: the boundary's s3:ResourceAccount
+	// condition naming the configured members.
+	var scrubbed any
+	_ = json.Unmarshal([]byte(raw), &scrubbed)
+	dropKey(scrubbed, "s3:ResourceAccount")
+	sb, _ := json.Marshal(scrubbed)
+	for _, acct := range []string{"111111111111", "222222222222"} {
+		if strings.Contains(string(sb), acct) {
+			t.Errorf("the member template names account %s; it must use AWS::AccountId", acct)
+		}
 	}
 	if !strings.Contains(raw, `{"Ref":"AWS::AccountId"}`) {
 		t.Errorf("the member template does not use AWS::AccountId")
@@ -565,5 +588,20 @@ func TestMemberStackSet(t *testing.T) {
 	}
 	if len(raw) > maxTemplateBody {
 		t.Errorf("the member template is %d bytes, over the inline limit", len(raw))
+	}
+}
+
+// dropKey deletes a key from every object of a decoded JSON value.
+func dropKey(v any, key string) {
+	switch x := v.(type) {
+	case map[string]any:
+		delete(x, key)
+		for _, e := range x {
+			dropKey(e, key)
+		}
+	case []any:
+		for _, e := range x {
+			dropKey(e, key)
+		}
 	}
 }

@@ -15,7 +15,6 @@ import (
 // CloudWatchService is the principal CloudWatch alarms publish to SNS as.
 const CloudWatchService = "cloudwatch.amazonaws.com"
 
-
 // HubEventBusARN is the hub bus's ARN, known from the configuration alone, so member
 // stacks need no cross-stack (and cross-account) reference.
 func HubEventBusARN(c Config) string {
