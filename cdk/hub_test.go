@@ -323,7 +323,7 @@ func TestEventBusPolicy(t *testing.T) {
 
 func TestHubOutputs(t *testing.T) {
 	outs, _ := tmpl(t, names.HubStackName)["Outputs"].(map[string]any)
-	for _, k := range []string{"ProvisionStateMachineArn", "AlertTopicArn", "names.PairsTableName", "EventBusArn"} {
+	for _, k := range []string{"ProvisionStateMachineArn", "AlertTopicArn", "PairsTableName", "EventBusArn"} {
 		if _, ok := outs[k]; !ok {
 			t.Errorf("no output %s", k)
 		}
