@@ -49,6 +49,8 @@ var iamOps = map[string]iamHandler{
 	"AttachRolePolicy":              (*Server).iamAttachRolePolicy,
 	"DetachRolePolicy":              (*Server).iamDetachRolePolicy,
 	"ListAttachedRolePolicies":      (*Server).iamListAttachedRolePolicies,
+	"SimulatePrincipalPolicy":       (*Server).iamSimulatePrincipalPolicy,
+	"SimulateCustomPolicy":          (*Server).iamSimulateCustomPolicy,
 }
 
 // serveIAM serves the IAM Query API. IAM is global, so the signing region does not matter;

@@ -414,3 +414,20 @@ func (pr *Principals) match(c Principal) grant {
 	}
 	return best
 }
+
+// MatchesActionResource reports whether the statement's Action and Resource
+// elements (or their Not forms) cover action on resource, ignoring Principal
+// and conditions. The policy simulator API uses it to tell which condition
+// keys a request would need (MissingContextValues).
+func (st *Statement) MatchesActionResource(action, resource string) bool {
+	return st.matchesAction(action) && st.matchesResource(resource)
+}
+
+// ConditionKeys returns the condition keys the statement tests, as written.
+func (st *Statement) ConditionKeys() []string {
+	out := make([]string, 0, len(st.Conditions))
+	for _, c := range st.Conditions {
+		out = append(out, c.Key)
+	}
+	return out
+}
