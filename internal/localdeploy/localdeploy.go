@@ -1,6 +1,6 @@
 // Package localdeploy does on the local stand-ins what the CDK stacks do in AWS, through
-// the same policy builders: in each member account the replication permissions boundary
-// and the s3crr-provisioner role (MemberStack), and in the hub account the provision
+// the same policy builders: in each member account the replication permissions boundary,
+// the s3crr-provisioner role and the read-only s3crr-auditor role (MemberStack), and in the hub account the provision
 // Lambda's role (HubStack). The local run and the integration tests use it, so the
 // provisioner's policies are exercised as strictly as the replication policies.
 package localdeploy
@@ -80,6 +80,10 @@ func Deploy(ctx context.Context, p Params) (Result, error) {
 			return res, fmt.Errorf("member account %s: %w", acct, err)
 		}
 		res.ProvisionerRoleARNs[acct] = policy.RoleARN(acct, "/", names.ProvisionerRoleName)
+		ap := policy.AuditorParams{Account: acct, HubAccount: p.HubAccount, ExternalID: p.ExternalID}
+		if err := ensureRole(ctx, c, "/", names.AuditorRoleName, policy.AuditorTrustPolicy(ap), names.AuditorPolicyName, policy.AuditorPolicy(ap)); err != nil {
+			return res, fmt.Errorf("member account %s: %w", acct, err)
+		}
 	}
 	return res, nil
 }

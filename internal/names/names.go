@@ -118,6 +118,14 @@ const (
 	// admits events only from these rules (aws:SourceArn), by name.
 	ForwardReplicationRuleName = prefix + "forward-replication-events"
 	ForwardAlarmRuleName       = prefix + "forward-alarm-events"
+
+	// AuditorRoleName is the read-only member role `crr doctor` and verification assume
+	// (with the deployment's ExternalId) to read a pair's buckets, keys, roles and alarm.
+	// A separate role keeps the provisioner's grants narrow: auditing a hand-made pair
+	// reads roles and keys s3crr did not create.
+	AuditorRoleName = prefix + "auditor"
+	// AuditorPolicyName is the auditor role's inline policy.
+	AuditorPolicyName = prefix + "auditor"
 )
 
 // The names the provision Lambda gives what it creates for a pair. Stages find what

@@ -105,6 +105,9 @@ func generated() map[string]Document {
 	for name, h := range hubConfigs() {
 		docs["hub-monitor-function-"+name] = ReplicationMonitorPolicy(h, "arn:aws:dynamodb:eu-west-1:333333333333:table/s3crr-alert-dedup")
 	}
+	auditor := AuditorParams{Account: acctB, HubAccount: acctHub, ExternalID: "s3crr-7f3a"}
+	docs["auditor-trust"] = AuditorTrustPolicy(auditor)
+	docs["auditor-policy"] = AuditorPolicy(auditor)
 	docs["default-key-policy"] = DefaultKeyPolicy(acctA)
 	return docs
 }

@@ -243,6 +243,31 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposeMonitorPairRead, "dynamodb:GetItem", s(HubReplicationMonitor), "GetItem of the pair an alert names")
 	prov(PurposeMonitorDedup, "dynamodb:PutItem", s(HubReplicationMonitor), "TransactWriteItems Put of the occurrence marker")
 	prov(PurposeMonitorDedup, "dynamodb:UpdateItem", s(HubReplicationMonitor), "TransactWriteItems Update of the window count", "UpdateItem (claim the window, mark sent and handled)")
+
+	// The member auditor role (AuditorPolicy): every read `crr doctor` makes; without
+	// one, the check that needs it reports AccessDenied instead of a verdict.
+	doc := s(AuditorDoctor)
+	provWhy(PurposeAuditorTrust, "sts:AssumeRole", doc, "the hub reads a member only as its auditor role, with the ExternalId", "sts:AssumeRole")
+	for _, a := range [][2]string{
+		{"s3:GetBucketVersioning", "GetBucketVersioning"}, {ActGetReplicationConfiguration, "GetBucketReplication"},
+		{"s3:GetBucketPolicy", "GetBucketPolicy"}, {"s3:GetEncryptionConfiguration", "GetBucketEncryption"},
+		{"s3:GetBucketPublicAccessBlock", "GetPublicAccessBlock"}, {"s3:GetBucketNotification", "GetBucketNotificationConfiguration"},
+		{"s3:GetBucketOwnershipControls", "GetBucketOwnershipControls"}, {"s3:GetBucketObjectLockConfiguration", "GetObjectLockConfiguration"},
+	} {
+		prov(PurposeAuditBuckets, a[0], doc, a[1])
+	}
+	prov(PurposeAuditKeys, "kms:DescribeKey", doc, "DescribeKey")
+	prov(PurposeAuditKeys, "kms:GetKeyPolicy", doc, "GetKeyPolicy")
+	prov(PurposeAuditKeys, "kms:GetKeyRotationStatus", doc, "GetKeyRotationStatus")
+	provWhy(PurposeAuditKeyAliases, "kms:ListAliases", doc, "resolve a request's kmsKeyAlias to the key it names", "ListAliases")
+	prov(PurposeAuditRoles, "iam:GetRole", doc, "GetRole")
+	prov(PurposeAuditRoles, "iam:GetRolePolicy", doc, "GetRolePolicy")
+	prov(PurposeAuditRoles, "iam:ListRolePolicies", doc, "ListRolePolicies")
+	prov(PurposeAuditRoles, "iam:ListAttachedRolePolicies", doc, "ListAttachedRolePolicies")
+	provWhy(PurposeAuditRoles, "iam:SimulatePrincipalPolicy", doc, "IAM's own evaluator judges the replication role's identity policies", "SimulatePrincipalPolicy")
+	prov(PurposeAuditPolicies, "iam:GetPolicy", doc, "GetPolicy")
+	prov(PurposeAuditPolicies, "iam:GetPolicyVersion", doc, "GetPolicyVersion")
+	prov(PurposeAuditAlarms, "cloudwatch:DescribeAlarms", doc, "DescribeAlarms")
 	return m
 }()
 

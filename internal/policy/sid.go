@@ -81,6 +81,8 @@ var purposes = []string{
 	PurposePairsRegister, PurposeInvokeFunctions,
 	purposeDenyInsecureTransport,
 	PurposeMonitorPairRead, PurposeMonitorDedup,
+	PurposeAuditorTrust, PurposeAuditBuckets, PurposeAuditKeyAliases, PurposeAuditKeys,
+	PurposeAuditRoles, PurposeAuditPolicies, PurposeAuditAlarms,
 }
 
 // purposeDenyInsecureTransport makes SidDenyInsecureTransport parse as a
