@@ -21,7 +21,6 @@ import (
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/localaws"
 	"github.com/s3crr/s3crr/internal/localdeploy"
-	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/provision"
 	"github.com/s3crr/s3crr/internal/spec"
@@ -225,9 +224,9 @@ func TestLocalTamperingIsFound(t *testing.T) {
 				}
 			}
 			// Keep the key administrable by the provisioner and the root's key
-			// management, but no longer let IAM policies grant kms:Decrypt.
+			// management and uploads, but no longer let IAM policies grant kms:Decrypt.
 			kept = append(kept, policy.Statement{Sid: "RootAdminOnly", Effect: policy.Allow, Principal: policy.AWSPrincipal(policy.AccountRootARN(r.Source.Account)),
-				Action: []string{"kms:Describe*", "kms:Get*", "kms:Put*", "kms:List*", "kms:Enable*", "kms:Disable*"}, Resource: []string{"*"}})
+				Action: []string{"kms:Describe*", "kms:Get*", "kms:Put*", "kms:List*", "kms:Enable*", "kms:Disable*", "kms:GenerateDataKey"}, Resource: []string{"*"}})
 			doc.Statement = kept
 			if _, err := c.PutKeyPolicy(t.Context(), &kms.PutKeyPolicyInput{KeyId: aws.String(arn), PolicyName: aws.String("default"), Policy: aws.String(doc.String())}); err != nil {
 				t.Fatal(err)
@@ -247,10 +246,24 @@ func TestLocalTamperingIsFound(t *testing.T) {
 				t.Error("the report does not fail")
 			}
 			t.Logf("%s\n  fix: %s", f, f.Fix)
+			// The simulator's replication engine is the independent judge: an object
+			// put now must fail with the code the check predicted.
+			if tt.code != "" {
+				key := ".s3crr-canary/after-tampering"
+				out, err := awsclient.S3(env.root(req.Source.Account, req.Source.Region)).PutObject(t.Context(), &s3.PutObjectInput{
+					Bucket: aws.String(req.Source.Bucket), Key: aws.String(key), Body: strings.NewReader("x")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := env.srv.WaitIdle(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				status, code, detail, _ := env.srv.ObjectReplication(req.Source.Bucket, key, aws.ToString(out.VersionId))
+				if status != "FAILED" || code != tt.code {
+					t.Errorf("replication after tampering: %s %s (%s), the check predicted %s", status, code, detail, tt.code)
+				}
+			}
 		})
 	}
 }
 
-// names keeps the import used by helpers of other test files.
-var _ = names.AuditorRoleName
-var _ = strings.Contains
