@@ -266,4 +266,3 @@ func TestLocalTamperingIsFound(t *testing.T) {
 		})
 	}
 }
-
