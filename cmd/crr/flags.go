@@ -112,3 +112,14 @@ func (f awsFlags) load(ctx context.Context) (aws.Config, error) {
 	}
 	return cfg, nil
 }
+
+// Output formats of --output.
+const (
+	outputText = "text"
+	outputJSON = "json"
+)
+
+// addOutputFlag defines --output: text for people, json with the same facts for scripts.
+func addOutputFlag(fs *flag.FlagSet) *string {
+	return fs.String("output", outputText, "output `format`: text or json")
+}

@@ -89,13 +89,17 @@ type AuditorConnector struct {
 }
 
 // Connect assumes the auditor role of account, in region.
-func (c AuditorConnector) Connect(_ context.Context, account, region string) (*Session, error) {
+func (c AuditorConnector) Connect(ctx context.Context, account, region string) (*Session, error) {
 	name := c.RoleName
 	if name == "" {
 		name = names.AuditorRoleName
 	}
 	roleARN := policy.RoleARN(account, "/", name)
 	cfg := awsclient.AssumeRole(c.Base, roleARN, c.ExternalID, names.AuditorRoleName, region)
+	// Assume now: a refused AssumeRole is one clear error, not a refusal of every read.
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		return nil, fmt.Errorf("assume %s: %w", roleARN, err)
+	}
 	return NewSession(cfg, account), nil
 }
 
@@ -104,7 +108,7 @@ type Side struct {
 	Account, Region, Bucket string
 	// BucketMissing is true when the bucket does not exist.
 	BucketMissing bool
-	// Versioning is "Enabled", "Suspended" or "" (never enabled).
+	// Versioning is "Enabled", "Suspended", "" (never enabled) or versioningUnread.
 	Versioning string
 	// BucketPolicy is nil when the bucket has none.
 	BucketPolicy *policy.Document
@@ -120,6 +124,9 @@ type Side struct {
 	KeyRef string
 	Key    *Key
 }
+
+// versioningUnread marks a versioning status the auditor was refused.
+const versioningUnread = "unread"
 
 // Key is what was read of a KMS key.
 type Key struct {
@@ -155,6 +162,8 @@ type Snapshot struct {
 	Destination Side
 	// Replication is the source's replication configuration, nil when it has none.
 	Replication *s3types.ReplicationConfiguration
+	// ReplicationUnread is true when the auditor could not read it (a finding says so).
+	ReplicationUnread bool
 	Role        Role
 	// Identity holds the simulator's decisions by probe name and action.
 	Identity map[string]Decision
@@ -251,13 +260,17 @@ func (r *reader) bucket(s *Session, side *Side, source bool) error {
 	}
 	if ok {
 		side.Versioning = string(v.Status)
+	} else {
+		side.Versioning = versioningUnread
 	}
 	if source {
 		rc, err := s.s3.GetBucketReplication(r.ctx, &s3.GetBucketReplicationInput{Bucket: b})
-		if ok, _, fatal := r.try(s.account, "GetBucketReplication", what, err); fatal != nil {
+		if ok, nf, fatal := r.try(s.account, "GetBucketReplication", what, err); fatal != nil {
 			return fatal
 		} else if ok {
 			r.snap.Replication = rc.ReplicationConfiguration
+		} else if !nf {
+			r.snap.ReplicationUnread = true
 		}
 	}
 	bp, err := s.s3.GetBucketPolicy(r.ctx, &s3.GetBucketPolicyInput{Bucket: b})

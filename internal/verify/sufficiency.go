@@ -65,7 +65,7 @@ func (c *checker) buckets() {
 				Message: "the source bucket does not exist", Fix: "Correct source.bucket."})
 			continue
 		}
-		if sd.Versioning != string(s3types.BucketVersioningStatusEnabled) {
+		if sd.Versioning != string(s3types.BucketVersioningStatusEnabled) && sd.Versioning != versioningUnread {
 			f := Finding{Check: name + "-versioning", Kind: KindSufficiency, Severity: SeverityError, Account: sd.Account, Document: doc, Statement: "versioning: " + orNone(sd.Versioning),
 				Message: fmt.Sprintf("versioning on the %s bucket is %s; replication needs it enabled on both buckets", name, orNone(sd.Versioning)),
 				Fix:     fmt.Sprintf("aws s3api put-bucket-versioning --bucket %s --versioning-configuration Status=Enabled", sd.Bucket)}
@@ -93,7 +93,7 @@ func orNone(s string) string {
 func (c *checker) rule() {
 	s := c.s
 	src := "replication configuration of " + s.Source.Bucket
-	if s.Source.BucketMissing {
+	if s.Source.BucketMissing || s.ReplicationUnread {
 		return
 	}
 	if s.Replication == nil {
