@@ -164,7 +164,7 @@ type Snapshot struct {
 	Replication *s3types.ReplicationConfiguration
 	// ReplicationUnread is true when the auditor could not read it (a finding says so).
 	ReplicationUnread bool
-	Role        Role
+	Role              Role
 	// Identity holds the simulator's decisions by probe name and action.
 	Identity map[string]Decision
 	// QueueConfigIDs are the IDs of the source bucket's queue notifications (managed
