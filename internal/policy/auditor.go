@@ -7,13 +7,11 @@ package policy
 
 // Auditor purposes (fixed Sids: SidPrefix + purpose).
 const (
-	PurposeAuditorTrust    = "AuditorTrust"
-	PurposeAuditBuckets    = "AuditBuckets"
-	PurposeAuditKeys       = "AuditKeys"
-	PurposeAuditKeyAliases = "AuditKeyAliases"
-	PurposeAuditRoles      = "AuditRoles"
-	PurposeAuditPolicies   = "AuditPolicies"
-	PurposeAuditAlarms     = "AuditAlarmConfig"
+	PurposeAuditorTrust = "AuditorTrust"
+	PurposeAuditBuckets = "AuditBuckets"
+	PurposeAuditKeys    = "AuditKeys"
+	PurposeAuditRoles   = "AuditRoles"
+	PurposeAuditAlarms  = "AuditAlarmConfig"
 )
 
 // AuditorParams configures the member auditor role.
@@ -47,14 +45,22 @@ func AuditorTrustPolicy(p AuditorParams) Document {
 var AuditorBucketActions = []string{
 	"s3:GetBucketVersioning", ActGetReplicationConfiguration, "s3:GetBucketPolicy",
 	"s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock", "s3:GetBucketNotification",
-	"s3:GetBucketOwnershipControls", "s3:GetBucketObjectLockConfiguration",
+	"s3:GetBucketObjectLockConfiguration",
 }
 
-// AuditorPolicy is the auditor's permission policy: configuration reads only, no object
+// AuditorPolicy is the auditor's permission policy: exactly the reads internal/verify
+// makes (the minimality test removes each and expects the check to report it), no object
 // data (no s3:GetObject*, no kms:Decrypt), each scoped to the auditor's own account.
 // Buckets carry no account in their ARN, so s3:ResourceAccount keeps the grant to the
-// account's own buckets; kms:ListAliases and iam:SimulatePrincipalPolicy's policy
-// lookups have no narrower resource than the ones given.
+// account's own buckets; keys, roles and alarms are any of the account's, because a
+// hand-made pair has names s3crr did not choose.
+//
+// Not granted, and why: kms:ListAliases (DescribeKey resolves an alias itself);
+// iam:ListAttachedRolePolicies, iam:GetPolicy and iam:GetPolicyVersion
+// (SimulatePrincipalPolicy evaluates the role's
+// attached managed policies and boundary, so the checks never read them);
+// s3:GetBucketOwnershipControls (the checks judge the rule's owner override by its
+// permission, not by the destination's ownership setting).
 func AuditorPolicy(p AuditorParams) Document {
 	acct := p.Account
 	return Document{Version: Version, Statement: []Statement{
@@ -72,25 +78,10 @@ func AuditorPolicy(p AuditorParams) Document {
 			Resource: []string{"arn:aws:kms:*:" + acct + ":key/*"},
 		},
 		{
-			// ListAliases supports no resource-level permission.
-			Sid:      SidPrefix + PurposeAuditKeyAliases,
+			Sid:      SidPrefix + PurposeAuditRoles,
 			Effect:   Allow,
-			Action:   []string{"kms:ListAliases"},
-			Resource: []string{"*"},
-		},
-		{
-			Sid:    SidPrefix + PurposeAuditRoles,
-			Effect: Allow,
-			Action: []string{"iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies",
-				"iam:ListAttachedRolePolicies", "iam:SimulatePrincipalPolicy"},
+			Action:   []string{"iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:SimulatePrincipalPolicy"},
 			Resource: []string{"arn:aws:iam::" + acct + ":role/*"},
-		},
-		{
-			// A replication role may attach AWS managed policies as well as the account's.
-			Sid:      SidPrefix + PurposeAuditPolicies,
-			Effect:   Allow,
-			Action:   []string{"iam:GetPolicy", "iam:GetPolicyVersion"},
-			Resource: []string{"arn:aws:iam::" + acct + ":policy/*", "arn:aws:iam::aws:policy/*"},
 		},
 		{
 			Sid:      SidPrefix + PurposeAuditAlarms,

@@ -84,7 +84,7 @@ func TestKMSDataGrantsAreConditioned(t *testing.T) {
 func TestNoWildcardResources(t *testing.T) {
 	// Actions that support no resource-level permission and are scoped by
 	// conditions instead.
-	noResourceLevel := map[string]bool{"kms:createkey": true, "kms:listkeys": true, "kms:listaliases": true, "kms:tagresource": true, "cloudwatch:putmetricdata": true}
+	noResourceLevel := map[string]bool{"kms:createkey": true, "kms:listkeys": true, "kms:tagresource": true, "cloudwatch:putmetricdata": true}
 	for name, doc := range generated() {
 		if name == "default-key-policy" || strings.HasPrefix(name, "destination-key-policy-merged-") {
 			continue

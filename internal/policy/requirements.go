@@ -252,21 +252,17 @@ var requirements = func() map[reqKey]Requirement {
 		{"s3:GetBucketVersioning", "GetBucketVersioning"}, {ActGetReplicationConfiguration, "GetBucketReplication"},
 		{"s3:GetBucketPolicy", "GetBucketPolicy"}, {"s3:GetEncryptionConfiguration", "GetBucketEncryption"},
 		{"s3:GetBucketPublicAccessBlock", "GetPublicAccessBlock"}, {"s3:GetBucketNotification", "GetBucketNotificationConfiguration"},
-		{"s3:GetBucketOwnershipControls", "GetBucketOwnershipControls"}, {"s3:GetBucketObjectLockConfiguration", "GetObjectLockConfiguration"},
+		{"s3:GetBucketObjectLockConfiguration", "GetObjectLockConfiguration"},
 	} {
 		prov(PurposeAuditBuckets, a[0], doc, a[1])
 	}
 	prov(PurposeAuditKeys, "kms:DescribeKey", doc, "DescribeKey")
 	prov(PurposeAuditKeys, "kms:GetKeyPolicy", doc, "GetKeyPolicy")
 	prov(PurposeAuditKeys, "kms:GetKeyRotationStatus", doc, "GetKeyRotationStatus")
-	provWhy(PurposeAuditKeyAliases, "kms:ListAliases", doc, "resolve a request's kmsKeyAlias to the key it names", "ListAliases")
 	prov(PurposeAuditRoles, "iam:GetRole", doc, "GetRole")
 	prov(PurposeAuditRoles, "iam:GetRolePolicy", doc, "GetRolePolicy")
 	prov(PurposeAuditRoles, "iam:ListRolePolicies", doc, "ListRolePolicies")
-	prov(PurposeAuditRoles, "iam:ListAttachedRolePolicies", doc, "ListAttachedRolePolicies")
 	provWhy(PurposeAuditRoles, "iam:SimulatePrincipalPolicy", doc, "IAM's own evaluator judges the replication role's identity policies", "SimulatePrincipalPolicy")
-	prov(PurposeAuditPolicies, "iam:GetPolicy", doc, "GetPolicy")
-	prov(PurposeAuditPolicies, "iam:GetPolicyVersion", doc, "GetPolicyVersion")
 	prov(PurposeAuditAlarms, "cloudwatch:DescribeAlarms", doc, "DescribeAlarms")
 	return m
 }()

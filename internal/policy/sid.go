@@ -81,8 +81,7 @@ var purposes = []string{
 	PurposePairsRegister, PurposeInvokeFunctions,
 	purposeDenyInsecureTransport,
 	PurposeMonitorPairRead, PurposeMonitorDedup,
-	PurposeAuditorTrust, PurposeAuditBuckets, PurposeAuditKeyAliases, PurposeAuditKeys,
-	PurposeAuditRoles, PurposeAuditPolicies, PurposeAuditAlarms,
+	PurposeAuditorTrust, PurposeAuditBuckets, PurposeAuditKeys, PurposeAuditRoles, PurposeAuditAlarms,
 }
 
 // purposeDenyInsecureTransport makes SidDenyInsecureTransport parse as a

@@ -43,7 +43,6 @@ type roleAPI interface {
 	GetRole(context.Context, *iam.GetRoleInput, ...func(*iam.Options)) (*iam.GetRoleOutput, error)
 	ListRolePolicies(context.Context, *iam.ListRolePoliciesInput, ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
 	GetRolePolicy(context.Context, *iam.GetRolePolicyInput, ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
-	ListAttachedRolePolicies(context.Context, *iam.ListAttachedRolePoliciesInput, ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
 	SimulatePrincipalPolicy(context.Context, *iam.SimulatePrincipalPolicyInput, ...func(*iam.Options)) (*iam.SimulatePrincipalPolicyOutput, error)
 }
 
@@ -141,10 +140,9 @@ type Role struct {
 	ARN    string
 	Exists bool
 	Trust  policy.Document
-	// Inline holds the role's inline policies by name.
+	// Inline holds the role's inline policies by name, for the drift checks; attached
+	// managed policies and the boundary are judged by the policy simulator, not read.
 	Inline map[string]policy.Document
-	// Attached lists the managed policies' ARNs.
-	Attached []string
 }
 
 // Decision is IAM's policy simulator's answer for one action on one resource.
@@ -382,14 +380,6 @@ func (r *reader) role(s *Session, arn string) error {
 				}
 				role.Inline[pn] = doc
 			}
-		}
-	}
-	la, err := s.iam.ListAttachedRolePolicies(r.ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(name)})
-	if ok, _, fatal := r.try(s.account, "ListAttachedRolePolicies", what, err); fatal != nil {
-		return fatal
-	} else if ok {
-		for _, ap := range la.AttachedPolicies {
-			role.Attached = append(role.Attached, aws.ToString(ap.PolicyArn))
 		}
 	}
 	return nil
