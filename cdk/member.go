@@ -44,6 +44,8 @@ type MemberStack struct {
 	ProvisionerRole awsiam.CfnRole
 	// Boundary is the replication permissions boundary (primary region only, else nil).
 	Boundary awsiam.CfnManagedPolicy
+	// AuditorRole is the read-only role `crr doctor` assumes (primary region only, else nil).
+	AuditorRole awsiam.CfnRole
 	// EventsQueue receives the source buckets' replication events.
 	EventsQueue awssqs.Queue
 	// DeadLetterQueue holds events the Pipe or the forwarding rules could not deliver.
@@ -133,6 +135,21 @@ func (m *MemberStack) addIAM(cfg Config, account string) error {
 	}
 	findings, why = expandWildcards(provisionerWildcards, nagAccount, cfg)
 	waive(m.ProvisionerRole, iam5Waiver("The provisioner role's reviewed wildcards (cdk/nag_waivers.go):", why, findings...))
+
+	ap := policy.AuditorParams{Account: account, HubAccount: cfg.HubAccount, ExternalID: cfg.ExternalID}
+	m.AuditorRole = awsiam.NewCfnRole(m.Stack, jsii.String("AuditorRole"), &awsiam.CfnRoleProps{
+		RoleName:                 jsii.String(names.AuditorRoleName),
+		Path:                     jsii.String("/"),
+		Description:              jsii.String("s3crr: read-only, assumed from the hub (with the ExternalId) by crr doctor to check replication pairs"),
+		AssumeRolePolicyDocument: jsonValue(policy.AuditorTrustPolicy(ap).JSON()),
+		Policies: []any{&awsiam.CfnRole_PolicyProperty{
+			PolicyName:     jsii.String(names.AuditorPolicyName),
+			PolicyDocument: jsonValue(policy.AuditorPolicy(ap).JSON()),
+		}},
+		MaxSessionDuration: jsii.Number(3600),
+	})
+	findings, why = expandWildcards(auditorWildcards, account, cfg)
+	waive(m.AuditorRole, iam5Waiver("The auditor role's reviewed wildcards (cdk/nag_waivers.go):", why, findings...))
 	return nil
 }
 

@@ -69,6 +69,29 @@ func sorted(s []string) []string {
 	return out
 }
 
+// The auditor role holds exactly internal/policy's documents, at path "/" and only in the
+// account's primary region, and grants nothing but reads.
+func TestAuditorRole(t *testing.T) {
+	tm := tmpl(t, "s3crr-member-111111111111-ap-south-1")
+	role := only(t, tm, "AWS::IAM::Role", "RoleName", names.AuditorRoleName)
+	ap := policy.AuditorParams{Account: "111111111111", HubAccount: "333333333333", ExternalID: "test-external-id"}
+	if !jsonEqual(t, role.props["AssumeRolePolicyDocument"], policy.AuditorTrustPolicy(ap).JSON()) {
+		t.Errorf("trust policy differs from policy.AuditorTrustPolicy:\n%s", render(role.props["AssumeRolePolicyDocument"]))
+	}
+	pols := asList(role.props["Policies"])
+	if len(pols) != 1 || !jsonEqual(t, pols[0].(map[string]any)["PolicyDocument"], policy.AuditorPolicy(ap).JSON()) {
+		t.Errorf("permission policy differs from policy.AuditorPolicy")
+	}
+	for _, st := range roleStatements(t, tm, role.id) {
+		for _, a := range strs(st["Action"]) {
+			verb := a[strings.Index(a, ":")+1:]
+			if !strings.HasPrefix(verb, "Get") && !strings.HasPrefix(verb, "List") && !strings.HasPrefix(verb, "Describe") && verb != "SimulatePrincipalPolicy" {
+				t.Errorf("the auditor may %s, which is not a read", a)
+			}
+		}
+	}
+}
+
 // The provisioner role holds exactly internal/policy's documents: the trust names the
 // hub account, narrowed to the hub Lambda roles, and demands the ExternalId.
 func TestProvisionerRole(t *testing.T) {

@@ -41,6 +41,16 @@ var provisionerWildcards = []reviewedWildcard{
 	{"S3crrAlarms", "Resource::arn:aws:cloudwatch:*:{account}:alarm:s3crr-*", "s3crr's alarms of this account, in any region since source regions vary per pair"},
 }
 
+// auditorWildcards are the accepted wildcards of the read-only auditor role
+// (policy.AuditorPolicy): a pair set up by hand has bucket, key and role names s3crr did
+// not choose, so the reads cover the account's own resources of each kind.
+var auditorWildcards = []reviewedWildcard{
+	{"S3crrAuditBuckets", "Resource::arn:aws:s3:::*", "configuration reads (no object data) of this account's buckets only (s3:ResourceAccount)"},
+	{"S3crrAuditKeys", "Resource::arn:aws:kms:*:{account}:key/*", "DescribeKey, GetKeyPolicy, GetKeyRotationStatus of this account's keys, in any region"},
+	{"S3crrAuditRoles", "Resource::arn:aws:iam::{account}:role/*", "reads and policy simulation of this account's roles: a hand-made replication role has any name and path"},
+	{"S3crrAuditAlarmConfig", "Resource::arn:aws:cloudwatch:*:{account}:alarm:*", "DescribeAlarms of this account's alarms, in any region"},
+}
+
 // boundaryWildcards are the accepted wildcards of the replication permissions
 // boundary (policy.ReplicationBoundary), attached to no principal by itself.
 var boundaryWildcards = []reviewedWildcard{
