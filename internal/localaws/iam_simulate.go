@@ -10,8 +10,8 @@ import (
 
 // This file serves IAM's policy simulator API, SimulatePrincipalPolicy and
 // SimulateCustomPolicy, from the simulator's own evaluator (authz), with the semantics the
-// IAM API Reference documents
-// (https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html):
+// IAM API Reference documents (docs/aws-facts.md#F-IAM-POLICY-SIMULATOR,
+// https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html):
 //
 //   - every action is evaluated for every resource (ResourceArns, default "*");
 //   - EvalDecision is "allowed", "explicitDeny" or "implicitDeny";

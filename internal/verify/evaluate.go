@@ -11,8 +11,7 @@ import (
 // This file is the small evaluator for the resource policies IAM's policy simulator does
 // not judge for a role: KMS key policies (never evaluated by the simulator) and bucket
 // policies (the simulator evaluates a ResourcePolicy only for an IAM user as CallerArn,
-// https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html,
-// and the replication role is a role). It answers one question: for one principal, one
+// and the replication role is a role): docs/aws-facts.md#F-IAM-POLICY-SIMULATOR. It answers one question: for one principal, one
 // action, one resource and one request context, what does this one document say?
 //
 // It is deliberately conservative. A condition operator it does not know makes an Allow

@@ -34,8 +34,10 @@ const (
 	sideDestination = "destination"
 )
 
-// Rule returns the enabled-or-not rule of the source's replication configuration that
-// replicates to the destination bucket with the highest priority, nil if none.
+// Rule returns the pair's rule in the source's replication configuration: the rule to
+// the destination bucket with the request's rule ID, else (a hand-made pair) the one to
+// the destination bucket with the highest priority; nil if no rule targets it. Enabled
+// or not: the checks say what is wrong with it.
 func (s *Snapshot) Rule() *s3types.ReplicationRule {
 	if s.Replication == nil {
 		return nil
@@ -45,6 +47,9 @@ func (s *Snapshot) Rule() *s3types.ReplicationRule {
 		r := &s.Replication.Rules[i]
 		if r.Destination == nil || aws.ToString(r.Destination.Bucket) != policy.BucketARN(s.Destination.Bucket) {
 			continue
+		}
+		if aws.ToString(r.ID) == s.Request.RuleID() {
+			return r
 		}
 		if best == nil || aws.ToInt32(r.Priority) > aws.ToInt32(best.Priority) {
 			best = r
