@@ -148,7 +148,7 @@ func (m *MemberStack) addIAM(cfg Config, account string) error {
 		}},
 		MaxSessionDuration: jsii.Number(3600),
 	})
-	findings, why = expandWildcards(auditorWildcards, account, cfg)
+	findings, why = expandWildcards(auditorWildcards, nagAccount, cfg)
 	waive(m.AuditorRole, iam5Waiver("The auditor role's reviewed wildcards (cdk/nag_waivers.go):", why, findings...))
 	return nil
 }
