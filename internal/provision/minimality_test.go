@@ -493,10 +493,11 @@ func TestProvisionerPermissionsAreMinimal(t *testing.T) {
 	}
 	t.Logf("provisioner walk: %d distinct statement purposes and actions", len(walked))
 	// No skip list: every provisioner and provision-Lambda requirement was walked. The
-	// state machine's are walked by TestStateMachinePermissionsAreMinimal, the auditor
-	// role's by internal/verify's TestAuditorPolicyIsMinimal.
+	// state machine's are walked by TestStateMachinePermissionsAreMinimal, the monitor's
+	// by TestMonitorPermissionsAreMinimal, the auditor role's by internal/verify's
+	// TestAuditorPolicyIsMinimal.
 	for _, r := range policy.Requirements() {
-		if len(r.Stages) == 0 || r.Stages[0] == policy.HubStateMachine || r.Stages[0] == policy.AuditorDoctor {
+		if len(r.Stages) == 0 || r.Stages[0] == policy.HubStateMachine || r.Stages[0] == policy.HubReplicationMonitor || r.Stages[0] == policy.AuditorDoctor {
 			continue
 		}
 		if !walked[walkCase{r.Purpose, strings.ToLower(r.Action)}] {

@@ -144,6 +144,9 @@ var knownKeys = map[string]bool{
 	"s3:prefix":                                      true,
 	"cloudwatch:namespace":                           true,
 	"cloudwatch:alarmactions":                        true,
+	// The partition keys a DynamoDB item request touches: the hub's monitor role is
+	// limited to its de-duplication table's key prefixes.
+	"dynamodb:leadingkeys": true,
 }
 
 // knownKeyPrefixes are key families whose last part is free (a tag key, an
