@@ -136,6 +136,23 @@ func build(sig Signal, pair Pair, managed bool, count int64, since time.Time) Al
 			"The per-object failure alerts for this pair name the reason and its fix; if none arrived, failure events are not reaching the hub: check the member's " + names.EventsDLQName + " queue and the source bucket's event notification.",
 			redrive,
 		}
+	case KindEventsUndelivered:
+		// Not about one pair: the member region's whole route is broken, so every pair
+		// whose source bucket is there is silent until it is repaired.
+		a.Severity, a.Actor = SeverityFailure, PartySource
+		a.Reason = string(KindEventsUndelivered)
+		a.Cause = fmt.Sprintf("Replication events are not reaching the hub: alarm %s is in ALARM because messages are waiting in the %s queue of account %s, %s (%s). Until that is repaired, failures of every pair with a source bucket there are not alerted.",
+			sig.AlarmName, names.EventsDLQName, orUnknown(sig.Account), orUnknown(sig.Region), sig.AlarmReason)
+		a.Fix = []string{
+			"In account " + orUnknown(sig.Account) + ", " + orUnknown(sig.Region) + ": read a message in " + names.EventsDLQName + " to see which hop refused it; the Pipe " + names.EventsPipeName + " (its role, policy " + names.PipePolicyName + ") and the rules " + names.ForwardReplicationRuleName + " and " + names.ForwardAlarmRuleName + " send to the hub bus " + names.EventBusName + ", whose policy must admit this account's rules (redeploy HubStack after adding a member to cdk.json).",
+			"Redeploy the member stack " + names.MemberStackName(orUnknown(sig.Account), orUnknown(sig.Region)) + " if a piece is missing (cdk deploy), then move the dead-lettered messages back to " + names.EventsQueueName + " (SQS dead-letter queue redrive: aws sqs start-message-move-task --source-arn <" + names.EventsDLQName + " ARN>).",
+			"Check each source bucket's replication status meanwhile: crr status <pair-id>.",
+		}
+	case KindOtherAlarm:
+		a.Severity, a.Actor = SeverityFailure, PartySource
+		a.Reason = string(KindOtherAlarm)
+		a.Cause = fmt.Sprintf("s3crr alarm %s in account %s, %s is in ALARM: %s", sig.AlarmName, orUnknown(sig.Account), orUnknown(sig.Region), orUnknown(sig.AlarmReason))
+		a.Fix = []string{"Open the alarm in the CloudWatch console of account " + orUnknown(sig.Account) + ", " + orUnknown(sig.Region) + ": its description says what it watches."}
 	}
 	a.Subject = subject(a)
 	a.Body = body(a, sig)
@@ -188,7 +205,10 @@ func suffix(pre, v, post string) string {
 // the middle so both ends stay recognisable.
 func subject(a Alert) string {
 	head := fmt.Sprintf("s3crr %s %s: %s", strings.ToUpper(string(a.Severity)), a.Reason, a.Pair)
-	if !a.Managed {
+	if a.Kind == KindEventsUndelivered || a.Kind == KindOtherAlarm {
+		// Not about a pair: name where it happened instead.
+		return middle(ascii(fmt.Sprintf("s3crr %s %s: account %s %s", strings.ToUpper(string(a.Severity)), a.Reason, orUnknown(a.Account), orUnknown(a.Region))), maxSubject)
+	} else if !a.Managed {
 		head = fmt.Sprintf("s3crr %s %s: unmanaged", strings.ToUpper(string(a.Severity)), a.Reason)
 	}
 	head = ascii(head)
@@ -258,6 +278,8 @@ func body(a Alert, sig Signal) string {
 		KindReplicatedAfterThreshold: "Late replication completed",
 		KindNotTracked:               "Replication metrics stopped tracking an object",
 		KindAlarm:                    "The pair's failed-replication alarm fired",
+		KindEventsUndelivered:        "Replication events are not reaching the hub",
+		KindOtherAlarm:               "An s3crr alarm fired",
 	}[a.Kind]
 	fmt.Fprintf(&b, "%s (%s).\n\n", what, a.Reason)
 	if a.Managed {

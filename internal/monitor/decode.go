@@ -31,6 +31,12 @@ const (
 	KindNotTracked Kind = "OperationNotTracked"
 	// KindAlarm is a state change of a pair's OperationsFailedReplication alarm into ALARM.
 	KindAlarm Kind = "OperationsFailedReplicationAlarm"
+	// KindEventsUndelivered is the member alarm on the events dead-letter queue
+	// (names.EventsDLQAlarmName) going into ALARM: failure events are not reaching the hub.
+	KindEventsUndelivered Kind = "EventsNotReachingHub"
+	// KindOtherAlarm is any other s3crr alarm going into ALARM: alerted with its reason,
+	// never mistaken for a pair's failed-replication count.
+	KindOtherAlarm Kind = "AlarmStateChange"
 )
 
 // Signal is one replication event, whatever envelope it came in.
@@ -412,9 +418,16 @@ func (d *Decoded) alarm(ev *node, env envelope) error {
 		d.Skipped = append(d.Skipped, Skip{ID: env.origin, Why: fmt.Sprintf("alarm %s went %s → %s: only ALARM is alerted (the failure events carry each object's reason)", a.AlarmName, prev, a.State.Value)})
 		return nil
 	}
+	kind := KindOtherAlarm
+	switch {
+	case strings.HasSuffix(a.AlarmName, names.FailedReplicationAlarmSuffix):
+		kind = KindAlarm
+	case a.AlarmName == names.EventsDLQAlarmName:
+		kind = KindEventsUndelivered
+	}
 	s := Signal{
 		Origin:      env.origin,
-		Kind:        KindAlarm,
+		Kind:        kind,
 		Region:      env.region,
 		Account:     env.account,
 		AlarmName:   a.AlarmName,

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
@@ -37,9 +38,9 @@ var _ dedupStore = (*dynamodb.Client)(nil)
 //     alert. (A claim re-done after a failed publish counts only what arrived since.)
 const (
 	// DedupKey is the de-duplication table's partition key (a string).
-	DedupKey = "dedupKey"
+	DedupKey = names.DedupTableKey
 	// DedupTTLAttribute is the table's TTL attribute (epoch seconds).
-	DedupTTLAttribute = "expiresAt"
+	DedupTTLAttribute = names.DedupTTLAttribute
 
 	occurrenceTTL = 24 * time.Hour
 	// windowRetention keeps a window's counters well after it ends, so repeats counted in

@@ -63,6 +63,36 @@ const (
 	EventBusName = prefix + "events"
 )
 
+// The replication monitor's resources in the hub (HubStack; the local run creates the
+// same in the hub stand-in).
+const (
+	// MonitorFunctionDir is the monitor Lambda's directory under functions/ and build/.
+	MonitorFunctionDir = "monitor"
+	// MonitorFunctionName is the monitor Lambda's function name.
+	MonitorFunctionName = FunctionPrefix + MonitorFunctionDir
+	// DedupTableName is the monitor's de-duplication table; `crr status` reads a pair's
+	// alert windows from it by this name.
+	DedupTableName = prefix + "alert-dedup"
+	// DedupTableKey is its partition key ("event#<occurrence>" or "alert#<pair>#<reason>").
+	DedupTableKey = "dedupKey"
+	// DedupTTLAttribute is its TTL attribute (epoch seconds).
+	DedupTTLAttribute = "expiresAt"
+	// MonitorReplicationRuleName and MonitorAlarmRuleName are the rules on the hub bus
+	// that feed the monitor: the forwarded replication events and s3crr's alarm state
+	// changes. Only they may send to MonitorDLQName.
+	MonitorReplicationRuleName = prefix + "monitor-replication-events"
+	MonitorAlarmRuleName       = prefix + "monitor-alarm-events"
+	// MonitorDLQName holds the events EventBridge could not deliver to the monitor.
+	MonitorDLQName = prefix + "monitor-dlq"
+	// MonitorDLQAlarmName is the hub alarm on MonitorDLQName's depth; its action is the
+	// alert topic (it cannot go through the monitor it is about).
+	MonitorDLQAlarmName = AlarmNamePrefix + "monitor-dlq-not-empty"
+	// EventsDLQAlarmName is the member alarm on EventsDLQName's depth: events that never
+	// reached the hub. It starts with AlarmNamePrefix, so the alarm forwarding rule carries
+	// its state change to the hub bus and the monitor alerts on it.
+	EventsDLQAlarmName = AlarmNamePrefix + "replication-events-dlq-not-empty"
+)
+
 // FunctionName is the name of the hub Lambda built from functions/<dir>.
 func FunctionName(dir string) string { return FunctionPrefix + dir }
 
