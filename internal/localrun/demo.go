@@ -17,6 +17,8 @@ type Report struct {
 	First, Second *Run
 	// Replica is the object written to the source bucket after First.
 	Replica Replica
+	// Breakage is the failure step after Second: break, alert, repair (Run 3).
+	Breakage *Breakage
 }
 
 // ExecutionError is a provision execution that ended FAILED.
@@ -33,7 +35,8 @@ func (e *ExecutionError) Error() string {
 // Demo is the full local run: it provisions request, writes an object to the
 // source bucket and checks its replica (in B, encrypted with B's key, REPLICA,
 // the source COMPLETED), then provisions the same request again, which must
-// change nothing. onProgress (if not nil) sees every state transition of both
+// change nothing, and finally breaks the pair, waits for the monitor's alert and
+// repairs it (BreakAlertRepair). onProgress (if not nil) sees every state transition of both
 // executions, Run telling them apart. The Report holds what was done so far
 // when an error ends the demo: an *ExecutionError for a FAILED execution.
 func (e *Env) Demo(ctx context.Context, request []byte, onProgress func(Progress)) (*Report, error) {
@@ -78,7 +81,8 @@ func (e *Env) Demo(ctx context.Context, request []byte, onProgress func(Progress
 	if n := len(rep.Second.Output.Changes()); n > 0 || rep.Second.MemberWrites > 0 {
 		return rep, fmt.Errorf("the second execution of the same request reported %d changes and made %d writes in the member accounts, want none", n, rep.Second.MemberWrites)
 	}
-	return rep, nil
+	rep.Breakage, err = e.BreakAlertRepair(ctx, req, request, rep.First.Output.ARNs.DestinationKey, progress(3))
+	return rep, err
 }
 
 // ErrReplica marks a replica that is not what provisioning promised (see

@@ -34,8 +34,9 @@ import (
 // the forwarding rule passes on unchanged to the hub bus.
 //
 // Differences from AWS: kumo stamps its own account and region on every event
-// (a forwarded event carries the member's), and the hub delivers to an inbox
-// queue instead of the monitor Lambda, so that the events can be read back.
+// (a forwarded event carries the member's). On the hub bus, HubStack's rules
+// deliver to the monitor Lambda (monitor.go); one more rule copies the
+// replication events to an inbox queue, so that tests can read them back.
 
 // forwarder is the simulator's EventSink.
 type forwarder struct {

@@ -53,6 +53,8 @@ type Config struct {
 	FunctionName string
 	// EventBus and EventsInbox default to names.EventBusName and names.LocalEventsInbox.
 	EventBus, EventsInbox string
+	// Monitor names the monitor's local resources (monitor.go).
+	Monitor MonitorConfig
 	// ReplicationDelay postpones each replication in the member simulator.
 	ReplicationDelay time.Duration
 	// WaitOverrides and RetryOverrides shorten the named Wait states and retry
@@ -88,6 +90,8 @@ type Env struct {
 	EventBusName, EventsInboxURL, EventsInboxARN string
 	// ExternalID is the deployment's ExternalId.
 	ExternalID string
+	// Monitor is the monitor Lambda the hub bus rules feed (monitor.go).
+	Monitor MonitorRoute
 
 	cfg      Config
 	buildDir string
@@ -153,6 +157,9 @@ func Start(ctx context.Context, cfg Config) (env *Env, err error) {
 	}
 	bootstrap, err := localhub.BuildLambda(ctx, cfg.ModuleRoot, "./functions/provision", e.buildDir)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.startMonitor(ctx); err != nil {
 		return nil, err
 	}
 	if e.FunctionARN, err = e.Hub.AddFunction(ctx, localhub.Function{

@@ -63,6 +63,7 @@ func startEnv(t *testing.T, cfg Config) *Env {
 	cfg.Hub.TopicName = name
 	cfg.Hub.TableName = name + "-pairs"
 	cfg.EventsInbox = name + "-events"
+	cfg.Monitor.DedupTable = name + "-dedup"
 	cfg.Log = testLog{t}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -129,6 +130,9 @@ func TestLocalRun(t *testing.T) {
 		last := first
 		if rep.Second != nil {
 			last = rep.Second
+		}
+		if rep.Breakage != nil && rep.Breakage.Repair != nil {
+			last = rep.Breakage.Repair
 		}
 		if got := attrString(item, "executionArn"); got != last.Execution.ARN {
 			t.Errorf("registered executionArn %q, want the last execution's %q", got, last.Execution.ARN)
@@ -225,6 +229,10 @@ func TestLocalRun(t *testing.T) {
 		}
 	})
 
+	t.Run("failure alert through the monitor, once per event", func(t *testing.T) {
+		testMonitorRoute(t, env, rep, req, demoErr)
+	})
+
 	t.Run("replication failure event reaches the hub", func(t *testing.T) {
 		if t.Failed() || demoErr != nil {
 			t.Skip("needs the provisioned pair")
@@ -238,6 +246,7 @@ func TestLocalRun(t *testing.T) {
 		if _, err := env.ReceiveReplicationEvents(ctx, 0); err != nil { // nothing earlier counts
 			t.Fatal(err)
 		}
+		before, _ := env.Forwarded()
 		r, err := env.PutAndCheck(ctx, req, "demo/after-policy-change.txt", rep.First.Output.ARNs.DestinationKey)
 		if err == nil {
 			t.Fatalf("replica written without the bucket policy grant: %+v", r)
@@ -271,7 +280,7 @@ func TestLocalRun(t *testing.T) {
 		if d := n.ReplicationEventData; d == nil || d.FailureReason != "DstPutObjectNotPermitted" || d.ReplicationRuleID != rep.First.Output.RuleID {
 			t.Errorf("replicationEventData %+v, want DstPutObjectNotPermitted for rule %s", d, rep.First.Output.RuleID)
 		}
-		if n, errs := env.Forwarded(); n != 1 || len(errs) != 0 {
+		if n, errs := env.Forwarded(); n-before != 1 || len(errs) != 0 {
 			t.Errorf("forwarded %d events, errors %v", n, errs)
 		}
 	})
