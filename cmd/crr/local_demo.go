@@ -25,7 +25,10 @@ func localDemo(ctx context.Context, env *cliEnv, args []string) error {
 		"the hub stand-in (kumo, with the ASL runner; needs `npm ci` once), the MemberStack and\n" +
 		"HubStack roles, and statemachine/provision.asl.json with the real provision Lambda. It\n" +
 		"provisions the request, writes an object in A and shows its replica in B, then runs the\n" +
-		"same request again, which must change nothing. Exits 1 if any of that fails."
+		"same request again, which must change nothing. Then it breaks the pair (a Deny of\n" +
+		"s3:ReplicateObject on the replication role), writes an object, shows the alert the monitor\n" +
+		"Lambda sends, repairs the pair with a third run and shows the next object replicating.\n" +
+		"Exits 1 if any of that fails."
 	if done, err := parseFlags(fs, env, usage, args); done || err != nil {
 		return err
 	}
@@ -138,6 +141,7 @@ func printDemoReport(w io.Writer, r *localrun.Report) {
 		}
 		fmt.Fprintf(w, "second run: %d changes (%s)\n", n, writes)
 	}
+	printBreakage(w, r.Breakage)
 }
 
 // printFailedRun prints a FAILED execution's error and cause, and the SNS alert it
@@ -165,7 +169,7 @@ func printKeep(w io.Writer, lenv *localrun.Env, r *localrun.Report) {
 	fmt.Fprintf(w, "  members  %s  S3 (path-style), KMS, IAM, STS; root credentials: access key ID = account ID, any secret\n", lenv.MemberEndpoint)
 	fmt.Fprintf(w, "  hub      %s  Lambda, SNS, SQS, EventBridge, DynamoDB (kumo; any credentials)\n", lenv.Hub.Endpoint)
 	fmt.Fprintf(w, "  alerts   topic %s, subscribed queue %s\n", lenv.Hub.TopicARN, arnName(lenv.Hub.QueueARN))
-	fmt.Fprintf(w, "  events   replication failures on bus %s, delivered to queue %s\n", lenv.EventBusName, arnName(lenv.EventsInboxARN))
+	fmt.Fprintf(w, "  events   replication failures on bus %s, delivered to the monitor %s (and copied to queue %s)\n", lenv.EventBusName, arnName(lenv.Monitor.FunctionARN), arnName(lenv.EventsInboxARN))
 	fmt.Fprintf(w, "  the provision Lambda's credentials (the hub role's session) expire at %s: start the demo again after that\n",
 		lenv.CredentialsExpire.UTC().Format("15:04 MST"))
 	if r != nil && r.Replica.SourceVersionID != "" {

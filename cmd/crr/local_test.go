@@ -32,6 +32,15 @@ var (
 		`  SSE-KMS key  (arn:aws:kms:us-east-1:222222222222:key/\S+)   \(destination key: yes\)\n` +
 		`  status       REPLICA +source status COMPLETED +latency (?:<1|[0-9]+) ms\n` +
 		`second run: 0 changes \(no writes in the member accounts\)$`)
+	demoAlertRE = regexp.MustCompile(`(?ms)^broken   added an explicit Deny of s3:ReplicateObject.*\n` +
+		`  s3://payments-src/demo/while-broken\.txt  version \S+  FAILED DstPutObjectNotPermitted\n` +
+		`alert    "s3crr FAILURE DstPutObjectNotPermitted: payments-archive[^"]*"\n` +
+		`  pair     payments-archive   reason DstPutObjectNotPermitted   severity failure\n` +
+		`  object   demo/while-broken\.txt  version \S+\n` +
+		`  why      .+\n` +
+		`  fix 1    .+` +
+		`repaired payments-archive-\S+-repair  [1-9][0-9]* changes.*\n` +
+		`replica  s3://payments-dst/demo/after-repair\.txt  status REPLICA  source status COMPLETED$`)
 )
 
 func TestLocalDemoProvisionsShowsTheReplicaAndRerunsWithoutChanges(t *testing.T) {
@@ -45,8 +54,8 @@ func TestLocalDemoProvisionsShowsTheReplicaAndRerunsWithoutChanges(t *testing.T)
 		stages = append(stages, m[1]+" "+m[2])
 	}
 	for _, want := range []string{"validate SUCCEEDED", "preflight SUCCEEDED", "key destination SUCCEEDED", "replication source SUCCEEDED", "notifySuccess SUCCEEDED"} {
-		if n := countLines(stages, want); n != 2 {
-			t.Errorf("progress shows %q %d times, want once per run; progress: %q", want, n, stages)
+		if n := countLines(stages, want); n != 3 {
+			t.Errorf("progress shows %q %d times, want once per run (provision, rerun, repair); progress: %q", want, n, stages)
 		}
 	}
 	if !strings.Contains(stdout, "\nrun 1\n") || !strings.Contains(stdout, "\nrun 2\n") {
@@ -57,6 +66,9 @@ func TestLocalDemoProvisionsShowsTheReplicaAndRerunsWithoutChanges(t *testing.T)
 	}
 	if !strings.Contains(stdout, "first run: payments-archive-") {
 		t.Error("no first-run summary")
+	}
+	if !demoAlertRE.MatchString(stdout) {
+		t.Errorf("no block with the monitor's alert for the broken pair, the repair and the next replica:\n%s", stdout)
 	}
 }
 

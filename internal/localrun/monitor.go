@@ -174,7 +174,7 @@ type MonitorAlert struct {
 	Attributes map[string]string
 	// Facts is the alert as JSON fields: Pair, Reason, Object, VersionID, Cause, Fix, ...
 	Pair, Reason, Severity, Object, VersionID, Cause string
-	Fix                                              []string
+	Fix, Statements                                  []string
 	Count                                            int64
 }
 
