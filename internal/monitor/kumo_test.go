@@ -25,6 +25,8 @@ type kumoHub struct {
 	sqs      *sqs.Client
 	topicARN string
 	queueURL string
+	// pairs and dedup are this test's tables: kumo's state is shared by the process.
+	pairs, dedup string
 }
 
 func startKumo(t *testing.T) *kumoHub {
@@ -32,9 +34,10 @@ func startKumo(t *testing.T) *kumoHub {
 	srv := kumo.NewServer()
 	t.Cleanup(srv.Close)
 	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("333333333333", "x", ""), BaseEndpoint: aws.String(srv.URL)}
-	h := &kumoHub{db: dynamodb.NewFromConfig(cfg), sns: sns.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg)}
+	h := &kumoHub{db: dynamodb.NewFromConfig(cfg), sns: sns.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg),
+		pairs: t.Name() + "-pairs", dedup: t.Name() + "-dedup"}
 	ctx := t.Context()
-	for table, key := range map[string]string{"s3crr-pairs": pairsKey, "s3crr-alert-dedup": DedupKey} {
+	for table, key := range map[string]string{h.pairs: pairsKey, h.dedup: DedupKey} {
 		_, err := h.db.CreateTable(ctx, &dynamodb.CreateTableInput{
 			TableName:            aws.String(table),
 			AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(key), AttributeType: ddbtypes.ScalarAttributeTypeS}},
@@ -47,15 +50,15 @@ func startKumo(t *testing.T) *kumoHub {
 	}
 	f := newFakeDB()
 	f.addPair("payments-archive", "payments-src", "s3crr-payments-archive")
-	if _, err := h.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("s3crr-pairs"), Item: f.pairs["payments-archive"]}); err != nil {
+	if _, err := h.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(h.pairs), Item: f.pairs["payments-archive"]}); err != nil {
 		t.Fatal(err)
 	}
-	topic, err := h.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("s3crr-alerts")})
+	topic, err := h.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(t.Name() + "-alerts")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.topicARN = *topic.TopicArn
-	q, err := h.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("s3crr-alerts-test")})
+	q, err := h.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(t.Name() + "-alerts")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +94,7 @@ func (c *countingSNS) Publish(ctx context.Context, in *sns.PublishInput, o ...fu
 func TestKumoDedup(t *testing.T) {
 	h := startKumo(t)
 	pub := &countingSNS{alertPublisher: h.sns}
-	svc := New(Config{PairsTable: "s3crr-pairs", DedupTable: "s3crr-alert-dedup", TopicARN: h.topicARN, Window: time.Hour}, h.db, pub)
+	svc := New(Config{PairsTable: h.pairs, DedupTable: h.dedup, TopicARN: h.topicARN, Window: time.Hour}, h.db, pub)
 	c := &clock{t: time.Date(2026, 12, 3, 4, 11, 0, 0, time.UTC)}
 	svc.now = c.now
 	ctx := t.Context()
@@ -127,7 +130,7 @@ func TestKumoDedup(t *testing.T) {
 	if pub.n != 4 {
 		t.Fatalf("%d alerts after the window", pub.n)
 	}
-	out, err := h.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("s3crr-alert-dedup"), Key: map[string]ddbtypes.AttributeValue{DedupKey: s("alert#payments-archive#DstPutObjectNotPermitted")}})
+	out, err := h.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(h.dedup), Key: map[string]ddbtypes.AttributeValue{DedupKey: s("alert#payments-archive#DstPutObjectNotPermitted")}})
 	if err != nil {
 		t.Fatal(err)
 	}
