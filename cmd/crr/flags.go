@@ -123,3 +123,11 @@ const (
 func addOutputFlag(fs *flag.FlagSet) *string {
 	return fs.String("output", outputText, "output `format`: text or json")
 }
+
+// checkOutput rejects an --output value other than text or json.
+func checkOutput(v string) error {
+	if v != outputText && v != outputJSON {
+		return usagef("--output %q: want text or json", v)
+	}
+	return nil
+}

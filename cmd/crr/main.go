@@ -1,11 +1,13 @@
 // Command crr is the s3crr command-line tool: it validates a pair request (validate),
 // shows what provisioning would change (plan), starts and follows the provision state
 // machine (apply), reports a pair or an execution (status), checks read-only whether a
-// pair would replicate (doctor), and runs the local stand-ins (local).
+// pair would replicate (doctor), previews the monitor's alerts (monitor), and runs the
+// local stand-ins (local).
 //
-// Files by concern: one per command (validate.go, plan.go, apply.go, status.go, doctor.go,
-// local.go for serve, local_demo.go); flags.go for the flags every command shares;
-// request.go for reading -f; awserr.go for explaining AWS errors; hub.go for the HubStack's names and the
+// Files by concern: one per command (validate.go, plan.go, apply.go, status.go with
+// status_alerts.go, doctor.go, monitor.go, local.go for serve, local_demo.go with
+// local_demo_monitor.go); flags.go for the flags every command shares; request.go for
+// reading -f; awserr.go for explaining AWS errors; hub.go for the HubStack's names and the
 // ARNs derived from them; execution.go and history.go for following an execution and
 // printing how it ended; format.go for small text helpers. A new command is a file with a
 // xxxCommand() registered in commands() below.
@@ -66,7 +68,7 @@ type exitCoder interface {
 
 // commands is the command tree. Each group registers itself from its own file.
 func commands() []*command {
-	return []*command{validateCommand(), planCommand(), applyCommand(), statusCommand(), doctorCommand(), localCommand()}
+	return []*command{validateCommand(), planCommand(), applyCommand(), statusCommand(), doctorCommand(), monitorCommand(), localCommand()}
 }
 
 func main() {

@@ -45,11 +45,13 @@ func status(ctx context.Context, env *cliEnv, args []string) error {
 	table := fs.String("table", names.PairsTableName, "the pairs DynamoDB `table`")
 	smARN := fs.String("state-machine", "", "provision state machine `ARN`; default arn:<partition>:states:<region>:<your account>:stateMachine:"+names.ProvisionStateMachineName)
 	limit := fs.Int("limit", 5, "how many of the pair's latest `executions` to list")
+	alertsTable := fs.String("alerts-table", names.DedupTableName, "the monitor's de-duplication `table`, where a pair's recent alerts are counted")
 	aw := addAWSFlags(fs)
-	usage := "crr status <pair-id | execution-arn> [--table NAME] [--state-machine ARN] [--limit N] [--region R] [--profile P]\n\n" +
+	usage := "crr status <pair-id | execution-arn> [--table NAME] [--alerts-table NAME] [--state-machine ARN] [--limit N] [--region R] [--profile P]\n\n" +
 		"For an execution ARN: its status and, once it has ended, its result (needs\n" +
 		"states:DescribeExecution). For a pair ID: the pair as registered in the pairs table and its\n" +
-		"latest executions, newest first (needs dynamodb:GetItem and states:ListExecutions).\n" +
+		"latest executions, newest first, and its recent alerts with their counts (needs\n" +
+		"dynamodb:GetItem, states:ListExecutions and dynamodb:Scan on the alerts table).\n" +
 		"Exits 0 whenever it could report, whatever the execution's status."
 	target, done, err := parseFlagsWithArg(fs, env, usage, args)
 	if done || err != nil {
@@ -85,10 +87,12 @@ func status(ctx context.Context, env *cliEnv, args []string) error {
 		return nil
 	}
 
-	found, err := printPair(ctx, env, awsclient.DynamoDB(cfg), *table, target, cfg.Region)
+	db := awsclient.DynamoDB(cfg)
+	found, err := printPair(ctx, env, db, *table, target, cfg.Region)
 	if err != nil {
 		return err
 	}
+	printPairAlerts(ctx, env, db, *alertsTable, target)
 	if *smARN == "" {
 		if *smARN, err = defaultStateMachineARN(ctx, cfg); err != nil {
 			return err
