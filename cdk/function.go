@@ -30,8 +30,9 @@ type hubFunction struct {
 	roleName string
 	// policy is the function's only permission besides logs and X-Ray.
 	policy func(policy.HubParams) policy.Document
-	// env is the function's configuration (see functions/<name>/main.go).
-	env func(Config) map[string]string
+	// env is the function's configuration (see functions/<name>/main.go); the hub
+	// parameters carry the ARNs of the stack's own resources.
+	env func(Config, policy.HubParams) map[string]string
 	// invokedByStateMachine adds the function to the state machines' invoke permission.
 	invokedByStateMachine bool
 	timeout               time.Duration
@@ -46,7 +47,7 @@ var hubFunctions = []hubFunction{{
 	name:     names.ProvisionFunctionDir,
 	roleName: names.ProvisionFunctionRoleName,
 	policy:   policy.ProvisionFunctionPolicy,
-	env: func(c Config) map[string]string {
+	env: func(c Config, _ policy.HubParams) map[string]string {
 		return map[string]string{
 			"PROVISIONER_ROLE_NAME":      c.ProvisionerRoleName,
 			"EXTERNAL_ID":                c.ExternalID,
@@ -63,6 +64,24 @@ var hubFunctions = []hubFunction{{
 	timeout:     2 * time.Minute,
 	memoryMB:    256,
 	description: "s3crr provision: one idempotent stage of the provision state machine per invocation",
+}, {
+	name: names.MonitorFunctionDir,
+	policy: func(h policy.HubParams) policy.Document {
+		return policy.ReplicationMonitorPolicy(h, h.DedupTableARN)
+	},
+	env: func(_ Config, h policy.HubParams) map[string]string {
+		// The monitor's variables (internal/monitor ConfigFromEnv); ALERT_WINDOW keeps
+		// its default of one alert per pair and reason per hour.
+		return map[string]string{
+			"PAIRS_TABLE_NAME": names.PairsTableName,
+			"DEDUP_TABLE_NAME": names.DedupTableName,
+			"ALERT_TOPIC_ARN":  h.TopicARN,
+		}
+	},
+	// One event per invocation: a pair look-up, three DynamoDB writes and a publish.
+	timeout:     30 * time.Second,
+	memoryMB:    256,
+	description: "s3crr monitor: turns S3 replication failure events and alarm state changes into de-duplicated SNS alerts",
 }}
 
 // newGoFunction creates a Go Lambda the one way s3crr runs them: provided.al2023 on
@@ -92,7 +111,7 @@ func newGoFunction(scope constructs.Construct, spec hubFunction, buildDir string
 
 	env := map[string]*string{}
 	if spec.env != nil {
-		vals := spec.env(cfg)
+		vals := spec.env(cfg, hp)
 		keys := make([]string, 0, len(vals))
 		for k := range vals {
 			keys = append(keys, k)

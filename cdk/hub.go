@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -35,7 +36,8 @@ type HubStackProps struct {
 }
 
 // HubStack is the automation account's stack: the provision state machine and its
-// Lambda, the encrypted alert topic, the pairs table and the s3crr-events bus.
+// Lambda, the encrypted alert topic, the pairs table, the s3crr-events bus, and the
+// replication monitor that bus feeds (monitor.go).
 type HubStack struct {
 	awscdk.Stack
 	// Functions are the hub Lambdas by name ("provision"; later "verify", "monitor").
@@ -54,6 +56,11 @@ type HubStack struct {
 	// own NotifyFailure state (by metric name: ExecutionsFailed, ExecutionsTimedOut,
 	// ExecutionsAborted).
 	ExecutionAlarms map[string]awscloudwatch.Alarm
+	// DedupTable is the monitor's de-duplication table (monitor.go).
+	DedupTable awsdynamodb.Table
+	// MonitorRules feed the monitor from EventBus; MonitorDLQ holds what it did not handle.
+	MonitorRules []awsevents.Rule
+	MonitorDLQ   awssqs.Queue
 }
 
 // NewHubStack builds the hub stack.
@@ -118,6 +125,8 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 	})
 	h.EventBus.AddToResourcePolicy(busPolicyStatement(cfg))
 
+	h.DedupTable = newDedupTable(stack)
+
 	hp := policy.HubParams{
 		Region:              cfg.HubRegion,
 		MemberAccounts:      cfg.MemberAccounts(),
@@ -126,6 +135,7 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 		TopicARN:            *h.AlertTopic.TopicArn(),
 		TopicKeyARN:         *h.AlertKey.KeyArn(),
 		TableARN:            *h.PairsTable.TableArn(),
+		DedupTableARN:       *h.DedupTable.TableArn(),
 	}
 	if err := hp.Validate(); err != nil {
 		return nil, fmt.Errorf("hub policy parameters: %w", err)
@@ -138,6 +148,7 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 			invoked = append(invoked, *fn.FunctionArn())
 		}
 	}
+	h.addMonitorRoute(h.Functions[names.MonitorFunctionDir])
 	smParams := hp
 	smParams.FunctionARNs = invoked
 
@@ -155,6 +166,7 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 	out("AlertTopicArn", "Failure alerts; subscribe people or chat integrations here", h.AlertTopic.TopicArn())
 	out("PairsTableName", "Registered replication pairs", h.PairsTable.TableName())
 	out("EventBusArn", "Member accounts forward replication and alarm events here", h.EventBus.EventBusArn())
+	out("DedupTableName", "The monitor's alert windows and counts (crr status reads them)", h.DedupTable.TableName())
 	return h, nil
 }
 

@@ -262,4 +262,11 @@ func (m *MemberStack) addEventRoute(cfg Config, account, region string) {
 		EventPattern: AlarmEventPattern(),
 		Targets:      &[]awsevents.IRuleTarget{target()},
 	})
+	// Events that never reached the hub are an alert too. The alarm has no action of its
+	// own: its name starts with the alarm prefix, so the rule above forwards its state
+	// change to the hub, where the monitor alerts "events are not reaching the hub" (if
+	// the forwarding itself is what broke, the hub's monitor DLQ alarm cannot see it, but
+	// this alarm stays in ALARM in the member's console).
+	newQueueDepthAlarm(stack, "EventsDLQAlarm", names.EventsDLQAlarmName, m.DeadLetterQueue,
+		"s3crr: replication events that could not be forwarded to the hub; the monitor alerts on this alarm's state change")
 }

@@ -31,6 +31,9 @@ type HubParams struct {
 	TableARN string
 	// FunctionARNs are the Lambda functions a state machine invokes.
 	FunctionARNs []string
+	// DedupTableARN is the replication monitor's de-duplication table
+	// (ReplicationMonitorPolicy's second argument, carried here for the stacks).
+	DedupTableARN string
 }
 
 // Hub purposes (fixed Sids: SidPrefix + purpose).
