@@ -50,8 +50,9 @@
 // roles with the ExternalId; the provision state machine, statemachine/provision.asl.json
 // verbatim with DefinitionSubstitutions; the KMS-encrypted, TLS-only alert topic; the
 // pairs table; the s3crr-events bus, whose policy admits only the member accounts'
-// forwarding rules. The monitor rule on that bus and the verify schedule are added with
-// those Lambdas (see hubFunctions).
+// forwarding rules; the monitor Lambda, its de-duplication table, the two rules on that
+// bus that feed it, its dead-letter queue and the alarm on it (monitor.go). The verify
+// schedule is added with its Lambda (see hubFunctions).
 //
 // s3crr-member-<account>-<region>: in the account's primary region, the provisioner
 // role and the replication permissions boundary (IAM is global, so one region holds
