@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -84,14 +85,21 @@ func TestCDKSynthFromCleanCheckout(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "cdk.out", names.HubStackName+".template.json")); err != nil {
 		t.Errorf("no hub template: %v", err)
 	}
-	// The asset CDK staged is the binary just built, not some other one.
-	want, _ := os.ReadFile(bin)
+	// The assets CDK staged are the binaries just built (one per hub Lambda), not some
+	// other ones.
 	assets, _ := filepath.Glob(filepath.Join(dir, "cdk.out", "asset.*", "bootstrap"))
-	if len(assets) != 1 {
-		t.Fatalf("%d staged bootstrap assets, want 1", len(assets))
+	if len(assets) != len(hubFunctions) {
+		t.Fatalf("%d staged bootstrap assets, want %d (one per hub Lambda)", len(assets), len(hubFunctions))
 	}
-	if got, _ := os.ReadFile(assets[0]); !bytes.Equal(got, want) {
-		t.Errorf("the staged asset %s differs from the binary the app built", assets[0])
+	for _, fn := range hubFunctions {
+		want, err := os.ReadFile(filepath.Join(dir, "build", fn.name, "bootstrap"))
+		if err != nil {
+			t.Errorf("the app did not build the %s Lambda: %v", fn.name, err)
+			continue
+		}
+		if !slices.ContainsFunc(assets, func(a string) bool { got, _ := os.ReadFile(a); return bytes.Equal(got, want) }) {
+			t.Errorf("no staged asset is the %s binary the app built", fn.name)
+		}
 	}
 }
 

@@ -40,7 +40,7 @@ type HubStackProps struct {
 // replication monitor that bus feeds (monitor.go).
 type HubStack struct {
 	awscdk.Stack
-	// Functions are the hub Lambdas by name ("provision"; later "verify", "monitor").
+	// Functions are the hub Lambdas by name ("provision", "monitor").
 	Functions map[string]awslambda.Function
 	// ProvisionStateMachine runs statemachine/provision.asl.json.
 	ProvisionStateMachine awsstepfunctions.StateMachine

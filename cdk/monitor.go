@@ -54,7 +54,10 @@ func newDedupTable(stack awscdk.Stack) awsdynamodb.Table {
 		// so the monitor's role needs no KMS grant for it.
 		Encryption:         awsdynamodb.TableEncryption_AWS_MANAGED,
 		DeletionProtection: jsii.Bool(true),
-		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
+		// As the pairs table: kept when the stack is deleted or the table replaced, but
+		// deleted when the first deployment rolls back, so a retry does not find its fixed
+		// name taken (docs/aws-facts.md#F-CFN-RETENTION).
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
 }
 

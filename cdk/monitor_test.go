@@ -127,7 +127,7 @@ func TestDedupTable(t *testing.T) {
 		t.Errorf("encryption %s", got)
 	}
 	r := tm["Resources"].(map[string]any)[tbl.id].(map[string]any)
-	if r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" || tbl.props["DeletionProtectionEnabled"] != true {
+	if r["DeletionPolicy"] != "RetainExceptOnCreate" || r["UpdateReplacePolicy"] != "Retain" || tbl.props["DeletionProtectionEnabled"] != true {
 		t.Errorf("deletion policy %v / %v, protection %v; want the pairs table's", r["DeletionPolicy"], r["UpdateReplacePolicy"], tbl.props["DeletionProtectionEnabled"])
 	}
 }
