@@ -18,9 +18,10 @@ import (
 // The replication monitor's part of the hub: its de-duplication table, the rules on the
 // hub bus that feed it, where the events it could not handle go, and the alarm on that.
 
-// Retry settings of the monitor route. EventBridge invokes a Lambda target
-// asynchronously: its retry policy covers delivering the event to Lambda (throttling,
-// a missing permission), and events it cannot deliver go to the rule's dead-letter queue
+// Retry settings of the monitor route (docs/aws-facts.md#F-EB-LAMBDA-TARGET-RETRIES).
+// EventBridge invokes a Lambda target asynchronously: its retry policy covers delivering
+// the event to Lambda (throttling, a missing permission), and events it cannot deliver go
+// to the rule's dead-letter queue
 // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html). A function
 // error (DynamoDB or SNS failing) is retried by Lambda's asynchronous invocation, twice by
 // default, then the event is discarded unless the function has an on-failure destination
