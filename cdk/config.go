@@ -32,22 +32,9 @@ const (
 // ParseConfig refuses it.
 const ExampleExternalID = "s3crr-example-external-id"
 
-// AllBuckets is the bucketNamePrefix that deliberately lets s3crr manage every bucket
-// of the member accounts. An empty prefix is refused instead, so that reaching every
-// bucket is a decision someone wrote down, not a forgotten setting.
-const AllBuckets = "*"
-
-// DefaultKMSAliasPrefix is the alias prefix s3crr's own default aliases use
-// (alias/s3crr/<pairId>/<side>).
-const DefaultKMSAliasPrefix = "alias/s3crr"
-
-// Environment variables of the provision Lambda that carry the deployment's scope, so
-// that it refuses an out-of-scope bucket or alias before any AWS call instead of
-// finding out from an AccessDenied half-way through a run.
-const (
-	EnvBucketNamePrefix = "S3CRR_BUCKET_NAME_PREFIX"
-	EnvKMSAliasPrefix   = "S3CRR_KMS_ALIAS_PREFIX"
-)
+// DefaultKMSAliasPrefix is the alias prefix when kmsAliasPrefix is not set
+// (alias/s3crr/<pairId>/<side> for the default aliases).
+const DefaultKMSAliasPrefix = names.AliasPrefix
 
 // DefaultVerifySchedule runs the nightly verification at 03:00 UTC.
 const DefaultVerifySchedule = "cron(0 3 * * ? *)"
@@ -75,7 +62,7 @@ type Config struct {
 	AlertEmail string
 	// BucketNamePrefix limits every S3 permission of the provisioner roles and of the
 	// replication boundary to buckets whose names start with it. It is required; the
-	// context value "*" (AllBuckets) is stored as "" and means every bucket.
+	// context value "*" (names.AnyBucket) is stored as "" and means every bucket.
 	BucketNamePrefix string
 	// KMSAliasPrefix limits the key aliases the provisioner roles may create and the
 	// keys they may change to aliases starting with it; default DefaultKMSAliasPrefix.
@@ -110,11 +97,11 @@ func (c Config) MemberAccounts() []string {
 // BucketPattern is the IAM resource pattern for the buckets s3crr may manage.
 func (c Config) BucketPattern() string { return c.BucketNamePrefix + "*" }
 
-// BucketNamePrefixSetting is the prefix as the deployment wrote it: AllBuckets when it
+// BucketNamePrefixSetting is the prefix as the deployment wrote it: names.AnyBucket when it
 // chose every bucket.
 func (c Config) BucketNamePrefixSetting() string {
 	if c.BucketNamePrefix == "" {
-		return AllBuckets
+		return names.AnyBucket
 	}
 	return c.BucketNamePrefix
 }
@@ -210,11 +197,11 @@ func ParseConfig(lookup func(key string) any) (Config, error) {
 	}
 	switch {
 	case c.BucketNamePrefix == "":
-		errs = append(errs, fmt.Errorf("context %q is required: the start of the names of the buckets s3crr may manage (e.g. -c %s=acme-repl-), or %q to let it manage every bucket in the member accounts", CtxBucketNamePrefix, CtxBucketNamePrefix, AllBuckets))
-	case c.BucketNamePrefix == AllBuckets:
+		errs = append(errs, fmt.Errorf("context %q is required: the start of the names of the buckets s3crr may manage (e.g. -c %s=acme-repl-), or %q to let it manage every bucket in the member accounts", CtxBucketNamePrefix, CtxBucketNamePrefix, names.AnyBucket))
+	case c.BucketNamePrefix == names.AnyBucket:
 		c.BucketNamePrefix = ""
 	case !bucketPrefixRE.MatchString(c.BucketNamePrefix):
-		errs = append(errs, fmt.Errorf("context %q: %q is not the start of a bucket name (lower-case letters, digits, '.' and '-'; %q alone for every bucket)", CtxBucketNamePrefix, c.BucketNamePrefix, AllBuckets))
+		errs = append(errs, fmt.Errorf("context %q: %q is not the start of a bucket name (lower-case letters, digits, '.' and '-'; %q alone for every bucket)", CtxBucketNamePrefix, c.BucketNamePrefix, names.AnyBucket))
 	}
 	switch {
 	case !aliasPrefixRE.MatchString(c.KMSAliasPrefix):

@@ -55,8 +55,8 @@ var hubFunctions = []hubFunction{{
 			"EVENTS_QUEUE_NAME":          names.EventsQueueName,
 			// The deployment's scope, so the Lambda refuses an out-of-scope bucket or
 			// alias before any call ("*" when the deployment chose every bucket).
-			EnvBucketNamePrefix: c.BucketNamePrefixSetting(),
-			EnvKMSAliasPrefix:   c.KMSAliasPrefix,
+			names.EnvBucketNamePrefix: c.BucketNamePrefixSetting(),
+			names.EnvKMSAliasPrefix:   c.KMSAliasPrefix,
 		}
 	},
 	invokedByStateMachine: true,

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/s3crr/s3crr/internal/names"
-	"github.com/s3crr/s3crr/internal/provision"
 	"github.com/s3crr/s3crr/statemachine"
 )
 
@@ -326,21 +325,6 @@ func TestHubOutputs(t *testing.T) {
 	for _, k := range []string{"ProvisionStateMachineArn", "AlertTopicArn", "PairsTableName", "EventBusArn"} {
 		if _, ok := outs[k]; !ok {
 			t.Errorf("no output %s", k)
-		}
-	}
-}
-
-// The provision Lambda reads its scope from the variables the hub sets, with the same
-// spelling of "every bucket".
-func TestScopeVariablesAgree(t *testing.T) {
-	tests := []struct{ name, got, want string }{
-		{"bucket prefix variable", EnvBucketNamePrefix, provision.EnvBucketNamePrefix},
-		{"alias prefix variable", EnvKMSAliasPrefix, provision.EnvKMSAliasPrefix},
-		{"every-bucket prefix", AllBuckets, provision.AnyBucket},
-	}
-	for _, tt := range tests {
-		if tt.got != tt.want {
-			t.Errorf("%s: cdk uses %q, the provision Lambda %q", tt.name, tt.got, tt.want)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/spec"
 )
 
@@ -46,11 +47,19 @@ func loadRequest(env *cliEnv, file string) (spec.Request, error) {
 	if err != nil {
 		return spec.Request{}, err
 	}
-	req, err := spec.Parse(data)
+	req, err := requestOptions().Parse(data)
 	if err != nil {
 		return spec.Request{}, reportInvalid(env, err)
 	}
 	return req, nil
+}
+
+// requestOptions are the deployment settings a request is read under, from the same
+// environment variable HubStack gives the provision Lambda: with the deployment's
+// kmsAliasPrefix in S3CRR_KMS_ALIAS_PREFIX, the CLI derives the same default aliases (and
+// so the same execution name) and accepts the same aliases as the Lambda.
+func requestOptions() spec.Options {
+	return spec.Options{KMSAliasPrefix: os.Getenv(names.EnvKMSAliasPrefix)}
 }
 
 // reportInvalid prints every problem of a *spec.ValidationError, each with its JSON path

@@ -36,7 +36,7 @@ func validate(_ context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	req, err := spec.Parse(data)
+	req, err := requestOptions().Parse(data)
 	var ve *spec.ValidationError
 	switch {
 	case errors.As(err, &ve) && *asJSON:

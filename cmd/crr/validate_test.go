@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/spec"
 )
 
@@ -132,4 +134,34 @@ func TestValidateCommandLine(t *testing.T) {
 		{"stray argument", []string{"validate", "-f", samplePath, "extra"}, exitUsage, []string{`unexpected argument "extra"`}},
 		{"usage lists exit code 3", []string{"-h"}, exitOK, []string{"3  the request is invalid"}},
 	})
+}
+
+// With the deployment's kmsAliasPrefix in S3CRR_KMS_ALIAS_PREFIX, the CLI accepts the
+// aliases the deployment's provisioners may manage, refuses the default prefix's, and
+// derives default aliases under it, as the provision Lambda does with the same variable.
+func TestValidateReadsTheDeploymentAliasPrefix(t *testing.T) {
+	t.Setenv(names.EnvKMSAliasPrefix, "alias/s3-crr-key")
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tutorial := write("tutorial.json", `{"pairId":"tutorial","source":{"account":"111111111111","region":"ap-south-1","bucket":"tutorial-src","kmsKeyAlias":"alias/s3-crr-key-account-a"},
+		"destination":{"account":"222222222222","region":"us-east-1","bucket":"tutorial-dst"}}`)
+	code, stdout, stderr := runCLI(t, "validate", "-f", tutorial)
+	if code != exitOK {
+		t.Fatalf("exit code %d (stderr %q), want 0", code, stderr)
+	}
+	for _, want := range []string{"key alias/s3-crr-key-account-a", "key alias/s3-crr-key/tutorial/destination"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output does not contain %q:\n%s", want, stdout)
+		}
+	}
+	code, _, stderr = runCLI(t, "validate", "-f", samplePath)
+	if code != exitInvalid || !strings.Contains(stderr, `must start with "alias/s3-crr-key"`) {
+		t.Errorf("sample (alias/s3crr-src) under prefix alias/s3-crr-key: exit %d, stderr %q; want exit %d naming the prefix", code, stderr, exitInvalid)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/provision"
 )
 
@@ -21,8 +22,8 @@ func main() {
 		ExternalID:              os.Getenv("EXTERNAL_ID"),
 		BoundaryPolicyARNFormat: os.Getenv("BOUNDARY_POLICY_ARN_FORMAT"),
 		EventsQueueName:         os.Getenv("EVENTS_QUEUE_NAME"),
-		BucketNamePrefix:        os.Getenv(provision.EnvBucketNamePrefix),
-		KMSAliasPrefix:          os.Getenv(provision.EnvKMSAliasPrefix),
+		BucketNamePrefix:        os.Getenv(names.EnvBucketNamePrefix),
+		KMSAliasPrefix:          os.Getenv(names.EnvKMSAliasPrefix),
 	}
 	if cfg.ExternalID == "" {
 		slog.Error("EXTERNAL_ID is not set: the member provisioner roles require the deployment's ExternalId")

@@ -31,6 +31,9 @@ type Params struct {
 	ExternalID string
 	// HubRegion is the hub's region (STS calls are signed for it).
 	HubRegion string
+	// KMSAliasPrefix is the deployment's kmsAliasPrefix; "" is names.AliasPrefix. The
+	// provisioner roles may manage only aliases under it, as MemberStack's do.
+	KMSAliasPrefix string
 }
 
 // Result is what Deploy created.
@@ -76,6 +79,9 @@ func Deploy(ctx context.Context, p Params) (Result, error) {
 			return res, fmt.Errorf("member account %s: %w", acct, err)
 		}
 		pp := policy.ProvisionerParams{Account: acct, HubAccount: p.HubAccount, HubRoleARNs: []string{hubRole}, ExternalID: p.ExternalID}
+		if p.KMSAliasPrefix != "" {
+			pp.AliasPattern = p.KMSAliasPrefix + "*"
+		}
 		if err := ensureRole(ctx, c, "/", names.ProvisionerRoleName, policy.ProvisionerTrustPolicy(pp), names.ProvisionerRoleName, policy.ProvisionerPolicy(pp)); err != nil {
 			return res, fmt.Errorf("member account %s: %w", acct, err)
 		}

@@ -28,7 +28,6 @@ import (
 	"github.com/s3crr/s3crr/internal/localdeploy"
 	"github.com/s3crr/s3crr/internal/localhub"
 	"github.com/s3crr/s3crr/internal/names"
-	"github.com/s3crr/s3crr/internal/provision"
 	"github.com/s3crr/s3crr/statemachine"
 )
 
@@ -256,8 +255,8 @@ func (e *Env) functionEnv(creds aws.Credentials) map[string]string {
 		"EVENTS_QUEUE_NAME":           names.EventsQueueName,
 		// The local stacks scope the provisioner to every bucket (no prefix), which the
 		// deployment setting says explicitly, as HubStack does from bucketNamePrefix.
-		provision.EnvBucketNamePrefix: provision.AnyBucket,
-		provision.EnvKMSAliasPrefix:   names.AliasPrefix,
+		names.EnvBucketNamePrefix: names.AnyBucket,
+		names.EnvKMSAliasPrefix:   names.AliasPrefix,
 	}
 }
 

@@ -13,6 +13,8 @@
 // and the simulator, which must not see the policies it judges) may import it.
 package names
 
+import "strings"
+
 // Partition is the ARN partition s3crr builds ARNs in. Only the commercial partition is
 // supported (internal/spec rejects other regions).
 const Partition = "aws"
@@ -158,6 +160,21 @@ const (
 	AuditorPolicyName = prefix + "auditor"
 )
 
+// The deployment's scope, as HubStack passes it to the provision Lambda's environment and
+// the CLI reads it from the user's: the same settings scope the member provisioner roles,
+// so a request outside them is refused before any call instead of failing as
+// AccessDenied halfway.
+const (
+	// EnvBucketNamePrefix holds the deployment's bucketNamePrefix, or AnyBucket.
+	EnvBucketNamePrefix = "S3CRR_BUCKET_NAME_PREFIX"
+	// EnvKMSAliasPrefix holds the deployment's kmsAliasPrefix; unset means AliasPrefix.
+	// The request's default aliases are built under it.
+	EnvKMSAliasPrefix = "S3CRR_KMS_ALIAS_PREFIX"
+	// AnyBucket is the explicit bucketNamePrefix that admits every bucket name: an empty
+	// setting is refused at synth, so "every bucket" is always a deliberate choice.
+	AnyBucket = "*"
+)
+
 // The names the provision Lambda gives what it creates for a pair. Stages find what
 // earlier stages made by these deterministic names, so any stage can be re-run alone.
 const (
@@ -166,10 +183,12 @@ const (
 	ReplicationRoleNamePrefix = prefix + "repl-"
 	// ReplicationPolicyName is the inline policy of every replication role.
 	ReplicationPolicyName = prefix + "replication"
-	// AliasPrefix is the prefix every key alias s3crr manages must have; the member
-	// provisioner role's KMS permissions are scoped to it (kms:ResourceAliases).
+	// AliasPrefix is the default of the deployment's KMS alias prefix (kmsAliasPrefix,
+	// EnvKMSAliasPrefix): every key alias s3crr manages must start with it, and the
+	// member provisioner role's KMS permissions are scoped to it (kms:ResourceAliases).
 	AliasPrefix = "alias/s3crr"
-	// AliasPattern matches every key alias s3crr manages, for policies.
+	// AliasPattern matches every key alias s3crr manages under the default prefix, for
+	// policies.
 	AliasPattern = AliasPrefix + "*"
 	// RuleIDPrefix starts the default replication rule ID.
 	RuleIDPrefix = prefix
@@ -227,11 +246,30 @@ func ReplicationRoleARN(account, pairID string) string {
 	return "arn:" + Partition + ":iam::" + account + ":role" + RolePath + ReplicationRoleName(pairID)
 }
 
-// SourceAlias is the alias of a pair's source key when the request names none.
-func SourceAlias(pairID string) string { return AliasPrefix + "/" + pairID + "/source" }
+// SourceAlias is the alias of a pair's source key when the request names none, under the
+// deployment's alias prefix ("" for AliasPrefix): the provisioner may create aliases only
+// under that prefix, so a default outside it would fail in the key stage.
+func SourceAlias(aliasPrefix, pairID string) string {
+	return aliasUnder(aliasPrefix) + pairID + "/source"
+}
 
-// DestinationAlias is the alias of a pair's destination key when the request names none.
-func DestinationAlias(pairID string) string { return AliasPrefix + "/" + pairID + "/destination" }
+// DestinationAlias is the alias of a pair's destination key when the request names none,
+// under the deployment's alias prefix ("" for AliasPrefix).
+func DestinationAlias(aliasPrefix, pairID string) string {
+	return aliasUnder(aliasPrefix) + pairID + "/destination"
+}
+
+// aliasUnder is the start of a default alias under prefix: the prefix, then a "/" unless
+// the prefix already ends in a separator ("alias/acme-" gives "alias/acme-<pairId>/...").
+func aliasUnder(prefix string) string {
+	if prefix == "" {
+		prefix = AliasPrefix
+	}
+	if strings.HasSuffix(prefix, "/") || strings.HasSuffix(prefix, "-") || strings.HasSuffix(prefix, "_") {
+		return prefix
+	}
+	return prefix + "/"
+}
 
 // RuleID is a pair's replication rule ID when the request names none.
 func RuleID(pairID string) string { return RuleIDPrefix + pairID }

@@ -30,8 +30,12 @@ func TestDeployedNamesArePinned(t *testing.T) {
 		{names.ForwardReplicationRuleName, "s3crr-forward-replication-events"},
 		{names.ForwardAlarmRuleName, "s3crr-forward-alarm-events"},
 		{names.ReplicationRoleARN("111", "p1"), "arn:aws:iam::111:role/s3crr/s3crr-repl-p1"},
-		{names.SourceAlias("p1"), "alias/s3crr/p1/source"},
-		{names.DestinationAlias("p1"), "alias/s3crr/p1/destination"},
+		{names.SourceAlias("", "p1"), "alias/s3crr/p1/source"},
+		{names.DestinationAlias("", "p1"), "alias/s3crr/p1/destination"},
+		{names.SourceAlias(names.AliasPrefix, "p1"), "alias/s3crr/p1/source"},
+		{names.SourceAlias("alias/s3-crr-key", "p1"), "alias/s3-crr-key/p1/source"},
+		{names.DestinationAlias("alias/acme-", "p1"), "alias/acme-p1/destination"},
+		{names.SourceAlias("alias/team/", "p1"), "alias/team/p1/source"},
 		{names.RuleID("p1"), "s3crr-p1"},
 		{names.FailedReplicationAlarmName("p1"), "s3crr-p1-failed-replication"},
 		{names.SessionName("p1"), "s3crr-p1"},
@@ -55,9 +59,15 @@ func TestBoundaryARNFormatMatchesBoundaryARN(t *testing.T) {
 // provisioner's grants are scoped to, or the stages that create them are denied.
 func TestPerPairNamesFallUnderTheirGrants(t *testing.T) {
 	pair := strings.Repeat("p", spec.MaxPairIDLen)
-	for _, alias := range []string{names.SourceAlias(pair), names.DestinationAlias(pair)} {
-		if !strings.HasPrefix(alias, strings.TrimSuffix(names.AliasPattern, "*")) {
-			t.Errorf("alias %s is outside %s", alias, names.AliasPattern)
+	for _, prefix := range []string{"", names.AliasPrefix, "alias/s3-crr-key", "alias/acme-"} {
+		pattern := prefix + "*"
+		if prefix == "" {
+			pattern = names.AliasPattern
+		}
+		for _, alias := range []string{names.SourceAlias(prefix, pair), names.DestinationAlias(prefix, pair)} {
+			if !strings.HasPrefix(alias, strings.TrimSuffix(pattern, "*")) {
+				t.Errorf("alias %s is outside %s", alias, pattern)
+			}
 		}
 	}
 	if !strings.HasPrefix(names.FailedReplicationAlarmName(pair), names.AlarmNamePrefix) {
@@ -105,7 +115,7 @@ func TestNamesAreValidForTheirService(t *testing.T) {
 		{fnName, names.ProvisionFunctionName},
 		{table, names.PairsTableName}, {topic, names.AlertTopicName},
 		{stack, names.HubStackName}, {stack, names.MemberStackName("123456789012", "ap-southeast-1")},
-		{alias, names.SourceAlias(pair)}, {alias, names.DestinationAlias(pair)},
+		{alias, names.SourceAlias("", pair)}, {alias, names.DestinationAlias("", pair)},
 	} {
 		if !tt.re.MatchString(tt.name) {
 			t.Errorf("%q does not match %s", tt.name, tt.re)

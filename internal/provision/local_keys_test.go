@@ -208,9 +208,9 @@ func TestOutOfScopeRequestIsRefusedBeforeAnyCall(t *testing.T) {
 		})
 	}
 	// "*" is the explicit setting for every bucket.
-	svc := &Service{cfg: Config{ExternalID: testExternalID, BucketNamePrefix: AnyBucket}.WithDefaults(), connect: base}
+	svc := &Service{cfg: Config{ExternalID: testExternalID, BucketNamePrefix: names.AnyBucket}.WithDefaults(), connect: base}
 	if _, err := svc.Run(context.Background(), Event{Stage: names.StageValidate, Request: sampleRequest(t)}); err != nil {
-		t.Errorf("with bucket prefix %q: %v", AnyBucket, err)
+		t.Errorf("with bucket prefix %q: %v", names.AnyBucket, err)
 	}
 }
 

@@ -113,11 +113,12 @@ type Config struct {
 	// EventsQueueName is the SQS queue MemberStack creates in each source region for S3
 	// replication events (forwarded to the hub's bus by an EventBridge Pipe).
 	EventsQueueName string
-	// BucketNamePrefix is the deployment's bucket name prefix (EnvBucketNamePrefix): a
+	// BucketNamePrefix is the deployment's bucket name prefix (names.EnvBucketNamePrefix): a
 	// request for another bucket is InvalidSpec before any call. "" or "*" admits all.
 	BucketNamePrefix string
-	// KMSAliasPrefix is the deployment's key alias prefix (EnvKMSAliasPrefix); "" admits
-	// every alias internal/spec accepts.
+	// KMSAliasPrefix is the deployment's key alias prefix (names.EnvKMSAliasPrefix): the
+	// default aliases are built under it and a request naming another alias is
+	// InvalidSpec. "" means names.AliasPrefix.
 	KMSAliasPrefix string
 }
 
@@ -161,7 +162,7 @@ func (s *Service) Run(ctx context.Context, ev Event) (Result, error) {
 }
 
 func (s *Service) run(ctx context.Context, ev Event) (Result, error) {
-	req, err := spec.Parse(ev.Request)
+	req, err := s.cfg.specOptions().Parse(ev.Request)
 	if err != nil {
 		return Result{Stage: ev.Stage, Side: ev.Side}, &InvalidSpec{Message: "invalid pair request:\n" + err.Error()}
 	}

@@ -106,15 +106,12 @@ func (st *stage) key(ctx context.Context) error {
 }
 
 // ensureAliasOnBroughtKey gives a key the request names by ARN the pair's default alias
-// for its side. The provisioner role may change only keys with an alias/s3crr* alias
-// (kms:ResourceAliases), so this is what lets it add the pair's key-policy statements to
-// a key it did not create; nothing else about the key changes (its rotation setting is
-// the owner's).
+// for its side. The provisioner role may change only keys with an alias under the
+// deployment's prefix (kms:ResourceAliases), so this is what lets it add the pair's
+// key-policy statements to a key it did not create; nothing else about the key changes
+// (its rotation setting is the owner's).
 func (st *stage) ensureAliasOnBroughtKey(ctx context.Context, m *member, side, keyARN string) error {
-	alias := names.SourceAlias(st.req.PairID)
-	if side == SideDestination {
-		alias = names.DestinationAlias(st.req.PairID)
-	}
+	alias := st.svc.cfg.defaultAlias(side, st.req.PairID)
 	out, err := m.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
 	switch {
 	case err == nil:

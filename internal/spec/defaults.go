@@ -13,17 +13,22 @@ const priorityRange = 100000
 // defaulted request says exactly what will be provisioned (and hashes the same
 // whether a default was written out or left implicit).
 //
-//   - key aliases: DefaultSourceAlias / DefaultDestinationAlias, unless the
-//     endpoint names an existing key ARN;
+//   - key aliases: names.SourceAlias / names.DestinationAlias under the default
+//     prefix (Options.ApplyDefaults for a deployment's own), unless the endpoint
+//     names an existing key ARN;
 //   - rule ID: DefaultRuleID; priority: DefaultPriority;
 //   - storage class STANDARD; metrics on; S3 Bucket Keys on;
 //   - an empty tag map is dropped (it filters nothing).
-func (r *Request) ApplyDefaults() {
+func (r *Request) ApplyDefaults() { Options{}.ApplyDefaults(r) }
+
+// ApplyDefaults is Request.ApplyDefaults under these options: the default aliases are
+// built under the deployment's alias prefix, the only one its provisioners may use.
+func (o Options) ApplyDefaults(r *Request) {
 	if r.Source.KMSKeyAlias == "" && r.Source.KMSKeyARN == "" {
-		r.Source.KMSKeyAlias = names.SourceAlias(r.PairID)
+		r.Source.KMSKeyAlias = names.SourceAlias(o.aliasPrefix(), r.PairID)
 	}
 	if r.Destination.KMSKeyAlias == "" && r.Destination.KMSKeyARN == "" {
-		r.Destination.KMSKeyAlias = names.DestinationAlias(r.PairID)
+		r.Destination.KMSKeyAlias = names.DestinationAlias(o.aliasPrefix(), r.PairID)
 	}
 	if r.Rule.ID == "" {
 		r.Rule.ID = names.RuleID(r.PairID)

@@ -38,7 +38,8 @@ type Endpoint struct {
 	Region  string `json:"region"`
 	Bucket  string `json:"bucket"`
 	// KMSKeyAlias is the alias of the customer managed key s3crr creates or
-	// reuses. Defaults to DefaultSourceAlias / DefaultDestinationAlias.
+	// reuses. Defaults to names.SourceAlias / names.DestinationAlias under the
+	// deployment's alias prefix.
 	KMSKeyAlias string `json:"kmsKeyAlias,omitempty"`
 	// KMSKeyARN selects an existing customer managed key instead of the alias;
 	// it must live in this endpoint's account and region.
@@ -108,13 +109,37 @@ const (
 // Parse reports decoding and validation problems together, so one attempt shows
 // everything to fix; a validation problem at or under a path that already has a
 // decoding problem (a wrong type reads as empty) is left out as noise.
-func Parse(data []byte) (Request, error) {
+//
+// Parse reads the request for a deployment with the default settings; Options.Parse
+// reads it for one with its own.
+func Parse(data []byte) (Request, error) { return Options{}.Parse(data) }
+
+// Options are the deployment settings a request is read under. The zero value is the
+// default deployment.
+type Options struct {
+	// KMSAliasPrefix is the deployment's kmsAliasPrefix (names.EnvKMSAliasPrefix):
+	// default aliases are built under it and a named alias must start with it, because
+	// the member provisioner roles may manage only such aliases. "" means
+	// names.AliasPrefix.
+	KMSAliasPrefix string
+}
+
+// aliasPrefix is the effective alias prefix.
+func (o Options) aliasPrefix() string {
+	if o.KMSAliasPrefix == "" {
+		return names.AliasPrefix
+	}
+	return o.KMSAliasPrefix
+}
+
+// Parse is the package's Parse under these options.
+func (o Options) Parse(data []byte) (Request, error) {
 	r, ps, whole := decode(data)
 	if !whole {
 		return Request{}, ps.err()
 	}
-	r.ApplyDefaults()
-	if err := r.Validate(); err != nil {
+	o.ApplyDefaults(&r)
+	if err := o.Validate(r); err != nil {
 		for _, p := range err.(*ValidationError).Problems {
 			if !coveredBy(p.Path, ps) {
 				ps = append(ps, p)

@@ -99,11 +99,19 @@ const (
 // Validate checks the request and returns a *ValidationError listing every
 // problem, or nil. It accepts a request before or after ApplyDefaults: empty
 // optional fields are the defaults' business, not errors.
-func (r Request) Validate() error {
+//
+// It checks aliases against the default prefix (names.AliasPrefix); a deployment with
+// another kmsAliasPrefix validates with Options.Validate.
+func (r Request) Validate() error { return Options{}.Validate(r) }
+
+// Validate is Request.Validate under these options: kmsKeyAlias must start with the
+// deployment's alias prefix, the only aliases its provisioner roles may manage.
+func (o Options) Validate(r Request) error {
 	var ps problems
+	prefix := o.aliasPrefix()
 	r.checkPairID(&ps)
-	r.checkEndpoint(&ps, "source", r.Source, names.SourceAlias(r.PairID))
-	r.checkEndpoint(&ps, "destination", r.Destination, names.DestinationAlias(r.PairID))
+	r.checkEndpoint(&ps, "source", r.Source, names.SourceAlias(prefix, r.PairID), prefix)
+	r.checkEndpoint(&ps, "destination", r.Destination, names.DestinationAlias(prefix, r.PairID), prefix)
 	r.checkPair(&ps)
 	r.checkRule(&ps)
 	return ps.err()
@@ -126,7 +134,7 @@ func (r Request) checkPairID(ps *problems) {
 	}
 }
 
-func (r Request) checkEndpoint(ps *problems, side string, e Endpoint, defaultAlias string) {
+func (r Request) checkEndpoint(ps *problems, side string, e Endpoint, defaultAlias, aliasPrefix string) {
 	p := func(f string) string { return side + "." + f }
 
 	switch {
@@ -147,7 +155,7 @@ func (r Request) checkEndpoint(ps *problems, side string, e Endpoint, defaultAli
 	// The default alias is valid whenever pairId is; reporting it too would
 	// repeat a pairId problem under another path.
 	if e.KMSKeyAlias != "" && e.KMSKeyAlias != defaultAlias {
-		checkAlias(ps, p("kmsKeyAlias"), e.KMSKeyAlias)
+		checkAlias(ps, p("kmsKeyAlias"), e.KMSKeyAlias, aliasPrefix)
 	}
 	if e.KMSKeyARN != "" {
 		checkKeyARN(ps, p("kmsKeyArn"), e.KMSKeyARN, e)
@@ -227,10 +235,11 @@ func isAlnum(c byte) bool {
 
 const awsManagedWhy = "AWS managed keys (alias/aws/...) cannot be used cross-account: their key policy cannot grant the replication role"
 
-func checkAlias(ps *problems, path, alias string) {
-	const scope = "the member provisioner role may only create and manage aliases under " + names.AliasPrefix +
-		"*, so s3crr cannot manage any other alias; leave kmsKeyAlias out for the default alias/s3crr/<pairId>/<side>, " +
-		"or use kmsKeyArn to bring an existing key"
+func checkAlias(ps *problems, path, alias, prefix string) {
+	scope := "this deployment's member provisioner roles may only create and manage aliases under " + prefix +
+		"* (its kmsAliasPrefix), so s3crr cannot manage any other alias; leave kmsKeyAlias out for the default " +
+		names.SourceAlias(prefix, "<pairId>") + " (or .../destination), use kmsKeyArn to bring an existing key, " +
+		"or redeploy with another kmsAliasPrefix (and set " + names.EnvKMSAliasPrefix + " to it for the CLI)"
 	switch {
 	case strings.HasPrefix(alias, "alias/aws/"):
 		ps.add(path, "names an AWS managed key", awsManagedWhy+"; leave kmsKeyAlias out to have s3crr create a customer managed key")
@@ -245,8 +254,8 @@ func checkAlias(ps *problems, path, alias string) {
 	if !aliasCharset.MatchString(alias) {
 		ps.add(path, "may contain only letters, digits, slashes, underscores and hyphens", `use e.g. "alias/s3crr/payments"`)
 	}
-	if !strings.HasPrefix(alias, names.AliasPrefix) {
-		ps.add(path, fmt.Sprintf("must start with %q", names.AliasPrefix), scope)
+	if !strings.HasPrefix(alias, prefix) {
+		ps.add(path, fmt.Sprintf("must start with %q", prefix), scope)
 	}
 }
 
@@ -258,7 +267,7 @@ func checkKeyARN(ps *problems, path, arn string, e Endpoint) {
 		return
 	case strings.HasPrefix(arn, "alias/") || strings.HasPrefix(arn, "arn:aws:kms:") && strings.Contains(arn, ":alias/"):
 		ps.add(path, "is an alias, not a key ARN",
-			"use the key ARN ("+format+"): S3 resolves an alias in the replication requester's account, not the key owner's; or put an alias/s3crr* name in kmsKeyAlias")
+			"use the key ARN ("+format+"): S3 resolves an alias in the replication requester's account, not the key owner's; or put an alias under the deployment's kmsAliasPrefix in kmsKeyAlias")
 		return
 	case keyID.MatchString(arn):
 		ps.add(path, "is a key ID, not a key ARN", fmt.Sprintf("write the full ARN: arn:aws:kms:%s:%s:key/%s", orPlaceholder(e.Region, "<region>"), orPlaceholder(e.Account, "<account>"), arn))

@@ -289,7 +289,7 @@ func TestFixTexts(t *testing.T) {
 		give edits
 		want string // a fragment the fix must contain, the reason the user needs
 	}{
-		{name: "alias scope explains the provisioner role", give: edits{"source.kmsKeyAlias": "alias/payments"}, want: "provisioner role may only create and manage aliases under alias/s3crr"},
+		{name: "alias scope explains the provisioner role", give: edits{"source.kmsKeyAlias": "alias/payments"}, want: "provisioner roles may only create and manage aliases under alias/s3crr"},
 		{name: "AWS managed key explains cross-account", give: edits{"source.kmsKeyArn": "alias/aws/s3"}, want: "cannot be used cross-account"},
 		{name: "alias ARN explains resolution", give: edits{"source.kmsKeyArn": "arn:aws:kms:ap-south-1:111111111111:alias/x"}, want: "resolves an alias in the replication requester's account"},
 		{name: "key ID gets the full ARN", give: edits{"source.kmsKeyArn": uuid}, want: srcKeyARN},
@@ -330,5 +330,26 @@ func TestValidateGoValues(t *testing.T) {
 	got := pathSet(t, r.Validate())
 	if want := []string{"rule.priority", "rule.tags"}; !sameSet(got, want) {
 		t.Errorf("paths = %q, want %q", keys(got), want)
+	}
+}
+
+// A deployment's alias prefix decides which aliases a request may name and where the
+// default aliases go: the tutorial's alias/s3-crr-key-account-a is valid under
+// alias/s3-crr-key and not under the default prefix, and the defaults follow the prefix.
+func TestOptionsAliasPrefix(t *testing.T) {
+	tutorial := []byte(`{"pairId":"tutorial","source":{"account":"111111111111","region":"ap-south-1","bucket":"tutorial-src","kmsKeyAlias":"alias/s3-crr-key-account-a"},
+		"destination":{"account":"222222222222","region":"us-east-1","bucket":"tutorial-dst"}}`)
+	if _, err := Parse(tutorial); err == nil || !strings.Contains(err.Error(), `must start with "alias/s3crr"`) {
+		t.Errorf("default deployment: Parse = %v, want the alias refused", err)
+	}
+	r, err := Options{KMSAliasPrefix: "alias/s3-crr-key"}.Parse(tutorial)
+	if err != nil {
+		t.Fatalf("under alias/s3-crr-key: %v", err)
+	}
+	if r.Source.KMSKeyAlias != "alias/s3-crr-key-account-a" || r.Destination.KMSKeyAlias != "alias/s3-crr-key/tutorial/destination" {
+		t.Errorf("aliases = %q, %q", r.Source.KMSKeyAlias, r.Destination.KMSKeyAlias)
+	}
+	if _, err := (Options{KMSAliasPrefix: "alias/s3-crr-key"}).Parse(build(t, edits{"source.kmsKeyAlias": "alias/s3crr-src"})); err == nil || !strings.Contains(err.Error(), "source.kmsKeyAlias") {
+		t.Errorf("sample under alias/s3-crr-key: %v, want source.kmsKeyAlias refused", err)
 	}
 }
