@@ -83,6 +83,8 @@ func e2eSetup(t testing.TB, variant e2eVariant) *e2eEnv {
 	t.Cleanup(stop)
 	checkContextKeys(t, env.srv)
 	env.endpoint = endpoint
+	// MemberStack's events queue: S3 refuses a notification to a queue that does not exist.
+	createQueue(t, endpoint, SourceAccount, e2eSrcRegion, "s3crr-replication-events")
 
 	pathStyle := func(o *s3.Options) { o.UsePathStyle = true }
 	env.s3A = s3.NewFromConfig(RootConfig(endpoint, SourceAccount, e2eSrcRegion), pathStyle)

@@ -3,14 +3,17 @@ package localaws
 import (
 	"encoding/xml"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
 // Put/GetBucketNotificationConfiguration. PUT replaces the whole configuration (an empty
-// one clears it), which is why s3crr read-modify-writes it. S3 also sends a test message to
-// each new destination and refuses the configuration when it cannot deliver; the simulator
-// skips that check (it has no SQS, SNS or Lambda) but checks what S3 checks statically:
-// event names, filter rules, ARN shape and region, and overlapping configurations.
+// one clears it), which is why s3crr read-modify-writes it. S3 checks event names, filter
+// rules, ARN shape and region, and overlapping configurations, and verifies that every SNS
+// or SQS destination exists before it stores anything, refusing the configuration with
+// "Unable to validate the following destination configurations"
+// (docs/aws-facts.md#F-S3-NOTIFICATION-DESTINATION-CHECK). The simulator has SQS queues, so
+// it refuses a queue that does not exist; it has no SNS or Lambda and does not check those.
 
 type s3NotificationConfiguration struct {
 	XMLName xml.Name               `xml:"NotificationConfiguration"`
@@ -126,6 +129,17 @@ func (s *Server) s3PutBucketNotification(c *call, req *s3Request) {
 				all = append(all, t)
 				*g.out = append(*g.out, t)
 			}
+		}
+		var missing [][2]string
+		for _, q := range n.queues {
+			if !s.sqsQueueExists(q.arn) {
+				i := strconv.Itoa(len(missing) + 1)
+				missing = append(missing, [2]string{"ArgumentName" + i, q.arn}, [2]string{"ArgumentValue" + i, "The destination queue does not exist"})
+			}
+		}
+		if len(missing) > 0 {
+			c.fail(s3Err(http.StatusBadRequest, "InvalidArgument", "Unable to validate the following destination configurations", missing...))
+			return
 		}
 		if len(all) == 0 && !n.eventBridge {
 			b.notification = nil

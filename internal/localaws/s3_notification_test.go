@@ -16,6 +16,7 @@ func TestS3BucketNotification(t *testing.T) {
 	b := aws.String("events-bucket")
 	const queue = "arn:aws:sqs:ap-south-1:111111111111:s3crr-replication-events"
 	const topic = "arn:aws:sns:ap-south-1:111111111111:uploads"
+	createQueue(t, e.endpoint, s3A, s3Mumbai, "s3crr-replication-events")
 
 	get := func() *s3.GetBucketNotificationConfigurationOutput {
 		t.Helper()

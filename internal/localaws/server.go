@@ -1,7 +1,7 @@
-// Package localaws simulates the member accounts of an s3crr deployment: S3, KMS, IAM, STS
-// and CloudWatch alarms across several AWS accounts and regions, behind one HTTP endpoint
-// that speaks the real wire protocols, so that aws-sdk-go-v2 clients and the AWS CLI work
-// unchanged with an endpoint override.
+// Package localaws simulates the member accounts of an s3crr deployment: S3, KMS, IAM,
+// STS, CloudWatch alarms and SQS queues across several AWS accounts and regions, behind
+// one HTTP endpoint that speaks the real wire protocols, so that aws-sdk-go-v2 clients
+// and the AWS CLI work unchanged with an endpoint override.
 //
 // No emulator that runs here separates accounts, evaluates IAM, bucket and key policies, or
 // performs replication, so this package does all three: the caller's account comes from its
@@ -84,6 +84,7 @@ type Server struct {
 	buckets  map[string]*bucket    // bucket names are global across accounts and regions
 	kms      map[string]*kmsRegion // by account + "/" + region
 	cw       map[string]*cwRegion  // CloudWatch alarms, by account + "/" + region
+	sqs      map[string]*sqsQueue  // queues, by account + "/" + region + "/" + name
 	events   []Event               // every event emitted, for tests
 	stats    map[statKey]int       // request counters
 	faults   []*Fault              // injected faults, consumed in order
@@ -114,6 +115,7 @@ func New(opts Options) *Server {
 		buckets:     map[string]*bucket{},
 		kms:         map[string]*kmsRegion{},
 		cw:          map[string]*cwRegion{},
+		sqs:         map[string]*sqsQueue{},
 		stats:       map[statKey]int{},
 		unknownKeys: map[string]bool{},
 		baseCtx:     ctx,
@@ -157,7 +159,7 @@ func (s *Server) Events() []Event {
 	return append([]Event(nil), s.events...)
 }
 
-// ServeHTTP dispatches a request to S3, KMS, IAM, STS or CloudWatch by its SigV4 credential
+// ServeHTTP dispatches a request to S3, KMS, IAM, STS, CloudWatch or SQS by its SigV4 credential
 // scope and protocol headers, after resolving the caller from its credentials.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{w: w, r: r, requestID: newRequestID()}
@@ -198,6 +200,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveSTS(c)
 	case "cloudwatch":
 		s.serveCloudWatch(c)
+	case "sqs":
+		s.serveSQS(c)
 	default:
 		c.fail(&apiError{Status: http.StatusBadRequest, Code: "UnknownService",
 			Message: fmt.Sprintf("localaws does not simulate service %q", c.service)})

@@ -34,7 +34,7 @@ func errf(status int, code, format string, args ...any) *apiError {
 type call struct {
 	w         http.ResponseWriter
 	r         *http.Request
-	service   string // "s3", "kms", "iam", "sts", "cloudwatch"
+	service   string // "s3", "kms", "iam", "sts", "cloudwatch", "sqs"
 	region    string // from the SigV4 credential scope
 	op        string // the operation name, e.g. "PutBucketReplication"; set by the service handler
 	p         *principal
@@ -86,6 +86,9 @@ func guessService(r *http.Request) string {
 	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "TrentService.") {
 		return "kms"
 	}
+	if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AmazonSQS.") {
+		return "sqs"
+	}
 	if isRPCv2(r) {
 		return "cloudwatch"
 	}
@@ -104,6 +107,8 @@ func (c *call) fail(err *apiError) {
 	switch c.service {
 	case "cloudwatch":
 		c.writeCloudWatchError(err)
+	case "sqs":
+		c.writeSQSError(err)
 	case "kms":
 		c.w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		c.w.Header().Set("X-Amzn-ErrorType", err.Code)
