@@ -39,6 +39,7 @@ var provisionerWildcards = []reviewedWildcard{
 	{"S3crrDenyTaggingExistingKeys", "Resource::arn:aws:kms:*:{account}:key/*", "a Deny: no tagging of any existing key, so s3crr's tags prove creation"},
 	{"S3crrDenyLockoutBypass", "Resource::*", "a Deny: no key policy may skip the lockout safety check"},
 	{"S3crrAlarms", "Resource::arn:aws:cloudwatch:*:{account}:alarm:s3crr-*", "s3crr's alarms of this account, in any region since source regions vary per pair"},
+	{"S3crrEventsQueueLookup", "Resource::arn:aws:sqs:*:{account}:s3crr-replication-events", "read-only GetQueueUrl of MemberStack's events queue (one name) in this account, in any region since source regions vary per pair"},
 }
 
 // auditorWildcards are the accepted wildcards of the read-only auditor role

@@ -238,6 +238,7 @@ func newPlanEnv(t *testing.T) *planEnv {
 				"AWS_ENDPOINT_URL_KMS":        endpoint,
 				"AWS_ENDPOINT_URL_IAM":        endpoint,
 				"AWS_ENDPOINT_URL_CLOUDWATCH": endpoint,
+				"AWS_ENDPOINT_URL_SQS":        endpoint,
 				"AWS_EC2_METADATA_DISABLED":   "true",
 				"EXTERNAL_ID":                 externalID,
 			},

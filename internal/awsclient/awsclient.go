@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -100,6 +101,9 @@ func STS(cfg aws.Config) *sts.Client { return sts.NewFromConfig(cfg) }
 
 // CloudWatch returns a CloudWatch client for cfg's region (alarms live per region).
 func CloudWatch(cfg aws.Config) *cloudwatch.Client { return cloudwatch.NewFromConfig(cfg) }
+
+// SQS returns an SQS client for cfg's region (queues live per region).
+func SQS(cfg aws.Config) *sqs.Client { return sqs.NewFromConfig(cfg) }
 
 // SFN returns a Step Functions client for cfg's region.
 func SFN(cfg aws.Config) *sfn.Client { return sfn.NewFromConfig(cfg) }

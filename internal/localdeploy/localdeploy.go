@@ -1,7 +1,8 @@
 // Package localdeploy does on the local stand-ins what the CDK stacks do in AWS, through
 // the same policy builders: in each member account the replication permissions boundary,
-// the s3crr-provisioner role and the read-only s3crr-auditor role (MemberStack), and in the hub account the provision
-// Lambda's role (HubStack). The local run and the integration tests use it, so the
+// the s3crr-provisioner role and the read-only s3crr-auditor role, and in each member
+// region the events queue (MemberStack), and in the hub account the provision Lambda's
+// role (HubStack). The local run and the integration tests use it, so the
 // provisioner's policies are exercised as strictly as the replication policies.
 package localdeploy
 
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
@@ -31,10 +33,18 @@ type Params struct {
 	ExternalID string
 	// HubRegion is the hub's region (STS calls are signed for it).
 	HubRegion string
+	// Regions are the member regions MemberStack is deployed in, each getting the events
+	// queue; default DefaultRegions. A source bucket in another region fails preflight,
+	// as in AWS.
+	Regions []string
 	// KMSAliasPrefix is the deployment's kmsAliasPrefix; "" is names.AliasPrefix. The
 	// provisioner roles may manage only aliases under it, as MemberStack's do.
 	KMSAliasPrefix string
 }
+
+// DefaultRegions are the member regions of a local deployment: those of the sample pair
+// (statemachine/sample-pair.json).
+var DefaultRegions = []string{"ap-south-1", "us-east-1"}
 
 // Result is what Deploy created.
 type Result struct {
@@ -89,6 +99,17 @@ func Deploy(ctx context.Context, p Params) (Result, error) {
 		ap := policy.AuditorParams{Account: acct, HubAccount: p.HubAccount, ExternalID: p.ExternalID}
 		if err := ensureRole(ctx, c, "/", names.AuditorRoleName, policy.AuditorTrustPolicy(ap), names.AuditorPolicyName, policy.AuditorPolicy(ap)); err != nil {
 			return res, fmt.Errorf("member account %s: %w", acct, err)
+		}
+		regions := p.Regions
+		if len(regions) == 0 {
+			regions = DefaultRegions
+		}
+		for _, region := range regions {
+			// MemberStack's queue; its Pipe and forwarding rule are played by the local
+			// run's event sink (internal/localrun).
+			if _, err := awsclient.SQS(RootConfig(p.Endpoint, acct, region)).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(names.EventsQueueName)}); err != nil {
+				return res, fmt.Errorf("member account %s: create queue %s in %s: %w", acct, names.EventsQueueName, region, err)
+			}
 		}
 	}
 	return res, nil

@@ -248,6 +248,7 @@ func (e *Env) functionEnv(creds aws.Credentials) map[string]string {
 		"AWS_ENDPOINT_URL_KMS":        e.MemberEndpoint,
 		"AWS_ENDPOINT_URL_IAM":        e.MemberEndpoint,
 		"AWS_ENDPOINT_URL_CLOUDWATCH": e.MemberEndpoint,
+		"AWS_ENDPOINT_URL_SQS":        e.MemberEndpoint,
 		"AWS_EC2_METADATA_DISABLED":   "true",
 		"PROVISIONER_ROLE_NAME":       names.ProvisionerRoleName,
 		"EXTERNAL_ID":                 e.cfg.ExternalID,

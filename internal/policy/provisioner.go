@@ -93,6 +93,7 @@ const (
 	PurposeKeyDiscard         = "KeyDiscard"
 	PurposeRolePolicyWrite    = "RolePolicyWrite"
 	PurposeAlarms             = "Alarms"
+	PurposeEventsQueueLookup  = "EventsQueueLookup"
 	// Deny purposes: guards, not grants (no requirement rows).
 	PurposeDenyKeyRetag      = "DenyTaggingExistingKeys"
 	PurposeDenyLockoutBypass = "DenyLockoutBypass"
@@ -370,6 +371,16 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 		Effect:   Allow,
 		Action:   []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms"},
 		Resource: []string{"arn:" + names.Partition + ":cloudwatch:*:" + acct + ":alarm:" + names.AlarmNamePrefix + "*"},
+	})
+	// Preflight checks that the source region has MemberStack's events queue before
+	// replication is configured: S3 refuses a notification to a missing queue, which
+	// would otherwise fail the events stage after the rule is live. Read-only, the one
+	// queue name of this account; any region, since source regions vary per pair.
+	st = append(st, Statement{
+		Sid:      SidPrefix + PurposeEventsQueueLookup,
+		Effect:   Allow,
+		Action:   []string{"sqs:GetQueueUrl"},
+		Resource: []string{"arn:" + names.Partition + ":sqs:*:" + acct + ":" + names.EventsQueueName},
 	})
 	return Document{Version: Version, Statement: st}
 }

@@ -229,6 +229,8 @@ var requirements = func() map[reqKey]Requirement {
 		"the replication-failure alarm, with no tags and no actions", "PutMetricAlarm")
 	provWhy(PurposeAlarms, "cloudwatch:DescribeAlarms", s(names.StageEvents),
 		"DescribeAlarms with AlarmNames is authorized on each named alarm", "DescribeAlarms")
+	provWhy(PurposeEventsQueueLookup, "sqs:GetQueueUrl", s(names.StagePreflight),
+		"preflight finds MemberStack's events queue in the source region before replication is configured; S3 refuses a notification to a missing queue", "GetQueueUrl")
 
 	// The hub roles. Only the Lambdas and state machines that exist get a
 	// grant; the verify and monitor Lambdas add theirs with their code.

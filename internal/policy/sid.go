@@ -76,7 +76,7 @@ var purposes = []string{
 	PurposeProvisionerTrust, PurposeBucketConfigRead, PurposeBucketConfigWrite,
 	PurposeReplicationConfig, PurposePassRole, PurposeRoleCreate, PurposeRoleManage, PurposeRoleLookup,
 	PurposeKeyCreate, PurposeKeyCreateTags, PurposeAliasWrite, PurposeAliasTarget, PurposeKeyList,
-	PurposeKeyRead, PurposeKeyManage, PurposeAlarms,
+	PurposeKeyRead, PurposeKeyManage, PurposeAlarms, PurposeEventsQueueLookup,
 	PurposeAssumeProvisioner, PurposePublishAlerts, PurposeAlertKey,
 	PurposePairsRegister, PurposeInvokeFunctions,
 	purposeDenyInsecureTransport,

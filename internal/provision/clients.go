@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
@@ -74,7 +75,14 @@ type cloudwatchAPI interface {
 	PutMetricAlarm(context.Context, *cloudwatch.PutMetricAlarmInput, ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricAlarmOutput, error)
 }
 
+// queueAPI lists the SQS calls the stages make: preflight's lookup of MemberStack's
+// events queue in the source region.
+type queueAPI interface {
+	GetQueueUrl(context.Context, *sqs.GetQueueUrlInput, ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
+}
+
 var (
+	_ queueAPI      = (*sqs.Client)(nil)
 	_ bucketAPI     = (*s3.Client)(nil)
 	_ keyAPI        = (*kms.Client)(nil)
 	_ roleAPI       = (*iam.Client)(nil)
@@ -92,6 +100,7 @@ type member struct {
 	iam             roleAPI
 	sts             identityAPI
 	cloudwatch      cloudwatchAPI
+	sqs             queueAPI
 }
 
 // connector opens a session in a member account and region for a pair. Tests substitute
@@ -117,6 +126,6 @@ func (c AssumeRoleConnector) Connect(_ context.Context, account, region, pairID 
 	return &member{
 		account: account, region: region, roleARN: roleARN,
 		s3: awsclient.S3(cfg), kms: awsclient.KMS(cfg), iam: awsclient.IAM(cfg), sts: awsclient.STS(cfg),
-		cloudwatch: awsclient.CloudWatch(cfg),
+		cloudwatch: awsclient.CloudWatch(cfg), sqs: awsclient.SQS(cfg),
 	}, nil
 }

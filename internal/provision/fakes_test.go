@@ -31,6 +31,8 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -929,6 +931,27 @@ func (f *fakeCloudWatch) PutMetricAlarm(_ context.Context, in *cloudwatch.PutMet
 	return &cloudwatch.PutMetricAlarmOutput{}, nil
 }
 
+// --- SQS --------------------------------------------------------------------------
+
+// fakeSQS is SQS in one account and region: whether MemberStack's events queue exists
+// there (it does unless a test removes it).
+type fakeSQS struct {
+	queueAPI // nil: a call the fake does not implement panics
+	fakeBase
+	region  string
+	noQueue bool
+}
+
+func (f *fakeSQS) GetQueueUrl(_ context.Context, in *sqs.GetQueueUrlInput, _ ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error) {
+	if err := f.enter("GetQueueUrl"); err != nil {
+		return nil, err
+	}
+	if f.noQueue || aws.ToString(in.QueueName) != names.EventsQueueName {
+		return nil, &sqstypes.QueueDoesNotExist{Message: aws.String("The specified queue does not exist.")}
+	}
+	return &sqs.GetQueueUrlOutput{QueueUrl: aws.String("https://sqs." + f.region + ".amazonaws.com/" + f.account + "/" + aws.ToString(in.QueueName))}, nil
+}
+
 // --- sessions ---------------------------------------------------------------------
 
 // fakeSide is one endpoint's session: the fakes behind a member.
@@ -939,6 +962,7 @@ type fakeSide struct {
 	iam             *fakeIAM
 	sts             *fakeSTS
 	cloudwatch      *fakeCloudWatch
+	sqs             *fakeSQS
 	member          *member
 }
 
@@ -1011,8 +1035,9 @@ func (e *fakeEnv) side(account, region string) *fakeSide {
 		iam:        e.iams[account],
 		sts:        &fakeSTS{fakeBase: base("sts"), arn: "arn:aws:sts::" + account + ":assumed-role/" + names.ProvisionerRoleName + "/s3crr-test"},
 		cloudwatch: &fakeCloudWatch{fakeBase: base("cloudwatch"), region: region, alarms: map[string]cwtypes.MetricAlarm{}},
+		sqs:        &fakeSQS{fakeBase: base("sqs"), region: region},
 	}
-	s.member = &member{account: account, region: region, roleARN: roleARN, s3: s.s3, kms: s.kms, iam: s.iam, sts: s.sts, cloudwatch: s.cloudwatch}
+	s.member = &member{account: account, region: region, roleARN: roleARN, s3: s.s3, kms: s.kms, iam: s.iam, sts: s.sts, cloudwatch: s.cloudwatch, sqs: s.sqs}
 	e.conn.sides[account+"/"+region] = s
 	return s
 }

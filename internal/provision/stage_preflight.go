@@ -12,10 +12,13 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/names"
 )
 
 // validate is the first stage: the request parsed (Run already did), defaults applied.
@@ -101,6 +104,9 @@ func (st *stage) preflight(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := st.checkEventsQueue(ctx, srcM); err != nil {
+		return err
+	}
 	if dst.exists {
 		if dstLock, err = objectLockEnabled(ctx, dstM, st.req.Destination.Bucket); err != nil {
 			return err
@@ -126,6 +132,28 @@ func (st *stage) preflight(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// checkEventsQueue makes sure the source region has MemberStack's events queue before
+// anything is configured. S3 verifies that a notification's queue exists and refuses the
+// configuration otherwise (docs/aws-facts.md#F-S3-NOTIFICATION-DESTINATION-CHECK), so
+// without this check the events stage would fail after the replication rule is live.
+// Every source region needs its own MemberStack: S3 notifies only queues in the bucket's
+// region (docs/aws-facts.md#F-REPL-FAILURE-EVENTS).
+func (st *stage) checkEventsQueue(ctx context.Context, m *member) error {
+	src := st.req.Source
+	name := st.svc.cfg.EventsQueueName
+	_, err := m.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name), QueueOwnerAWSAccountId: aws.String(src.Account)})
+	var missing *sqstypes.QueueDoesNotExist
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &missing):
+		stack := names.MemberStackName(src.Account, src.Region)
+		return &PreflightFailed{Message: fmt.Sprintf("source region %s of account %s has no events queue %s, so S3 would refuse to send the bucket's replication events there (fix: deploy the MemberStack %s, i.e. add %s to the account's regions in the deployment settings and run npx cdk deploy %s, or deploy the member StackSet to that region)",
+			src.Region, src.Account, name, stack, src.Region, stack)}
+	}
+	return m.classify("sqs:GetQueueUrl "+name, err)
 }
 
 // preflightKey checks a side's key if it exists: enabled, symmetric, for encryption, and

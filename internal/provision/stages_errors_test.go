@@ -86,6 +86,8 @@ func (e *fakeEnv) fakeOf(account, service string) *fakeBase {
 		return &s.sts.fakeBase
 	case "cloudwatch":
 		return &s.cloudwatch.fakeBase
+	case "sqs":
+		return &s.sqs.fakeBase
 	}
 	panic("no fake for " + service)
 }
