@@ -264,10 +264,14 @@ func (s *Server) decide(a authRequest) authz.Decision {
 		}
 	}
 	identity, boundary := s.identityPolicies(a.p)
+	principal := a.p.authzPrincipal()
+	if principal.Service == "" {
+		principal.OrgID = s.opts.Organizations[principal.Account]
+	}
 	// Authorize reads the context into a map of its own, so a.context is passed as is.
 	return authz.Authorize(authz.Input{
 		Request: authz.Request{
-			Principal: a.p.authzPrincipal(),
+			Principal: principal,
 			Action:    a.action,
 			Resource:  a.resource,
 			Context:   a.context,
@@ -277,6 +281,7 @@ func (s *Server) decide(a authRequest) authz.Decision {
 		Boundary:        boundary,
 		Resource:        a.resourcePolicy,
 		ResourceAccount: a.resourceAccount,
+		ResourceOrgID:   s.opts.Organizations[a.resourceAccount],
 	})
 }
 

@@ -52,6 +52,11 @@ type Options struct {
 	// By default the simulator stands in for AWS's HTTPS endpoints, so plain HTTP counts
 	// as secure transport; tests of TLS-only bucket policies turn this on.
 	PlainHTTPIsInsecure bool
+	// Organizations maps simulated account IDs to their AWS Organizations ID, for the
+	// aws:PrincipalOrgID and aws:ResourceOrgID condition keys, which AWS puts in a
+	// request's context only for accounts in an organization
+	// (docs/aws-facts.md#F-IAM-ORG-CONDITION-KEYS). An account not listed is in none.
+	Organizations map[string]string
 	// EventSink receives every S3 event notification the simulator emits (replication
 	// failure events among them). It is called without the server lock held, from the
 	// replication goroutine. Nil drops events (they are still recorded, see Server.Events).

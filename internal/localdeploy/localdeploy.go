@@ -33,6 +33,10 @@ type Params struct {
 	ExternalID string
 	// HubRegion is the hub's region (STS calls are signed for it).
 	HubRegion string
+	// OrganizationID, when set, scopes the hub's sts:AssumeRole and the boundary's
+	// replica writes to the organization's accounts instead of listing Members, as
+	// the CDK stacks do with organizationId.
+	OrganizationID string
 	// Regions are the member regions MemberStack is deployed in, each getting the events
 	// queue; default DefaultRegions. A source bucket in another region fails preflight,
 	// as in AWS.
@@ -78,14 +82,14 @@ func Deploy(ctx context.Context, p Params) (Result, error) {
 		Principal: policy.AWSPrincipal(policy.AccountRootARN(p.HubAccount)),
 		Action:    []string{"sts:AssumeRole"},
 	}}}
-	hubPolicy := policy.ProvisionFunctionPolicy(policy.HubParams{MemberAccounts: p.Members, ExternalID: p.ExternalID})
+	hubPolicy := policy.ProvisionFunctionPolicy(policy.HubParams{MemberAccounts: p.Members, ExternalID: p.ExternalID, OrganizationID: p.OrganizationID})
 	if err := ensureRole(ctx, hubIAM, "/", names.ProvisionFunctionRoleName, hubTrust, names.ProvisionFunctionName, hubPolicy); err != nil {
 		return res, fmt.Errorf("hub account %s: %w", p.HubAccount, err)
 	}
 
 	for _, acct := range p.Members {
 		c := awsclient.IAM(RootConfig(p.Endpoint, acct, p.HubRegion))
-		if err := ensureManagedPolicy(ctx, c, names.BoundaryPolicyPath, names.BoundaryPolicyName, policy.ReplicationBoundary(policy.BoundaryParams{MemberAccounts: p.Members})); err != nil {
+		if err := ensureManagedPolicy(ctx, c, names.BoundaryPolicyPath, names.BoundaryPolicyName, policy.ReplicationBoundary(policy.BoundaryParams{MemberAccounts: p.Members, OrganizationID: p.OrganizationID})); err != nil {
 			return res, fmt.Errorf("member account %s: %w", acct, err)
 		}
 		pp := policy.ProvisionerParams{Account: acct, HubAccount: p.HubAccount, HubRoleARNs: []string{hubRole}, ExternalID: p.ExternalID}

@@ -102,6 +102,9 @@ func generated() map[string]Document {
 		docs["hub-provision-"+name] = ProvisionFunctionPolicy(h)
 		docs["hub-state-machine-"+name] = StateMachinePolicy(h)
 	}
+	// An organization deployment names no member account: a new one needs no change.
+	docs["hub-provision-organization"] = ProvisionFunctionPolicy(HubParams{OrganizationID: "o-a1b2c3d4e5", ExternalID: "s3crr-test-external-id"})
+	docs["replication-boundary-organization"] = ReplicationBoundary(BoundaryParams{BucketPattern: "payments-*", OrganizationID: "o-a1b2c3d4e5"})
 	for name, h := range hubConfigs() {
 		docs["hub-monitor-function-"+name] = ReplicationMonitorPolicy(h, "arn:aws:dynamodb:eu-west-1:333333333333:table/s3crr-alert-dedup")
 	}

@@ -12,8 +12,12 @@ type HubParams struct {
 	// Region is the hub region; it names SNS in the alert key's ViaService.
 	Region string
 	// MemberAccounts are the accounts whose provisioner role the hub may
-	// assume.
+	// assume, when OrganizationID is not set.
 	MemberAccounts []string
+	// OrganizationID, when set, lets the hub assume the provisioner role of
+	// any account of that AWS organization (aws:ResourceOrgID) instead of
+	// listing MemberAccounts, so a new member account needs no hub redeploy.
+	OrganizationID string
 	// ProvisionerRoleName defaults to [names.ProvisionerRoleName].
 	ProvisionerRoleName string
 	// ProvisionerRolePath is the provisioner role's IAM path; default "/".
@@ -60,13 +64,25 @@ func (h HubParams) ProvisionerRoleARNs() []string {
 }
 
 func (h HubParams) assumeProvisioner() Statement {
-	return Statement{
+	st := Statement{
 		Sid:       SidPrefix + PurposeAssumeProvisioner,
 		Effect:    Allow,
 		Action:    []string{"sts:AssumeRole"},
 		Resource:  h.ProvisionerRoleARNs(),
 		Condition: map[string]map[string][]string{StringEquals: {KeyExternalID: {h.ExternalID}}},
 	}
+	if h.OrganizationID != "" {
+		// The role's name in any account, but only accounts of the organization
+		// (docs/aws-facts.md#F-IAM-ORG-CONDITION-KEYS); the member's trust still
+		// requires this role and the ExternalId.
+		name := h.ProvisionerRoleName
+		if name == "" {
+			name = names.ProvisionerRoleName
+		}
+		st.Resource = []string{RoleARN("*", h.ProvisionerRolePath, name)}
+		st.Condition[StringEquals][KeyResourceOrgID] = []string{h.OrganizationID}
+	}
+	return st
 }
 
 // publishAlerts grants sns:Publish on the topic and, for an encrypted topic,

@@ -28,6 +28,7 @@ const (
 	KeyKMSBypassLockout   = "kms:BypassPolicyLockoutSafetyCheck"
 	KeyTagKeys            = "aws:TagKeys"
 	KeyS3ResourceAccount  = "s3:ResourceAccount"
+	KeyResourceOrgID      = "aws:ResourceOrgID"
 	ForAllValuesEquals    = "ForAllValues:StringEquals"
 	Null                  = "Null"
 )
@@ -394,6 +395,11 @@ type BoundaryParams struct {
 	// allowed only into buckets they own (s3:ResourceAccount), since bucket names
 	// are global and another account's bucket can match BucketPattern.
 	MemberAccounts []string
+	// OrganizationID, when set, replaces MemberAccounts: replica writes are
+	// allowed into buckets owned by any account of the organization
+	// (aws:ResourceOrgID), so the boundary, like a StackSet template, names no
+	// account and a new member account needs no change to it.
+	OrganizationID string
 }
 
 // boundaryPair is the pair part of the boundary's Sids, so ParseSid maps
@@ -441,7 +447,7 @@ func ReplicationBoundary(b BoundaryParams) Document {
 			Effect:    Allow,
 			Action:    replicaWriteActions(all),
 			Resource:  []string{BucketARN(pattern) + "/*"},
-			Condition: inAccounts(b.MemberAccounts),
+			Condition: b.replicaWriteScope(),
 		},
 		{
 			Sid:      SidFor(boundaryPair, PurposeReplicationKeys),
@@ -454,6 +460,15 @@ func ReplicationBoundary(b BoundaryParams) Document {
 			}},
 		},
 	}}
+}
+
+// replicaWriteScope pins replica writes to the organization's accounts when one is
+// configured, else to the member accounts.
+func (b BoundaryParams) replicaWriteScope() map[string]map[string][]string {
+	if b.OrganizationID != "" {
+		return map[string]map[string][]string{StringEquals: {KeyResourceOrgID: {b.OrganizationID}}}
+	}
+	return inAccounts(b.MemberAccounts)
 }
 
 // inAccounts is the s3:ResourceAccount condition pinning S3 actions to buckets

@@ -65,8 +65,8 @@ func (p ProvisionerParams) Validate() error {
 // Validate reports missing fields.
 func (h HubParams) Validate() error {
 	var errs []error
-	if len(h.MemberAccounts) == 0 {
-		errs = append(errs, errors.New("MemberAccounts is empty"))
+	if len(h.MemberAccounts) == 0 && h.OrganizationID == "" {
+		errs = append(errs, errors.New("MemberAccounts is empty and no OrganizationID is set"))
 	}
 	if h.ExternalID == "" {
 		errs = append(errs, errors.New("ExternalID is empty"))

@@ -56,3 +56,35 @@ func TestReplicaWritesArePinnedToMemberAccounts(t *testing.T) {
 		t.Errorf("the boundary denies writes into a member account's bucket")
 	}
 }
+
+// With an organization configured, the boundary admits replica writes into buckets of any
+// account of the organization (aws:ResourceOrgID, as AWS sets it for the bucket owner's
+// account) and of no other, without listing accounts.
+func TestReplicaWritesArePinnedToTheOrganization(t *testing.T) {
+	const src, joiner, stranger, org = "111111111111", "333333333333", "444444444444", "o-a1b2c3d4e5"
+	role := policy.RoleARN(src, names.RolePath, "s3crr-repl-p")
+	parse := func(d policy.Document) *authz.Policy {
+		p, err := authz.Parse(d.JSON())
+		must(t, err)
+		return p
+	}
+	wide := parse(policy.Document{Version: policy.Version, Statement: []policy.Statement{{Effect: policy.Allow,
+		Action: []string{"s3:ReplicateObject"}, Resource: []string{"arn:aws:s3:::*/*"}}}})
+	boundary := parse(policy.ReplicationBoundary(policy.BoundaryParams{OrganizationID: org}))
+	bucketPolicy := parse(policy.Document{Version: policy.Version, Statement: []policy.Statement{{Effect: policy.Allow,
+		Principal: policy.AWSPrincipal(role), Action: []string{"s3:ReplicateObject"}, Resource: []string{"arn:aws:s3:::dst/*"}}}})
+	write := func(owner, ownerOrg string) bool {
+		return authz.Authorize(authz.Input{
+			Request: authz.Request{Principal: authz.Principal{Account: src, ARN: role, OrgID: org}, Action: "s3:ReplicateObject",
+				Resource: "arn:aws:s3:::dst/k", Context: map[string][]string{"s3:ResourceAccount": {owner}}},
+			Mode: authz.ModeStandard, Identity: []*authz.Policy{wide}, Boundary: boundary, Resource: bucketPolicy,
+			ResourceAccount: owner, ResourceOrgID: ownerOrg,
+		}).Allowed
+	}
+	if !write(joiner, org) {
+		t.Errorf("the boundary denies writes into a bucket of an account of the organization")
+	}
+	if write(stranger, "") || write(stranger, "o-zzzzzzzzzz") {
+		t.Errorf("the boundary lets a widened role write into a bucket of %s, outside the organization", stranger)
+	}
+}

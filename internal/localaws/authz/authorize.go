@@ -17,6 +17,9 @@ type Principal struct {
 	// Service is set instead of ARN and Account when a service principal
 	// calls, e.g. "s3.amazonaws.com".
 	Service string
+	// OrgID is the AWS Organizations ID of the caller's account (aws:PrincipalOrgID);
+	// "" when the account is in no organization, which leaves the key out.
+	OrgID string
 }
 
 // Request is one authorization question.
@@ -74,6 +77,9 @@ type Input struct {
 	Resource *Policy
 	// ResourceAccount is the account that owns the resource.
 	ResourceAccount string
+	// ResourceOrgID is the AWS Organizations ID of ResourceAccount (aws:ResourceOrgID);
+	// "" when that account is in no organization, which leaves the key out.
+	ResourceOrgID string
 }
 
 // Decision is Authorize's answer.
@@ -281,12 +287,14 @@ func withDefaults(in Input) map[string][]string {
 			ctx[k] = []string{v}
 		}
 	}
+	set("aws:resourceorgid", in.ResourceOrgID)
 	p := in.Principal
 	if p.Service != "" {
 		set("aws:principalservicename", p.Service)
 	} else {
 		set("aws:principalarn", p.ARN)
 		set("aws:principalaccount", p.Account)
+		set("aws:principalorgid", p.OrgID)
 		if in.Mode == ModeKMS {
 			set("kms:calleraccount", p.Account)
 		}

@@ -122,6 +122,8 @@ var knownKeys = map[string]bool{
 	"aws:sourcearn":                                  true,
 	"aws:principalarn":                               true,
 	"aws:principalaccount":                           true,
+	"aws:principalorgid":                             true,
+	"aws:resourceorgid":                              true,
 	"aws:principalservicename":                       true,
 	"aws:tagkeys":                                    true,
 	"aws:calledvia":                                  true,

@@ -70,8 +70,10 @@
 // policy the simulator cannot evaluate must never grant silently, nor skip a
 // Deny silently.
 //
-// [Authorize] fills aws:PrincipalArn and aws:PrincipalAccount (AWS callers),
-// aws:PrincipalServiceName (service callers) and, in ModeKMS,
-// kms:CallerAccount when the caller did not supply them; every other key
-// comes from the caller.
+// [Authorize] fills aws:PrincipalArn, aws:PrincipalAccount and
+// aws:PrincipalOrgID (AWS callers, the last only for an account in an
+// organization), aws:PrincipalServiceName (service callers),
+// aws:ResourceOrgID (a resource whose account is in an organization) and, in
+// ModeKMS, kms:CallerAccount when the caller did not supply them; every other
+// key comes from the caller.
 package authz
