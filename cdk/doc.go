@@ -33,7 +33,11 @@
 //	                     the keys they may change, and the provision Lambda
 //	                     (S3CRR_KMS_ALIAS_PREFIX); default "alias/s3crr"
 //	organizationId       optional AWS Organizations ID (o-...): the hub bus admits the
-//	                     organization's forwarding rules instead of listing accounts
+//	                     organization's forwarding rules, the provision Lambda may assume
+//	                     the provisioner role in the organization's accounts, and the
+//	                     boundary admits replica writes into their buckets
+//	                     (aws:PrincipalOrgID / aws:ResourceOrgID) instead of listing
+//	                     accounts, so a new member account needs no hub redeploy
 //	memberOrganizationalUnits, organizationMemberRegions
 //	                     optional: OU IDs and regions (the first is primary) the stack
 //	                     s3crr-member-stackset rolls the member stack out to, through a

@@ -3,6 +3,7 @@ package cdk
 import (
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -137,10 +138,16 @@ func newGoFunction(scope constructs.Construct, spec hubFunction, buildDir string
 		Timeout:       awscdk.Duration_Seconds(jsii.Number(spec.timeout.Seconds())),
 	})
 
+	findings, more := []string{findingAnyResource}, ""
+	if hp.OrganizationID != "" && strings.Contains(string(doc.JSON()), ":iam::*:role/") {
+		var org []string
+		org, more = expandWildcards(organizationHubWildcards, cfg.HubAccount, cfg)
+		findings = append(findings, org...)
+	}
 	waive(role, iam5Waiver(
 		"Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords on \"*\": X-Ray supports no resource-level permissions for them.",
-		"",
-		findingAnyResource,
+		more,
+		findings...,
 	))
 	return fn
 }

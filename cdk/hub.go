@@ -130,6 +130,7 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 	hp := policy.HubParams{
 		Region:              cfg.HubRegion,
 		MemberAccounts:      cfg.MemberAccounts(),
+		OrganizationID:      cfg.OrganizationID,
 		ProvisionerRoleName: cfg.ProvisionerRoleName,
 		ExternalID:          cfg.ExternalID,
 		TopicARN:            *h.AlertTopic.TopicArn(),

@@ -2,6 +2,7 @@ package cdk
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/statemachine"
@@ -502,10 +504,23 @@ func TestMemberStackSet(t *testing.T) {
 	if _, err := NewMemberStackSetStack(app, cfg); err != nil {
 		t.Fatal(err)
 	}
+	// The organization's hub, in the same app (one synth), checked by cdk-nag with the
+	// reviewed waivers only.
+	const orgHub = "s3crr-hub-organization"
+	if _, err := NewHubStack(app, orgHub, &HubStackProps{Config: cfg, BuildDir: filepath.Join(synthesized.repoRoot, DefaultBuildDir),
+		StackProps: awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String(cfg.HubAccount), Region: jsii.String(cfg.HubRegion)}}}); err != nil {
+		t.Fatal(err)
+	}
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Reports: jsii.Bool(false)}), nil)
 	body, err := synthTemplate(app, MemberStackSetStackName)
 	if err != nil {
 		t.Fatal(err)
 	}
+	hubBody, err := synthTemplate(app, orgHub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertOrganizationHub(t, hubBody, cfg)
 	var outer map[string]any
 	if err := json.Unmarshal([]byte(body), &outer); err != nil {
 		t.Fatal(err)
@@ -536,17 +551,16 @@ func TestMemberStackSet(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &member); err != nil {
 		t.Fatalf("TemplateBody is not JSON: %v", err)
 	}
-	// The stack's own account is AWS::AccountId everywhere. The one list of accounts is
-	// deployment data, not the stack's account: the boundary's s3:ResourceAccount
-	// condition naming the configured members.
-	var scrubbed any
-	_ = json.Unmarshal([]byte(raw), &scrubbed)
-	dropKey(scrubbed, "s3:ResourceAccount")
-	sb, _ := json.Marshal(scrubbed)
+	// The template names no account: its own is AWS::AccountId everywhere, and the
+	// boundary pins replica writes to the organization (aws:ResourceOrgID), not to a
+	// list of members that would go stale as accounts join.
 	for _, acct := range []string{"111111111111", "222222222222"} {
-		if strings.Contains(string(sb), acct) {
-			t.Errorf("the member template names account %s; it must use AWS::AccountId", acct)
+		if strings.Contains(raw, acct) {
+			t.Errorf("the member template names account %s; it must use AWS::AccountId and the organization", acct)
 		}
+	}
+	if !orgCondition.MatchString(raw) {
+		t.Errorf("the member template's boundary does not pin replica writes to the organization (aws:ResourceOrgID)")
 	}
 	if !strings.Contains(raw, `{"Ref":"AWS::AccountId"}`) {
 		t.Errorf("the member template does not use AWS::AccountId")
@@ -578,17 +592,33 @@ func TestMemberStackSet(t *testing.T) {
 	}
 }
 
-// dropKey deletes a key from every object of a decoded JSON value.
-func dropKey(v any, key string) {
-	switch x := v.(type) {
-	case map[string]any:
-		delete(x, key)
-		for _, e := range x {
-			dropKey(e, key)
+// orgCondition is the test organization in an aws:ResourceOrgID condition, as a value or
+// a one-element list.
+var orgCondition = regexp.MustCompile(`"aws:ResourceOrgID":\[?"o-a1b2c3d4e5"`)
+
+// assertOrganizationHub checks the hub of an organization deployment: the provision
+// Lambda may assume the provisioner role of any account of the organization, by
+// aws:ResourceOrgID, and its policy names no member account, so a new member account
+// needs no hub redeploy.
+func assertOrganizationHub(t *testing.T, body string, cfg Config) {
+	t.Helper()
+	var tm map[string]any
+	if err := json.Unmarshal([]byte(body), &tm); err != nil {
+		t.Fatal(err)
+	}
+	role := only(t, tm, "AWS::IAM::Role", "RoleName", names.ProvisionFunctionRoleName)
+	doc := render(role.props["Policies"])
+	for _, want := range []string{`arn:aws:iam::*:role/` + cfg.ProvisionerRoleName, `"sts:ExternalId"`} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("the provision Lambda's policy lacks %s:\n%s", want, doc)
 		}
-	case []any:
-		for _, e := range x {
-			dropKey(e, key)
+	}
+	if !orgCondition.MatchString(doc) {
+		t.Errorf("the provision Lambda's sts:AssumeRole is not scoped by aws:ResourceOrgID:\n%s", doc)
+	}
+	for _, acct := range cfg.MemberAccounts() {
+		if strings.Contains(doc, acct) {
+			t.Errorf("the organization hub's provision policy names member account %s", acct)
 		}
 	}
 }

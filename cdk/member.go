@@ -94,7 +94,9 @@ func provisionerParams(cfg Config, account string) policy.ProvisionerParams {
 // the documents internal/policy renders (Sids and statement order included), so what
 // is deployed is byte for byte what the policy tests and the local run check.
 func (m *MemberStack) addIAM(cfg Config, account string) error {
-	bp := policy.BoundaryParams{BucketPattern: cfg.BucketPattern(), MemberAccounts: cfg.MemberAccounts()}
+	// With an organization, replica writes are pinned by aws:ResourceOrgID: the boundary
+	// (like the StackSet template) names no account, and new members need no update.
+	bp := policy.BoundaryParams{BucketPattern: cfg.BucketPattern(), MemberAccounts: cfg.MemberAccounts(), OrganizationID: cfg.OrganizationID}
 	boundaryDoc := policy.ReplicationBoundary(bp)
 	m.Boundary = awsiam.NewCfnManagedPolicy(m.Stack, jsii.String("ReplicationBoundary"), &awsiam.CfnManagedPolicyProps{
 		ManagedPolicyName: jsii.String(names.BoundaryPolicyName),

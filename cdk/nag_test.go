@@ -148,6 +148,9 @@ func TestReviewedWildcardsAreProduced(t *testing.T) {
 	}{
 		{"provisioner", policy.ProvisionerPolicy(pp), provisionerWildcards},
 		{"boundary", policy.ReplicationBoundary(policy.BoundaryParams{BucketPattern: cfg.BucketPattern(), MemberAccounts: cfg.MemberAccounts()}), boundaryWildcards},
+		{"organization boundary", policy.ReplicationBoundary(policy.BoundaryParams{BucketPattern: cfg.BucketPattern(), OrganizationID: "o-a1b2c3d4e5"}), boundaryWildcards},
+		{"organization hub provision function", policy.ProvisionFunctionPolicy(policy.HubParams{OrganizationID: "o-a1b2c3d4e5",
+			ProvisionerRoleName: cfg.ProvisionerRoleName, ExternalID: cfg.ExternalID}), organizationHubWildcards},
 	} {
 		produced := map[string]bool{}
 		for _, st := range tt.doc.Statement {

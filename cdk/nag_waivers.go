@@ -4,9 +4,9 @@ import "strings"
 
 // A reviewedWildcard is one AwsSolutions-IAM5 finding a reviewer has accepted: the
 // statement that produces it, the finding as cdk-nag reports it, and why the wildcard
-// is as narrow as AWS allows. {account}, {buckets} and {aliases} stand for the member
-// account, the configured bucket pattern (Config.BucketPattern) and the configured alias
-// pattern (Config.AliasPattern).
+// is as narrow as AWS allows. {account}, {buckets}, {aliases} and {provisioner} stand for
+// the member account, the configured bucket pattern (Config.BucketPattern), the configured
+// alias pattern (Config.AliasPattern) and the provisioner role's name.
 //
 // This list is written by hand on purpose: a wildcard added to a policy builder in
 // internal/policy is not on it, so cdk-nag reports it unsuppressed and synth fails
@@ -61,10 +61,17 @@ var boundaryWildcards = []reviewedWildcard{
 	{"S3crrBoundaryReplicationKeys", "Resource::arn:aws:kms:*:*:key/*", "keys are created at run time in both accounts; narrowed by kms:ViaService (S3) and the buckets' encryption context"},
 }
 
+// organizationHubWildcards are the accepted wildcards of a hub Lambda role that assumes
+// the provisioner roles when organizationId is set (policy.HubParams.OrganizationID).
+var organizationHubWildcards = []reviewedWildcard{
+	{"S3crrAssumeProvisioner", "Resource::arn:aws:iam::*:role/{provisioner}", "the provisioner role of any account of the configured organization (aws:ResourceOrgID), so a new member account needs no hub redeploy; each role still trusts only this role with the ExternalId"},
+}
+
 // expandWildcards renders a list for one member account and the configuration, and
 // the reason cdk-nag shows: every accepted finding with its statement and reason.
 func expandWildcards(list []reviewedWildcard, account string, cfg Config) (findings []string, reason string) {
-	r := strings.NewReplacer("{account}", account, "{buckets}", cfg.BucketPattern(), "{aliases}", cfg.AliasPattern())
+	r := strings.NewReplacer("{account}", account, "{buckets}", cfg.BucketPattern(), "{aliases}", cfg.AliasPattern(),
+		"{provisioner}", cfg.ProvisionerRoleName)
 	var why []string
 	for _, w := range list {
 		findings = append(findings, r.Replace(w.finding))
