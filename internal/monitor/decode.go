@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -176,15 +177,36 @@ type node struct {
 	// S3 notification, and S3's test event.
 	Records []node `json:"Records,omitempty"`
 	Event   string `json:"Event,omitempty"`
-	// S3 record: aws-lambda-go's types where they exist (S3Object URL-decodes the key).
+	// S3 record.
 	EventVersion         string            `json:"eventVersion,omitempty"`
 	EventName            string            `json:"eventName,omitempty"`
 	EventTime            time.Time         `json:"eventTime,omitzero"`
 	ResponseElements     map[string]string `json:"responseElements,omitempty"`
-	S3                   *events.S3Entity  `json:"s3,omitempty"`
+	S3                   *s3Entity         `json:"s3,omitempty"`
 	ReplicationEventData *replicationData  `json:"replicationEventData,omitempty"`
 	// CloudWatch alarm state change detail.
 	alarmDetail
+}
+
+// s3Entity is events.S3Entity with the same JSON names (so RawJSON renders the same), but
+// its object has no UnmarshalJSON: aws-lambda-go's S3Object.UnmarshalJSON decodes the
+// object a second time through encoding/json to URL-decode the key, which costs more than
+// the rest of the record. s3Record URL-decodes the key instead, with the same function.
+type s3Entity struct {
+	SchemaVersion   string          `json:"s3SchemaVersion"`
+	ConfigurationID string          `json:"configurationId"`
+	Bucket          events.S3Bucket `json:"bucket"`
+	Object          s3Object        `json:"object"`
+}
+
+// s3Object is events.S3Object's fields without its UnmarshalJSON.
+type s3Object struct {
+	Key           string `json:"key"`
+	Size          int64  `json:"size,omitempty"`
+	URLDecodedKey string `json:"urlDecodedKey"`
+	VersionID     string `json:"versionId"`
+	ETag          string `json:"eTag"`
+	Sequencer     string `json:"sequencer"`
 }
 
 // replicationData is events.S3ReplicationEventData plus the threshold events' fields.
@@ -318,9 +340,17 @@ func (d *Decoded) node(n *node, env envelope, depth int) error {
 // s3Record turns one S3 notification record into a signal.
 func (d *Decoded) s3Record(r *node, env envelope) error {
 	name := strings.TrimPrefix(r.EventName, "s3:")
-	var obj events.S3Object
+	var obj s3Object
 	bucket := ""
 	if r.S3 != nil {
+		// S3 URL-encodes the key in events; events.S3Object.UnmarshalJSON decodes it with
+		// url.QueryUnescape ('+' is a space), and a key that does not decode makes the record
+		// malformed, as it did there.
+		key, err := url.QueryUnescape(r.S3.Object.Key)
+		if err != nil {
+			return fmt.Errorf("decode object key: %w", err)
+		}
+		r.S3.Object.URLDecodedKey = key
 		obj, bucket = r.S3.Object, r.S3.Bucket.Name
 	}
 	id := obj.Sequencer
