@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	// segmentio's decoder is encoding/json's behaviour (names matched regardless of case,
+	// last duplicate wins, invalid UTF-8 replaced, the same errors) in one pass with no
+	// separate validation scan: about twice as fast on an event, which issue 9's 50,000
+	// events/s per core needs. Pure Go with assembly only where a generic version exists,
+	// so it builds for the arm64 Lambda. goccy/go-json was faster but matches names by case.
 	"errors"
 	"fmt"
+	"github.com/segmentio/encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -154,9 +159,9 @@ func (e envelope) with(kind, id string) envelope {
 
 // node is every shape at once: an EventBridge event, an SQS record, an S3 notification, an
 // S3 record, S3's test event and an alarm state change's detail. Decoding a whole envelope
-// into it is one pass of encoding/json (each further Unmarshal of a nested RawMessage
+// into it is one pass of the decoder (each further Unmarshal of a nested RawMessage
 // would validate and scan it again, which is what made the decoder slow); only a body
-// that is a JSON string needs a second. encoding/json matches names regardless of case, and
+// that is a JSON string needs a second. The decoder matches names regardless of case, and
 // no two shapes use the same name for different things.
 type node struct {
 	// EventBridge.
