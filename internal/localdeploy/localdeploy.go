@@ -44,6 +44,9 @@ type Params struct {
 	// KMSAliasPrefix is the deployment's kmsAliasPrefix; "" is names.AliasPrefix. The
 	// provisioner roles may manage only aliases under it, as MemberStack's do.
 	KMSAliasPrefix string
+	// BucketPattern limits the provisioner roles' S3 permissions to matching bucket
+	// names (e.g. "acme-*"), as MemberStack's bucketNamePrefix; "" is every bucket.
+	BucketPattern string
 }
 
 // DefaultRegions are the member regions of a local deployment: those of the sample pair
@@ -92,7 +95,7 @@ func Deploy(ctx context.Context, p Params) (Result, error) {
 		if err := ensureManagedPolicy(ctx, c, names.BoundaryPolicyPath, names.BoundaryPolicyName, policy.ReplicationBoundary(policy.BoundaryParams{MemberAccounts: p.Members, OrganizationID: p.OrganizationID})); err != nil {
 			return res, fmt.Errorf("member account %s: %w", acct, err)
 		}
-		pp := policy.ProvisionerParams{Account: acct, HubAccount: p.HubAccount, HubRoleARNs: []string{hubRole}, ExternalID: p.ExternalID}
+		pp := policy.ProvisionerParams{Account: acct, HubAccount: p.HubAccount, HubRoleARNs: []string{hubRole}, ExternalID: p.ExternalID, BucketPattern: p.BucketPattern}
 		if p.KMSAliasPrefix != "" {
 			pp.AliasPattern = p.KMSAliasPrefix + "*"
 		}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -214,6 +215,17 @@ func (h *Hub) AWSConfig() aws.Config {
 }
 
 func (h *Hub) logWriter() io.Writer { return h.log }
+
+// ServeStepFunctions routes the Step Functions API calls (X-Amz-Target:
+// AWSStepFunctions.*) that reach the hub's endpoint to api (an sfnapi.Server),
+// so that AWS_ENDPOINT_URL alone points a client at every hub service; nil
+// gives them back to kumo. kumo's front is shared by the process, so the last
+// hub to call this serves them.
+func (h *Hub) ServeStepFunctions(api http.Handler) {
+	h.front.mu.Lock()
+	defer h.front.mu.Unlock()
+	h.front.sfn = api
+}
 
 // Alert is an SNS message as it arrives in the queue subscribed to the alert
 // topic: the SNS notification envelope.

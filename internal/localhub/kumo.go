@@ -33,12 +33,22 @@ const kumoPortEnv = "KUMO_PORT"
 // first thing in main or TestMain; it returns only when KUMO_PORT was already
 // set or the re-exec failed. Without it the hub still works, but kumo's
 // self-calls go to localhost:4566, which is not this hub.
-func EnsureKumoPort() error {
+func EnsureKumoPort() error { return EnsureKumoPortAt(0) }
+
+// EnsureKumoPortAt is EnsureKumoPort with the hub's port chosen: `crr local up
+// --port` serves the hub on a port the user knows. Port 0 picks a free one. A
+// port already in use is reported before the re-exec, naming it.
+func EnsureKumoPortAt(port int) error {
 	if os.Getenv(kumoPortEnv) != "" {
 		return nil
 	}
-	port, err := freePort()
-	if err != nil {
+	if port == 0 {
+		p, err := freePort()
+		if err != nil {
+			return err
+		}
+		port = p
+	} else if err := CheckPortFree(port); err != nil {
 		return err
 	}
 	exe, err := os.Executable()
@@ -50,6 +60,22 @@ func EnsureKumoPort() error {
 		return fmt.Errorf("re-exec with %s=%d: %w", kumoPortEnv, port, err)
 	}
 	return nil // not reached
+}
+
+// ErrPortInUse marks a loopback port another process (often an earlier `crr
+// local up`) listens on.
+var ErrPortInUse = errors.New("port in use")
+
+// CheckPortFree reports, with ErrPortInUse, whether port is taken on 127.0.0.1.
+func CheckPortFree(port int) error {
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("127.0.0.1:%d: %w", port, ErrPortInUse)
+		}
+		return fmt.Errorf("listen on 127.0.0.1:%d: %w", port, err)
+	}
+	return l.Close()
 }
 
 func freePort() (int, error) {
@@ -71,6 +97,7 @@ type front struct {
 	selfCalls bool // listening on KUMO_PORT, so kumo's self-calls arrive here
 
 	mu          sync.Mutex
+	sfn         http.Handler  // the Step Functions API, once a hub serves one
 	changed     chan struct{} // closed and replaced on every poll
 	polls       map[string]int
 	invocations map[string]int
@@ -124,6 +151,17 @@ func startFront() (*front, error) {
 	}
 	hs := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions.") {
+				// kumo's own engine cannot run s3crr's state machines (see
+				// localhub/README.md): Step Functions calls go to the hub's API.
+				f.mu.Lock()
+				h := f.sfn
+				f.mu.Unlock()
+				if h != nil {
+					h.ServeHTTP(w, r)
+					return
+				}
+			}
 			f.observe(r)
 			proxy.ServeHTTP(w, r)
 		}),

@@ -31,6 +31,10 @@ type Function struct {
 	Name string
 	// Bootstrap is the path of the built binary.
 	Bootstrap string
+	// Args are the bootstrap's arguments. A binary that serves several handlers
+	// (crr's hidden `__lambda <name>` command) is told by them which one to serve,
+	// so the hub needs no source tree to build a Lambda from.
+	Args []string
 	// Env is the function's environment variables. The process gets only these
 	// and the variables the Lambda runtime sets (AWS_LAMBDA_*, AWS_REGION, ...),
 	// never the caller's environment, as in Lambda.
@@ -71,6 +75,7 @@ type function struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	restarts int
+	exit     string // how the last environment that exited ended, with its last output line
 	mu       sync.Mutex
 }
 
@@ -89,7 +94,7 @@ func (h *Hub) AddFunction(ctx context.Context, fn Function) (string, error) {
 	if fn.Concurrency == 0 {
 		fn.Concurrency = 3
 	}
-	code, err := zipBootstrap(fn.Bootstrap)
+	code, err := zipBootstrap(fn.Bootstrap, fn.Args)
 	if err != nil {
 		return "", fmt.Errorf("add function %s: %w", fn.Name, err)
 	}
@@ -129,15 +134,54 @@ func (h *Hub) AddFunction(ctx context.Context, fn Function) (string, error) {
 	env := h.lambdaEnv(fn)
 	for i := 0; i < fn.Concurrency; i++ {
 		f.wg.Add(1)
-		go h.supervise(runCtx, f, fn.Bootstrap, env, i)
+		go h.supervise(runCtx, f, fn.Bootstrap, fn.Args, env, i)
 	}
 	waitCtx, stop := context.WithTimeout(ctx, 15*time.Second)
 	defer stop()
-	if err := h.front.waitPolls(waitCtx, fn.Name, already+fn.Concurrency); err != nil {
+	crashed := make(chan error, 1)
+	go func() { crashed <- f.waitCrashes(waitCtx, 2*fn.Concurrency) }()
+	polled := make(chan error, 1)
+	go func() { polled <- h.front.waitPolls(waitCtx, fn.Name, already+fn.Concurrency) }()
+	var werr error
+	select {
+	case werr = <-polled:
+	case werr = <-crashed:
+		if werr == nil { // the environments exit before polling: the binary is broken
+			werr = fmt.Errorf("the bootstrap %s exits before polling the Runtime API (last: %s): run it with AWS_LAMBDA_RUNTIME_API unset to see why, or rebuild crr", fn.Bootstrap, f.lastExit())
+		}
+	}
+	stop()
+	if werr != nil {
 		h.stopFunction(fn.Name)
-		return "", fmt.Errorf("start function %s: %w", fn.Name, err)
+		return "", fmt.Errorf("start function %s: %w", fn.Name, werr)
 	}
 	return arn, nil
+}
+
+// waitCrashes returns nil once the function's environments have exited n times
+// in all, or ctx's error.
+func (f *function) waitCrashes(ctx context.Context, n int) error {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		f.mu.Lock()
+		got := f.restarts
+		f.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (f *function) lastExit() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.exit
 }
 
 // registerRuntime makes kumo route Invoke calls for fn to the Runtime API.
@@ -216,11 +260,11 @@ func (h *Hub) lambdaEnv(fn Function) []string {
 }
 
 // supervise keeps one execution environment of f running until ctx ends.
-func (h *Hub) supervise(ctx context.Context, f *function, bootstrap string, env []string, idx int) {
+func (h *Hub) supervise(ctx context.Context, f *function, bootstrap string, args, env []string, idx int) {
 	defer f.wg.Done()
 	prefix := f.name + "[" + strconv.Itoa(idx) + "] "
 	for ctx.Err() == nil {
-		cmd := exec.CommandContext(ctx, bootstrap)
+		cmd := exec.CommandContext(ctx, bootstrap, args...)
 		cmd.Env = env
 		cmd.Dir = filepath.Dir(bootstrap)
 		logw := h.prefixWriter(prefix)
@@ -232,6 +276,10 @@ func (h *Hub) supervise(ctx context.Context, f *function, bootstrap string, env 
 		}
 		fmt.Fprintf(h.logWriter(), "%sexited (%v); starting a new execution environment\n", prefix, err)
 		f.mu.Lock()
+		f.exit = fmt.Sprint(err)
+		if last := logw.lastLine(); last != "" {
+			f.exit += ": " + last
+		}
 		f.restarts++
 		f.mu.Unlock()
 		select {
@@ -261,10 +309,19 @@ func hostArchitecture() lambdatypes.Architecture {
 }
 
 // zipBootstrap packs the binary the way a Lambda deployment package holds it.
-func zipBootstrap(path string) ([]byte, error) {
-	bin, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read bootstrap: %w", err)
+// A bootstrap with arguments is a multi-handler binary (crr itself, tens of MB):
+// kumo only stores the code, the hub runs the processes, so the package holds
+// the script that would start it instead of a copy.
+func zipBootstrap(path string, args []string) ([]byte, error) {
+	var bin []byte
+	if len(args) > 0 {
+		bin = []byte("#!/bin/sh\nexec " + shellQuote(append([]string{path}, args...)) + "\n")
+	} else {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read bootstrap: %w", err)
+		}
+		bin = b
 	}
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -283,12 +340,27 @@ func zipBootstrap(path string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+func shellQuote(words []string) string {
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}
+
 // lineWriter prefixes each complete line written to it and passes it on.
 type lineWriter struct {
 	mu     sync.Mutex
 	prefix string
 	out    io.Writer
 	buf    []byte
+	last   string
+}
+
+func (w *lineWriter) lastLine() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last
 }
 
 func (h *Hub) prefixWriter(prefix string) *lineWriter {
@@ -305,6 +377,9 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 			break
 		}
 		fmt.Fprintf(w.out, "%s%s\n", w.prefix, w.buf[:i])
+		if line := strings.TrimSpace(string(w.buf[:i])); line != "" {
+			w.last = line
+		}
 		w.buf = w.buf[i+1:]
 	}
 	return len(p), nil
@@ -317,6 +392,9 @@ func (w *lineWriter) flush() {
 		sc := bufio.NewScanner(bytes.NewReader(w.buf))
 		for sc.Scan() {
 			fmt.Fprintf(w.out, "%s%s\n", w.prefix, sc.Text())
+			if line := strings.TrimSpace(sc.Text()); line != "" {
+				w.last = line
+			}
 		}
 		w.buf = nil
 	}

@@ -5,8 +5,10 @@
 // provision Lambda binary runs statemachine/provision.asl.json against both
 // through the SDK's standard AWS_ENDPOINT_URL_<SERVICE> variables.
 //
-// `crr local demo` and the end-to-end test share it, so what the demo shows is
-// what the test asserts.
+// Start is the one set-up of the whole local stack: `crr local up` serves it
+// until interrupted, `crr local demo` and the end-to-end test drive it through
+// its Step Functions API like any client, so what the demo shows is what the
+// test asserts and what a user gets from `local up`.
 //
 // The process must call localhub.EnsureKumoPort first thing in main or TestMain:
 // the replication failure events reach the hub's inbox queue through kumo's
@@ -18,15 +20,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/s3crr/s3crr/internal/localaws"
 	"github.com/s3crr/s3crr/internal/localdeploy"
 	"github.com/s3crr/s3crr/internal/localhub"
+	"github.com/s3crr/s3crr/internal/localhub/sfnapi"
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/statemachine"
 )
@@ -62,6 +71,25 @@ type Config struct {
 	// Log receives diagnostics: the Lambda processes' output (unless Hub.Log is
 	// set) and events that could not be forwarded to the hub. Default: discarded.
 	Log io.Writer
+	// MemberAddr is where the member simulator listens; default 127.0.0.1:0, a
+	// free port (Env.MemberEndpoint says which).
+	MemberAddr string
+	// PropagationWindow keeps new IAM roles invisible to KMS, S3 and STS for this
+	// long, as IAM's eventual consistency does (localaws.Options).
+	PropagationWindow time.Duration
+	// BucketNamePrefix limits the provisioner roles and the provision Lambda to
+	// bucket names starting with it, as the stacks' bucketNamePrefix does; default
+	// every bucket (locally nothing else lives in the accounts).
+	BucketNamePrefix string
+	// Faults are injected into the member simulator before anything is deployed
+	// (localaws.Fault: an AWS error or latency for an account, service, operation).
+	Faults []localaws.Fault
+	// LambdaBootstrap and LambdaArgs, when set, are a binary that serves every hub
+	// Lambda handler, run as `LambdaBootstrap LambdaArgs... <functions dir name>`
+	// (crr's hidden `__lambda provision`, `__lambda monitor`), so no source tree is
+	// needed. Default: functions/<name> built from ModuleRoot.
+	LambdaBootstrap string
+	LambdaArgs      []string
 }
 
 // Env is a running local deployment: the member simulator, the hub stand-in with
@@ -91,12 +119,20 @@ type Env struct {
 	ExternalID string
 	// Monitor is the monitor Lambda the hub bus rules feed (monitor.go).
 	Monitor MonitorRoute
+	// StepFunctions is the hub's Step Functions API, served on Hub.Endpoint;
+	// StateMachineARN the provision state machine registered in it.
+	StepFunctions   *sfnapi.Server
+	StateMachineARN string
 
 	cfg      Config
 	buildDir string
 	stopSim  func()
 	fwd      *forwarder
 	labels   map[string]string
+	sfn      *sfn.Client
+
+	watchMu  sync.Mutex
+	watchers map[string]func(localhub.Event) // by execution ARN
 }
 
 // Start brings up a local deployment: the member simulator on a loopback port,
@@ -111,7 +147,7 @@ func Start(ctx context.Context, cfg Config) (env *Env, err error) {
 	if err := localhub.CheckRunner(cfg.ModuleRoot); err != nil {
 		return nil, err
 	}
-	e := &Env{cfg: cfg, ExternalID: cfg.ExternalID, fwd: &forwarder{log: cfg.Log}}
+	e := &Env{cfg: cfg, ExternalID: cfg.ExternalID, fwd: &forwarder{log: cfg.Log}, watchers: map[string]func(localhub.Event){}}
 	defer func() {
 		if err != nil {
 			e.Close()
@@ -119,11 +155,18 @@ func Start(ctx context.Context, cfg Config) (env *Env, err error) {
 	}()
 
 	e.Sim = localaws.New(localaws.Options{
-		Accounts:         []string{localaws.HubAccount, localaws.SourceAccount, localaws.DestinationAccount},
-		ReplicationDelay: cfg.ReplicationDelay,
-		EventSink:        e.fwd.forward,
+		Accounts:          []string{localaws.HubAccount, localaws.SourceAccount, localaws.DestinationAccount},
+		ReplicationDelay:  cfg.ReplicationDelay,
+		PropagationWindow: cfg.PropagationWindow,
+		EventSink:         e.fwd.forward,
 	})
-	e.MemberEndpoint, e.stopSim = e.Sim.Start()
+	for _, f := range cfg.Faults {
+		e.Sim.InjectFault(f)
+	}
+	if e.MemberEndpoint, e.stopSim, err = serve(e.Sim, cfg.MemberAddr); err != nil {
+		e.Sim.Close()
+		return nil, err
+	}
 
 	params := e.deployParams()
 	if e.Deployment, err = localdeploy.Deploy(ctx, params); err != nil {
@@ -151,10 +194,7 @@ func Start(ctx context.Context, cfg Config) (env *Env, err error) {
 		return nil, err
 	}
 
-	if e.buildDir, err = os.MkdirTemp("", "s3crr-localrun-"); err != nil {
-		return nil, fmt.Errorf("make build directory: %w", err)
-	}
-	bootstrap, err := localhub.BuildLambda(ctx, cfg.ModuleRoot, "./functions/provision", e.buildDir)
+	bootstrap, args, err := e.lambdaCommand(ctx, "provision")
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +204,7 @@ func Start(ctx context.Context, cfg Config) (env *Env, err error) {
 	if e.FunctionARN, err = e.Hub.AddFunction(ctx, localhub.Function{
 		Name:      cfg.FunctionName,
 		Bootstrap: bootstrap,
+		Args:      args,
 		Env:       e.functionEnv(creds),
 		Timeout:   5 * time.Minute, // the ASL's TimeoutSeconds for every stage
 	}); err != nil {
@@ -180,7 +221,96 @@ func Start(ctx context.Context, cfg Config) (env *Env, err error) {
 	if e.labels, err = stageLabels(e.Definition); err != nil {
 		return nil, err
 	}
+	if err := e.serveStepFunctions(); err != nil {
+		return nil, err
+	}
 	return e, nil
+}
+
+// serve starts the member simulator's HTTP server on addr.
+func serve(sim *localaws.Server, addr string) (endpoint string, stop func(), err error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return "", nil, fmt.Errorf("start the member simulator on %s: %w", addr, localhub.ErrPortInUse)
+		}
+		return "", nil, fmt.Errorf("start the member simulator on %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), func() {
+		_ = srv.Close()
+		sim.Close()
+	}, nil
+}
+
+// serveStepFunctions registers the provision state machine, as HubStack does,
+// in a Step Functions API on the hub's endpoint, which runs executions on the
+// hub's ASL runner.
+func (e *Env) serveStepFunctions() error {
+	e.StepFunctions = sfnapi.New(sfnapi.Config{
+		Runner:         e.Hub,
+		Region:         e.Hub.Region,
+		Account:        e.Hub.Account,
+		WaitOverrides:  e.cfg.WaitOverrides,
+		RetryOverrides: e.cfg.RetryOverrides,
+		Observe:        e.observe,
+	})
+	roleARN := "arn:aws:iam::" + e.Hub.Account + ":role/" + names.ProvisionStateMachineName
+	arn, err := e.StepFunctions.Register(names.ProvisionStateMachineName, string(e.Definition), roleARN)
+	if err != nil {
+		return fmt.Errorf("register state machine %s: %w", names.ProvisionStateMachineName, err)
+	}
+	e.StateMachineARN = arn
+	e.Hub.ServeStepFunctions(e.StepFunctions)
+	e.sfn = sfn.NewFromConfig(e.Hub.AWSConfig())
+	return nil
+}
+
+func (e *Env) observe(arn string, ev localhub.Event) {
+	e.watchMu.Lock()
+	w := e.watchers[arn]
+	e.watchMu.Unlock()
+	if w != nil {
+		w(ev)
+	}
+}
+
+// watch has fn see the runner events of execution arn until the returned
+// function is called.
+func (e *Env) watch(arn string, fn func(localhub.Event)) (unwatch func()) {
+	e.watchMu.Lock()
+	defer e.watchMu.Unlock()
+	e.watchers[arn] = fn
+	return func() {
+		e.watchMu.Lock()
+		defer e.watchMu.Unlock()
+		delete(e.watchers, arn)
+	}
+}
+
+// ExecutionARN is the ARN of the provision execution named name.
+func (e *Env) ExecutionARN(name string) string {
+	return strings.Replace(e.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+}
+
+// lambdaCommand is how the hub runs the Lambda of functions/<dir>: the multi-handler
+// binary of Config.LambdaBootstrap with dir as its last argument, or else the package
+// built from the module root.
+func (e *Env) lambdaCommand(ctx context.Context, dir string) (bootstrap string, args []string, err error) {
+	if e.cfg.LambdaBootstrap != "" {
+		return e.cfg.LambdaBootstrap, append(append([]string(nil), e.cfg.LambdaArgs...), dir), nil
+	}
+	if e.buildDir == "" {
+		if e.buildDir, err = os.MkdirTemp("", "s3crr-localrun-"); err != nil {
+			return "", nil, fmt.Errorf("make build directory: %w", err)
+		}
+	}
+	bootstrap, err = localhub.BuildLambda(ctx, e.cfg.ModuleRoot, "./functions/"+dir, e.buildDir)
+	return bootstrap, nil, err
 }
 
 func withDefaults(cfg Config) (Config, error) {
@@ -222,7 +352,16 @@ func (e *Env) deployParams() localdeploy.Params {
 		Members:    []string{localaws.SourceAccount, localaws.DestinationAccount},
 		ExternalID: e.cfg.ExternalID,
 		HubRegion:  hubRegion(e.cfg.Hub),
+		// The provisioner roles' policy takes a pattern; "" is every bucket.
+		BucketPattern: bucketPattern(e.cfg.BucketNamePrefix),
 	}
+}
+
+func bucketPattern(prefix string) string {
+	if prefix == "" {
+		return ""
+	}
+	return prefix + "*"
 }
 
 func hubRegion(c localhub.Config) string {
@@ -254,16 +393,30 @@ func (e *Env) functionEnv(creds aws.Credentials) map[string]string {
 		"EXTERNAL_ID":                 e.cfg.ExternalID,
 		"BOUNDARY_POLICY_ARN_FORMAT":  names.BoundaryPolicyARNFormat,
 		"EVENTS_QUEUE_NAME":           names.EventsQueueName,
-		// The local stacks scope the provisioner to every bucket (no prefix), which the
-		// deployment setting says explicitly, as HubStack does from bucketNamePrefix.
-		names.EnvBucketNamePrefix: names.AnyBucket,
+		// Without a prefix the local stacks scope the provisioner to every bucket, which
+		// the deployment setting says explicitly, as HubStack does from bucketNamePrefix.
+		names.EnvBucketNamePrefix: bucketScope(e.cfg.BucketNamePrefix),
 		names.EnvKMSAliasPrefix:   names.AliasPrefix,
 	}
 }
 
-// Close stops the Lambda processes and the member simulator and removes the
-// built binaries. kumo's state stays for the life of the process.
+func bucketScope(prefix string) string {
+	if prefix == "" {
+		return names.AnyBucket
+	}
+	return prefix
+}
+
+// Close stops the running executions, the Lambda processes and the member
+// simulator and removes the built binaries. kumo's state stays for the life of
+// the process.
 func (e *Env) Close() {
+	if e.StepFunctions != nil {
+		if e.Hub != nil {
+			e.Hub.ServeStepFunctions(nil)
+		}
+		e.StepFunctions.Close()
+	}
 	if e.Hub != nil {
 		e.Hub.Close()
 	}

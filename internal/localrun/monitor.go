@@ -69,7 +69,7 @@ func (e *Env) startMonitor(ctx context.Context) error {
 	if err := createDedupTable(ctx, dynamodb.NewFromConfig(cfg), mc.DedupTable); err != nil {
 		return err
 	}
-	bootstrap, err := localhub.BuildLambda(ctx, e.cfg.ModuleRoot, "./functions/"+names.MonitorFunctionDir, e.buildDir)
+	bootstrap, args, err := e.lambdaCommand(ctx, names.MonitorFunctionDir)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (e *Env) startMonitor(ctx context.Context) error {
 	// in the order they were put on the bus, so a test that puts a redelivery and then
 	// a new event knows the redelivery was handled once the new event's alert arrives.
 	// (The monitor is correct at any concurrency: de-duplication is in DynamoDB.)
-	arn, err := e.Hub.AddFunction(ctx, localhub.Function{Name: mc.FunctionName, Bootstrap: bootstrap, Env: env, Timeout: 30 * time.Second, Concurrency: 1})
+	arn, err := e.Hub.AddFunction(ctx, localhub.Function{Name: mc.FunctionName, Bootstrap: bootstrap, Args: args, Env: env, Timeout: 30 * time.Second, Concurrency: 1})
 	if err != nil {
 		return err
 	}

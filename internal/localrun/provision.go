@@ -6,7 +6,12 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/s3crr/s3crr/internal/localaws"
 	"github.com/s3crr/s3crr/internal/localhub"
@@ -60,6 +65,11 @@ func (r *Run) Succeeded() bool { return r.Execution.Status == localhub.StatusSuc
 // happens. name defaults to the request's execution name (spec.ExecutionName).
 // A FAILED execution is a Run, not an error.
 //
+// It starts and follows the execution through the hub's Step Functions API, as
+// `crr apply` does (StartExecution, DescribeExecution), so the demo exercises
+// the same wiring as every client of `crr local up`; Step Functions' rules
+// apply, so a name that has already run cannot start again.
+//
 // Executions must not overlap: the member-write count is the simulator's
 // counters, reset at the start.
 func (e *Env) Provision(ctx context.Context, request []byte, name string, onProgress func(Progress)) (*Run, error) {
@@ -71,16 +81,31 @@ func (e *Env) Provision(ctx context.Context, request []byte, name string, onProg
 	}
 	e.Sim.ResetCalls()
 	tracker := &progressTracker{labels: e.labels, emit: onProgress}
-	exec, err := e.Hub.Run(ctx, localhub.RunInput{
-		Definition:     e.Definition,
-		Input:          request,
-		Name:           name,
-		WaitOverrides:  e.cfg.WaitOverrides,
-		RetryOverrides: e.cfg.RetryOverrides,
-	}, tracker.observe)
+	exec := &localhub.Execution{ARN: e.ExecutionARN(name)}
+	var mu sync.Mutex
+	unwatch := e.watch(exec.ARN, func(ev localhub.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		exec.Events = append(exec.Events, ev)
+		tracker.observe(ev)
+	})
+	defer unwatch()
+	if _, err := e.sfn.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(e.StateMachineARN), Name: aws.String(name), Input: aws.String(string(request)),
+	}); err != nil {
+		return nil, fmt.Errorf("start provision execution %s: %w", name, err)
+	}
+	d, err := e.waitEnd(ctx, exec.ARN)
 	if err != nil {
 		return nil, fmt.Errorf("run provision execution %s: %w", name, err)
 	}
+	unwatch()
+	mu.Lock()
+	defer mu.Unlock()
+	exec.Status = string(d.Status)
+	exec.Output = json.RawMessage(aws.ToString(d.Output))
+	exec.Error, exec.Cause = aws.ToString(d.Error), aws.ToString(d.Cause)
+	exec.Elapsed = aws.ToTime(d.StopDate).Sub(aws.ToTime(d.StartDate))
 	run := &Run{Name: name, Execution: exec, Calls: e.Sim.Calls()}
 	for _, c := range run.Calls {
 		if c.Mutating && c.Account != localaws.HubAccount {
@@ -93,6 +118,25 @@ func (e *Env) Provision(ctx context.Context, request []byte, name string, onProg
 		}
 	}
 	return run, nil
+}
+
+// waitEnd reads the execution until it has ended. The API runs on this
+// process, so a short interval costs nothing and keeps the demo's timings true.
+func (e *Env) waitEnd(ctx context.Context, arn string) (*sfn.DescribeExecutionOutput, error) {
+	for {
+		d, err := e.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+		if err != nil {
+			return nil, err
+		}
+		if d.Status != sfntypes.ExecutionStatusRunning && d.Status != sfntypes.ExecutionStatusPendingRedrive {
+			return d, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // progressTracker turns the runner's events into Progress lines, as Step

@@ -309,9 +309,13 @@ func (s *Server) launch(e *execution, in localhub.RunInput) {
 		defer cancel()
 		res, err := s.cfg.Runner.Run(ctx, in, func(ev localhub.Event) {
 			s.mu.Lock()
-			defer s.mu.Unlock()
-			if e.gen == gen && e.status == statusRunning {
+			current := e.gen == gen && e.status == statusRunning
+			if current {
 				e.record(ev)
+			}
+			s.mu.Unlock()
+			if current && s.cfg.Observe != nil {
+				s.cfg.Observe(e.arn, ev)
 			}
 		})
 		s.mu.Lock()

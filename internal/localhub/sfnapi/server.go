@@ -56,6 +56,11 @@ type Config struct {
 	// localhub.RunInput): a local stack may shorten the provision machine's
 	// waits without a different definition.
 	WaitOverrides, RetryOverrides map[string]time.Duration
+	// Observe, when set, sees each runner event of every execution as it
+	// happens, after the history recorded it, without the server's lock held:
+	// the local demo draws its live progress from it while it drives the
+	// executions through this API like any client.
+	Observe func(executionARN string, ev localhub.Event)
 }
 
 // Server is the Step Functions API of the local hub; it is an http.Handler.
