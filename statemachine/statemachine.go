@@ -23,6 +23,13 @@ import (
 //go:embed *.asl.json
 var files embed.FS
 
+//go:embed sample-pair.json
+var samplePair []byte
+
+// SamplePair is statemachine/sample-pair.json, the request the README and `crr local
+// demo` use: embedded so that a crr installed with `go install` has it without a checkout.
+func SamplePair() []byte { return append([]byte(nil), samplePair...) }
+
 // The placeholders of the provision state machine.
 const (
 	// ProvisionFunctionArn is the ARN of the provision Lambda every stage invokes.

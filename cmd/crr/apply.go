@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -22,7 +23,8 @@ func applyCommand() *command {
 	}
 }
 
-func apply(ctx context.Context, env *cliEnv, args []string) error {
+func apply(ctx context.Context, env *cliEnv, args []string) (err error) {
+	var doc applyDoc
 	fs := newFlagSet("crr apply")
 	file := addRequestFlag(fs)
 	smARN := fs.String("state-machine", "", "provision state machine `ARN`; default arn:<partition>:states:<region>:<your account>:stateMachine:"+names.ProvisionStateMachineName)
@@ -30,13 +32,20 @@ func apply(ctx context.Context, env *cliEnv, args []string) error {
 	redrive := fs.Bool("redrive", false, "if this request's execution failed, timed out or was aborted, redrive it from the failed state (within 14 days)")
 	rerun := fs.Bool("rerun", false, "start a new execution even if this exact request already ran (e.g. to repair drift); its name gets a -r<UTC time> suffix")
 	aw := addAWSFlags(fs)
-	usage := "crr apply -f pair.json [--wait] [--state-machine ARN] [--redrive | --rerun] [--region R] [--profile P]\n\n" +
+	out := addOutputFlag(fs)
+	usage := "crr apply -f pair.json [--wait] [--state-machine ARN] [--redrive | --rerun] [--region R] [--profile P] [--endpoint-url URL] [--output json]\n\n" +
 		"Validates the request locally (exit 3 if invalid), then starts the provision state machine\n" +
 		"with it. The execution is named <pairId>-<request hash>: applying the same request again\n" +
 		"follows the existing execution instead of starting another. Needs states:StartExecution,\n" +
 		"states:DescribeExecution and, with --wait, states:GetExecutionHistory; --redrive needs\n" +
-		"states:RedriveExecution. Exits 1 if the execution fails, times out or is aborted."
+		"states:RedriveExecution. Exits 1 if the execution fails, times out or is aborted.\n" +
+		"--output json prints, instead of the text, one document once apply is done (with\n" +
+		"--wait, once the execution has ended): what apply did and the execution's description."
 	if done, err := parseFlags(fs, env, usage, args); done || err != nil {
+		return err
+	}
+	asJSON, err := out.json()
+	if err != nil {
 		return err
 	}
 	if *redrive && *rerun {
@@ -56,19 +65,25 @@ func apply(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	client := awsclient.SFN(cfg)
+	if asJSON {
+		// The same steps, their text discarded; the document says what they found.
+		stdout := env.stdout
+		env = &cliEnv{stdin: env.stdin, stdout: io.Discard, stderr: env.stderr}
+		defer func() { err = emitApply(ctx, stdout, client, *smARN, doc, err) }()
+	}
 	name := req.ExecutionName()
 	if *rerun {
 		name += "-r" + time.Now().UTC().Format("20060102T150405")
 	}
 	fmt.Fprintf(env.stdout, "state machine  %s\n", *smARN)
 
-	arn, err := startOrAttach(ctx, env, client, *smARN, name, canonicalInput(req), *redrive)
-	if err != nil {
+	doc.StateMachineARN = *smARN
+	var ended bool
+	doc.ExecutionARN, doc.Action, ended, err = startOrAttach(ctx, env, client, *smARN, name, canonicalInput(req), *redrive)
+	if err != nil || ended { // an execution that had already ended is reported
 		return err
 	}
-	if arn == "" { // attached to an execution that had already ended, and reported it
-		return nil
-	}
+	arn := doc.ExecutionARN
 	if !*wait {
 		fmt.Fprintf(env.stdout, "\nfollow it with:  crr status %s\n", arn)
 		fmt.Fprintf(env.stdout, "console:         %s\n", consoleURL(arn))
@@ -83,16 +98,19 @@ func apply(ctx context.Context, env *cliEnv, args []string) error {
 const joinTolerance = 10 * time.Second
 
 // startOrAttach starts the execution, or finds the one this request already has. It
-// returns the ARN to follow, or "" when the existing execution has ended and has been
-// reported (a failed one also returns an error).
-func startOrAttach(ctx context.Context, env *cliEnv, c executionAPI, smARN, name, input string, redrive bool) (string, error) {
+// returns the ARN to follow and what it did (started, joined, exists, redriven); ended
+// is true when the existing execution has ended and has been reported (a failed one also
+// returns an error).
+func startOrAttach(ctx context.Context, env *cliEnv, c executionAPI, smARN, name, input string, redrive bool) (arn, action string, ended bool, err error) {
 	called := time.Now()
 	out, err := c.StartExecution(ctx, &sfn.StartExecutionInput{
 		StateMachineArn: aws.String(smARN), Name: aws.String(name), Input: aws.String(input),
 	})
 	if err == nil {
 		arn := aws.ToString(out.ExecutionArn)
+		action := "started"
 		if start := aws.ToTime(out.StartDate); !start.IsZero() && start.Before(called.Add(-joinTolerance)) {
+			action = "joined"
 			fmt.Fprintf(env.stdout, "joined        %s\n  (the same request has been running since %s; Step Functions starts one execution per name)\n",
 				arn, start.UTC().Format(time.RFC3339))
 		} else {
@@ -101,10 +119,10 @@ func startOrAttach(ctx context.Context, env *cliEnv, c executionAPI, smARN, name
 		if redrive {
 			fmt.Fprintln(env.stdout, "  (--redrive: nothing to redrive, the execution is new or still running)")
 		}
-		return arn, nil
+		return arn, action, false, nil
 	}
 	if awsclient.ErrorCode(err) != "ExecutionAlreadyExists" {
-		return "", explain(err, "states:StartExecution", smARN, map[string]string{
+		return "", "", false, explain(err, "states:StartExecution", smARN, map[string]string{
 			"StateMachineDoesNotExist": "deploy the HubStack first (see README), or pass --state-machine with its ARN (output ProvisionStateMachineArn of stack s3crr-hub), and --region for the hub's region",
 			"ExecutionLimitExceeded":   "too many executions are running: wait for some to end, or stop stuck ones in the Step Functions console",
 			"InvalidExecutionInput":    "the request is too large or not JSON; run crr validate -f FILE",
@@ -115,32 +133,66 @@ func startOrAttach(ctx context.Context, env *cliEnv, c executionAPI, smARN, name
 
 	// Same name: this exact request already has an execution (names are unique for 90
 	// days). Follow it rather than fail.
-	arn := executionARN(smARN, name)
+	arn = executionARN(smARN, name)
 	d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
 	if err != nil {
-		return "", explain(err, "states:DescribeExecution", arn, nil)
+		return "", "", false, explain(err, "states:DescribeExecution", arn, nil)
 	}
 	status := d.Status
 	fmt.Fprintf(env.stdout, "exists        %s\n  this exact request already has an execution (name = pair ID + request hash), %s, started %s: following it instead of starting another\n",
 		arn, status, aws.ToTime(d.StartDate).UTC().Format(time.RFC3339))
 	switch status {
 	case sfntypes.ExecutionStatusRunning, sfntypes.ExecutionStatusPendingRedrive:
-		return arn, nil
+		return arn, "exists", false, nil
 	case sfntypes.ExecutionStatusSucceeded:
 		fmt.Fprintln(env.stdout)
 		printExecutionResult(env.stdout, d)
 		fmt.Fprintln(env.stdout, "\nthe pair was provisioned by that execution; to run it again (e.g. to repair drift) use --rerun")
-		return "", nil
+		return arn, "exists", true, nil
 	}
 	if redrive {
 		if _, err := c.RedriveExecution(ctx, &sfn.RedriveExecutionInput{ExecutionArn: aws.String(arn)}); err != nil {
-			return "", explain(err, "states:RedriveExecution", arn, map[string]string{
+			return "", "", false, explain(err, "states:RedriveExecution", arn, map[string]string{
 				"ExecutionNotRedrivable": "the execution can no longer be redriven (Step Functions allows it for 14 days after it ended, up to 1000 times): start a new run with --rerun",
 			})
 		}
 		fmt.Fprintln(env.stdout, "redriven      resuming from the state that failed")
-		return arn, nil
+		return arn, "redriven", false, nil
 	}
 	fmt.Fprintln(env.stdout)
-	return "", reportEnd(env.stdout, d, "fix the cause, then run crr apply again with --redrive to resume from the failed state (or --rerun to start over)")
+	return arn, "exists", true, reportEnd(env.stdout, d, "fix the cause, then run crr apply again with --redrive to resume from the failed state (or --rerun to start over)")
+}
+
+// applyDoc is apply's --output json document.
+type applyDoc struct {
+	StateMachineARN string `json:"stateMachineArn"`
+	// Action is what apply did: started, joined (the same request was running), exists
+	// (the same request had an execution) or redriven.
+	Action       string        `json:"action,omitempty"`
+	ExecutionARN string        `json:"executionArn,omitempty"`
+	Execution    *executionDoc `json:"execution,omitempty"`
+	Error        string        `json:"error,omitempty"`
+}
+
+// emitApply writes apply's JSON document, describing the execution as it is now, and
+// returns runErr (apply's own outcome, which decides the exit code).
+func emitApply(ctx context.Context, w io.Writer, c executionAPI, smARN string, doc applyDoc, runErr error) error {
+	if doc.StateMachineARN == "" {
+		doc.StateMachineARN = smARN
+	}
+	if doc.ExecutionARN != "" {
+		d, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(doc.ExecutionARN)})
+		if err == nil {
+			doc.Execution = newExecutionDoc(d)
+		} else if runErr == nil {
+			runErr = explain(err, "states:DescribeExecution", doc.ExecutionARN, nil)
+		}
+	}
+	if runErr != nil {
+		doc.Error = runErr.Error()
+	}
+	if err := writeJSON(w, doc); err != nil && runErr == nil {
+		return err
+	}
+	return runErr
 }

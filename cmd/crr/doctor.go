@@ -42,8 +42,9 @@ func doctor(ctx context.Context, env *cliEnv, args []string) error {
 	if done, err := parseFlags(fs, env, usage, args); done || err != nil {
 		return err
 	}
-	if *output != outputText && *output != outputJSON {
-		return usagef("--output must be %s or %s", outputText, outputJSON)
+	asJSON, err := output.json()
+	if err != nil {
+		return err
 	}
 	if *externalID == "" {
 		return usagef("--external-id is required (or set %s): the member auditor roles accept the hub only with it", externalIDEnv)
@@ -62,7 +63,7 @@ func doctor(ctx context.Context, env *cliEnv, args []string) error {
 			"AccessDenied": "the hub credentials may not assume " + *auditor + " in a member account: deploy the MemberStack there, check --external-id, and allow sts:AssumeRole on it in the hub account",
 		})
 	}
-	if *output == outputJSON {
+	if asJSON {
 		if err := writeJSON(env.stdout, rep); err != nil {
 			return err
 		}

@@ -196,3 +196,38 @@ func readableCause(cause string) string {
 	}
 	return cause[:i] + le.ErrorMessage
 }
+
+// executionDoc is an execution in --output json documents: DescribeExecution's facts,
+// the output kept as the JSON it is.
+type executionDoc struct {
+	ExecutionARN    string          `json:"executionArn"`
+	Name            string          `json:"name"`
+	StateMachineARN string          `json:"stateMachineArn"`
+	Status          string          `json:"status"`
+	StartDate       *time.Time      `json:"startDate,omitempty"`
+	StopDate        *time.Time      `json:"stopDate,omitempty"`
+	Error           string          `json:"error,omitempty"`
+	Cause           string          `json:"cause,omitempty"`
+	RedriveCount    int32           `json:"redriveCount,omitempty"`
+	Output          json.RawMessage `json:"output,omitempty"`
+	// Changes is how many changes a successful provision execution made (the text's
+	// "changes" row); the list is in Output.
+	Changes *int `json:"changes,omitempty"`
+}
+
+func newExecutionDoc(d *sfn.DescribeExecutionOutput) *executionDoc {
+	doc := &executionDoc{
+		ExecutionARN: aws.ToString(d.ExecutionArn), Name: aws.ToString(d.Name), StateMachineARN: aws.ToString(d.StateMachineArn),
+		Status: string(d.Status), StartDate: d.StartDate, StopDate: d.StopDate,
+		Error: aws.ToString(d.Error), Cause: aws.ToString(d.Cause), RedriveCount: aws.ToInt32(d.RedriveCount),
+	}
+	if raw := aws.ToString(d.Output); json.Valid([]byte(raw)) {
+		doc.Output = json.RawMessage(raw)
+		var out statemachine.Output
+		if d.Status == sfntypes.ExecutionStatusSucceeded && json.Unmarshal([]byte(raw), &out) == nil {
+			n := len(out.Changes())
+			doc.Changes = &n
+		}
+	}
+	return doc
+}

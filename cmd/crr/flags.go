@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -82,15 +83,36 @@ func addRequestFlag(fs *flag.FlagSet) *string {
 
 // awsFlags are the flags every command that calls AWS takes.
 type awsFlags struct {
-	region, profile *string
+	region, profile, endpoint *string
 }
 
-// addAWSFlags defines --region and --profile.
+// addAWSFlags defines --region, --profile and --endpoint-url.
 func addAWSFlags(fs *flag.FlagSet) awsFlags {
 	return awsFlags{
-		region:  fs.String("region", "", "the hub's AWS `region`; default AWS_REGION or the profile's region"),
-		profile: fs.String("profile", "", "shared config `profile`; default AWS_PROFILE or \"default\""),
+		region:   fs.String("region", "", "the hub's AWS `region`; default AWS_REGION or the profile's region"),
+		profile:  fs.String("profile", "", "shared config `profile`; default AWS_PROFILE or \"default\""),
+		endpoint: fs.String("endpoint-url", "", "send every AWS call to this `URL` (e.g. crr local up's hub endpoint), ahead of AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>, as the AWS CLI's flag"),
 	}
+}
+
+// outputFlag is --output: text for people, json for scripts.
+type outputFlag struct{ format *string }
+
+// addOutputFlag defines --output on a command that reports something.
+func addOutputFlag(fs *flag.FlagSet) outputFlag {
+	return outputFlag{format: fs.String("output", outputText, "`format` of the report: text, or json (one JSON document on stdout with the same facts)")}
+}
+
+// json reports whether --output json was asked for; any value but text or json is a
+// usage error.
+func (o outputFlag) json() (bool, error) {
+	switch *o.format {
+	case outputText, "":
+		return false, nil
+	case outputJSON:
+		return true, nil
+	}
+	return false, usagef("--output must be %s or %s, not %q", outputText, outputJSON, *o.format)
 }
 
 // load returns the SDK configuration from the standard chain (environment, shared files,
@@ -100,6 +122,12 @@ func (f awsFlags) load(ctx context.Context) (aws.Config, error) {
 	cfg, err := awsclient.LoadProfile(ctx, *f.region, *f.profile)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("%w\n  fix: check --profile / AWS_PROFILE and ~/.aws/config", err)
+	}
+	if *f.endpoint != "" {
+		if u, err := url.Parse(*f.endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return aws.Config{}, usagef("--endpoint-url %q is not an http(s) URL", *f.endpoint)
+		}
+		cfg = awsclient.WithEndpointURL(cfg, *f.endpoint)
 	}
 	if cfg.Region == "" {
 		return aws.Config{}, errors.New("no AWS region: pass --region with the hub's region, or set AWS_REGION")
@@ -118,16 +146,3 @@ const (
 	outputText = "text"
 	outputJSON = "json"
 )
-
-// addOutputFlag defines --output: text for people, json with the same facts for scripts.
-func addOutputFlag(fs *flag.FlagSet) *string {
-	return fs.String("output", outputText, "output `format`: text or json")
-}
-
-// checkOutput rejects an --output value other than text or json.
-func checkOutput(v string) error {
-	if v != outputText && v != outputJSON {
-		return usagef("--output %q: want text or json", v)
-	}
-	return nil
-}

@@ -17,8 +17,12 @@ import (
 func localCommand() *command {
 	return &command{
 		name:    "local",
-		summary: "run s3crr locally: the member-account simulator (serve) or the full run (demo)",
+		summary: "run s3crr locally: the whole stack as a service (up), the full run (demo), or the member simulator alone (serve)",
 		subs: []*command{{
+			name:    "up",
+			summary: "serve the member accounts and the hub (Step Functions, Lambda, ...) with s3crr deployed, until interrupted",
+			run:     localUp,
+		}, {
 			name:    "serve",
 			summary: "serve simulated S3, KMS, IAM and STS accounts on one endpoint until interrupted",
 			run:     localServe,
@@ -33,9 +37,15 @@ func localCommand() *command {
 // needsKumoPort reports whether the command line runs the local demo, whose hub
 // stand-in (kumo) must learn its own port from KUMO_PORT before its init functions
 // run: main then has localhub.EnsureKumoPort re-execute the process with it set.
-// No other command starts kumo, so no other command pays for the re-exec.
+// No other command but local up (isLocalUp, on a port of the user's choice) starts
+// kumo, so no other command pays for the re-exec.
 func needsKumoPort(args []string) bool {
 	return len(args) >= 2 && args[0] == "local" && args[1] == "demo"
+}
+
+// isLocalUp reports whether the command line runs crr local up.
+func isLocalUp(args []string) bool {
+	return len(args) >= 2 && args[0] == "local" && args[1] == "up"
 }
 
 // accountRoles names the well-known simulated accounts in the printed banner.

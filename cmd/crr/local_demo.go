@@ -5,24 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/s3crr/s3crr/internal/localaws"
-	"github.com/s3crr/s3crr/internal/localhub"
 	"github.com/s3crr/s3crr/internal/localrun"
 	"github.com/s3crr/s3crr/internal/spec"
+	"github.com/s3crr/s3crr/statemachine"
 )
 
 // localDemo runs `crr local demo`.
 func localDemo(ctx context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet("crr local demo")
-	file := fs.String("f", "", "pair request `file` (JSON); default statemachine/sample-pair.json; - reads standard input")
+	file := fs.String("f", "", "pair request `file` (JSON); default statemachine/sample-pair.json (built in); - reads standard input")
 	keep := fs.Bool("keep", false, "keep the stand-ins serving after the run, printing their endpoints, until interrupted (Ctrl-C)")
 	quiet := fs.Bool("quiet", false, "print only the result, not the progress")
 	usage := "crr local demo [-f request.json] [--keep] [--quiet]\n\n" +
 		"Runs s3crr end to end on this machine: the member-account simulator as accounts A and B,\n" +
-		"the hub stand-in (kumo, with the ASL runner; needs `npm ci` once), the MemberStack and\n" +
+		"the hub stand-in (kumo, with the ASL runner; Node 20 and npm install it on first use), the MemberStack and\n" +
 		"HubStack roles, and statemachine/provision.asl.json with the real provision Lambda. It\n" +
 		"provisions the request, writes an object in A and shows its replica in B, then runs the\n" +
 		"same request again, which must change nothing. Then it breaks the pair (a Deny of\n" +
@@ -32,42 +31,32 @@ func localDemo(ctx context.Context, env *cliEnv, args []string) error {
 	if done, err := parseFlags(fs, env, usage, args); done || err != nil {
 		return err
 	}
-	root, err := localhub.FindModuleRoot()
-	if err != nil {
-		return fmt.Errorf("find the s3crr repository (run crr local demo inside it): %w", err)
-	}
+	var request []byte
+	var err error
 	if *file == "" {
-		*file = localrun.RequestPath(root)
-	}
-	request, err := readRequestFile(env, *file)
-	if err != nil {
+		request = statemachine.SamplePair()
+	} else if request, err = readRequestFile(env, *file); err != nil {
 		return err
 	}
 	if _, err := spec.Parse(request); err != nil {
 		return reportInvalid(env, err)
 	}
-	if err := localhub.CheckRunner(root); err != nil {
-		return err
-	}
 
-	logFile, err := os.CreateTemp("", "s3crr-demo-lambda-*.log")
-	if err != nil {
-		return fmt.Errorf("create the Lambda log: %w", err)
-	}
-	defer logFile.Close()
 	say := func(format string, a ...any) {
 		if !*quiet {
 			fmt.Fprintf(env.stdout, format, a...)
 		}
 	}
-	say("starting the stand-ins and building the provision Lambda (Lambda output: %s)\n", logFile.Name())
-	lenv, err := localrun.Start(ctx, localrun.Config{ModuleRoot: root, Log: logFile})
+	say("starting the local stack, as crr local up does\n")
+	st, err := startStack(ctx, env, localrun.Config{})
 	if err != nil {
-		return fmt.Errorf("start the local deployment: %w (Lambda output: %s)", err, logFile.Name())
+		return err
 	}
-	defer lenv.Close()
+	keepLog := false
+	defer func() { st.Close(keepLog) }()
+	lenv := st.Env
 	say("members  %s  (A %s, B %s: S3, KMS, IAM, STS)\n", lenv.MemberEndpoint, localaws.SourceAccount, localaws.DestinationAccount)
-	say("hub      %s  (%s: Lambda, SNS, SQS, EventBridge, DynamoDB)\n", lenv.Hub.Endpoint, lenv.Hub.Account)
+	say("hub      %s  (%s: Step Functions, Lambda, SNS, SQS, EventBridge, DynamoDB; Lambda output: %s)\n", lenv.Hub.Endpoint, lenv.Hub.Account, st.LogPath)
 
 	lastRun := 0
 	report, demoErr := lenv.Demo(ctx, request, func(p localrun.Progress) {
@@ -91,19 +80,15 @@ func localDemo(ctx context.Context, env *cliEnv, args []string) error {
 			// The details are above; the error line only names the outcome.
 			demoErr = fmt.Errorf("execution %s FAILED with %s", ee.Run.Name, ee.Run.Execution.Error)
 		}
-		fmt.Fprintf(env.stdout, "Lambda output: %s\n", logFile.Name())
+		keepLog = true
+		fmt.Fprintf(env.stdout, "Lambda output: %s\n", st.LogPath)
 	}
 	if *keep {
 		printKeep(env.stdout, lenv, report)
 		<-ctx.Done()
 		fmt.Fprintln(env.stdout, "stopped")
 	}
-	if demoErr != nil {
-		return demoErr
-	}
-	logFile.Close()
-	os.Remove(logFile.Name()) // nothing to look into after a clean run
-	return nil
+	return demoErr // a clean run's Lambda log is removed: nothing to look into
 }
 
 // progressLine renders one state transition: "[  1.2s] preflight           SUCCEEDED".

@@ -72,7 +72,17 @@ func commands() []*command {
 }
 
 func main() {
-	if needsKumoPort(os.Args[1:]) {
+	if len(os.Args) > 1 && os.Args[1] == lambdaCommandName {
+		// The local hub's Lambda process: serve the handler, nothing else.
+		os.Exit(serveLambda(os.Args[2:]))
+	}
+	selfLambda = true
+	if isLocalUp(os.Args[1:]) {
+		if err := ensureUpPorts(os.Args[1:]); err != nil {
+			fmt.Fprintf(os.Stderr, "crr local up: %v\n", err)
+			os.Exit(exitFailure)
+		}
+	} else if needsKumoPort(os.Args[1:]) {
 		// Before anything else: this re-executes crr with KUMO_PORT set, so that the
 		// embedded kumo's init functions see it (see localhub.EnsureKumoPort).
 		if err := localhub.EnsureKumoPort(); err != nil {

@@ -55,7 +55,8 @@ func monitorPreview(ctx context.Context, env *cliEnv, args []string) error {
 	if done, err := parseFlags(fs, env, usage, args); done || err != nil {
 		return err
 	}
-	if err := checkOutput(*output); err != nil {
+	asJSON, err := output.json()
+	if err != nil {
 		return err
 	}
 	payload, err := readEventFile(env, *file)
@@ -93,7 +94,7 @@ func monitorPreview(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		out = append(out, previewAlert{Subject: aws.ToString(in.Subject), Attributes: attrs, Body: a.Body, Alert: a})
 	}
-	if *output == outputJSON {
+	if asJSON {
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -40,17 +41,22 @@ type stageEvent struct {
 	Plan    bool            `json:"plan"`
 }
 
-func plan(ctx context.Context, env *cliEnv, args []string) error {
+func plan(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fs := newFlagSet("crr plan")
 	file := addRequestFlag(fs)
 	function := fs.String("function", names.ProvisionFunctionName, "the provision Lambda's `name or ARN` (the HubStack names it "+names.ProvisionFunctionName+")")
 	aw := addAWSFlags(fs)
-	usage := "crr plan -f pair.json [--function NAME|ARN] [--region R] [--profile P]\n\n" +
+	out := addOutputFlag(fs)
+	usage := "crr plan -f pair.json [--function NAME|ARN] [--region R] [--profile P] [--endpoint-url URL] [--output json]\n\n" +
 		"Validates the request locally (exit 3 if invalid), then invokes the deployed provision\n" +
 		"Lambda once per stage, in the state machine's order, with \"plan\": true: each stage reads\n" +
 		"the member accounts through the provisioner roles and reports what it would change,\n" +
 		"changing nothing. Needs lambda:InvokeFunction on the function. Exits 1 if a stage fails."
 	if done, err := parseFlags(fs, env, usage, args); done || err != nil {
+		return err
+	}
+	asJSON, err := out.json()
+	if err != nil {
 		return err
 	}
 	req, err := loadRequest(env, *file)
@@ -62,6 +68,19 @@ func plan(ctx context.Context, env *cliEnv, args []string) error {
 		return err
 	}
 	client := awsclient.Lambda(cfg)
+	doc := planDoc{PairID: req.PairID, ExecutionName: req.ExecutionName(), Function: *function, Stages: []planStage{}}
+	if asJSON {
+		stdout := env.stdout
+		env = &cliEnv{stdin: env.stdin, stdout: io.Discard, stderr: env.stderr}
+		defer func() {
+			if err != nil {
+				doc.Error = err.Error()
+			}
+			if werr := writeJSON(stdout, doc); werr != nil && err == nil {
+				err = werr
+			}
+		}()
+	}
 
 	fmt.Fprintf(env.stdout, "plan for pair %s (execution name %s), read-only, through %s\n\n", req.PairID, req.ExecutionName(), *function)
 	// The state machine passes its input to validate and the defaulted request validate
@@ -87,6 +106,8 @@ func plan(ctx context.Context, env *cliEnv, args []string) error {
 			}
 			printStagePlan(env, res, st.Name, side)
 			total += len(res.Changes)
+			doc.Stages = append(doc.Stages, planStage{Stage: st.Name, Side: side, Changes: nonNil(res.Changes), Warnings: res.Warnings})
+			doc.Changes = total
 		}
 	}
 	fmt.Fprintln(env.stdout)
@@ -169,4 +190,31 @@ func stageName(stage, side string) string {
 		return stage
 	}
 	return stage + " (" + side + ")"
+}
+
+// planDoc is plan's --output json document.
+type planDoc struct {
+	PairID        string      `json:"pairId"`
+	ExecutionName string      `json:"executionName"`
+	Function      string      `json:"function"`
+	Stages        []planStage `json:"stages"`
+	// Changes is how many changes a run would make, over every stage.
+	Changes int `json:"changes"`
+	// Error is why the plan stopped (a stage failed, an AWS error), if it did.
+	Error string `json:"error,omitempty"`
+}
+
+// planStage is one stage's planned changes and warnings.
+type planStage struct {
+	Stage    string             `json:"stage"`
+	Side     string             `json:"side,omitempty"`
+	Changes  []provision.Change `json:"changes"`
+	Warnings []string           `json:"warnings,omitempty"`
+}
+
+func nonNil(c []provision.Change) []provision.Change {
+	if c == nil {
+		return []provision.Change{}
+	}
+	return c
 }

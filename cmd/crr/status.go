@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -14,6 +16,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/monitor"
 	"github.com/s3crr/s3crr/internal/names"
 )
 
@@ -47,7 +50,8 @@ func status(ctx context.Context, env *cliEnv, args []string) error {
 	limit := fs.Int("limit", 5, "how many of the pair's latest `executions` to list")
 	alertsTable := fs.String("alerts-table", names.DedupTableName, "the monitor's de-duplication `table`, where a pair's recent alerts are counted")
 	aw := addAWSFlags(fs)
-	usage := "crr status <pair-id | execution-arn> [--table NAME] [--alerts-table NAME] [--state-machine ARN] [--limit N] [--region R] [--profile P]\n\n" +
+	out := addOutputFlag(fs)
+	usage := "crr status <pair-id | execution-arn> [--table NAME] [--alerts-table NAME] [--state-machine ARN] [--limit N] [--region R] [--profile P] [--endpoint-url URL] [--output json]\n\n" +
 		"For an execution ARN: its status and, once it has ended, its result (needs\n" +
 		"states:DescribeExecution). For a pair ID: the pair as registered in the pairs table and its\n" +
 		"latest executions, newest first, and its recent alerts with their counts (needs\n" +
@@ -55,6 +59,10 @@ func status(ctx context.Context, env *cliEnv, args []string) error {
 		"Exits 0 whenever it could report, whatever the execution's status."
 	target, done, err := parseFlagsWithArg(fs, env, usage, args)
 	if done || err != nil {
+		return err
+	}
+	asJSON, err := out.json()
+	if err != nil {
 		return err
 	}
 	if *limit < 1 {
@@ -83,24 +91,38 @@ func status(ctx context.Context, env *cliEnv, args []string) error {
 				"ExecutionDoesNotExist": "check the ARN (crr apply prints it) and that --region is the hub's region",
 			})
 		}
+		if asJSON {
+			return writeJSON(env.stdout, newExecutionDoc(d))
+		}
 		printExecutionResult(env.stdout, d)
 		return nil
 	}
 
 	db := awsclient.DynamoDB(cfg)
-	found, err := printPair(ctx, env, db, *table, target, cfg.Region)
+	doc := pairDoc{PairID: target, Table: *table}
+	stdout := env.stdout
+	if asJSON {
+		env = &cliEnv{stdin: env.stdin, stdout: io.Discard, stderr: env.stderr}
+	}
+	found, err := printPair(ctx, env, db, *table, target, cfg.Region, &doc)
 	if err != nil {
 		return err
 	}
-	printPairAlerts(ctx, env, db, *alertsTable, target)
+	printPairAlerts(ctx, env, db, *alertsTable, target, &doc)
 	if *smARN == "" {
 		if *smARN, err = defaultStateMachineARN(ctx, cfg); err != nil {
 			return err
 		}
 	}
-	n, err := printPairExecutions(ctx, env, client, *smARN, target, *limit)
+	doc.StateMachineARN = *smARN
+	n, err := printPairExecutions(ctx, env, client, *smARN, target, *limit, &doc)
 	if err != nil {
 		return err
+	}
+	if asJSON {
+		if err := writeJSON(stdout, doc); err != nil {
+			return err
+		}
 	}
 	if !found && n == 0 {
 		return fmt.Errorf("no pair %s: it is not in table %s and %s has no execution for it\n  fix: check the pair ID and --region; crr apply -f FILE provisions a pair", target, *table, *smARN)
@@ -110,7 +132,7 @@ func status(ctx context.Context, env *cliEnv, args []string) error {
 
 // printPair prints the pair's registration, as the state machine's RegisterPair state
 // writes it; found is false when the pair is not registered.
-func printPair(ctx context.Context, env *cliEnv, c pairTableAPI, table, pairID, region string) (found bool, err error) {
+func printPair(ctx context.Context, env *cliEnv, c pairTableAPI, table, pairID, region string, doc *pairDoc) (found bool, err error) {
 	out, err := c.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(table),
 		Key:       map[string]ddbtypes.AttributeValue{"pairId": &ddbtypes.AttributeValueMemberS{Value: pairID}},
@@ -125,6 +147,8 @@ func printPair(ctx context.Context, env *cliEnv, c pairTableAPI, table, pairID, 
 		return false, nil
 	}
 	item := out.Item
+	doc.Registered = true
+	doc.Registration = plainItem(item)
 	fmt.Fprintf(env.stdout, "pair %s: registered %s\n", pairID, str(item, "registeredAt"))
 	side := func(label string) {
 		m, _ := item[label].(*ddbtypes.AttributeValueMemberM)
@@ -154,7 +178,7 @@ func str(item map[string]ddbtypes.AttributeValue, key string) string {
 // many it printed. A pair's executions are named <pairId>-<10 hex digits of the request
 // hash>, with a -r<time> suffix for reruns; matching that exactly keeps pair "pay" from
 // listing the executions of pair "pay-archive".
-func printPairExecutions(ctx context.Context, env *cliEnv, c executionAPI, smARN, pairID string, limit int) (int, error) {
+func printPairExecutions(ctx context.Context, env *cliEnv, c executionAPI, smARN, pairID string, limit int, doc *pairDoc) (int, error) {
 	name := regexp.MustCompile(`^` + regexp.QuoteMeta(pairID) + `-[0-9a-f]{10}(-r[0-9]{8}T[0-9]{6})?$`)
 	var found []sfntypes.ExecutionListItem
 	scanned := 0
@@ -183,10 +207,78 @@ func printPairExecutions(ctx context.Context, env *cliEnv, c executionAPI, smARN
 	}
 	fmt.Fprintf(env.stdout, "\nlatest executions (newest first):\n")
 	for _, e := range found {
+		doc.Executions = append(doc.Executions, pairExecution{
+			ExecutionARN: aws.ToString(e.ExecutionArn), Name: aws.ToString(e.Name), Status: string(e.Status),
+			StartDate: e.StartDate, StopDate: e.StopDate,
+		})
 		fmt.Fprintf(env.stdout, "  %-15s %s  %s\n", e.Status, aws.ToTime(e.StartDate).UTC().Format(time.RFC3339), aws.ToString(e.ExecutionArn))
 	}
 	if scanned >= maxScannedExecutions && len(found) < limit {
 		fmt.Fprintf(env.stdout, "  (looked at the latest %d executions only)\n", scanned)
 	}
 	return len(found), nil
+}
+
+// pairDoc is status's --output json document for a pair.
+type pairDoc struct {
+	PairID string `json:"pairId"`
+	Table  string `json:"table"`
+	// Registered is false when no execution has registered the pair; Registration is
+	// its item in the pairs table, as the RegisterPair state wrote it.
+	Registered      bool            `json:"registered"`
+	Registration    map[string]any  `json:"registration,omitempty"`
+	StateMachineARN string          `json:"stateMachineArn"`
+	Executions      []pairExecution `json:"executions"`
+	// Alerts are the pair's alert windows in the monitor's de-duplication table, latest
+	// first; AlertsError is the AWS error code when the table could not be read.
+	AlertsTable string           `json:"alertsTable"`
+	Alerts      []monitor.Window `json:"alerts"`
+	AlertsError string           `json:"alertsError,omitempty"`
+}
+
+// pairExecution is one of the pair's latest executions, newest first.
+type pairExecution struct {
+	ExecutionARN string     `json:"executionArn"`
+	Name         string     `json:"name"`
+	Status       string     `json:"status"`
+	StartDate    *time.Time `json:"startDate,omitempty"`
+	StopDate     *time.Time `json:"stopDate,omitempty"`
+}
+
+// plainItem is a DynamoDB item as plain JSON values: strings, numbers (kept as their
+// decimal text, which is exact), booleans, lists and maps.
+func plainItem(item map[string]ddbtypes.AttributeValue) map[string]any {
+	out := make(map[string]any, len(item))
+	for k, v := range item {
+		out[k] = plainValue(v)
+	}
+	return out
+}
+
+func plainValue(v ddbtypes.AttributeValue) any {
+	switch x := v.(type) {
+	case *ddbtypes.AttributeValueMemberS:
+		return x.Value
+	case *ddbtypes.AttributeValueMemberN:
+		return json.Number(x.Value)
+	case *ddbtypes.AttributeValueMemberBOOL:
+		return x.Value
+	case *ddbtypes.AttributeValueMemberNULL:
+		return nil
+	case *ddbtypes.AttributeValueMemberSS:
+		return x.Value
+	case *ddbtypes.AttributeValueMemberNS:
+		return x.Value
+	case *ddbtypes.AttributeValueMemberL:
+		l := make([]any, len(x.Value))
+		for i, e := range x.Value {
+			l[i] = plainValue(e)
+		}
+		return l
+	case *ddbtypes.AttributeValueMemberM:
+		return plainItem(x.Value)
+	case *ddbtypes.AttributeValueMemberB:
+		return x.Value
+	}
+	return nil
 }

@@ -15,9 +15,11 @@ import (
 // table: per reason, the last alert, the occurrences counted since it (suppressed, to be
 // reported by the next one) and the latest occurrence. A deployment without the monitor
 // (no table) gets a note, not a failure: the rest of the status stands.
-func printPairAlerts(ctx context.Context, env *cliEnv, c *dynamodb.Client, table, pairID string) {
+func printPairAlerts(ctx context.Context, env *cliEnv, c *dynamodb.Client, table, pairID string, doc *pairDoc) {
 	ws, err := monitor.PairWindows(ctx, c, table, pairID)
+	doc.AlertsTable, doc.Alerts = table, ws
 	if err != nil {
+		doc.AlertsError = awsclient.ErrorCode(err)
 		note := "needs dynamodb:Scan on it"
 		if awsclient.ErrorCode(err) == "ResourceNotFoundException" {
 			note = "deploy the HubStack with the monitor, or pass --alerts-table and --region for the hub's"

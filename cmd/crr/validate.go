@@ -25,13 +25,19 @@ func validateCommand() *command {
 func validate(_ context.Context, env *cliEnv, args []string) error {
 	fs := newFlagSet("crr validate")
 	file := addRequestFlag(fs)
-	asJSON := fs.Bool("json", false, "print the defaulted request as JSON (or, if invalid, the problems as JSON)")
-	usage := "crr validate -f pair.json [--json]\n\n" +
+	asJSON := fs.Bool("json", false, "print the defaulted request as JSON (or, if invalid, the problems as JSON); the same as --output json")
+	out := addOutputFlag(fs)
+	usage := "crr validate -f pair.json [--output json]\n\n" +
 		"Checks the request as the provision state machine will, and prints the request with\n" +
 		"its defaults and the names derived from it. Exits 3 if the request is invalid."
 	if done, err := parseFlags(fs, env, usage, args); done || err != nil {
 		return err
 	}
+	j, err := out.json()
+	if err != nil {
+		return err
+	}
+	*asJSON = *asJSON || j
 	data, err := readRequestFile(env, *file)
 	if err != nil {
 		return err

@@ -49,6 +49,18 @@ func LoadProfile(ctx context.Context, region, profile string) (aws.Config, error
 	return cfg, nil
 }
 
+// WithEndpointURL returns a copy of cfg whose clients all call endpoint, whatever
+// AWS_ENDPOINT_URL_<SERVICE> or the shared config say: what the AWS CLI's --endpoint-url
+// does. The SDK lets a service-specific setting override BaseEndpoint, so the sources it
+// reads them from are dropped from the copy (they were consulted already when cfg was
+// loaded; only the late, per-service endpoint lookup reads them again).
+func WithEndpointURL(cfg aws.Config, endpoint string) aws.Config {
+	out := cfg.Copy()
+	out.BaseEndpoint = aws.String(endpoint)
+	out.ConfigSources = nil
+	return out
+}
+
 // AssumeRole returns a copy of base, in region, whose credentials are those of roleARN
 // assumed with externalID and sessionName. Credentials are fetched lazily and cached.
 func AssumeRole(base aws.Config, roleARN, externalID, sessionName, region string) aws.Config {

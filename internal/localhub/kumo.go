@@ -143,6 +143,12 @@ func startFront() (*front, error) {
 	}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.ErrorLog = log.New(io.Discard, "", 0) // cancelled long polls are routine
+	proxy.ModifyResponse = func(r *http.Response) error {
+		// kumo's DynamoDB sends an X-Amz-Crc32 that does not match its body, so every
+		// SDK warns on each call; DynamoDB's checksum header is optional, so drop it.
+		r.Header.Del("X-Amz-Crc32")
+		return nil
+	}
 	proxy.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) {
 		// A Lambda process killed mid-poll cancels its request; nothing to report.
 		if !errors.Is(err, context.Canceled) {
