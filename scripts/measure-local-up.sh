@@ -5,7 +5,7 @@
 #   - `crr apply --wait` of one pair, wall time;
 #   - PAIRS (default 20) pairs applied concurrently with `crr apply --wait`: total wall
 #     time and per-command p50/p99.
-# Targets (issue 8): warm ready < 5 s, one apply --wait < 3 s.
+# Targets: warm ready < 5 s, one apply --wait < 3 s.
 # It runs crr from an empty directory, as a `go install`ed crr runs; it needs Go, Node 20
 # and npm. The cold run reaches the npm registry.
 set -euo pipefail

@@ -219,7 +219,7 @@ func writePair(t *testing.T, dir string) string {
 	return path
 }
 
-// TestLocalUpServesTheCLIAndTheAWSCLI is the evidence of issue 8: one `crr local up`,
+// TestLocalUpServesTheCLIAndTheAWSCLI shows `crr local up` as a user meets it: one,
 // its env file sourced, and every client against it as against AWS — crr validate,
 // plan, apply --wait (twice), status, and the AWS CLI reading the replica in B. The
 // subtests share the one local up and run in order.
