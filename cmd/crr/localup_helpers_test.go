@@ -226,4 +226,3 @@ func portOf(t *testing.T, endpoint string) string {
 	}
 	return port
 }
-
