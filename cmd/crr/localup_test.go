@@ -109,7 +109,7 @@ func TestLocalUpServesTheCLIAndTheAWSCLI(t *testing.T) {
 				}
 				break
 			}
-			if i == 50 {
+			if i == 300 { // 30 s: replication is immediate, but the machine may be busy
 				t.Fatalf("no replica in B: %v", err)
 			}
 			time.Sleep(100 * time.Millisecond)
