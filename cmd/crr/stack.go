@@ -29,7 +29,7 @@ const lambdaCommandName = "__lambda"
 // stopped, as the function's process in the local hub.
 func serveLambda(args []string) int {
 	if len(args) != 1 || lambdas.Handlers[args[0]] == nil {
-		fmt.Fprintf(os.Stderr, "crr %s: want one of the hub's function names (provision), got %q\n", lambdaCommandName, args)
+		fmt.Fprintf(os.Stderr, "crr %s: want one of the hub's function names (provision, monitor), got %q\n", lambdaCommandName, args)
 		return exitUsage
 	}
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") == "" {
@@ -62,7 +62,7 @@ func startStack(ctx context.Context, env *cliEnv, cfg localrun.Config) (*stack, 
 		if err != nil {
 			return nil, fmt.Errorf("find the crr binary to serve the Lambda: %w", err)
 		}
-		cfg.LambdaBootstrap, cfg.LambdaArgs = exe, []string{lambdaCommandName, "provision"}
+		cfg.LambdaBootstrap, cfg.LambdaArgs = exe, []string{lambdaCommandName}
 	}
 	logFile, err := os.CreateTemp("", "s3crr-lambda-*.log")
 	if err != nil {
