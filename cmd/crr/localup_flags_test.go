@@ -53,6 +53,8 @@ func TestOutputFlagIsTextOrJSON(t *testing.T) {
 		{"status", "some-pair", "--output", "xml"},
 		{"validate", "-f", "x.json", "--output", "csv"},
 		{"local", "up", "--output", "yaml"},
+		{"doctor", "-f", "x.json", "--output", "yaml"},
+		{"monitor", "preview", "-f", "x.json", "--output", "yaml"},
 	} {
 		code, _, stderr := runCLI(t, args...)
 		if code != exitUsage || !strings.Contains(stderr, "--output must be text or json") {

@@ -91,7 +91,7 @@ func TestMonitorPreviewNoAlertAndErrors(t *testing.T) {
 		{"not JSON", []string{"monitor", "preview", "-f", notJSON}, exitFailure, []string{"not.json", "expected"}},
 		{"missing file", []string{"monitor", "preview", "-f", filepath.Join(dir, "nope.json")}, exitFailure, []string{"nope.json"}},
 		{"no -f", []string{"monitor", "preview"}, exitUsage, []string{"-f is required"}},
-		{"bad output", []string{"monitor", "preview", "-f", bad, "--output", "yaml"}, exitUsage, []string{`--output "yaml"`}},
+		{"bad output", []string{"monitor", "preview", "-f", bad, "--output", "yaml"}, exitUsage, []string{`--output must be text or json, not "yaml"`}},
 	})
 	for _, f := range []string{bad, notJSON} {
 		_, _, stderr := runCLI(t, "monitor", "preview", "-f", f)
