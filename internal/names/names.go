@@ -48,6 +48,9 @@ const (
 	// (arn:aws:states:<hubRegion>:<hubAccount>:stateMachine:s3crr-provision), which the
 	// CLI builds from the caller's account and region alone.
 	ProvisionStateMachineName = prefix + "provision"
+	// DestroyStateMachineName is the destroy state machine (`crr destroy`), named like
+	// the provision one so the CLI can build its ARN.
+	DestroyStateMachineName = prefix + "destroy"
 	// StateMachinePolicyName is the inline policy of the state machine's role.
 	StateMachinePolicyName = prefix + "state-machine"
 
@@ -330,6 +333,20 @@ const (
 	StageReplication      = "replication"
 	StageEvents           = "events"
 	StageCheckReplication = "checkReplication"
+)
+
+// Destroy stage names, as the destroy state machine (statemachine/destroy.asl.json) passes
+// them to the provision Lambda, in the order they run: replication stops first, so no
+// object fails for lack of a grant the later stages remove; data-bearing resources (keys,
+// buckets) go last and only on request.
+const (
+	StageDestroyReplication  = "destroyReplication"
+	StageDestroyEvents       = "destroyEvents"
+	StageDestroyBucketPolicy = "destroyBucketPolicy"
+	StageDestroyKeyPolicy    = "destroyKeyPolicy"
+	StageDestroyRole         = "destroyRole"
+	StageDestroyKey          = "destroyKey"
+	StageDestroyBucket       = "destroyBucket"
 )
 
 // Names the local run uses where AWS would have a deployment's own values. They mirror

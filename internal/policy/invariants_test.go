@@ -489,15 +489,23 @@ func TestProvisionerScopes(t *testing.T) {
 			}
 		}
 	}
+	// Role deletes only on roles carrying s3crr's creation tag.
+	if got := find(PurposeRoleTeardown).Condition[StringEquals][ResourceTagKey("s3crr:managed-by")]; !slices.Equal(got, []string{"s3crr"}) {
+		t.Errorf("role teardown condition = %v", got)
+	}
+	// Key deletion only on keys carrying s3crr's creation tag.
+	if got := find(PurposeKeyDiscard).Condition[StringEquals][ResourceTagKey("s3crr:managed-by")]; !slices.Equal(got, []string{"s3crr"}) {
+		t.Errorf("key deletion condition = %v", got)
+	}
 	trust := ProvisionerTrustPolicy(p).Statement[0]
 	if trust.Condition[StringEquals][KeyExternalID][0] != "s3crr-7f3a" || len(trust.Condition[ArnLike][KeyPrincipalArn]) != 1 {
 		t.Errorf("trust conditions = %v", trust.Condition)
 	}
 	// Alarms: only s3crr's alarms in the account, in any region (source regions vary
-	// by pair), and only the two calls the events stage makes.
+	// by pair), and only the two calls the events stage makes and the destroy stage's delete.
 	alarms := find(PurposeAlarms)
 	if !slices.Equal(alarms.Resource, []string{"arn:aws:cloudwatch:*:222222222222:alarm:s3crr-*"}) ||
-		!slices.Equal(alarms.Action, []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms"}) {
+		!slices.Equal(alarms.Action, []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"}) {
 		t.Errorf("alarm statement = %v on %v", alarms.Action, alarms.Resource)
 	}
 	if !globMatch(alarms.Resource[0], "arn:aws:cloudwatch:ap-south-1:222222222222:alarm:s3crr-payments-archive-failed-replication") {

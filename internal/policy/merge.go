@@ -319,3 +319,18 @@ func globMatch(pattern, s string) bool {
 	}
 	return p == len(pattern)
 }
+
+// RemovePair returns the document without the per-pair statements s3crr wrote for pairID
+// (the Sids SidFor makes for it), keeping every other statement: other pairs', the
+// bucket-wide ones (SidDenyInsecureTransport protects the data that stays) and foreign
+// ones. sids lists what went, in document order.
+func RemovePair(existing Document, pairID string) (out Document, sids []string) {
+	want := camel(pairID)
+	for _, s := range existing.Statement {
+		if pair, _, ok := ParseSid(s.Sid); ok && pair != "" && pair == want {
+			sids = append(sids, s.Sid)
+		}
+	}
+	out, _ = Remove(existing, sids...)
+	return out, sids
+}

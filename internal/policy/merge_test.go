@@ -182,3 +182,28 @@ func TestRemove(t *testing.T) {
 		t.Error("Remove(\"\") removed Sid-less statements")
 	}
 }
+
+func TestRemovePairKeepsEveryOtherStatement(t *testing.T) {
+	doc := Document{Version: Version, Statement: []Statement{
+		{Sid: "Foreign", Effect: Allow, Action: []string{"s3:GetObject"}, Resource: []string{"*"}},
+		{Sid: SidFor("payments-archive", PurposeReplicaWrite), Effect: Allow, Action: []string{"s3:ReplicateObject"}, Resource: []string{"*"}},
+		{Sid: SidFor("payments", PurposeReplicaWrite), Effect: Allow, Action: []string{"s3:ReplicateObject"}, Resource: []string{"*"}},
+		{Sid: SidDenyInsecureTransport, Effect: Deny, Action: []string{"s3:*"}, Resource: []string{"*"}},
+		{Effect: Allow, Action: []string{"s3:ListBucket"}, Resource: []string{"*"}},
+	}}
+	out, sids := RemovePair(doc, "payments-archive")
+	if len(sids) != 1 || sids[0] != SidFor("payments-archive", PurposeReplicaWrite) {
+		t.Fatalf("removed %v, want only the pair's statement", sids)
+	}
+	var kept []string
+	for _, s := range out.Statement {
+		kept = append(kept, s.Sid)
+	}
+	want := []string{"Foreign", SidFor("payments", PurposeReplicaWrite), SidDenyInsecureTransport, ""}
+	if strings.Join(kept, ",") != strings.Join(want, ",") {
+		t.Errorf("kept %v, want %v", kept, want)
+	}
+	if _, again := RemovePair(out, "payments-archive"); len(again) != 0 {
+		t.Errorf("a second removal removed %v", again)
+	}
+}

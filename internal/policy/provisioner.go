@@ -9,9 +9,12 @@ import "github.com/s3crr/s3crr/internal/names"
 // written once, as data, in requirements.go; the permission-minimality test
 // walks these documents against it.
 //
-// Not granted: any Delete* on buckets, keys, aliases or roles; disabling keys, and
-// deleting any key but an unaliased one s3crr created itself (the loser of a
-// duplicate run's create race); iam:PutRolePermissionsBoundary / DeleteRolePermissionsBoundary (so a role
+// Deletes are granted only for `crr destroy`, and only on what s3crr makes: roles under
+// /s3crr/ tagged s3crr:managed-by, aliases under the alias prefix and keys tagged
+// s3crr:managed-by (which only CreateKey can set), s3crr's alarms, in-prefix buckets
+// (DeleteBucket fails on a bucket holding any version, and the destroy stage deletes only
+// buckets tagged as s3crr's for the pair). Not granted: deleting objects, disabling keys,
+// deleting a key s3crr did not create; iam:PutRolePermissionsBoundary / DeleteRolePermissionsBoundary (so a role
 // created with the boundary keeps it); iam:AttachRolePolicy (inline only).
 
 // More condition operators and keys.
@@ -95,6 +98,8 @@ const (
 	PurposeRolePolicyWrite    = "RolePolicyWrite"
 	PurposeAlarms             = "Alarms"
 	PurposeEventsQueueLookup  = "EventsQueueLookup"
+	PurposeBucketTeardown     = "BucketTeardown"
+	PurposeRoleTeardown       = "RoleTeardown"
 	// Deny purposes: guards, not grants (no requirement rows).
 	PurposeDenyKeyRetag      = "DenyTaggingExistingKeys"
 	PurposeDenyLockoutBypass = "DenyLockoutBypass"
@@ -164,7 +169,20 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 				"s3:GetBucketTagging",
 				"s3:GetEncryptionConfiguration",
 				"s3:GetBucketNotification",
+				// The destroy stage deletes a bucket only when it holds no version
+				// and no delete marker.
+				"s3:ListBucketVersions",
 			},
+			Resource: []string{buckets},
+		},
+		{
+			// `crr destroy`: a bucket policy whose only statements were the pair's,
+			// and (with --delete-buckets) an empty bucket s3crr created. S3 refuses
+			// DeleteBucket on a bucket with any object version (BucketNotEmpty), so
+			// no grant here can remove data.
+			Sid:      SidPrefix + PurposeBucketTeardown,
+			Effect:   Allow,
+			Action:   []string{"s3:DeleteBucketPolicy", "s3:DeleteBucket"},
 			Resource: []string{buckets},
 		},
 		{
@@ -248,6 +266,16 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Condition: map[string]map[string][]string{StringEquals: {KeyPermissionsBound: {names.BoundaryPolicyARN(acct)}}},
 		},
 		{
+			// `crr destroy` deletes the pair's replication role: only roles under
+			// /s3crr/ that carry s3crr's creation tag, so a same-named role someone
+			// else made there is never touched.
+			Sid:       SidPrefix + PurposeRoleTeardown,
+			Effect:    Allow,
+			Action:    []string{"iam:ListRolePolicies", "iam:DeleteRolePolicy", "iam:DeleteRole"},
+			Resource:  []string{roles},
+			Condition: map[string]map[string][]string{StringEquals: {ResourceTagKey(names.ManagedByTagKey): {names.ManagedByTagValue}}},
+		},
+		{
 			// CreateKey with Tags also needs kms:TagResource, in an IAM policy not
 			// restricted to particular keys (the key does not exist yet). The keys
 			// stage tags every key it creates with s3crr:managed-by, s3crr:pair-id and
@@ -297,15 +325,16 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 		{
 			Sid:      SidPrefix + PurposeAliasWrite,
 			Effect:   Allow,
-			Action:   []string{"kms:CreateAlias"},
+			Action:   []string{"kms:CreateAlias", "kms:DeleteAlias"},
 			Resource: []string{aliases},
 		},
 		{
-			// CreateAlias is authorized on the key as well (an alias can grant
-			// access through alias-based policies), so only a key s3crr created...
+			// CreateAlias and DeleteAlias are authorized on the key as well (an
+			// alias can grant access through alias-based policies), so only a key
+			// s3crr created...
 			Sid:       SidPrefix + PurposeAliasTarget,
 			Effect:    Allow,
-			Action:    []string{"kms:CreateAlias"},
+			Action:    []string{"kms:CreateAlias", "kms:DeleteAlias"},
 			Resource:  []string{keys},
 			Condition: map[string]map[string][]string{StringEquals: createdKey},
 		},
@@ -349,17 +378,16 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 		},
 		{
 			// Two runs of the same pair at once can each create a key; the one whose
-			// alias lost the race schedules deletion of the key it created. Only keys
-			// s3crr created, and only while no alias names them, so no key in use can
-			// be deleted (kms:ResourceAliases is absent from a key without aliases).
-			Sid:      SidPrefix + PurposeKeyDiscard,
-			Effect:   Allow,
-			Action:   []string{"kms:ScheduleKeyDeletion"},
-			Resource: []string{keys},
-			Condition: map[string]map[string][]string{
-				StringEquals: createdKey,
-				Null:         {KeyKMSResourceAliases: {"true"}},
-			},
+			// alias lost the race schedules deletion of the key it created. And
+			// `crr destroy --delete-keys` schedules the deletion of the pair's keys
+			// while their alias still names them (so an interrupted teardown finds
+			// them again). Only keys s3crr created, with KMS's waiting period, during
+			// which the owner can cancel.
+			Sid:       SidPrefix + PurposeKeyDiscard,
+			Effect:    Allow,
+			Action:    []string{"kms:ScheduleKeyDeletion"},
+			Resource:  []string{keys},
+			Condition: map[string]map[string][]string{StringEquals: createdKey},
 		},
 	}
 	// The events stage ensures every pair's replication-failure alarm, so the grant is
@@ -370,7 +398,7 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 	st = append(st, Statement{
 		Sid:      SidPrefix + PurposeAlarms,
 		Effect:   Allow,
-		Action:   []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms"},
+		Action:   []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"},
 		Resource: []string{"arn:" + names.Partition + ":cloudwatch:*:" + acct + ":alarm:" + names.AlarmNamePrefix + "*"},
 	})
 	// Preflight checks that the source region has MemberStack's events queue before

@@ -190,7 +190,7 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposeBucketConfigWrite, "s3:PutBucketTagging", s(names.StageBucket), "PutBucketTagging")
 	prov(PurposeBucketConfigWrite, "s3:PutEncryptionConfiguration", s(names.StageEncryption), "PutBucketEncryption")
 	prov(PurposeBucketConfigWrite, "s3:PutBucketNotification", s(names.StageEvents), "PutBucketNotificationConfiguration")
-	prov(PurposeReplicationConfig, "s3:PutReplicationConfiguration", s(names.StageReplication), "PutBucketReplication")
+	prov(PurposeReplicationConfig, "s3:PutReplicationConfiguration", s(names.StageReplication, names.StageDestroyReplication), "PutBucketReplication", "DeleteBucketReplication (S3 authorizes it as s3:PutReplicationConfiguration)")
 	provWhy(PurposePassRole, "iam:PassRole", s(names.StageReplication),
 		"PutBucketReplication checks that the caller may pass the role it names to S3", "PutBucketReplication")
 	provWhy(PurposeRoleCreate, "iam:CreateRole", s(names.StageRole),
@@ -222,8 +222,24 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposeKeyManage, "kms:PutKeyPolicy", s(names.StageKeyPolicy), "PutKeyPolicy")
 	provWhy(PurposeKeyManageBrought, "kms:PutKeyPolicy", s(names.StageKeyPolicy),
 		"the pair's key-policy statements on a key its owner brought and tagged s3crr:provisioner-access=allow", "PutKeyPolicy")
-	provWhy(PurposeKeyDiscard, "kms:ScheduleKeyDeletion", s(names.StageKey),
-		"a duplicate run that lost the alias race to a run of the same pair deletes the key it created, instead of leaving it billed forever", "ScheduleKeyDeletion")
+	provWhy(PurposeKeyDiscard, "kms:ScheduleKeyDeletion", s(names.StageKey, names.StageDestroyKey),
+		"a duplicate run that lost the alias race to a run of the same pair deletes the key it created, instead of leaving it billed forever; `crr destroy --delete-keys` schedules the deletion of the pair's keys", "ScheduleKeyDeletion")
+	// `crr destroy`'s stages.
+	provWhy(PurposeBucketConfigRead, "s3:ListBucketVersions", s(names.StageDestroyBucket),
+		"a bucket is deleted only when it holds no object version and no delete marker", "ListObjectVersions")
+	provWhy(PurposeBucketTeardown, "s3:DeleteBucketPolicy", s(names.StageDestroyBucketPolicy),
+		"a bucket policy whose only statements were the pair's is deleted rather than left empty (S3 refuses an empty policy)", "DeleteBucketPolicy")
+	provWhy(PurposeBucketTeardown, "s3:DeleteBucket", s(names.StageDestroyBucket),
+		"--delete-buckets deletes an empty bucket s3crr created for the pair", "DeleteBucket")
+	prov(PurposeRoleTeardown, "iam:ListRolePolicies", s(names.StageDestroyRole), "ListRolePolicies")
+	prov(PurposeRoleTeardown, "iam:DeleteRolePolicy", s(names.StageDestroyRole), "DeleteRolePolicy")
+	provWhy(PurposeRoleTeardown, "iam:DeleteRole", s(names.StageDestroyRole),
+		"the pair's replication role, only one tagged s3crr:managed-by", "DeleteRole")
+	prov(PurposeAliasWrite, "kms:DeleteAlias", s(names.StageDestroyKey), "DeleteAlias")
+	provWhy(PurposeAliasTarget, "kms:DeleteAlias", s(names.StageDestroyKey),
+		"DeleteAlias is authorized on the alias and on the key it points at; here a key s3crr created (s3crr:managed-by)", "DeleteAlias")
+	provWhy(PurposeAlarms, "cloudwatch:DeleteAlarms", s(names.StageDestroyEvents),
+		"the pair's replication-failure alarm goes with the pair", "DeleteAlarms")
 	prov(PurposeKeyManage, "kms:EnableKeyRotation", s(names.StageKey), "EnableKeyRotation")
 	provWhy(PurposeAlarms, "cloudwatch:PutMetricAlarm", s(names.StageEvents),
 		"the replication-failure alarm, with no tags and no actions", "PutMetricAlarm")

@@ -77,6 +77,7 @@ var purposes = []string{
 	PurposeReplicationConfig, PurposePassRole, PurposeRoleCreate, PurposeRoleManage, PurposeRoleLookup,
 	PurposeKeyCreate, PurposeKeyCreateTags, PurposeAliasWrite, PurposeAliasTarget, PurposeKeyList,
 	PurposeKeyRead, PurposeKeyManage, PurposeAlarms, PurposeEventsQueueLookup,
+	PurposeBucketTeardown, PurposeRoleTeardown,
 	PurposeAssumeProvisioner, PurposePublishAlerts, PurposeAlertKey,
 	PurposePairsRegister, PurposeInvokeFunctions,
 	purposeDenyInsecureTransport,

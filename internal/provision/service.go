@@ -6,7 +6,7 @@
 //
 // s3crr runs in other people's accounts: it merges instead of replacing (key and bucket
 // policy statements by Sid, replication rules by ID, notification configurations by ID),
-// never deletes anything, and refuses (Conflict) to take over what it did not create.
+// deletes nothing while provisioning, and refuses (Conflict) to take over what it did not create.
 package provision
 
 import (
@@ -57,6 +57,14 @@ var stageRunners = map[string]func(*stage, context.Context) error{
 	names.StageReplication:      (*stage).replication,
 	names.StageEvents:           (*stage).events,
 	names.StageCheckReplication: (*stage).checkReplication,
+
+	names.StageDestroyReplication:  (*stage).destroyReplication,
+	names.StageDestroyEvents:       (*stage).destroyEvents,
+	names.StageDestroyBucketPolicy: (*stage).destroyBucketPolicy,
+	names.StageDestroyKeyPolicy:    (*stage).destroyKeyPolicy,
+	names.StageDestroyRole:         (*stage).destroyRole,
+	names.StageDestroyKey:          (*stage).destroyKey,
+	names.StageDestroyBucket:       (*stage).destroyBucket,
 }
 
 // Event is the provision Lambda's input: one stage for one side of a pair.
@@ -66,6 +74,8 @@ type Event struct {
 	Request json.RawMessage `json:"request"`
 	// Plan makes the stage read-only: it reports the changes it would make.
 	Plan bool `json:"plan,omitempty"`
+	// Destroy carries `crr destroy`'s options to the destroy stages; other stages ignore it.
+	Destroy DestroyOptions `json:"destroy,omitzero"`
 }
 
 // Change is one change a stage made (or, in plan mode, would make).
@@ -169,14 +179,14 @@ func (s *Service) run(ctx context.Context, ev Event) (Result, error) {
 	if problems := s.cfg.scopeProblems(req); len(problems) > 0 {
 		return Result{Stage: ev.Stage, Side: ev.Side}, &InvalidSpec{Message: "the request is outside this deployment's scope:\n" + strings.Join(problems, "\n")}
 	}
-	st := &stage{svc: s, req: req, plan: ev.Plan, res: Result{Stage: ev.Stage, Side: ev.Side, Changes: []Change{}, Outputs: map[string]string{}}}
+	st := &stage{svc: s, req: req, plan: ev.Plan, destroy: ev.Destroy, res: Result{Stage: ev.Stage, Side: ev.Side, Changes: []Change{}, Outputs: map[string]string{}}}
 	if ev.Side != "" && ev.Side != SideSource && ev.Side != SideDestination {
 		return st.res, &InvalidSpec{Message: fmt.Sprintf("event.side %q: must be %q or %q", ev.Side, SideSource, SideDestination)}
 	}
 	run, ok := stageRunners[ev.Stage]
 	if !ok {
-		names := make([]string, 0, len(Stages))
-		for _, x := range Stages {
+		names := make([]string, 0, len(Stages)+len(DestroyStages))
+		for _, x := range append(Stages[:len(Stages):len(Stages)], DestroyStages...) {
 			names = append(names, x.Name)
 		}
 		return st.res, &InvalidSpec{Message: fmt.Sprintf("event.stage %q: unknown stage (known: %s)", ev.Stage, strings.Join(names, ", "))}

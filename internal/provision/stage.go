@@ -20,6 +20,7 @@ type stage struct {
 	svc      *Service
 	req      spec.Request
 	plan     bool
+	destroy  DestroyOptions
 	res      Result
 	sessions map[string]*member
 }

@@ -1,0 +1,418 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/names"
+	"github.com/s3crr/s3crr/internal/policy"
+)
+
+// This file tears a pair down (`crr destroy`, statemachine/destroy.asl.json). Each destroy
+// stage reads, removes only what s3crr made for this pair (its rule by ID, its statements
+// by Sid, its notification by ID, its role, alarm, keys and buckets only when their tags
+// say s3crr created them for this pair), and reports every change; in plan mode it only
+// reports. Nothing that holds data is removed unless asked (keys with DeleteKeys, buckets
+// with DeleteBuckets, and buckets only when empty), and no object is ever deleted. A stage
+// that finds nothing of the pair's left does nothing, so a second destroy makes no
+// mutating call and any stage can be re-run after a failure.
+
+// DestroyStages is the order in which a teardown runs the destroy stages, with their
+// sides: replication stops first, so no object fails for lack of a grant a later stage
+// removes; keys and buckets go last, after everything that uses them.
+var DestroyStages = []struct {
+	Name  string
+	Sides []string
+}{
+	{names.StageDestroyReplication, []string{SideSource}},
+	{names.StageDestroyEvents, []string{SideSource}},
+	{names.StageDestroyBucketPolicy, []string{SideSource, SideDestination}},
+	{names.StageDestroyKeyPolicy, []string{SideSource, SideDestination}},
+	{names.StageDestroyRole, []string{SideSource}},
+	{names.StageDestroyKey, []string{SideSource, SideDestination}},
+	{names.StageDestroyBucket, []string{SideSource, SideDestination}},
+}
+
+// DefaultKeyPendingWindowDays is the waiting period before KMS deletes a key s3crr
+// scheduled for deletion: KMS's own default and maximum, the longest time to cancel.
+const DefaultKeyPendingWindowDays = 30
+
+// DestroyOptions say what a teardown may remove beyond s3crr's configuration.
+type DestroyOptions struct {
+	// DeleteKeys schedules the deletion of the pair's keys s3crr created (and removes
+	// their aliases). Without it they are kept.
+	DeleteKeys bool `json:"deleteKeys,omitempty"`
+	// DeleteBuckets deletes the pair's buckets s3crr created, when they hold no object
+	// version and no delete marker. Without it they are kept.
+	DeleteBuckets bool `json:"deleteBuckets,omitempty"`
+	// PendingWindowInDays is the keys' waiting period (7 to 30); 0 means
+	// DefaultKeyPendingWindowDays.
+	PendingWindowInDays int32 `json:"pendingWindowInDays,omitempty"`
+}
+
+// Destroy runs every destroy stage in order, as the destroy state machine does but
+// without its retries; with plan it only reports what would be removed.
+func (s *Service) Destroy(ctx context.Context, request []byte, opts DestroyOptions, plan bool) ([]Result, error) {
+	var out []Result
+	for _, stg := range DestroyStages {
+		for _, side := range stg.Sides {
+			res, err := s.Run(ctx, Event{Stage: stg.Name, Side: side, Request: request, Plan: plan, Destroy: opts})
+			out = append(out, res)
+			if err != nil {
+				return out, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// destroyReplication removes the pair's rule from the source bucket's replication
+// configuration by ID, keeping every other rule; the configuration itself is deleted only
+// when the pair's rule was the last one.
+func (st *stage) destroyReplication(ctx context.Context) error {
+	m, err := st.session(ctx, SideSource)
+	if err != nil {
+		return err
+	}
+	bucket := st.req.Source.Bucket
+	cfg, err := getReplication(ctx, m, bucket)
+	if err != nil || cfg == nil {
+		return ignoreNoBucket(err)
+	}
+	id := st.req.RuleID()
+	var rest []s3types.ReplicationRule
+	for _, r := range cfg.Rules {
+		if aws.ToString(r.ID) != id {
+			rest = append(rest, r)
+		}
+	}
+	if len(rest) == len(cfg.Rules) {
+		return nil
+	}
+	arn := "arn:aws:s3:::" + bucket
+	if len(rest) == 0 {
+		return st.change(m, arn, "delete replication configuration", "rule "+id+" was its only rule", func() error {
+			_, err := m.s3.DeleteBucketReplication(ctx, &s3.DeleteBucketReplicationInput{Bucket: aws.String(bucket)})
+			return m.classify("s3:DeleteBucketReplication "+bucket, err)
+		})
+	}
+	return st.change(m, arn, "remove replication rule", fmt.Sprintf("%s (%d other rules kept)", id, len(rest)), func() error {
+		_, err := m.s3.PutBucketReplication(ctx, &s3.PutBucketReplicationInput{Bucket: aws.String(bucket),
+			ReplicationConfiguration: &s3types.ReplicationConfiguration{Role: cfg.Role, Rules: rest}})
+		return m.classify("s3:PutReplicationConfiguration "+bucket, err)
+	})
+}
+
+// destroyEvents removes s3crr's notification configuration from the source bucket
+// (every other notification kept) and deletes the pair's failed-replication alarm.
+func (st *stage) destroyEvents(ctx context.Context) error {
+	m, err := st.session(ctx, SideSource)
+	if err != nil {
+		return err
+	}
+	bucket := st.req.Source.Bucket
+	out, err := m.s3.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(bucket)})
+	switch {
+	case awsclient.IsNotFound(err):
+	case err != nil:
+		return m.classify("s3:GetBucketNotification "+bucket, err)
+	default:
+		var rest []s3types.QueueConfiguration
+		for _, q := range out.QueueConfigurations {
+			if aws.ToString(q.Id) != names.EventsConfigurationID {
+				rest = append(rest, q)
+			}
+		}
+		if len(rest) != len(out.QueueConfigurations) {
+			// PutBucketNotificationConfiguration replaces the whole configuration, so
+			// everything else goes back as it was.
+			in := &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String(bucket), NotificationConfiguration: &s3types.NotificationConfiguration{
+				QueueConfigurations:          rest,
+				TopicConfigurations:          out.TopicConfigurations,
+				LambdaFunctionConfigurations: out.LambdaFunctionConfigurations,
+				EventBridgeConfiguration:     out.EventBridgeConfiguration,
+			}}
+			err := st.change(m, "arn:aws:s3:::"+bucket, "unsubscribe replication events", names.EventsConfigurationID+" (other notifications kept)", func() error {
+				_, err := m.s3.PutBucketNotificationConfiguration(ctx, in)
+				return m.classify("s3:PutBucketNotification "+bucket, err)
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	name := names.FailedReplicationAlarmName(st.req.PairID)
+	alarms, err := m.cloudwatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{name}})
+	if err != nil {
+		return m.classify("cloudwatch:DescribeAlarms "+name, err)
+	}
+	for _, a := range alarms.MetricAlarms {
+		if aws.ToString(a.AlarmName) != name {
+			continue
+		}
+		return st.change(m, aws.ToString(a.AlarmArn), "delete failed-replication alarm", name, func() error {
+			_, err := m.cloudwatch.DeleteAlarms(ctx, &cloudwatch.DeleteAlarmsInput{AlarmNames: []string{name}})
+			return m.classify("cloudwatch:DeleteAlarms "+name, err)
+		})
+	}
+	return nil
+}
+
+// destroyBucketPolicy removes the pair's statements (by Sid) from a side's bucket policy,
+// keeping every other statement; the policy is deleted only when nothing is left.
+func (st *stage) destroyBucketPolicy(ctx context.Context) error {
+	side := st.side()
+	m, err := st.session(ctx, side)
+	if err != nil {
+		return err
+	}
+	bucket := st.endpoint(side).Bucket
+	out, err := m.s3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
+	if awsclient.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return m.classify("s3:GetBucketPolicy "+bucket, err)
+	}
+	existing, err := policy.ParseDocument([]byte(aws.ToString(out.Policy)))
+	if err != nil {
+		return fmt.Errorf("parse the bucket policy of %s: %w", bucket, err)
+	}
+	rest, sids := policy.RemovePair(existing, st.req.PairID)
+	if len(sids) == 0 {
+		return nil
+	}
+	arn := "arn:aws:s3:::" + bucket
+	if len(rest.Statement) == 0 {
+		return st.change(m, arn, "delete bucket policy", "its only statements were the pair's: "+strings.Join(sids, ", "), func() error {
+			_, err := m.s3.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String(bucket)})
+			return m.classify("s3:DeleteBucketPolicy "+bucket, err)
+		})
+	}
+	return st.change(m, arn, "remove bucket policy statements", fmt.Sprintf("%s (%d other statements kept)", strings.Join(sids, ", "), len(rest.Statement)), func() error {
+		_, err := m.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(string(rest.JSON()))})
+		return m.classify("s3:PutBucketPolicy "+bucket, err)
+	})
+}
+
+// destroyKeyPolicy removes the pair's statements (by Sid) from a side's key policy,
+// keeping every other statement. A key always has a policy, so it is never deleted.
+func (st *stage) destroyKeyPolicy(ctx context.Context) error {
+	side := st.side()
+	m, err := st.session(ctx, side)
+	if err != nil {
+		return err
+	}
+	meta, found, err := describeKey(ctx, m, st.endpoint(side))
+	if err != nil || !found || meta.KeyState == kmstypes.KeyStatePendingDeletion {
+		return err
+	}
+	keyARN := aws.ToString(meta.Arn)
+	out, err := m.kms.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default")})
+	if err != nil {
+		return m.classify("kms:GetKeyPolicy "+keyARN, err)
+	}
+	existing, err := policy.ParseDocument([]byte(aws.ToString(out.Policy)))
+	if err != nil {
+		return fmt.Errorf("parse the key policy of %s: %w", keyARN, err)
+	}
+	rest, sids := policy.RemovePair(existing, st.req.PairID)
+	if len(sids) == 0 {
+		return nil
+	}
+	return st.change(m, keyARN, "remove key policy statements", fmt.Sprintf("%s (%d other statements kept)", strings.Join(sids, ", "), len(rest.Statement)), func() error {
+		_, err := m.kms.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default"), Policy: aws.String(string(rest.JSON()))})
+		return m.classifyAliasAuthorized(ctx, "kms:PutKeyPolicy", keyARN, err)
+	})
+}
+
+// destroyRole deletes the pair's replication role, only when its tags say s3crr created it
+// for this pair, and not while the source bucket's replication configuration still uses
+// it for other rules (someone added rules with it): deleting it would stop theirs.
+func (st *stage) destroyRole(ctx context.Context) error {
+	m, err := st.session(ctx, SideSource)
+	if err != nil {
+		return err
+	}
+	name := st.req.ReplicationRoleName()
+	out, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	if awsclient.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return m.classify("iam:GetRole "+name, err)
+	}
+	roleARN := aws.ToString(out.Role.Arn)
+	if !roleIsOurs(out.Role.Tags, st.req.PairID) {
+		st.warn("role %s was not created by s3crr for pair %s: kept", roleARN, st.req.PairID)
+		return nil
+	}
+	cfg, err := getReplication(ctx, m, st.req.Source.Bucket)
+	if err := ignoreNoBucket(err); err != nil {
+		return err
+	}
+	if cfg != nil && aws.ToString(cfg.Role) == roleARN && (!st.plan || len(cfg.Rules) != 1 || aws.ToString(cfg.Rules[0].ID) != st.req.RuleID()) {
+		st.warn("role %s is still the replication role of s3://%s for rules s3crr did not make: kept (fix: give those rules another role, then destroy again)", roleARN, st.req.Source.Bucket)
+		return nil
+	}
+	var policies []string
+	p := iam.NewListRolePoliciesPaginator(m.iam, &iam.ListRolePoliciesInput{RoleName: aws.String(name)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return m.classify("iam:ListRolePolicies "+name, err)
+		}
+		policies = append(policies, page.PolicyNames...)
+	}
+	for _, pol := range policies {
+		err := st.change(m, roleARN, "delete role policy", pol, func() error {
+			_, err := m.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(pol)})
+			if awsclient.IsNotFound(err) {
+				return nil
+			}
+			return m.classify("iam:DeleteRolePolicy "+name, err)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return st.change(m, roleARN, "delete replication role", "tagged "+names.ManagedByTagKey+" for this pair", func() error {
+		_, err := m.iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)})
+		if awsclient.IsNotFound(err) {
+			return nil
+		}
+		return m.classify("iam:DeleteRole "+name, err)
+	})
+}
+
+// destroyKey schedules the deletion of a side's key and removes its alias, only with
+// DeleteKeys and only for a key s3crr created for this pair (its creation tags); KMS
+// keeps it for the waiting period, during which the owner can cancel. The deletion is
+// scheduled before the alias goes, so an interrupted run still finds the key by alias.
+func (st *stage) destroyKey(ctx context.Context) error {
+	side := st.side()
+	m, err := st.session(ctx, side)
+	if err != nil {
+		return err
+	}
+	ep := st.endpoint(side)
+	meta, found, err := describeKey(ctx, m, ep)
+	if err != nil || !found {
+		return err
+	}
+	keyARN := aws.ToString(meta.Arn)
+	tags, err := keyTags(ctx, m, keyARN)
+	if err != nil {
+		return err
+	}
+	ours := tags[names.ManagedByTagKey] == names.ManagedByTagValue && tags[names.PairIDTagKey] == st.req.PairID
+	switch {
+	case !ours:
+		st.warn("%s key %s was not created by s3crr for pair %s: kept", side, keyARN, st.req.PairID)
+		return nil
+	case !st.destroy.DeleteKeys:
+		st.warn("%s key %s kept (--delete-keys schedules its deletion)", side, keyARN)
+		return nil
+	}
+	if meta.KeyState != kmstypes.KeyStatePendingDeletion {
+		days := st.destroy.PendingWindowInDays
+		if days == 0 {
+			days = DefaultKeyPendingWindowDays
+		}
+		err := st.change(m, keyARN, "schedule key deletion", fmt.Sprintf("in %d days (cancel with kms cancel-key-deletion)", days), func() error {
+			_, err := m.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(keyARN), PendingWindowInDays: aws.Int32(days)})
+			return m.classify("kms:ScheduleKeyDeletion "+keyARN, err)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if ep.KMSKeyAlias == "" {
+		return nil
+	}
+	return st.change(m, keyARN, "delete alias", ep.KMSKeyAlias, func() error {
+		_, err := m.kms.DeleteAlias(ctx, &kms.DeleteAliasInput{AliasName: aws.String(ep.KMSKeyAlias)})
+		if awsclient.IsNotFound(err) {
+			return nil
+		}
+		return m.classify("kms:DeleteAlias "+ep.KMSKeyAlias, err)
+	})
+}
+
+// destroyBucket deletes a side's bucket only with DeleteBuckets, only when s3crr created
+// it for this pair (its tags) and only when it holds no object version and no delete
+// marker: s3crr never deletes data, so a bucket with any is kept and said so.
+func (st *stage) destroyBucket(ctx context.Context) error {
+	side := st.side()
+	m, err := st.session(ctx, side)
+	if err != nil {
+		return err
+	}
+	bucket := st.endpoint(side).Bucket
+	tags := map[string]string{}
+	out, err := m.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
+	switch {
+	case awsclient.ErrorCode(err) == "NoSuchBucket":
+		return nil
+	case awsclient.IsNotFound(err):
+	case err != nil:
+		return m.classify("s3:GetBucketTagging "+bucket, err)
+	default:
+		for _, t := range out.TagSet {
+			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	_, forPair := tags[names.PairTagKey(st.req.PairID)]
+	switch {
+	case tags[names.ManagedByTagKey] != names.ManagedByTagValue || !forPair:
+		st.warn("bucket %s was not created by s3crr for pair %s: kept", bucket, st.req.PairID)
+		return nil
+	case !st.destroy.DeleteBuckets:
+		st.warn("bucket %s kept (--delete-buckets deletes it when it is empty)", bucket)
+		return nil
+	}
+	list, err := m.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), MaxKeys: aws.Int32(1)})
+	if err != nil {
+		return m.classify("s3:ListBucketVersions "+bucket, err)
+	}
+	if len(list.Versions) > 0 || len(list.DeleteMarkers) > 0 {
+		st.warn("bucket %s holds object versions or delete markers: kept (s3crr never deletes data)", bucket)
+		return nil
+	}
+	err = st.change(m, "arn:aws:s3:::"+bucket, "delete bucket", "empty, created by s3crr for this pair", func() error {
+		_, err := m.s3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)})
+		if awsclient.ErrorCode(err) == "BucketNotEmpty" {
+			// Written to since the listing: still data, still kept.
+			st.warn("bucket %s was written to while being destroyed: kept", bucket)
+			return errKept
+		}
+		return m.classify("s3:DeleteBucket "+bucket, err)
+	})
+	if errors.Is(err, errKept) {
+		return nil
+	}
+	return err
+}
+
+// errKept is what destroyBucket's apply func returns when the bucket turned out not to be
+// deletable for a reason that is not a failure (data arrived): the change is not recorded.
+var errKept = errors.New("kept")
+
+// ignoreNoBucket treats a bucket that no longer exists as nothing left to remove.
+func ignoreNoBucket(err error) error {
+	if awsclient.ErrorCode(err) == "NoSuchBucket" {
+		return nil
+	}
+	return err
+}
