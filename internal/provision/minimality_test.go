@@ -474,6 +474,11 @@ func TestProvisionerPermissionsAreMinimal(t *testing.T) {
 						for run := 0; run < 2 && err == nil; run++ {
 							_, err = env.svc.Apply(context.Background(), reqJSON)
 						}
+						// Then the teardown, with everything it may remove, for the
+						// destroy stages' deletes.
+						if err == nil {
+							_, err = env.svc.Destroy(context.Background(), reqJSON, DestroyOptions{DeleteKeys: true, DeleteBuckets: true}, false)
+						}
 						var ad *AccessDenied
 						if errors.As(err, &ad) && strings.Contains(err.Error(), action) {
 							return // the documented failure: a stage's AccessDenied naming the action
