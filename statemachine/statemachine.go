@@ -43,6 +43,10 @@ const (
 // Provision is the name of the provision state machine for Load.
 const Provision = "provision"
 
+// Destroy is the name of the destroy state machine for Load (`crr destroy`); it has the
+// same placeholders as Provision.
+const Destroy = "destroy"
+
 // LambdaErrorNames are the errors the provision Lambda returns by name
 // (aws-lambda-go reports the Go type name as errorType). The ASL's Retry and
 // Catch match exactly these, so the provision code's error types must be named

@@ -351,10 +351,27 @@ type provisionerScenario struct {
 	name string
 	// setup prepares the accounts; it returns the request to apply, or nil for reqJSON.
 	setup func(t *testing.T, env *localEnv, req spec.Request, reqJSON []byte) []byte
+	// beforeDestroy, if set, changes the accounts between the provisioning runs and the
+	// teardown: some deletes happen only for what an owner changed since.
+	beforeDestroy func(t *testing.T, env *localEnv, req spec.Request)
 }
 
 var provisionerScenarios = []provisionerScenario{
 	{name: "fresh accounts", setup: func(*testing.T, *localEnv, spec.Request, []byte) []byte { return nil }},
+	// The bucket stage always adds the TLS-only statement, which destroy keeps; only when
+	// the owner has removed it are the pair's statements all the policy has, and destroy
+	// deletes the policy (s3:DeleteBucketPolicy).
+	{name: "owner dropped the TLS-only statement", setup: func(*testing.T, *localEnv, spec.Request, []byte) []byte { return nil },
+		beforeDestroy: func(t *testing.T, env *localEnv, req spec.Request) {
+			ctx := context.Background()
+			c := awsclient.S3(env.root(req.Destination.Account, req.Destination.Region))
+			out, err := c.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(req.Destination.Bucket)})
+			must(t, err)
+			doc, err := policy.ParseDocument([]byte(aws.ToString(out.Policy)))
+			must(t, err)
+			doc, _ = policy.Remove(doc, policy.SidDenyInsecureTransport)
+			must(t, call(c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(req.Destination.Bucket), Policy: aws.String(string(doc.JSON()))})))
+		}},
 	{name: "legacy buckets and unrelated keys", setup: func(t *testing.T, env *localEnv, req spec.Request, _ []byte) []byte {
 		ctx := context.Background()
 		for _, ep := range []spec.Endpoint{req.Source, req.Destination} {
@@ -476,6 +493,9 @@ func TestProvisionerPermissionsAreMinimal(t *testing.T) {
 						}
 						// Then the teardown, with everything it may remove, for the
 						// destroy stages' deletes.
+						if err == nil && sc.beforeDestroy != nil {
+							sc.beforeDestroy(t, env, req)
+						}
 						if err == nil {
 							_, err = env.svc.Destroy(context.Background(), reqJSON, DestroyOptions{DeleteKeys: true, DeleteBuckets: true}, false)
 						}
