@@ -309,4 +309,3 @@ func TestDestroyEmptyPairThenReapplyConverges(t *testing.T) {
 		t.Errorf("replication after re-apply: %s %s", status, code)
 	}
 }
-
