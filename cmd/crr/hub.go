@@ -17,17 +17,22 @@ import (
 // defaultStateMachineARN is where the HubStack puts the provision state machine: it has
 // a fixed name, so the ARN follows from the caller's account and region.
 func defaultStateMachineARN(ctx context.Context, cfg aws.Config) (string, error) {
+	return hubStateMachineARN(ctx, cfg, names.ProvisionStateMachineName)
+}
+
+// hubStateMachineARN is the ARN of one of the HubStack's state machines, by its fixed name.
+func hubStateMachineARN(ctx context.Context, cfg aws.Config, name string) (string, error) {
 	id, err := awsclient.STS(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil {
 		return "", explain(err, "sts:GetCallerIdentity", "", map[string]string{
-			"AccessDenied": "pass --state-machine with the provision state machine's ARN",
+			"AccessDenied": "pass --state-machine with the " + name + " state machine's ARN",
 		})
 	}
 	partition := arnField(aws.ToString(id.Arn), 1)
 	if partition == "" {
 		partition = "aws"
 	}
-	return fmt.Sprintf("arn:%s:states:%s:%s:stateMachine:%s", partition, cfg.Region, aws.ToString(id.Account), names.ProvisionStateMachineName), nil
+	return fmt.Sprintf("arn:%s:states:%s:%s:stateMachine:%s", partition, cfg.Region, aws.ToString(id.Account), name), nil
 }
 
 // executionARN is the ARN Step Functions gives an execution of a standard state machine:

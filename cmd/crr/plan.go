@@ -39,6 +39,8 @@ type stageEvent struct {
 	Side    string          `json:"side"`
 	Request json.RawMessage `json:"request"`
 	Plan    bool            `json:"plan"`
+	// Destroy is set for the destroy stages only, as destroy.asl.json passes it.
+	Destroy *provision.DestroyOptions `json:"destroy,omitempty"`
 }
 
 func plan(ctx context.Context, env *cliEnv, args []string) (err error) {

@@ -199,6 +199,8 @@ const testExternalID = "crr-cli-test-external-id"
 type planEnv struct {
 	hub *localhub.Hub
 	sim *localaws.Server
+	// deploy is how the member accounts were deployed, for tests that provision directly.
+	deploy localdeploy.Params
 	// function returns a provision function whose ExternalId is externalID.
 	function func(t *testing.T, externalID string) string
 }
@@ -224,7 +226,7 @@ func newPlanEnv(t *testing.T) *planEnv {
 	}
 	hub := startHub(t)
 	bin := provisionBootstrap(t)
-	return &planEnv{hub: hub, sim: sim, function: func(t *testing.T, externalID string) string {
+	return &planEnv{hub: hub, sim: sim, deploy: p, function: func(t *testing.T, externalID string) string {
 		t.Helper()
 		name := uniqueName("crr-provision")
 		_, err := hub.AddFunction(ctx, localhub.Function{
