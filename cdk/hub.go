@@ -44,6 +44,8 @@ type HubStack struct {
 	Functions map[string]awslambda.Function
 	// ProvisionStateMachine runs statemachine/provision.asl.json.
 	ProvisionStateMachine awsstepfunctions.StateMachine
+	// DestroyStateMachine runs statemachine/destroy.asl.json (destroy.go).
+	DestroyStateMachine awsstepfunctions.StateMachine
 	// AlertKey encrypts AlertTopic.
 	AlertKey awskms.Key
 	// AlertTopic receives failure alerts.
@@ -159,11 +161,15 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 	}
 	h.ProvisionStateMachine = sm
 	h.ExecutionAlarms = addExecutionAlarms(stack, sm, h.AlertTopic, cfg)
+	if h.DestroyStateMachine, err = newDestroyStateMachine(stack, h, smParams); err != nil {
+		return nil, err
+	}
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
 	}
 	out("ProvisionStateMachineArn", "Start an execution here with a pair request (crr apply, or the Step Functions console)", sm.StateMachineArn())
+	out("DestroyStateMachineArn", "Tear a pair down (crr destroy)", h.DestroyStateMachine.StateMachineArn())
 	out("AlertTopicArn", "Failure alerts; subscribe people or chat integrations here", h.AlertTopic.TopicArn())
 	out("PairsTableName", "Registered replication pairs", h.PairsTable.TableName())
 	out("EventBusArn", "Member accounts forward replication and alarm events here", h.EventBus.EventBusArn())

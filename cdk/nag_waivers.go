@@ -25,6 +25,8 @@ var provisionerWildcards = []reviewedWildcard{
 	{"S3crrRoleCreate", "Resource::arn:aws:iam::{account}:role/s3crr/*", "replication roles are created per pair under /s3crr/, only with the boundary"},
 	{"S3crrRoleManage", "Resource::arn:aws:iam::{account}:role/s3crr/*", "replication roles under /s3crr/, which carry the boundary"},
 	{"S3crrRolePolicyWrite", "Resource::arn:aws:iam::{account}:role/s3crr/*", "replication roles under /s3crr/, only those carrying the boundary (iam:PermissionsBoundary)"},
+	{"S3crrBucketTeardown", "Resource::arn:aws:s3:::{buckets}", "crr destroy: buckets s3crr may manage (bucketNamePrefix); DeleteBucket fails on any bucket holding a version, and the stage deletes only buckets tagged as s3crr's for the pair"},
+	{"S3crrRoleTeardown", "Resource::arn:aws:iam::{account}:role/s3crr/*", "crr destroy: replication roles under /s3crr/, only those tagged s3crr:managed-by (aws:ResourceTag)"},
 	{"S3crrRoleLookup", "Resource::arn:aws:iam::{account}:role/s3crr-repl-*", "read-only GetRole of a replication role before it exists (IAM authorizes it without the path)"},
 	{"S3crrKeyCreate", "Resource::*", "kms:CreateKey has no resource; conditioned on key spec and usage"},
 	{"S3crrKeyCreateTags", "Resource::*", "CreateKey's kms:TagResource is checked before the key exists; conditioned on s3crr's marker tag"},

@@ -101,6 +101,7 @@ func generated() map[string]Document {
 	for name, h := range hubConfigs() {
 		docs["hub-provision-"+name] = ProvisionFunctionPolicy(h)
 		docs["hub-state-machine-"+name] = StateMachinePolicy(h)
+		docs["hub-destroy-state-machine-"+name] = DestroyStateMachinePolicy(h)
 	}
 	// An organization deployment names no member account: a new one needs no change.
 	docs["hub-provision-organization"] = ProvisionFunctionPolicy(HubParams{OrganizationID: "o-a1b2c3d4e5", ExternalID: "s3crr-test-external-id"})

@@ -46,7 +46,10 @@ const (
 	PurposePublishAlerts     = "PublishAlerts"
 	PurposeAlertKey          = "AlertKey"
 	PurposePairsRegister     = "PairsRegister"
-	PurposeInvokeFunctions   = "InvokeFunctions"
+	// PurposePairsUnregister: the destroy state machine reads a pair's registration (the
+	// request it was provisioned with) and deletes it at the end.
+	PurposePairsUnregister = "PairsUnregister"
+	PurposeInvokeFunctions = "InvokeFunctions"
 )
 
 // ProvisionerRoleARNs returns the provisioner role's ARN in every member
@@ -134,6 +137,27 @@ func StateMachinePolicy(h HubParams) Document {
 		Sid:      SidPrefix + PurposePairsRegister,
 		Effect:   Allow,
 		Action:   []string{"dynamodb:PutItem"},
+		Resource: []string{h.TableARN},
+	})
+	return Document{Version: Version, Statement: st}
+}
+
+// DestroyStateMachinePolicy is the destroy state machine's role policy
+// (statemachine/destroy.asl.json): invoke the provision Lambda's destroy stages, alert on
+// failure, and read then delete the pair's registration. No PutItem: a teardown never
+// registers anything.
+func DestroyStateMachinePolicy(h HubParams) Document {
+	st := []Statement{{
+		Sid:      SidPrefix + PurposeInvokeFunctions,
+		Effect:   Allow,
+		Action:   []string{"lambda:InvokeFunction"},
+		Resource: cloneStrings(h.FunctionARNs),
+	}}
+	st = append(st, h.publishAlerts()...)
+	st = append(st, Statement{
+		Sid:      SidPrefix + PurposePairsUnregister,
+		Effect:   Allow,
+		Action:   []string{"dynamodb:GetItem", "dynamodb:DeleteItem"},
 		Resource: []string{h.TableARN},
 	})
 	return Document{Version: Version, Statement: st}

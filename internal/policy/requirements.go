@@ -255,6 +255,8 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposeAlertKey, ActKMSGenerateDataKey, s(HubStateMachine), "Publish (SNS calls GenerateDataKey)")
 	prov(PurposeAlertKey, ActKMSDecrypt, s(HubStateMachine), "Publish (SNS calls Decrypt)")
 	prov(PurposePairsRegister, "dynamodb:PutItem", s(HubStateMachine), "dynamodb:putItem task")
+	prov(PurposePairsUnregister, "dynamodb:GetItem", s(HubStateMachine), "destroy's dynamodb:getItem task (the registered request)")
+	prov(PurposePairsUnregister, "dynamodb:DeleteItem", s(HubStateMachine), "destroy's dynamodb:deleteItem task")
 	prov(PurposeInvokeFunctions, "lambda:InvokeFunction", s(HubStateMachine), "lambda:invoke task")
 
 	// The replication monitor (ReplicationMonitorPolicy).

@@ -556,21 +556,9 @@ func TestStateMachinePermissionsAreMinimal(t *testing.T) {
 			{Action: "kms:Decrypt", Resource: hp.TopicKeyARN, Context: map[string][]string{
 				"kms:ViaService": {"sns." + region + ".amazonaws.com"}, "kms:EncryptionContext:aws:sns:topicArn": {hp.TopicARN}}},
 		},
-		"dynamodb:putItem": {{Action: "dynamodb:PutItem", Resource: hp.TableARN}},
-	}
-	raw, err := statemachine.Raw(statemachine.Provision)
-	must(t, err)
-	var calls []authz.Request
-	for _, m := range regexp.MustCompile(`"arn:aws:states:::([a-zA-Z]+:[a-zA-Z]+)`).FindAllStringSubmatch(string(raw), -1) {
-		reqs, ok := integrations[m[1]]
-		if !ok {
-			t.Fatalf("the ASL uses integration %s, which this test does not know the calls of", m[1])
-		}
-		for _, r := range reqs {
-			if !slices.ContainsFunc(calls, func(c authz.Request) bool { return c.Action == r.Action }) {
-				calls = append(calls, r)
-			}
-		}
+		"dynamodb:putItem":    {{Action: "dynamodb:PutItem", Resource: hp.TableARN}},
+		"dynamodb:getItem":    {{Action: "dynamodb:GetItem", Resource: hp.TableARN}},
+		"dynamodb:deleteItem": {{Action: "dynamodb:DeleteItem", Resource: hp.TableARN}},
 	}
 	principal := authz.Principal{Account: hub, ARN: policy.RoleARN(hub, "/", "s3crr-hub-ProvisionStateMachineRole")}
 	allowed := func(doc policy.Document, r authz.Request) bool {
@@ -579,41 +567,70 @@ func TestStateMachinePermissionsAreMinimal(t *testing.T) {
 		r.Principal = principal
 		return authz.Authorize(authz.Input{Request: r, Mode: authz.ModeStandard, Identity: []*authz.Policy{p}, ResourceAccount: hub}).Allowed
 	}
-	doc := policy.StateMachinePolicy(hp)
-	for _, c := range calls {
-		if !allowed(doc, c) {
-			t.Errorf("the state machine policy does not allow %s on %s", c.Action, c.Resource)
-		}
-	}
+	// Each state machine with its own role's policy: the integrations its ASL uses must be
+	// allowed, and each action of the policy must be needed by one of them.
 	cases := 0
-	for _, st := range doc.Statement {
-		for _, action := range st.Action {
-			r, ok := policy.RequiredBy(st.Sid, action)
-			if !ok || len(r.Stages) == 0 || r.Stages[0] != policy.HubStateMachine {
-				t.Errorf("%s grants %s, which the requirement table does not give to the state machine", st.Sid, action)
-				continue
+	machines := []struct {
+		name string
+		doc  policy.Document
+	}{
+		{statemachine.Provision, policy.StateMachinePolicy(hp)},
+		{statemachine.Destroy, policy.DestroyStateMachinePolicy(hp)},
+	}
+	for _, m := range machines {
+		raw, err := statemachine.Raw(m.name)
+		must(t, err)
+		doc := m.doc
+		var calls []authz.Request
+		for _, x := range regexp.MustCompile(`"arn:aws:states:::([a-zA-Z]+:[a-zA-Z]+)`).FindAllStringSubmatch(string(raw), -1) {
+			reqs, ok := integrations[x[1]]
+			if !ok {
+				t.Fatalf("the %s ASL uses integration %s, which this test does not know the calls of", m.name, x[1])
 			}
-			cases++
-			t.Run(st.Sid+"/"+action, func(t *testing.T) {
-				reduced := without(doc, st.Sid, action)
-				var denied []string
-				for _, c := range calls {
-					if !allowed(reduced, c) {
-						denied = append(denied, c.Action)
+			for _, r := range reqs {
+				if !slices.ContainsFunc(calls, func(c authz.Request) bool { return c.Action == r.Action }) {
+					calls = append(calls, r)
+				}
+			}
+		}
+		for _, c := range calls {
+			if !allowed(doc, c) {
+				t.Errorf("the %s state machine policy does not allow %s on %s", m.name, c.Action, c.Resource)
+			}
+		}
+		for _, st := range doc.Statement {
+			for _, action := range st.Action {
+				r, ok := policy.RequiredBy(st.Sid, action)
+				if !ok || len(r.Stages) == 0 || r.Stages[0] != policy.HubStateMachine {
+					t.Errorf("%s grants %s, which the requirement table does not give to the state machine", st.Sid, action)
+					continue
+				}
+				cases++
+				t.Run(m.name+"/"+st.Sid+"/"+action, func(t *testing.T) {
+					reduced := without(doc, st.Sid, action)
+					var denied []string
+					for _, c := range calls {
+						if !allowed(reduced, c) {
+							denied = append(denied, c.Action)
+						}
 					}
-				}
-				if !slices.Contains(denied, action) {
-					t.Errorf("without %s every ASL call is still allowed (denied: %v); needed for %v", action, denied, r.Calls)
-				}
-			})
+					if !slices.Contains(denied, action) {
+						t.Errorf("without %s every ASL call is still allowed (denied: %v); needed for %v", action, denied, r.Calls)
+					}
+				})
+			}
 		}
 	}
 	t.Logf("state machine walk: %d cases", cases)
 	for _, r := range policy.Requirements() {
 		if len(r.Stages) > 0 && r.Stages[0] == policy.HubStateMachine {
-			if !slices.ContainsFunc(doc.Statement, func(s policy.Statement) bool {
-				return s.Sid == policy.SidPrefix+r.Purpose && slices.ContainsFunc(s.Action, func(a string) bool { return strings.EqualFold(a, r.Action) })
-			}) {
+			inSome := false
+			for _, m := range machines {
+				inSome = inSome || slices.ContainsFunc(m.doc.Statement, func(s policy.Statement) bool {
+					return s.Sid == policy.SidPrefix+r.Purpose && slices.ContainsFunc(s.Action, func(a string) bool { return strings.EqualFold(a, r.Action) })
+				})
+			}
+			if !inSome {
 				t.Errorf("requirement %s %s is not in the state machine policy, so it is never walked", r.Purpose, r.Action)
 			}
 		}
