@@ -19,7 +19,8 @@ import (
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
-// This file tears a pair down (`crr destroy`, statemachine/destroy.asl.json). Each destroy
+// This file tears a pair down (`crr destroy`, statemachine/destroy.asl.json; the AWS
+// behaviour it relies on is docs/aws-facts.md#F-TEARDOWN-DELETES). Each destroy
 // stage reads, removes only what s3crr made for this pair (its rule by ID, its statements
 // by Sid, its notification by ID, its role, alarm, keys and buckets only when their tags
 // say s3crr created them for this pair), and reports every change; in plan mode it only

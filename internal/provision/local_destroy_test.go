@@ -309,3 +309,50 @@ func TestDestroyEmptyPairThenReapplyConverges(t *testing.T) {
 		t.Errorf("replication after re-apply: %s %s", status, code)
 	}
 }
+
+// TestMeasureDestroyCalls prints (scripts/measure-destroy.sh) the API calls per service of
+// a destroy of the sample pair with every option, and of a second destroy, and fails if a
+// mutating call is not a reported change or the second destroy mutates anything.
+func TestMeasureDestroyCalls(t *testing.T) {
+	env := newLocalEnv(t, localaws.Options{})
+	reqJSON := sampleRequest(t)
+	env.apply(t, reqJSON)
+	opts := DestroyOptions{DeleteKeys: true, DeleteBuckets: true}
+	for run := 1; run <= 2; run++ {
+		env.srv.ResetCalls()
+		res, err := env.svc.Destroy(context.Background(), reqJSON, opts, false)
+		if err != nil {
+			t.Fatalf("destroy %d: %v", run, err)
+		}
+		perService := map[string][2]int{} // read, mutating
+		for _, c := range env.srv.Calls() {
+			if c.Account == localaws.HubAccount {
+				continue // the hub role's own AssumeRole calls
+			}
+			v := perService[c.Service]
+			if c.Mutating {
+				v[1] += c.Count
+			} else {
+				v[0] += c.Count
+			}
+			perService[c.Service] = v
+		}
+		t.Logf("destroy %d: changes reported %d", run, countChanges(res))
+		for _, svc := range []string{"sts", "s3", "kms", "iam", "cloudwatch"} {
+			t.Logf("destroy %d: %-10s read %3d mutating %3d", run, svc, perService[svc][0], perService[svc][1])
+		}
+		if run == 1 {
+			for _, c := range env.srv.Calls() {
+				if c.Mutating && c.Account != localaws.HubAccount {
+					t.Logf("destroy 1:   %s %-10s %-36s x%d", c.Account, c.Service, c.Operation, c.Count)
+				}
+			}
+		}
+		if got, want := env.srv.MutatingCalls(""), countChanges(res); got != want {
+			t.Errorf("destroy %d: %d mutating calls but %d reported changes", run, got, want)
+		}
+		if run == 2 && env.srv.MutatingCalls("") != 0 {
+			t.Errorf("the second destroy made %d mutating calls, want 0", env.srv.MutatingCalls(""))
+		}
+	}
+}
