@@ -3,6 +3,7 @@ package statemachine_test
 import (
 	"encoding/json"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -16,7 +17,40 @@ import (
 // Lambda runs, and the error names the ASL matches are its error types' names.
 
 func TestASLInvokesExactlyTheProvisionStages(t *testing.T) {
-	def, err := statemachine.Load(statemachine.Provision, map[string]string{
+	aslInvokesExactly(t, statemachine.Provision, provision.Stages)
+}
+
+// TestDestroyASLInvokesExactlyTheDestroyStages: the destroy state machine runs every
+// destroy stage and side, in provision.DestroyStages' order and nothing else.
+func TestDestroyASLInvokesExactlyTheDestroyStages(t *testing.T) {
+	aslInvokesExactly(t, statemachine.Destroy, provision.DestroyStages)
+	raw, err := statemachine.Raw(statemachine.Destroy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, m := range regexp.MustCompile(`"stage": "([A-Za-z]+)",\s*"side": "([a-z]*)"`).FindAllStringSubmatch(string(raw), -1) {
+		order = append(order, m[1]+"/"+m[2])
+	}
+	var want []string
+	for _, s := range provision.DestroyStages {
+		for _, side := range s.Sides {
+			want = append(want, s.Name+"/"+side)
+		}
+	}
+	if strings.Join(order, " ") != strings.Join(want, " ") {
+		t.Errorf("the destroy ASL's stages in file order\n  %v\nprovision.DestroyStages' order\n  %v", order, want)
+	}
+}
+
+// aslInvokesExactly checks that a definition's Lambda payloads name exactly the stages
+// and sides of a run order.
+func aslInvokesExactly(t *testing.T, name string, stages []struct {
+	Name  string
+	Sides []string
+}) {
+	t.Helper()
+	def, err := statemachine.Load(name, map[string]string{
 		statemachine.ProvisionFunctionArn: "arn:aws:lambda:us-east-1:999999999999:function:p",
 		statemachine.AlertTopicArn:        "arn:aws:sns:us-east-1:999999999999:t",
 		statemachine.PairsTableName:       "pairs",
@@ -50,7 +84,7 @@ func TestASLInvokesExactlyTheProvisionStages(t *testing.T) {
 	}
 	walk(doc)
 	var want []string
-	for _, s := range provision.Stages {
+	for _, s := range stages {
 		for _, side := range s.Sides {
 			want = append(want, s.Name+"/"+side)
 		}
@@ -58,7 +92,7 @@ func TestASLInvokesExactlyTheProvisionStages(t *testing.T) {
 	sort.Strings(got)
 	sort.Strings(want)
 	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("the ASL invokes\n  %v\nthe provision Lambda runs\n  %v", got, want)
+		t.Errorf("the %s ASL invokes\n  %v\nthe provision Lambda runs\n  %v", name, got, want)
 	}
 }
 
