@@ -68,13 +68,19 @@ func destroy(ctx context.Context, env *cliEnv, args []string) error {
 	if done || err != nil {
 		return err
 	}
+	asJSON, err := output.json()
+	if err != nil {
+		return err
+	}
+	format := outputText
+	if asJSON {
+		format = outputJSON
+	}
 	switch {
 	case !pairIDShape.MatchString(pairID):
 		return usagef("%q is not a pair ID (lowercase letters, digits and -)", pairID)
 	case *window < 7 || *window > 30:
 		return usagef("--pending-window-days %d: KMS accepts 7 to 30", *window)
-	case *output != outputText && *output != outputJSON:
-		return usagef("--output %q: want text or json", *output)
 	case *planOnly && *wait:
 		return usagef("--plan changes nothing, so there is nothing to --wait for")
 	}
@@ -105,7 +111,7 @@ func destroy(ctx context.Context, env *cliEnv, args []string) error {
 				return nil
 			}
 		}
-		return planDestroy(ctx, env, awsclient.Lambda(cfg), *function, pairID, request, opts, *output)
+		return planDestroy(ctx, env, awsclient.Lambda(cfg), *function, pairID, request, opts, format)
 	}
 	if *smARN == "" {
 		if *smARN, err = hubStateMachineARN(ctx, cfg, names.DestroyStateMachineName); err != nil {
@@ -127,7 +133,7 @@ func destroy(ctx context.Context, env *cliEnv, args []string) error {
 		})
 	}
 	arn := aws.ToString(out.ExecutionArn)
-	if *output == outputJSON && !*wait {
+	if format == outputJSON && !*wait {
 		return json.NewEncoder(env.stdout).Encode(map[string]string{"executionArn": arn})
 	}
 	fmt.Fprintf(env.stdout, "state machine  %s\nstarted        %s\n", *smARN, arn)
