@@ -123,13 +123,17 @@ type Env struct {
 	// StateMachineARN the provision state machine registered in it.
 	StepFunctions   *sfnapi.Server
 	StateMachineARN string
+	// DestroyStateMachineARN is the destroy state machine registered next to it.
+	DestroyStateMachineARN string
 
 	cfg      Config
 	buildDir string
 	stopSim  func()
 	fwd      *forwarder
 	labels   map[string]string
-	sfn      *sfn.Client
+	// destroyLabels are the destroy state machine's stage labels, as labels are provision's.
+	destroyLabels map[string]string
+	sfn           *sfn.Client
 
 	watchMu  sync.Mutex
 	watchers map[string]func(localhub.Event) // by execution ARN
@@ -247,7 +251,7 @@ func serve(sim *localaws.Server, addr string) (endpoint string, stop func(), err
 	}, nil
 }
 
-// serveStepFunctions registers the provision state machine, as HubStack does,
+// serveStepFunctions registers the provision and destroy state machines, as HubStack does,
 // in a Step Functions API on the hub's endpoint, which runs executions on the
 // hub's ASL runner.
 func (e *Env) serveStepFunctions() error {
@@ -265,6 +269,22 @@ func (e *Env) serveStepFunctions() error {
 		return fmt.Errorf("register state machine %s: %w", names.ProvisionStateMachineName, err)
 	}
 	e.StateMachineARN = arn
+	// The destroy state machine, as HubStack deploys it next to provision, so
+	// `crr destroy` works against `crr local up` as against AWS.
+	destroyDef, err := statemachine.Load(statemachine.Destroy, map[string]string{
+		statemachine.ProvisionFunctionArn: e.FunctionARN,
+		statemachine.AlertTopicArn:        e.Hub.TopicARN,
+		statemachine.PairsTableName:       e.Hub.TableName,
+	})
+	if err != nil {
+		return err
+	}
+	if e.destroyLabels, err = stageLabels(destroyDef); err != nil {
+		return err
+	}
+	if e.DestroyStateMachineARN, err = e.StepFunctions.Register(names.DestroyStateMachineName, string(destroyDef), "arn:aws:iam::"+e.Hub.Account+":role/"+names.DestroyStateMachineName); err != nil {
+		return fmt.Errorf("register state machine %s: %w", names.DestroyStateMachineName, err)
+	}
 	e.Hub.ServeStepFunctions(e.StepFunctions)
 	e.sfn = sfn.NewFromConfig(e.Hub.AWSConfig())
 	return nil
@@ -293,8 +313,11 @@ func (e *Env) watch(arn string, fn func(localhub.Event)) (unwatch func()) {
 }
 
 // ExecutionARN is the ARN of the provision execution named name.
-func (e *Env) ExecutionARN(name string) string {
-	return strings.Replace(e.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+func (e *Env) ExecutionARN(name string) string { return executionARN(e.StateMachineARN, name) }
+
+// executionARN is the ARN Step Functions gives execution name of a state machine.
+func executionARN(stateMachineARN, name string) string {
+	return strings.Replace(stateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
 }
 
 // lambdaCommand is how the hub runs the Lambda of functions/<dir>: the multi-handler

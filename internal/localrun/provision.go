@@ -79,9 +79,26 @@ func (e *Env) Provision(ctx context.Context, request []byte, name string, onProg
 			name = r.ExecutionName()
 		}
 	}
+	run, err := e.execute(ctx, e.StateMachineARN, e.labels, "provision", name, request, onProgress)
+	if err != nil {
+		return nil, err
+	}
+	if run.Succeeded() {
+		if err := json.Unmarshal(run.Execution.Output, &run.Output); err != nil {
+			return run, fmt.Errorf("decode output of execution %s: %w", name, err)
+		}
+	}
+	return run, nil
+}
+
+// execute starts an execution of a registered state machine through the hub's Step
+// Functions API and follows it to the end, reporting progress per state and counting the
+// member-account writes (the simulator's counters, reset at the start). kind names the
+// state machine in errors.
+func (e *Env) execute(ctx context.Context, stateMachineARN string, labels map[string]string, kind, name string, input []byte, onProgress func(Progress)) (*Run, error) {
 	e.Sim.ResetCalls()
-	tracker := &progressTracker{labels: e.labels, emit: onProgress}
-	exec := &localhub.Execution{ARN: e.ExecutionARN(name)}
+	tracker := &progressTracker{labels: labels, emit: onProgress}
+	exec := &localhub.Execution{ARN: executionARN(stateMachineARN, name)}
 	var mu sync.Mutex
 	unwatch := e.watch(exec.ARN, func(ev localhub.Event) {
 		mu.Lock()
@@ -91,13 +108,13 @@ func (e *Env) Provision(ctx context.Context, request []byte, name string, onProg
 	})
 	defer unwatch()
 	if _, err := e.sfn.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(e.StateMachineARN), Name: aws.String(name), Input: aws.String(string(request)),
+		StateMachineArn: aws.String(stateMachineARN), Name: aws.String(name), Input: aws.String(string(input)),
 	}); err != nil {
-		return nil, fmt.Errorf("start provision execution %s: %w", name, err)
+		return nil, fmt.Errorf("start %s execution %s: %w", kind, name, err)
 	}
 	d, err := e.waitEnd(ctx, exec.ARN)
 	if err != nil {
-		return nil, fmt.Errorf("run provision execution %s: %w", name, err)
+		return nil, fmt.Errorf("run %s execution %s: %w", kind, name, err)
 	}
 	unwatch()
 	mu.Lock()
@@ -110,11 +127,6 @@ func (e *Env) Provision(ctx context.Context, request []byte, name string, onProg
 	for _, c := range run.Calls {
 		if c.Mutating && c.Account != localaws.HubAccount {
 			run.MemberWrites += c.Count
-		}
-	}
-	if run.Succeeded() {
-		if err := json.Unmarshal(exec.Output, &run.Output); err != nil {
-			return run, fmt.Errorf("decode output of execution %s: %w", name, err)
 		}
 	}
 	return run, nil
