@@ -76,14 +76,8 @@ func (s *Server) s3CopyObject(c *call, req *s3Request) {
 		c.fail(aerr)
 		return
 	}
-	o, aerr := s3ParsePut(c)
-	if aerr != nil {
-		c.fail(aerr)
-		return
-	}
-	b, aerr := s.s3Bucket(c, req.bucket)
-	if aerr != nil {
-		c.fail(aerr)
+	o, b := s.s3OpenWrite(c, req)
+	if b == nil {
 		return
 	}
 	defer s.mu.Unlock()

@@ -76,14 +76,8 @@ type s3InitiateResult struct {
 // (content type, metadata, tagging, storage class, encryption) and authorizes as PutObject
 // does.
 func (s *Server) s3CreateMultipartUpload(c *call, req *s3Request) {
-	o, aerr := s3ParsePut(c)
-	if aerr != nil {
-		c.fail(aerr)
-		return
-	}
-	b, aerr := s.s3Bucket(c, req.bucket)
-	if aerr != nil {
-		c.fail(aerr)
+	o, b := s.s3OpenWrite(c, req)
+	if b == nil {
 		return
 	}
 	defer s.mu.Unlock()
@@ -120,18 +114,29 @@ func s3UploadEncryptionHeaders(h http.Header, u *multipartUpload) {
 	s3EncryptionHeaders(h, &objectVersion{sse: u.sse, kmsKeyARN: u.kmsKeyARN, bucketKeyEnabled: u.bucketKeyEnabled})
 }
 
-// s3Upload resolves the upload a request names after authorizing action on the object.
-// The caller holds s.mu.
-func (s *Server) s3Upload(c *call, b *bucket, req *s3Request, action string) (*multipartUpload, *apiError) {
+// s3OpenUpload resolves the request's bucket and the upload it names after authorizing
+// action on the object. On success it returns with s.mu held, as s3Bucket does, and the
+// caller unlocks; on failure it has failed the call, released the lock and returns nil.
+// Every handler of an existing upload opens this way.
+func (s *Server) s3OpenUpload(c *call, req *s3Request, action string) (*bucket, *multipartUpload) {
+	b, aerr := s.s3Bucket(c, req.bucket)
+	if aerr != nil {
+		c.fail(aerr)
+		return nil, nil
+	}
 	if aerr := s.s3Authorize(c, b, action, s3ObjectARN(b.name, req.key), nil); aerr != nil {
-		return nil, aerr
+		s.mu.Unlock()
+		c.fail(aerr)
+		return nil, nil
 	}
 	id := req.q.Get("uploadId")
 	u := b.uploads[id]
 	if u == nil || u.key != req.key {
-		return nil, errNoSuchUpload(id)
+		s.mu.Unlock()
+		c.fail(errNoSuchUpload(id))
+		return nil, nil
 	}
-	return u, nil
+	return b, u
 }
 
 // s3UploadDataKey checks that the caller may use the upload's data key: kms:Decrypt as the
@@ -165,17 +170,11 @@ func (s *Server) s3UploadPart(c *call, req *s3Request) {
 		c.fail(aerr)
 		return
 	}
-	b, aerr := s.s3Bucket(c, req.bucket)
-	if aerr != nil {
-		c.fail(aerr)
+	b, u := s.s3OpenUpload(c, req, "s3:PutObject")
+	if u == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	u, aerr := s.s3Upload(c, b, req, "s3:PutObject")
-	if aerr != nil {
-		c.fail(aerr)
-		return
-	}
 	if _, aerr := s.s3UploadDataKey(c, b, u); aerr != nil {
 		c.fail(aerr)
 		return
@@ -222,17 +221,11 @@ func (s *Server) s3CompleteMultipartUpload(c *call, req *s3Request) {
 		c.fail(errMalformedXML())
 		return
 	}
-	b, aerr := s.s3Bucket(c, req.bucket)
-	if aerr != nil {
-		c.fail(aerr)
+	b, u := s.s3OpenUpload(c, req, "s3:PutObject")
+	if u == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	u, aerr := s.s3Upload(c, b, req, "s3:PutObject")
-	if aerr != nil {
-		c.fail(aerr)
-		return
-	}
 	parts := make([]*uploadPart, 0, len(in.Parts))
 	for i, want := range in.Parts {
 		if i > 0 && want.PartNumber <= in.Parts[i-1].PartNumber {
@@ -321,17 +314,11 @@ func s3MultipartETag(parts []*uploadPart) string {
 
 // s3AbortMultipartUpload is AbortMultipartUpload; the parts are discarded.
 func (s *Server) s3AbortMultipartUpload(c *call, req *s3Request) {
-	b, aerr := s.s3Bucket(c, req.bucket)
-	if aerr != nil {
-		c.fail(aerr)
+	b, u := s.s3OpenUpload(c, req, "s3:AbortMultipartUpload")
+	if u == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	u, aerr := s.s3Upload(c, b, req, "s3:AbortMultipartUpload")
-	if aerr != nil {
-		c.fail(aerr)
-		return
-	}
 	delete(b.uploads, u.id)
 	c.writeEmpty(http.StatusNoContent)
 }
@@ -388,17 +375,11 @@ func (s *Server) s3ListParts(c *call, req *s3Request) {
 			return
 		}
 	}
-	b, aerr := s.s3Bucket(c, req.bucket)
-	if aerr != nil {
-		c.fail(aerr)
+	b, u := s.s3OpenUpload(c, req, "s3:ListMultipartUploadParts")
+	if u == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	u, aerr := s.s3Upload(c, b, req, "s3:ListMultipartUploadParts")
-	if aerr != nil {
-		c.fail(aerr)
-		return
-	}
 	numbers := make([]int, 0, len(u.parts))
 	for n := range u.parts {
 		if int(n) > marker {

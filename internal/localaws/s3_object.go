@@ -119,18 +119,30 @@ func s3ParsePut(c *call) (*s3Object, *apiError) {
 	return o, nil
 }
 
-// s3PutObject is PutObject. With SSE-KMS, S3 asks KMS for a data key as the writer, so the
-// writer needs kms:GenerateDataKey on the key (via S3, with the object's encryption
-// context); a KMS refusal fails the upload with S3's mapping of the KMS error.
-func (s *Server) s3PutObject(c *call, req *s3Request) {
+// s3OpenWrite opens the handlers that write an object (PutObject, CopyObject,
+// CreateMultipartUpload): it parses PutObject's headers and body, then resolves the bucket.
+// On success it returns with s.mu held, as s3Bucket does, and the caller unlocks; on failure
+// it has failed the call, holds nothing and returns a nil bucket.
+func (s *Server) s3OpenWrite(c *call, req *s3Request) (*s3Object, *bucket) {
 	o, aerr := s3ParsePut(c)
 	if aerr != nil {
 		c.fail(aerr)
-		return
+		return nil, nil
 	}
 	b, aerr := s.s3Bucket(c, req.bucket)
 	if aerr != nil {
 		c.fail(aerr)
+		return nil, nil
+	}
+	return o, b
+}
+
+// s3PutObject is PutObject. With SSE-KMS, S3 asks KMS for a data key as the writer, so the
+// writer needs kms:GenerateDataKey on the key (via S3, with the object's encryption
+// context); a KMS refusal fails the upload with S3's mapping of the KMS error.
+func (s *Server) s3PutObject(c *call, req *s3Request) {
+	o, b := s.s3OpenWrite(c, req)
+	if b == nil {
 		return
 	}
 	defer s.mu.Unlock()
@@ -344,25 +356,37 @@ func s3ValidVersionID(id string) bool {
 	return true
 }
 
-// s3GetObject is GetObject, with an optional single byte Range or partNumber. SSE-KMS objects are
-// decrypted by KMS as the reader (kms:Decrypt via S3 with the stored context).
-func (s *Server) s3GetObject(c *call, req *s3Request) {
+// s3OpenRead opens GetObject and HeadObject alike: it resolves the bucket, the version the
+// request reads (authorized as s3ReadTarget does) and the part it names, if any. On success
+// it returns with s.mu held, as s3Bucket does, and the caller unlocks; on failure it has
+// failed the call, released the lock and returns a nil version.
+func (s *Server) s3OpenRead(c *call, req *s3Request) (*bucket, *objectVersion, *s3PartSpan) {
 	b, aerr := s.s3Bucket(c, req.bucket)
 	if aerr != nil {
 		c.fail(aerr)
+		return nil, nil, nil
+	}
+	v, aerr := s.s3ReadTarget(c, b, req)
+	var part *s3PartSpan
+	if aerr == nil {
+		part, aerr = s3PartOf(c, req, v)
+	}
+	if aerr != nil {
+		s.mu.Unlock()
+		c.fail(aerr)
+		return nil, nil, nil
+	}
+	return b, v, part
+}
+
+// s3GetObject is GetObject, with an optional single byte Range or partNumber. SSE-KMS objects are
+// decrypted by KMS as the reader (kms:Decrypt via S3 with the stored context).
+func (s *Server) s3GetObject(c *call, req *s3Request) {
+	b, v, part := s.s3OpenRead(c, req)
+	if v == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	v, aerr := s.s3ReadTarget(c, b, req)
-	if aerr != nil {
-		c.fail(aerr)
-		return
-	}
-	part, aerr := s3PartOf(c, req, v)
-	if aerr != nil {
-		c.fail(aerr)
-		return
-	}
 	plain, aerr := s.s3Open(c.p, b, v)
 	if aerr != nil {
 		c.fail(s3KMSError(aerr))
@@ -433,22 +457,11 @@ func s3ParseRange(h string, size int64) (start, end int64, ok bool) {
 
 // s3HeadObject is HeadObject. It does not decrypt, so it needs no KMS permission, as in S3.
 func (s *Server) s3HeadObject(c *call, req *s3Request) {
-	b, aerr := s.s3Bucket(c, req.bucket)
-	if aerr != nil {
-		c.fail(aerr)
+	b, v, part := s.s3OpenRead(c, req)
+	if v == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	v, aerr := s.s3ReadTarget(c, b, req)
-	if aerr != nil {
-		c.fail(aerr)
-		return
-	}
-	part, aerr := s3PartOf(c, req, v)
-	if aerr != nil {
-		c.fail(aerr)
-		return
-	}
 	h := c.w.Header()
 	s3ObjectHeaders(h, b, v)
 	h.Set("Content-Length", strconv.FormatInt(v.size, 10))
