@@ -76,15 +76,11 @@ type s3InitiateResult struct {
 // (content type, metadata, tagging, storage class, encryption) and authorizes as PutObject
 // does.
 func (s *Server) s3CreateMultipartUpload(c *call, req *s3Request) {
-	o, b := s.s3OpenWrite(c, req)
+	o, b := s.s3OpenAuthorizedWrite(c, req)
 	if b == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	if aerr := s.s3AuthorizeWrite(c, b, req.key, o); aerr != nil {
-		c.fail(aerr)
-		return
-	}
 	enc := s3WriteEncryption(b, o)
 	u := &multipartUpload{
 		id: s3RandomID(64), key: req.key, initiated: s.now().UTC(), initiator: c.p,
@@ -344,14 +340,10 @@ type s3PartEntry struct {
 }
 
 type s3ListPartsResult struct {
-	XMLName              xml.Name      `xml:"ListPartsResult"`
-	Xmlns                string        `xml:"xmlns,attr"`
-	Bucket               string        `xml:"Bucket"`
-	Key                  string        `xml:"Key"`
-	UploadID             string        `xml:"UploadId"`
-	Initiator            s3Initiator   `xml:"Initiator"`
-	Owner                *s3Owner      `xml:"Owner"`
-	StorageClass         string        `xml:"StorageClass"`
+	XMLName xml.Name `xml:"ListPartsResult"`
+	Xmlns   string   `xml:"xmlns,attr"`
+	Bucket  string   `xml:"Bucket"`
+	s3UploadDescription
 	PartNumberMarker     int32         `xml:"PartNumberMarker"`
 	NextPartNumberMarker int32         `xml:"NextPartNumberMarker"`
 	MaxParts             int           `xml:"MaxParts"`
@@ -387,8 +379,8 @@ func (s *Server) s3ListParts(c *call, req *s3Request) {
 		}
 	}
 	sort.Ints(numbers)
-	out := s3ListPartsResult{Xmlns: s3NS, Bucket: b.name, Key: u.key, UploadID: u.id, Initiator: initiatorOf(u.initiator),
-		Owner: ownerOf(u.v.owner), StorageClass: s3ListStorageClass(u.v), PartNumberMarker: int32(marker), MaxParts: maxParts}
+	out := s3ListPartsResult{Xmlns: s3NS, Bucket: b.name, s3UploadDescription: s3DescribeUpload(u),
+		PartNumberMarker: int32(marker), MaxParts: maxParts}
 	for _, n := range numbers {
 		if len(out.Parts) == maxParts {
 			out.IsTruncated = true
@@ -414,13 +406,24 @@ func s3MaxItems(req *s3Request, name string) (int, *apiError) {
 	return min(n, 1000), nil
 }
 
-type s3UploadEntry struct {
+// s3UploadDescription is what ListParts and ListMultipartUploads both say of an upload,
+// in the order both put it.
+type s3UploadDescription struct {
 	Key          string      `xml:"Key"`
 	UploadID     string      `xml:"UploadId"`
 	Initiator    s3Initiator `xml:"Initiator"`
 	Owner        *s3Owner    `xml:"Owner"`
 	StorageClass string      `xml:"StorageClass"`
-	Initiated    string      `xml:"Initiated"`
+}
+
+func s3DescribeUpload(u *multipartUpload) s3UploadDescription {
+	return s3UploadDescription{Key: u.key, UploadID: u.id, Initiator: initiatorOf(u.initiator),
+		Owner: ownerOf(u.v.owner), StorageClass: s3ListStorageClass(u.v)}
+}
+
+type s3UploadEntry struct {
+	s3UploadDescription
+	Initiated string `xml:"Initiated"`
 }
 
 type s3ListUploadsResult struct {
@@ -473,8 +476,7 @@ func (s *Server) s3ListMultipartUploads(c *call, req *s3Request) {
 			out.IsTruncated = true
 			break
 		}
-		out.Uploads = append(out.Uploads, s3UploadEntry{Key: u.key, UploadID: u.id, Initiator: initiatorOf(u.initiator),
-			Owner: ownerOf(u.v.owner), StorageClass: s3ListStorageClass(u.v), Initiated: s3Time(u.initiated)})
+		out.Uploads = append(out.Uploads, s3UploadEntry{s3DescribeUpload(u), s3Time(u.initiated)})
 		out.NextKeyMarker, out.NextUploadIDMarker = u.key, u.id
 	}
 	if !out.IsTruncated {

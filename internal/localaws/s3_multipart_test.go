@@ -99,10 +99,24 @@ func TestS3MultipartUploadSSEKMS(t *testing.T) {
 	if len(lp.Parts) != 1 || aws.ToInt32(lp.Parts[0].PartNumber) != 3 || aws.ToBool(lp.IsTruncated) {
 		t.Errorf("ListParts page 2 = %+v", lp.Parts)
 	}
+	// Both listings describe the upload the same way: key, ID, initiator, owner, storage class.
+	if aws.ToString(lp.Key) != "dir/file.bin" || aws.ToString(lp.UploadId) != aws.ToString(up.UploadId) ||
+		lp.Initiator == nil || aws.ToString(lp.Initiator.ID) == "" || lp.Owner == nil || lp.StorageClass != s3types.StorageClassStandard {
+		t.Errorf("ListParts describes the upload as key %q id %q initiator %+v owner %+v class %q",
+			aws.ToString(lp.Key), aws.ToString(lp.UploadId), lp.Initiator, lp.Owner, lp.StorageClass)
+	}
 	lu, err := a.ListMultipartUploads(s3Ctx, &s3.ListMultipartUploadsInput{Bucket: aws.String("big")})
 	s3Must(t, "ListMultipartUploads", err)
 	if len(lu.Uploads) != 1 || aws.ToString(lu.Uploads[0].UploadId) != aws.ToString(up.UploadId) || aws.ToString(lu.Uploads[0].Key) != "dir/file.bin" {
 		t.Errorf("ListMultipartUploads = %+v", lu.Uploads)
+	}
+	if len(lu.Uploads) == 0 {
+		t.FailNow()
+	}
+	if u := lu.Uploads[0]; lp.Initiator == nil || u.Initiator == nil || aws.ToString(u.Initiator.ID) != aws.ToString(lp.Initiator.ID) ||
+		u.Owner == nil || lp.Owner == nil || aws.ToString(u.Owner.ID) != aws.ToString(lp.Owner.ID) ||
+		string(u.StorageClass) != string(lp.StorageClass) || u.Initiated == nil {
+		t.Errorf("ListMultipartUploads describes the upload as %+v, ListParts as initiator %+v owner %+v class %q", u, lp.Initiator, lp.Owner, lp.StorageClass)
 	}
 
 	// Complete lists the parts in order, whatever order they were uploaded in.

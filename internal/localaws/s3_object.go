@@ -137,19 +137,31 @@ func (s *Server) s3OpenWrite(c *call, req *s3Request) (*s3Object, *bucket) {
 	return o, b
 }
 
+// s3OpenAuthorizedWrite is s3OpenWrite followed by s3AuthorizeWrite, the opening of
+// PutObject and CreateMultipartUpload (CopyObject authorizes its write only after it has
+// resolved the source). It holds s.mu on the same terms as s3OpenWrite.
+func (s *Server) s3OpenAuthorizedWrite(c *call, req *s3Request) (*s3Object, *bucket) {
+	o, b := s.s3OpenWrite(c, req)
+	if b == nil {
+		return nil, nil
+	}
+	if aerr := s.s3AuthorizeWrite(c, b, req.key, o); aerr != nil {
+		s.mu.Unlock()
+		c.fail(aerr)
+		return nil, nil
+	}
+	return o, b
+}
+
 // s3PutObject is PutObject. With SSE-KMS, S3 asks KMS for a data key as the writer, so the
 // writer needs kms:GenerateDataKey on the key (via S3, with the object's encryption
 // context); a KMS refusal fails the upload with S3's mapping of the KMS error.
 func (s *Server) s3PutObject(c *call, req *s3Request) {
-	o, b := s.s3OpenWrite(c, req)
+	o, b := s.s3OpenAuthorizedWrite(c, req)
 	if b == nil {
 		return
 	}
 	defer s.mu.Unlock()
-	if aerr := s.s3AuthorizeWrite(c, b, req.key, o); aerr != nil {
-		c.fail(aerr)
-		return
-	}
 	enc := s3WriteEncryption(b, o)
 	v := s.s3NewVersion(c, b, req.key, o)
 	if aerr := s.s3Seal(c.p, b, v, o.body, enc); aerr != nil {
