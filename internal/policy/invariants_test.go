@@ -410,7 +410,7 @@ func TestHelpers(t *testing.T) {
 		}
 	}
 	// The canary prefix falls under the rule's object grant.
-	if !globMatch(ObjectsARN("b", "logs/"), BucketARN("b")+"/"+CanaryPrefix("logs/")+"c1") {
+	if !GlobMatch(ObjectsARN("b", "logs/"), BucketARN("b")+"/"+CanaryPrefix("logs/")+"c1") {
 		t.Error("canary key not covered by the rule's object ARN")
 	}
 }
@@ -508,11 +508,11 @@ func TestProvisionerScopes(t *testing.T) {
 		!slices.Equal(alarms.Action, []string{"cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"}) {
 		t.Errorf("alarm statement = %v on %v", alarms.Action, alarms.Resource)
 	}
-	if !globMatch(alarms.Resource[0], "arn:aws:cloudwatch:ap-south-1:222222222222:alarm:s3crr-payments-archive-failed-replication") {
+	if !GlobMatch(alarms.Resource[0], "arn:aws:cloudwatch:ap-south-1:222222222222:alarm:s3crr-payments-archive-failed-replication") {
 		t.Error("alarm grant does not cover a pair's alarm")
 	}
 	for _, arn := range []string{"arn:aws:cloudwatch:ap-south-1:222222222222:alarm:billing-high", "arn:aws:cloudwatch:ap-south-1:111111111111:alarm:s3crr-x"} {
-		if globMatch(alarms.Resource[0], arn) {
+		if GlobMatch(alarms.Resource[0], arn) {
 			t.Errorf("alarm grant covers %s", arn)
 		}
 	}
@@ -567,13 +567,13 @@ func TestProvisionerCannotChangeItself(t *testing.T) {
 				continue
 			}
 			for _, r := range s.Resource {
-				if globMatch(r, self) {
+				if GlobMatch(r, self) {
 					t.Errorf("%s: %s reaches the provisioner role itself via %s", s.Sid, a, r)
 				}
 			}
 		}
 	}
-	if !globMatch("arn:aws:iam::111111111111:role/s3crr/*", RoleARN(acctA, names.RolePath, "s3crr-repl-x")) {
+	if !GlobMatch("arn:aws:iam::111111111111:role/s3crr/*", RoleARN(acctA, names.RolePath, "s3crr-repl-x")) {
 		t.Error("glob check is broken")
 	}
 }

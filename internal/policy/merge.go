@@ -286,16 +286,18 @@ func matchesAny(patterns []string, v string) bool {
 
 func matchesAnyFold(patterns []string, v string) bool {
 	for _, p := range patterns {
-		if globMatch(strings.ToLower(p), strings.ToLower(v)) {
+		if GlobMatch(strings.ToLower(p), strings.ToLower(v)) {
 			return true
 		}
 	}
 	return false
 }
 
-// globMatch matches IAM action and resource wildcards: * any run, ? one
-// character.
-func globMatch(pattern, s string) bool {
+// GlobMatch matches IAM action and resource wildcards: * any run of characters (including
+// /), ? one character. It compares bytes as they are; callers fold case for actions, which
+// IAM matches case-insensitively. internal/verify judges live policies with it, so what
+// merge treats as covered and what verify reports as allowed match alike.
+func GlobMatch(pattern, s string) bool {
 	p, v := 0, 0
 	star, mark := -1, 0
 	for v < len(s) {

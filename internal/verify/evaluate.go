@@ -177,36 +177,11 @@ func anyGlob(patterns []string, v string, fold bool) bool {
 		if fold {
 			p = strings.ToLower(p)
 		}
-		if glob(p, v) {
+		if policy.GlobMatch(p, v) {
 			return true
 		}
 	}
 	return false
-}
-
-// glob matches IAM wildcards: * any run of characters (including /), ? one character.
-func glob(pattern, s string) bool {
-	p, v, star, mark := 0, 0, -1, 0
-	for v < len(s) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[v]):
-			p++
-			v++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, v
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			v = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }
 
 func principalGrant(pr *policy.Principal, c caller) grantLevel {
@@ -320,9 +295,9 @@ func comparer(op string) (cmp func(want, got string) bool, negated, ok bool) {
 	case "StringNotEqualsIgnoreCase":
 		return strings.EqualFold, true, true
 	case "StringLike", "ArnLike":
-		return glob, false, true
+		return policy.GlobMatch, false, true
 	case "StringNotLike", "ArnNotLike":
-		return glob, true, true
+		return policy.GlobMatch, true, true
 	case "Bool":
 		return strings.EqualFold, false, true
 	case "IpAddress":
