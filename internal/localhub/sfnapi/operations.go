@@ -47,15 +47,22 @@ func (s *Server) createStateMachine(body []byte) (any, error) {
 	return map[string]any{"stateMachineArn": sm.arn, "creationDate": epoch(sm.created)}, nil
 }
 
+// machine resolves a state machine ARN. The caller holds s.mu.
 func (s *Server) machine(arn string) (*stateMachine, error) {
-	if !strings.HasPrefix(arn, "arn:") || !strings.Contains(arn, ":stateMachine:") {
+	return resolve(s.machines, arn, "stateMachine", "StateMachineDoesNotExist", "State Machine Does Not Exist")
+}
+
+// resolve finds arn in m after checking that it is an ARN of resource type kind: a
+// malformed one is InvalidArn, an unknown one the code notFound, as Step Functions answers.
+func resolve[T any](m map[string]*T, arn, kind, notFound, message string) (*T, error) {
+	if !strings.HasPrefix(arn, "arn:") || !strings.Contains(arn, ":"+kind+":") {
 		return nil, apiErr(400, "InvalidArn", "Invalid Arn: '"+arn+"'")
 	}
-	sm, ok := s.machines[arn]
+	v, ok := m[arn]
 	if !ok {
-		return nil, apiErr(400, "StateMachineDoesNotExist", "State Machine Does Not Exist: '"+arn+"'")
+		return nil, apiErr(400, notFound, message+": '"+arn+"'")
 	}
-	return sm, nil
+	return v, nil
 }
 
 func (s *Server) describeStateMachine(body []byte) (any, error) {
@@ -120,15 +127,25 @@ func (s *Server) startExecution(body []byte) (any, error) {
 	return map[string]any{"executionArn": e.arn, "startDate": epoch(e.start)}, nil
 }
 
+// execution resolves an execution ARN. The caller holds s.mu.
 func (s *Server) execution(arn string) (*execution, error) {
-	if !strings.HasPrefix(arn, "arn:") || !strings.Contains(arn, ":execution:") {
-		return nil, apiErr(400, "InvalidArn", "Invalid Arn: '"+arn+"'")
+	return resolve(s.executions, arn, "execution", "ExecutionDoesNotExist", "Execution Does Not Exist")
+}
+
+// executionSummary is what ListExecutions says of an execution; DescribeExecution says it
+// too, and more.
+func executionSummary(e *execution) map[string]any {
+	out := map[string]any{
+		"executionArn": e.arn, "stateMachineArn": e.machine.arn, "name": e.name, "status": e.status,
+		"startDate": epoch(e.start), "redriveCount": e.redriveCount,
 	}
-	e, ok := s.executions[arn]
-	if !ok {
-		return nil, apiErr(400, "ExecutionDoesNotExist", "Execution Does Not Exist: '"+arn+"'")
+	if d := epochPtr(e.stop); d != nil {
+		out["stopDate"] = d
 	}
-	return e, nil
+	if d := epochPtr(e.redriveDate); d != nil {
+		out["redriveDate"] = d
+	}
+	return out
 }
 
 func (s *Server) describeExecution(body []byte) (any, error) {
@@ -142,17 +159,8 @@ func (s *Server) describeExecution(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{
-		"executionArn": e.arn, "stateMachineArn": e.machine.arn, "name": e.name, "status": e.status,
-		"startDate": epoch(e.start), "input": e.input, "inputDetails": map[string]bool{"included": true},
-		"redriveCount": e.redriveCount,
-	}
-	if d := epochPtr(e.stop); d != nil {
-		out["stopDate"] = d
-	}
-	if d := epochPtr(e.redriveDate); d != nil {
-		out["redriveDate"] = d
-	}
+	out := executionSummary(e)
+	out["input"], out["inputDetails"] = e.input, map[string]bool{"included": true}
 	if e.status == statusSucceeded {
 		out["output"] = e.output
 		out["outputDetails"] = map[string]bool{"included": true}
@@ -203,17 +211,7 @@ func (s *Server) listExecutions(body []byte) (any, error) {
 	}
 	items := []map[string]any{}
 	for _, e := range match[from : from+n] {
-		item := map[string]any{
-			"executionArn": e.arn, "stateMachineArn": e.machine.arn, "name": e.name, "status": e.status,
-			"startDate": epoch(e.start), "redriveCount": e.redriveCount,
-		}
-		if d := epochPtr(e.stop); d != nil {
-			item["stopDate"] = d
-		}
-		if d := epochPtr(e.redriveDate); d != nil {
-			item["redriveDate"] = d
-		}
-		items = append(items, item)
+		items = append(items, executionSummary(e))
 	}
 	return withToken(map[string]any{"executions": items}, from+n, len(match)), nil
 }
