@@ -505,14 +505,21 @@ func (s *Server) kmsOpenBlob(p *principal, region string, blob []byte, ec map[st
 
 // serveKMS dispatches a JSON 1.1 request by its X-Amz-Target.
 func (s *Server) serveKMS(c *call) {
+	serveTarget(s, c, "KMS", "TrentService.", kmsHandlers, "UnknownOperationException", c.writeJSON)
+}
+
+// serveTarget dispatches a request of an AWS JSON service (KMS, SQS) by its X-Amz-Target,
+// prefix followed by the operation, to handlers; a target with another prefix or an
+// operation not in handlers fails with the service's unknownCode.
+func serveTarget[H ~func(*Server, *call, []byte) (any, *apiError)](s *Server, c *call, service, prefix string, handlers map[string]H, unknownCode string, write func(any)) {
 	target := c.r.Header.Get("X-Amz-Target")
-	op, ok := strings.CutPrefix(target, "TrentService.")
-	h := kmsHandlers[op]
+	op, ok := strings.CutPrefix(target, prefix)
+	h := handlers[op]
 	if !ok || h == nil {
-		c.fail(errf(http.StatusBadRequest, "UnknownOperationException", "localaws KMS does not support operation %q", target))
+		c.fail(errf(http.StatusBadRequest, unknownCode, "localaws %s does not support operation %q", service, target))
 		return
 	}
-	s.serveRPC(c, op, rpcHandler(h), c.writeJSON)
+	s.serveRPC(c, op, rpcHandler(h), write)
 }
 
 // kmsDecode unmarshals a request body into v; an empty body is an empty input.

@@ -55,15 +55,9 @@ var sqsHandlers = map[string]sqsHandler{
 	"GetQueueAttributes": (*Server).sqsGetQueueAttributes,
 }
 
+// serveSQS dispatches an AWS JSON 1.0 request by its X-Amz-Target.
 func (s *Server) serveSQS(c *call) {
-	target := c.r.Header.Get("X-Amz-Target")
-	op, ok := strings.CutPrefix(target, "AmazonSQS.")
-	h := sqsHandlers[op]
-	if !ok || h == nil {
-		c.fail(errf(http.StatusBadRequest, "UnsupportedOperation", "localaws SQS does not support operation %q", target))
-		return
-	}
-	s.serveRPC(c, op, rpcHandler(h), c.writeSQSJSON)
+	serveTarget(s, c, "SQS", "AmazonSQS.", sqsHandlers, "UnsupportedOperation", c.writeSQSJSON)
 }
 
 // writeSQSJSON writes a 200 AWS JSON 1.0 response.
