@@ -87,6 +87,11 @@ var (
 
 	gRoleReplicaWrite   = func(actions ...string) Grant { return Grant{DocRole, policy.PurposeReplicaWrite, actions} }
 	gBucketReplicaWrite = func(actions ...string) Grant { return Grant{DocDestinationBucket, policy.PurposeReplicaWrite, actions} }
+	// replicaWrite is a replica-write grant as s3crr writes it: the same actions in the
+	// destination bucket policy and in the role policy, both needed.
+	replicaWrite = func(actions ...string) []Grant {
+		return []Grant{gBucketReplicaWrite(actions...), gRoleReplicaWrite(actions...)}
+	}
 	replicaKeyActions   = []string{policy.ActKMSEncrypt, policy.ActKMSGenerateDataKey, policy.ActKMSDecrypt}
 	gKeyReplicaEncrypt  = Grant{DocDestinationKey, policy.PurposeReplicaEncrypt, replicaKeyActions}
 	gRoleReplicaEncrypt = Grant{DocRole, policy.PurposeReplicaEncrypt, replicaKeyActions}
@@ -122,7 +127,7 @@ var reasonTable = []Reason{
 		Fix:   "Re-running the pair re-enables versioning on the destination bucket."},
 	{Code: "DstDelObjNotPermitted", Actor: PartyDestination, Rerun: true,
 		Cause:  "S3 could not replicate a delete marker: the replication role lacks s3:ReplicateDelete on the destination bucket.",
-		Grants: []Grant{gBucketReplicaWrite(policy.ActReplicateDelete), gRoleReplicaWrite(policy.ActReplicateDelete)},
+		Grants: replicaWrite(policy.ActReplicateDelete),
 		Fix:    "Re-running the pair merges the grant back into the destination bucket policy and the role policy."},
 	{Code: "DstKmsKeyInvalidState", Actor: PartyDestination, Rerun: true,
 		Cause: "The destination KMS key is disabled or pending deletion.",
@@ -147,11 +152,11 @@ var reasonTable = []Reason{
 		Fix:   "Copy the object with S3 Batch Operations Copy instead of Batch Replication."},
 	{Code: "DstPutAclNotPermitted", Actor: PartyDestination, Rerun: true,
 		Cause:  "S3 could not replicate the object's ACL: the role lacks s3:ReplicateObject (or s3:ObjectOwnerOverrideToBucketOwner with owner override) on the destination bucket.",
-		Grants: []Grant{gBucketReplicaWrite(policy.ActReplicateObject, policy.ActObjectOwnerOverride), gRoleReplicaWrite(policy.ActReplicateObject, policy.ActObjectOwnerOverride)},
+		Grants: replicaWrite(policy.ActReplicateObject, policy.ActObjectOwnerOverride),
 		Fix:    "Re-running the pair merges the grants back."},
 	{Code: "DstPutLegalHoldNotPermitted", Actor: PartyDestination, Rerun: true,
 		Cause:  "S3 could not set the replica's Object Lock legal hold: the role lacks s3:PutObjectLegalHold on the destination bucket.",
-		Grants: []Grant{gBucketReplicaWrite(policy.ActReplicateObject), gRoleReplicaWrite(policy.ActReplicateObject)},
+		Grants: replicaWrite(policy.ActReplicateObject),
 		Fix:    "s3crr grants s3:ReplicateObject for replica writes; if a Deny or an SCP blocks s3:PutObjectLegalHold on the destination bucket, lift it, then re-run the pair."},
 	{Code: "DstPutObjectNotPermitted", Actor: PartyDestination, Rerun: true,
 		Cause:  "S3 could not write the replica: the destination bucket policy no longer grants the role s3:ReplicateObject, or the destination key policy does not allow (or denies) the role kms:Encrypt.",
@@ -159,11 +164,11 @@ var reasonTable = []Reason{
 		Fix:    "Re-running the pair merges the grants back into both policies; remove any Deny on the role in them."},
 	{Code: "DstPutRetentionNotPermitted", Actor: PartyDestination, Rerun: true,
 		Cause:  "S3 could not set the replica's Object Lock retention: the role lacks s3:PutObjectRetention on the destination bucket.",
-		Grants: []Grant{gBucketReplicaWrite(policy.ActReplicateObject), gRoleReplicaWrite(policy.ActReplicateObject)},
+		Grants: replicaWrite(policy.ActReplicateObject),
 		Fix:    "s3crr grants s3:ReplicateObject for replica writes; if a Deny or an SCP blocks s3:PutObjectRetention on the destination bucket, lift it, then re-run the pair."},
 	{Code: "DstPutTaggingNotPermitted", Actor: PartyDestination, Rerun: true,
 		Cause:  "S3 could not write the replica's tags: the role lacks s3:ReplicateTags on the destination bucket.",
-		Grants: []Grant{gBucketReplicaWrite(policy.ActReplicateTags), gRoleReplicaWrite(policy.ActReplicateTags)},
+		Grants: replicaWrite(policy.ActReplicateTags),
 		Fix:    "Re-running the pair merges the grant back."},
 	{Code: "DstVersionNotFound", Actor: PartyDestination,
 		Cause: "The destination has no version of the object whose metadata S3 was replicating (the replica version was deleted).",
