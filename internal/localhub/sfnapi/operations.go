@@ -132,6 +132,27 @@ func (s *Server) execution(arn string) (*execution, error) {
 	return resolve(s.executions, arn, "execution", "ExecutionDoesNotExist", "Execution Does Not Exist")
 }
 
+// executionInput is the member by which an operation's input names its execution.
+type executionInput struct{ ExecutionArn string }
+
+func (in *executionInput) executionARN() string { return in.ExecutionArn }
+
+// lockedExecution decodes body into in, locks s.mu and resolves the execution in names:
+// the opening of every operation on one execution. On success the caller holds s.mu and
+// unlocks it; on failure nothing is held.
+func (s *Server) lockedExecution(body []byte, in interface{ executionARN() string }) (*execution, error) {
+	if err := decode(body, in); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	e, err := s.execution(in.executionARN())
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	return e, nil
+}
+
 // executionSummary is what ListExecutions says of an execution; DescribeExecution says it
 // too, and more.
 func executionSummary(e *execution) map[string]any {
@@ -149,16 +170,15 @@ func executionSummary(e *execution) map[string]any {
 }
 
 func (s *Server) describeExecution(body []byte) (any, error) {
-	var in struct{ ExecutionArn, IncludedData string }
-	if err := decode(body, &in); err != nil {
-		return nil, err
+	var in struct {
+		executionInput
+		IncludedData string
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, err := s.execution(in.ExecutionArn)
+	e, err := s.lockedExecution(body, &in)
 	if err != nil {
 		return nil, err
 	}
+	defer s.mu.Unlock()
 	out := executionSummary(e)
 	out["input"], out["inputDetails"] = e.input, map[string]bool{"included": true}
 	if e.status == statusSucceeded {
@@ -218,20 +238,17 @@ func (s *Server) listExecutions(body []byte) (any, error) {
 
 func (s *Server) getExecutionHistory(body []byte) (any, error) {
 	var in struct {
-		ExecutionArn, NextToken string
-		MaxResults              int
-		ReverseOrder            bool
-		IncludeExecutionData    *bool
+		executionInput
+		NextToken            string
+		MaxResults           int
+		ReverseOrder         bool
+		IncludeExecutionData *bool
 	}
-	if err := decode(body, &in); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, err := s.execution(in.ExecutionArn)
+	e, err := s.lockedExecution(body, &in)
 	if err != nil {
 		return nil, err
 	}
+	defer s.mu.Unlock()
 	withData := in.IncludeExecutionData == nil || *in.IncludeExecutionData
 	from, n, err := page(in.NextToken, in.MaxResults, len(e.history))
 	if err != nil {
@@ -249,31 +266,29 @@ func (s *Server) getExecutionHistory(body []byte) (any, error) {
 }
 
 func (s *Server) stopExecution(body []byte) (any, error) {
-	var in struct{ ExecutionArn, Error, Cause string }
-	if err := decode(body, &in); err != nil {
-		return nil, err
+	var in struct {
+		executionInput
+		Error, Cause string
 	}
-	s.mu.Lock()
-	e, err := s.execution(in.ExecutionArn)
-	s.mu.Unlock()
+	e, err := s.lockedExecution(body, &in)
 	if err != nil {
 		return nil, err
 	}
+	s.mu.Unlock()
 	stopped := s.stop(e, in.Error, in.Cause)
 	return map[string]any{"stopDate": epoch(stopped)}, nil
 }
 
 func (s *Server) redriveExecution(body []byte) (any, error) {
-	var in struct{ ExecutionArn, ClientToken string }
-	if err := decode(body, &in); err != nil {
-		return nil, err
+	var in struct {
+		executionInput
+		ClientToken string
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, err := s.execution(in.ExecutionArn)
+	e, err := s.lockedExecution(body, &in)
 	if err != nil {
 		return nil, err
 	}
+	defer s.mu.Unlock()
 	if err := s.redrive(e); err != nil {
 		return nil, err
 	}
