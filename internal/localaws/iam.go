@@ -540,16 +540,28 @@ func (s *Server) iamUntagRole(c *call, q iamQueryArgs) (any, *apiError) {
 }
 
 func (s *Server) iamListRoleTags(c *call, q iamQueryArgs) (any, *apiError) {
-	r, err := s.iamExistingRole(c, q, "ListRoleTags", nil)
+	tags, next, err := iamRolePage(s, c, q, "ListRoleTags", func(r *role) []iamTagXML { return iamTagList(r.tags) })
 	if err != nil {
 		return nil, err
 	}
-	tags := iamTagList(r.tags)
-	start, end, next, err := iamPaginate(q, len(tags))
+	return iamListTagsResult{Tags: tags, IsTruncated: next != "", Marker: next}, nil
+}
+
+// iamRolePage is what the listings of one role's things share (ListRoleTags,
+// ListRolePolicies, ListAttachedRolePolicies): authorize action on the role RoleName
+// names, list its items, and cut the page Marker and MaxItems ask for. next is the marker
+// of the following page, "" on the last.
+func iamRolePage[T any](s *Server, c *call, q iamQueryArgs, action string, items func(*role) []T) (page []T, next string, err *apiError) {
+	r, err := s.iamExistingRole(c, q, action, nil)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return iamListTagsResult{Tags: tags[start:end], IsTruncated: next != "", Marker: next}, nil
+	all := items(r)
+	start, end, next, err := iamPaginate(q, len(all))
+	if err != nil {
+		return nil, "", err
+	}
+	return all[start:end], next, nil
 }
 
 func (s *Server) iamPutRolePermissionsBoundary(c *call, q iamQueryArgs) (any, *apiError) {

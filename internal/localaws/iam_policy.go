@@ -169,16 +169,11 @@ func (s *Server) iamDeleteRolePolicy(c *call, q iamQueryArgs) (any, *apiError) {
 }
 
 func (s *Server) iamListRolePolicies(c *call, q iamQueryArgs) (any, *apiError) {
-	r, err := s.iamExistingRole(c, q, "ListRolePolicies", nil)
+	names, next, err := iamRolePage(s, c, q, "ListRolePolicies", func(r *role) []string { return sortedKeys(r.inline) })
 	if err != nil {
 		return nil, err
 	}
-	names := sortedKeys(r.inline)
-	start, end, next, err := iamPaginate(q, len(names))
-	if err != nil {
-		return nil, err
-	}
-	return iamListNamesResult{PolicyNames: names[start:end], IsTruncated: next != "", Marker: next}, nil
+	return iamListNamesResult{PolicyNames: names, IsTruncated: next != "", Marker: next}, nil
 }
 
 // --- managed policies ---
@@ -395,21 +390,17 @@ func (s *Server) iamListAttachedRolePolicies(c *call, q iamQueryArgs) (any, *api
 	if q.has("PathPrefix") {
 		prefix = q.get("PathPrefix")
 	}
-	r, err := s.iamExistingRole(c, q, "ListAttachedRolePolicies", nil)
-	if err != nil {
-		return nil, err
-	}
-	var list []iamAttachedPolicyXML
-	for _, arn := range r.attached {
-		mp := s.managedPolicy(arn)
-		if mp == nil || !strings.HasPrefix(mp.path, prefix) {
-			continue
+	list, next, err := iamRolePage(s, c, q, "ListAttachedRolePolicies", func(r *role) []iamAttachedPolicyXML {
+		var list []iamAttachedPolicyXML
+		for _, arn := range r.attached {
+			if mp := s.managedPolicy(arn); mp != nil && strings.HasPrefix(mp.path, prefix) {
+				list = append(list, iamAttachedPolicyXML{PolicyName: mp.name, PolicyArn: arn})
+			}
 		}
-		list = append(list, iamAttachedPolicyXML{PolicyName: mp.name, PolicyArn: arn})
-	}
-	start, end, next, err := iamPaginate(q, len(list))
+		return list
+	})
 	if err != nil {
 		return nil, err
 	}
-	return iamListAttachedResult{AttachedPolicies: append([]iamAttachedPolicyXML{}, list[start:end]...), IsTruncated: next != "", Marker: next}, nil
+	return iamListAttachedResult{AttachedPolicies: append([]iamAttachedPolicyXML{}, list...), IsTruncated: next != "", Marker: next}, nil
 }

@@ -258,6 +258,18 @@ func TestIAMInlinePolicies(t *testing.T) {
 	if err != nil || fmt.Sprint(list.PolicyNames) != "[replication second]" {
 		t.Errorf("ListRolePolicies = %v (err %v), want [replication second]", list.PolicyNames, err)
 	}
+	// A role's listings page as ListRoles does: MaxItems, then Marker for the rest.
+	p1, err := c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String("r"), MaxItems: aws.Int32(1)})
+	if err != nil || fmt.Sprint(p1.PolicyNames) != "[replication]" || !p1.IsTruncated || aws.ToString(p1.Marker) == "" {
+		t.Fatalf("ListRolePolicies page 1 = %v truncated %v marker %q (err %v)", p1.PolicyNames, p1.IsTruncated, aws.ToString(p1.Marker), err)
+	}
+	p2, err := c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String("r"), MaxItems: aws.Int32(1), Marker: p1.Marker})
+	if err != nil || fmt.Sprint(p2.PolicyNames) != "[second]" || p2.IsTruncated {
+		t.Errorf("ListRolePolicies page 2 = %v truncated %v (err %v)", p2.PolicyNames, p2.IsTruncated, err)
+	}
+	if _, err := c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String("nobody")}); apiCode(err) != "NoSuchEntity" {
+		t.Errorf("ListRolePolicies of a missing role: err = %v, want NoSuchEntity", err)
+	}
 
 	var dc *iamtypes.DeleteConflictException
 	_, err = c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("r")})
