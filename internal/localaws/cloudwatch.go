@@ -190,14 +190,12 @@ func (c *call) writeCloudWatchError(err *apiError) {
 
 // cwValidation is the framework's ValidationError for one member constraint.
 func cwValidation(field, constraint string) *apiError {
-	return errf(http.StatusBadRequest, "ValidationError",
-		"1 validation error detected: Value at '%s' failed to satisfy constraint: %s", field, constraint)
+	return constraintError("ValidationError", field, constraint)
 }
 
 // cwRequired is the ValidationError of a required member left out.
 func cwRequired(field string) *apiError {
-	return errf(http.StatusBadRequest, "ValidationError",
-		"1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
+	return requiredError("ValidationError", field)
 }
 
 func cwInvalidValue(format string, args ...any) *apiError {

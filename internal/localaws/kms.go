@@ -535,13 +535,24 @@ func kmsDecode(body []byte, v any) *apiError {
 
 // kmsValidation is KMS's ValidationException for one field constraint.
 func kmsValidation(field, constraint string) *apiError {
-	return errf(http.StatusBadRequest, "ValidationException",
-		"1 validation error detected: Value at '%s' failed to satisfy constraint: %s", field, constraint)
+	return constraintError("ValidationException", field, constraint)
 }
 
 // kmsRequired is the ValidationException of a missing required member.
 func kmsRequired(field string) *apiError {
-	return errf(http.StatusBadRequest, "ValidationException",
+	return requiredError("ValidationException", field)
+}
+
+// constraintError is the message KMS and CloudWatch (one request validation framework)
+// give a member that breaks a constraint, under the service's code.
+func constraintError(code, field, constraint string) *apiError {
+	return errf(http.StatusBadRequest, code,
+		"1 validation error detected: Value at '%s' failed to satisfy constraint: %s", field, constraint)
+}
+
+// requiredError is constraintError's message for a required member left out.
+func requiredError(code, field string) *apiError {
+	return errf(http.StatusBadRequest, code,
 		"1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", field)
 }
 
