@@ -328,18 +328,27 @@ func (s *Server) iamAttachablePolicy(c *call, arn, field, notFound string) (*man
 
 // --- roles ---
 
-func (s *Server) iamCreateRole(c *call, q iamQueryArgs) (any, *apiError) {
-	name, err := iamCheckName(q, "RoleName", "roleName", 64)
-	if err != nil {
-		return nil, err
+// iamCheckNamed validates what CreateRole and CreatePolicy both take first, in the order IAM
+// reports it: the name (the parameter param, called field in errors, at most max
+// characters), Path and Description.
+func iamCheckNamed(q iamQueryArgs, param, field string, max int) (name, path, desc string, err *apiError) {
+	if name, err = iamCheckName(q, param, field, max); err != nil {
+		return "", "", "", err
 	}
-	path, err := iamCheckPath(q, "Path", "path")
-	if err != nil {
-		return nil, err
+	if path, err = iamCheckPath(q, "Path", "path"); err != nil {
+		return "", "", "", err
 	}
-	desc := q.get("Description")
+	desc = q.get("Description")
 	if len(desc) > 1000 {
-		return nil, iamErrValidation("description", desc, "Member must have length less than or equal to 1000")
+		return "", "", "", iamErrValidation("description", desc, "Member must have length less than or equal to 1000")
+	}
+	return name, path, desc, nil
+}
+
+func (s *Server) iamCreateRole(c *call, q iamQueryArgs) (any, *apiError) {
+	name, path, desc, err := iamCheckNamed(q, "RoleName", "roleName", 64)
+	if err != nil {
+		return nil, err
 	}
 	maxSess := int32(3600)
 	if v := q.get("MaxSessionDuration"); v != "" {

@@ -179,17 +179,9 @@ func (s *Server) iamListRolePolicies(c *call, q iamQueryArgs) (any, *apiError) {
 // --- managed policies ---
 
 func (s *Server) iamCreatePolicy(c *call, q iamQueryArgs) (any, *apiError) {
-	name, err := iamCheckName(q, "PolicyName", "policyName", 128)
+	name, path, desc, err := iamCheckNamed(q, "PolicyName", "policyName", 128)
 	if err != nil {
 		return nil, err
-	}
-	path, err := iamCheckPath(q, "Path", "path")
-	if err != nil {
-		return nil, err
-	}
-	desc := q.get("Description")
-	if len(desc) > 1000 {
-		return nil, iamErrValidation("description", desc, "Member must have length less than or equal to 1000")
 	}
 	tags := q.tags("Tags")
 	if err := iamCheckTags(tags); err != nil {
