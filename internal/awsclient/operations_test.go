@@ -38,6 +38,11 @@ func TestIsMutating(t *testing.T) {
 		{"s3", "GetPublicAccessBlock", false},
 		{"s3", "PutPublicAccessBlock", true},
 		{"s3", "GetObjectLockConfiguration", false},
+		// S3 Control: the Batch Replication job API.
+		{"s3control", "CreateJob", true},
+		{"s3control", "UpdateJobStatus", true},
+		{"s3control", "DescribeJob", false},
+		{"s3control", "ListJobs", false},
 		// KMS: configuration changes mutate; using a key does not.
 		{"kms", "CreateKey", true},
 		{"kms", "DescribeKey", false},

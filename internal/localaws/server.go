@@ -94,6 +94,7 @@ type Server struct {
 	stats    map[statKey]int       // request counters
 	faults   []*Fault              // injected faults, consumed in order
 	repl     replicationWork       // the asynchronous replication engine's bookkeeping
+	jobs     map[string]*batchJob  // S3 Batch Operations jobs, by job ID (batch_replication.go)
 	cond     *sync.Cond            // signalled when replication work drains
 	closed   bool
 	// unknownKeys collects condition keys a handler put in a request context that the
@@ -196,6 +197,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	switch c.service {
 	case "s3":
+		if isS3Control(r) {
+			s.serveS3Control(c)
+			return
+		}
 		s.serveS3(c)
 	case "kms":
 		s.serveKMS(c)

@@ -34,7 +34,7 @@ func errf(status int, code, format string, args ...any) *apiError {
 type call struct {
 	w         http.ResponseWriter
 	r         *http.Request
-	service   string // "s3", "kms", "iam", "sts", "cloudwatch", "sqs"
+	service   string // "s3", "s3control", "kms", "iam", "sts", "cloudwatch", "sqs"
 	region    string // from the SigV4 credential scope
 	op        string // the operation name, e.g. "PutBucketReplication"; set by the service handler
 	p         *principal
@@ -105,6 +105,8 @@ func (c *call) fail(err *apiError) {
 	}
 	c.wrote = true
 	switch c.service {
+	case "s3control":
+		c.writeS3ControlError(err)
 	case "cloudwatch":
 		c.writeCloudWatchError(err)
 	case "sqs":
