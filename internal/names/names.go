@@ -51,6 +51,9 @@ const (
 	// DestroyStateMachineName is the destroy state machine (`crr destroy`), named like
 	// the provision one so the CLI can build its ARN.
 	DestroyStateMachineName = prefix + "destroy"
+	// RedriveStateMachineName is the re-drive state machine (statemachine/redrive.asl.json),
+	// with a predictable ARN for `crr redrive` in the same way.
+	RedriveStateMachineName = prefix + "redrive"
 	// StateMachinePolicyName is the inline policy of the state machine's role.
 	StateMachinePolicyName = prefix + "state-machine"
 
@@ -206,7 +209,29 @@ const (
 	// canary objects so that the rule replicates them; the provisioner's canary grants
 	// are scoped to it.
 	CanaryDir = ".s3crr-canary/"
+	// BatchRoleNamePrefix starts every pair's Batch Operations role name (the role S3
+	// Batch Replication assumes to re-drive a pair's objects); the provisioner's
+	// iam:PassRole to batchoperations.s3.amazonaws.com is scoped to it.
+	BatchRoleNamePrefix = prefix + "batch-"
+	// BatchPolicyName is the inline policy of every Batch Operations role.
+	BatchPolicyName = prefix + "batch-replication"
+	// BatchReportDir is the reserved key prefix in a source bucket under which Batch
+	// Replication jobs write their completion reports, one directory per pair. The
+	// Batch role may write, and the provisioner read, only there.
+	BatchReportDir = ".s3crr-batch-reports/"
 )
+
+// BatchRoleName is the role S3 Batch Operations assumes to re-drive a pair.
+func BatchRoleName(pairID string) string { return BatchRoleNamePrefix + pairID }
+
+// BatchRoleARN is a pair's Batch Operations role in the source account.
+func BatchRoleARN(account, pairID string) string {
+	return "arn:" + Partition + ":iam::" + account + ":role" + RolePath + BatchRoleName(pairID)
+}
+
+// BatchReportPrefix is where a pair's Batch Replication completion reports go in its
+// source bucket (without a trailing slash, as CreateJob's Report.Prefix takes it).
+func BatchReportPrefix(pairID string) string { return BatchReportDir + pairID }
 
 // Tags s3crr puts on what it creates, so that a re-run recognises its own resources and
 // refuses (Conflict) to take over anyone else's.
@@ -333,6 +358,12 @@ const (
 	StageReplication      = "replication"
 	StageEvents           = "events"
 	StageCheckReplication = "checkReplication"
+	// The Batch Replication stages: the redrive state machine runs them for a repair,
+	// and the provision run for rule.replicateExisting, after checkReplication.
+	StageBatchRole   = "batchRole"
+	StageBatchStart  = "batchStart"
+	StageBatchStatus = "batchStatus"
+	StageBatchReport = "batchReport"
 )
 
 // Destroy stage names, as the destroy state machine (statemachine/destroy.asl.json) passes

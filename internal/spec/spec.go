@@ -79,6 +79,11 @@ type Rule struct {
 	// ReplicaModifications replicates metadata changes made on replicas back
 	// (used for two-way replication).
 	ReplicaModifications bool `json:"replicaModifications,omitempty"`
+	// ReplicateExisting replicates, once the rule is in place and verified, the objects
+	// the rule selects that never replicated (status NONE): a new rule only copies new
+	// writes (docs/aws-facts.md#F-REPL-EXISTING-OBJECTS), so the provision run starts an
+	// S3 Batch Replication job for them, follows it to the end and reports its counts.
+	ReplicateExisting bool `json:"replicateExisting,omitempty"`
 }
 
 // Limits every component derives from the request (the names are internal/names').

@@ -325,6 +325,11 @@ func (r Request) checkRule(ps *problems) {
 			fmt.Sprintf("S3 keys are at most 1024 bytes and the verifier's canaries go under <prefix>%s; shorten the prefix", names.CanaryDir))
 	}
 
+	if strings.HasPrefix(rule.Prefix, names.BatchReportDir) {
+		ps.add("rule.prefix", fmt.Sprintf("must not be under %s, where s3crr's Batch Replication jobs write their completion reports", names.BatchReportDir),
+			"choose a prefix for your data; the reserved prefix holds only s3crr's job reports")
+	}
+
 	if len(rule.Tags) > maxTags {
 		ps.add("rule.tags", fmt.Sprintf("has %d tags, at most %d allowed", len(rule.Tags), maxTags),
 			"filter on at most 10 tags (the S3 object tag limit)")

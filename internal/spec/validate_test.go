@@ -125,6 +125,7 @@ var invalidRequests = []invalidCase{
 	{name: "tag value not a string", give: edits{"rule.deleteMarkerReplication": false, "rule.tags": map[string]any{"app.tier": 3}}, want: []string{`rule.tags["app.tier"]`}},
 	{name: "tags not an object", give: edits{"rule.tags": []any{"a"}}, want: []string{"rule.tags"}},
 	{name: "prefix too long", give: edits{"rule.prefix": strings.Repeat("p", MaxPrefixBytes+1)}, want: []string{"rule.prefix"}},
+	{name: "prefix under the batch report directory", give: edits{"rule.prefix": ".s3crr-batch-reports/x/"}, want: []string{"rule.prefix"}},
 	{name: "prefix too long in bytes", give: edits{"rule.prefix": strings.Repeat("é", MaxPrefixBytes/2+1)}, want: []string{"rule.prefix"}, blind: byteLength},
 	{name: "rule ID too long", give: edits{"rule.id": strings.Repeat("r", 256)}, want: []string{"rule.id"}},
 	{name: "rule ID empty", give: edits{"rule.id": ""}, want: []string{"rule.id"}},
