@@ -86,6 +86,8 @@ func generated() map[string]Document {
 	for name, p := range pairConfigs() {
 		docs["replication-trust-"+name] = ReplicationTrustPolicy(p)
 		docs["replication-role-"+name] = ReplicationRolePolicy(p)
+		docs["batch-trust-"+name] = BatchTrustPolicy(p)
+		docs["batch-role-"+name] = BatchRolePolicy(p)
 		docs["source-key-statements-"+name] = statements(SourceKeyStatements(p)...)
 		docs["destination-key-statements-"+name] = statements(DestinationKeyStatements(p)...)
 		docs["source-bucket-statements-"+name] = statements(SourceBucketStatements(p)...)

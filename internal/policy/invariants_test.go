@@ -467,7 +467,7 @@ func TestProvisionerScopes(t *testing.T) {
 	if got := find(PurposeRoleCreate).Condition[StringEquals][KeyPermissionsBound]; !slices.Equal(got, []string{"arn:aws:iam::222222222222:policy/s3crr/s3crr-replication-boundary"}) {
 		t.Errorf("CreateRole boundary condition = %v", got)
 	}
-	if got := find(PurposePassRole).Condition[StringEquals][KeyPassedToService]; !slices.Equal(got, []string{S3Service}) {
+	if got := find(PurposePassRole).Condition[StringEquals][KeyPassedToService]; !slices.Equal(got, []string{S3Service, BatchOperationsService}) {
 		t.Errorf("PassRole condition = %v", got)
 	}
 	if got := find(PurposeKeyCreate).Condition[StringEquals]; got[KeyKMSKeySpec][0] != "SYMMETRIC_DEFAULT" || got[KeyKMSKeyUsage][0] != "ENCRYPT_DECRYPT" {
@@ -480,7 +480,7 @@ func TestProvisionerScopes(t *testing.T) {
 			}
 			// The one exception is the read-only lookup of a replication role
 			// that does not exist yet (IAM authorizes it without the path).
-			lookup := s.Sid == SidPrefix+PurposeRoleLookup && r == "arn:aws:iam::222222222222:role/s3crr-repl-*" && slices.Equal(s.Action, []string{"iam:GetRole"})
+			lookup := s.Sid == SidPrefix+PurposeRoleLookup && (r == "arn:aws:iam::222222222222:role/s3crr-repl-*" || r == "arn:aws:iam::222222222222:role/s3crr-batch-*") && slices.Equal(s.Action, []string{"iam:GetRole"})
 			if strings.HasPrefix(r, "arn:aws:iam::") && !strings.HasPrefix(r, "arn:aws:iam::222222222222:role/s3crr/") && !lookup {
 				t.Errorf("%s: IAM resource %s outside /s3crr/ in the account", s.Sid, r)
 			}

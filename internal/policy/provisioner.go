@@ -100,6 +100,9 @@ const (
 	PurposeEventsQueueLookup  = "EventsQueueLookup"
 	PurposeBucketTeardown     = "BucketTeardown"
 	PurposeRoleTeardown       = "RoleTeardown"
+	PurposeBatchJobs          = "BatchJobs"
+	PurposeBatchJobManage     = "BatchJobManage"
+	PurposeBatchReportRead    = "BatchReportRead"
 	// Deny purposes: guards, not grants (no requirement rows).
 	PurposeDenyKeyRetag      = "DenyTaggingExistingKeys"
 	PurposeDenyLockoutBypass = "DenyLockoutBypass"
@@ -211,13 +214,38 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Resource: []string{buckets},
 		},
 		{
-			// PutBucketReplication checks that the caller may pass the role
-			// it names; only to S3, only s3crr's roles.
+			// PutBucketReplication and CreateJob check that the caller may pass
+			// the role they name; only s3crr's roles, only to S3 replication
+			// and S3 Batch Operations. One statement for both keeps the policy
+			// small; every role under /s3crr/ carries the boundary, which is
+			// what bounds what a passed role can do.
 			Sid:       SidPrefix + PurposePassRole,
 			Effect:    Allow,
 			Action:    []string{"iam:PassRole"},
 			Resource:  []string{roles},
-			Condition: map[string]map[string][]string{StringEquals: {KeyPassedToService: {S3Service}}},
+			Condition: map[string]map[string][]string{StringEquals: {KeyPassedToService: {S3Service, BatchOperationsService}}},
+		},
+		{
+			// CreateJob has no resource (the job does not exist yet).
+			Sid:      SidPrefix + PurposeBatchJobs,
+			Effect:   Allow,
+			Action:   []string{"s3:CreateJob"},
+			Resource: []string{"*"},
+		},
+		{
+			// The batch stages follow and confirm the jobs of this account only.
+			Sid:      SidPrefix + PurposeBatchJobManage,
+			Effect:   Allow,
+			Action:   []string{"s3:DescribeJob", "s3:UpdateJobStatus"},
+			Resource: []string{"arn:" + names.Partition + ":s3:*:" + acct + ":job/*"},
+		},
+		{
+			// The batchReport stage reads completion reports, only under the
+			// reserved report prefix.
+			Sid:      SidPrefix + PurposeBatchReportRead,
+			Effect:   Allow,
+			Action:   []string{"s3:GetObject"},
+			Resource: []string{buckets + "/" + names.BatchReportDir + "*"},
 		},
 		{
 			// A role can only be created with the boundary, so nothing the
@@ -238,7 +266,10 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Sid:      SidPrefix + PurposeRoleLookup,
 			Effect:   Allow,
 			Action:   []string{"iam:GetRole"},
-			Resource: []string{"arn:" + names.Partition + ":iam::" + acct + ":role/" + names.ReplicationRoleNamePrefix + "*"},
+			Resource: []string{
+				"arn:" + names.Partition + ":iam::" + acct + ":role/" + names.ReplicationRoleNamePrefix + "*",
+				"arn:" + names.Partition + ":iam::" + acct + ":role/" + names.BatchRoleNamePrefix + "*",
+			},
 		},
 		{
 			// These actions do not take iam:PermissionsBoundary (IAM sets it only for
@@ -457,7 +488,7 @@ func ReplicationBoundary(b BoundaryParams) Document {
 		pattern = "*"
 	}
 	all := ReplicationParams{ObjectLock: true, OwnerOverride: true}
-	return Document{Version: Version, Statement: []Statement{
+	return Document{Version: Version, Statement: append([]Statement{
 		{
 			Sid:      SidFor(boundaryPair, PurposeSourceBucket),
 			Effect:   Allow,
@@ -487,7 +518,7 @@ func ReplicationBoundary(b BoundaryParams) Document {
 				KeyS3Context:  {BucketARN(pattern), BucketARN(pattern) + "/*"},
 			}},
 		},
-	}}
+	}, batchBoundaryStatements(pattern)...)}
 }
 
 // replicaWriteScope pins replica writes to the organization's accounts when one is

@@ -54,6 +54,9 @@ const (
 	// x-amz-server-side-encryption-bucket-key-enabled: true, whatever the
 	// buckets' default; its replica keeps the S3 Bucket Key.
 	TriggerBucketKeyObject Trigger = "bucket-key-object"
+	// TriggerBatchJob: a Batch Replication job over the pair's FAILED objects. Its
+	// Failure is the job's FailureCode or the failed tasks' ErrorCode in the report.
+	TriggerBatchJob Trigger = "batch-job"
 )
 
 // Options under which a replication action is granted (ReplicationParams
@@ -151,6 +154,23 @@ var requirements = func() map[reqKey]Requirement {
 		{Purpose: PurposeReplicationKeys, Action: ActKMSGenerateDataKey, Failure: "DstPutObjectNotPermitted", Trigger: TriggerBucketKeyObject,
 			Why: "the boundary must admit GenerateDataKey for destination Bucket Keys"},
 	}
+	// The Batch role's permissions (and the boundary's, by the same purposes). A
+	// Batch Replication job reports a missing one as a job failure or as failed
+	// tasks; which code for the bucket-level and report grants is s3crr's mapping
+	// (AWS documents only that the role needs them,
+	// docs/aws-facts.md#F-BATCH-REPLICATION).
+	repl = append(repl,
+		Requirement{Purpose: PurposeBatchTrust, Action: "sts:AssumeRole", Failure: "AssumeRoleNotPermitted", Trigger: TriggerBatchJob,
+			Why: "S3 Batch Operations assumes the Batch role to run the job; the job fails before any task"},
+		Requirement{Purpose: PurposeBatchManifest, Action: ActGetReplicationConfiguration, Failure: "AccessDenied", Trigger: TriggerBatchJob,
+			Why: "the generated manifest selects objects by the source bucket's rules; s3crr's mapping of the job failure"},
+		Requirement{Purpose: PurposeBatchManifest, Action: ActPutInventoryConfiguration, Failure: "AccessDenied", Trigger: TriggerBatchJob,
+			Why: "S3 generates the manifest from an inventory of the source bucket; s3crr's mapping of the job failure"},
+		Requirement{Purpose: PurposeBatchInitiate, Action: ActInitiateReplication, Failure: "InitiateReplicationNotPermitted", Trigger: TriggerBatchJob,
+			Why: "starts replication of each manifest object; every task fails without it"},
+		Requirement{Purpose: PurposeBatchReportWrite, Action: ActPutObject, Failure: "AccessDenied", Trigger: TriggerBatchJob,
+			Why: "writes the completion report the batchReport stage reads; s3crr's mapping of the job failure"},
+	)
 	for _, r := range repl {
 		add(r)
 	}
@@ -191,8 +211,8 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposeBucketConfigWrite, "s3:PutEncryptionConfiguration", s(names.StageEncryption), "PutBucketEncryption")
 	prov(PurposeBucketConfigWrite, "s3:PutBucketNotification", s(names.StageEvents), "PutBucketNotificationConfiguration")
 	prov(PurposeReplicationConfig, "s3:PutReplicationConfiguration", s(names.StageReplication, names.StageDestroyReplication), "PutBucketReplication", "DeleteBucketReplication (S3 authorizes it as s3:PutReplicationConfiguration)")
-	provWhy(PurposePassRole, "iam:PassRole", s(names.StageReplication),
-		"PutBucketReplication checks that the caller may pass the role it names to S3", "PutBucketReplication")
+	provWhy(PurposePassRole, "iam:PassRole", s(names.StageReplication, names.StageBatchStart),
+		"PutBucketReplication checks that the caller may pass the role it names to S3, CreateJob the Batch role to S3 Batch Operations", "PutBucketReplication", "CreateJob")
 	provWhy(PurposeRoleCreate, "iam:CreateRole", s(names.StageRole),
 		"creates the replication role under /s3crr/, only with the permissions boundary", "CreateRole")
 	prov(PurposeRoleManage, "iam:GetRole", s(names.StageRole, names.StageCheckReplication), "GetRole")
@@ -245,6 +265,11 @@ var requirements = func() map[reqKey]Requirement {
 		"the replication-failure alarm, with no tags and no actions", "PutMetricAlarm")
 	provWhy(PurposeAlarms, "cloudwatch:DescribeAlarms", s(names.StageEvents),
 		"DescribeAlarms with AlarmNames is authorized on each named alarm", "DescribeAlarms")
+	prov(PurposeBatchJobs, "s3:CreateJob", s(names.StageBatchStart), "CreateJob")
+	prov(PurposeBatchJobManage, "s3:DescribeJob", s(names.StageBatchStatus), "DescribeJob")
+	provWhy(PurposeBatchJobManage, "s3:UpdateJobStatus", s(names.StageBatchStatus),
+		"the job is created awaiting confirmation, so nothing runs before its manifest is counted, and confirmed here", "UpdateJobStatus")
+	prov(PurposeBatchReportRead, "s3:GetObject", s(names.StageBatchReport), "GetObject of the completion report")
 	provWhy(PurposeEventsQueueLookup, "sqs:GetQueueUrl", s(names.StagePreflight),
 		"preflight finds MemberStack's events queue in the source region before replication is configured; S3 refuses a notification to a missing queue", "GetQueueUrl")
 

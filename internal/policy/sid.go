@@ -83,6 +83,8 @@ var purposes = []string{
 	purposeDenyInsecureTransport,
 	PurposeMonitorPairRead, PurposeMonitorDedup,
 	PurposeAuditorTrust, PurposeAuditBuckets, PurposeAuditKeys, PurposeAuditRoles, PurposeAuditAlarms,
+	PurposeBatchTrust, PurposeBatchManifest, PurposeBatchInitiate, PurposeBatchReportWrite,
+	PurposeBatchJobs, PurposeBatchJobManage, PurposeBatchReportRead,
 }
 
 // purposeDenyInsecureTransport makes SidDenyInsecureTransport parse as a
