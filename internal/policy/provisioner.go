@@ -263,9 +263,9 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			// Preflight and the role stage look the replication role up
 			// before creating it, so GetRole also covers s3crr's role names
 			// at the root path; it is read-only.
-			Sid:      SidPrefix + PurposeRoleLookup,
-			Effect:   Allow,
-			Action:   []string{"iam:GetRole"},
+			Sid:    SidPrefix + PurposeRoleLookup,
+			Effect: Allow,
+			Action: []string{"iam:GetRole"},
 			Resource: []string{
 				"arn:" + names.Partition + ":iam::" + acct + ":role/" + names.ReplicationRoleNamePrefix + "*",
 				"arn:" + names.Partition + ":iam::" + acct + ":role/" + names.BatchRoleNamePrefix + "*",
