@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -92,7 +93,22 @@ type queueAPI interface {
 	GetQueueUrl(context.Context, *sqs.GetQueueUrlInput, ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
 }
 
+// jobAPI lists the S3 Control calls the Batch Replication stages make.
+type jobAPI interface {
+	CreateJob(context.Context, *s3control.CreateJobInput, ...func(*s3control.Options)) (*s3control.CreateJobOutput, error)
+	DescribeJob(context.Context, *s3control.DescribeJobInput, ...func(*s3control.Options)) (*s3control.DescribeJobOutput, error)
+	UpdateJobStatus(context.Context, *s3control.UpdateJobStatusInput, ...func(*s3control.Options)) (*s3control.UpdateJobStatusOutput, error)
+}
+
+// reportAPI lists the S3 object reads the batchReport stage makes: the job's completion
+// report. Kept apart from bucketAPI, which only configures buckets.
+type reportAPI interface {
+	GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
 var (
+	_ jobAPI        = (*s3control.Client)(nil)
+	_ reportAPI     = (*s3.Client)(nil)
 	_ queueAPI      = (*sqs.Client)(nil)
 	_ bucketAPI     = (*s3.Client)(nil)
 	_ keyAPI        = (*kms.Client)(nil)
@@ -112,6 +128,8 @@ type member struct {
 	sts             identityAPI
 	cloudwatch      cloudwatchAPI
 	sqs             queueAPI
+	jobs            jobAPI
+	reports         reportAPI
 }
 
 // connector opens a session in a member account and region for a pair. Tests substitute
@@ -134,9 +152,11 @@ type AssumeRoleConnector struct {
 func (c AssumeRoleConnector) Connect(_ context.Context, account, region, pairID string) (*member, error) {
 	roleARN := fmt.Sprintf("arn:aws:iam::%s:role/%s", account, c.ProvisionerRoleName)
 	cfg := awsclient.AssumeRole(c.Base, roleARN, c.ExternalID, names.SessionName(pairID), region)
+	s3c := awsclient.S3(cfg)
 	return &member{
 		account: account, region: region, roleARN: roleARN,
-		s3: awsclient.S3(cfg), kms: awsclient.KMS(cfg), iam: awsclient.IAM(cfg), sts: awsclient.STS(cfg),
+		s3: s3c, kms: awsclient.KMS(cfg), iam: awsclient.IAM(cfg), sts: awsclient.STS(cfg),
 		cloudwatch: awsclient.CloudWatch(cfg), sqs: awsclient.SQS(cfg),
+		jobs: awsclient.S3Control(cfg), reports: s3c,
 	}, nil
 }

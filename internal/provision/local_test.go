@@ -63,7 +63,7 @@ func newLocalEnv(t testing.TB, opts localaws.Options) *localEnv {
 		t.Fatal(err)
 	}
 	return &localEnv{srv: srv, endpoint: endpoint, deploy: p,
-		svc: New(Config{ExternalID: testExternalID}, AssumeRoleConnector{Base: base})}
+		svc: New(Config{ExternalID: testExternalID, BatchPollInterval: 10 * time.Millisecond}, AssumeRoleConnector{Base: base})}
 }
 
 // sampleRequest is statemachine/sample-pair.json, the request the README and DESIGN show.

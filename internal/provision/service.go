@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/spec"
@@ -42,7 +43,17 @@ var Stages = []struct {
 	{names.StageReplication, []string{SideSource}},
 	{names.StageEvents, []string{SideSource}},
 	{names.StageCheckReplication, []string{""}},
+	// Only with rule.replicateExisting (otherwise they skip): replicate the objects that
+	// existed before the rule. The redrive state machine runs the same four.
+	{names.StageBatchRole, []string{SideSource}},
+	{names.StageBatchStart, []string{SideSource}},
+	{names.StageBatchStatus, []string{SideSource}},
+	{names.StageBatchReport, []string{SideSource}},
 }
+
+// RedriveStages are the stages the redrive state machine runs, in order; batchStatus is
+// polled until its output done is "true".
+var RedriveStages = []string{names.StageBatchRole, names.StageBatchStart, names.StageBatchStatus, names.StageBatchReport}
 
 // stageRunners maps each stage name to the method that runs it.
 var stageRunners = map[string]func(*stage, context.Context) error{
@@ -57,6 +68,10 @@ var stageRunners = map[string]func(*stage, context.Context) error{
 	names.StageReplication:      (*stage).replication,
 	names.StageEvents:           (*stage).events,
 	names.StageCheckReplication: (*stage).checkReplication,
+	names.StageBatchRole:        (*stage).batchRole,
+	names.StageBatchStart:       (*stage).batchStart,
+	names.StageBatchStatus:      (*stage).batchStatus,
+	names.StageBatchReport:      (*stage).batchReport,
 
 	names.StageDestroyReplication:  (*stage).destroyReplication,
 	names.StageDestroyEvents:       (*stage).destroyEvents,
@@ -76,6 +91,8 @@ type Event struct {
 	Plan bool `json:"plan,omitempty"`
 	// Destroy carries `crr destroy`'s options to the destroy stages; other stages ignore it.
 	Destroy DestroyOptions `json:"destroy,omitzero"`
+	// Batch is set by the redrive state machine for the Batch Replication stages.
+	Batch *BatchInput `json:"batch,omitempty"`
 }
 
 // Change is one change a stage made (or, in plan mode, would make).
@@ -130,6 +147,9 @@ type Config struct {
 	// default aliases are built under it and a request naming another alias is
 	// InvalidSpec. "" means names.AliasPrefix.
 	KMSAliasPrefix string
+	// BatchPollInterval is how long Apply waits between reads of a Batch Replication job
+	// (the state machine has its own Wait state). Default 5 s.
+	BatchPollInterval time.Duration
 }
 
 // WithDefaults fills unset fields.
@@ -142,6 +162,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.EventsQueueName == "" {
 		c.EventsQueueName = names.EventsQueueName
+	}
+	if c.BatchPollInterval == 0 {
+		c.BatchPollInterval = 5 * time.Second
 	}
 	return c
 }
@@ -179,7 +202,7 @@ func (s *Service) run(ctx context.Context, ev Event) (Result, error) {
 	if problems := s.cfg.scopeProblems(req); len(problems) > 0 {
 		return Result{Stage: ev.Stage, Side: ev.Side}, &InvalidSpec{Message: "the request is outside this deployment's scope:\n" + strings.Join(problems, "\n")}
 	}
-	st := &stage{svc: s, req: req, plan: ev.Plan, destroy: ev.Destroy, res: Result{Stage: ev.Stage, Side: ev.Side, Changes: []Change{}, Outputs: map[string]string{}}}
+	st := &stage{svc: s, req: req, plan: ev.Plan, destroy: ev.Destroy, batch: ev.Batch, res: Result{Stage: ev.Stage, Side: ev.Side, Changes: []Change{}, Outputs: map[string]string{}}}
 	if ev.Side != "" && ev.Side != SideSource && ev.Side != SideDestination {
 		return st.res, &InvalidSpec{Message: fmt.Sprintf("event.side %q: must be %q or %q", ev.Side, SideSource, SideDestination)}
 	}
@@ -218,14 +241,61 @@ func (s *Service) Apply(ctx context.Context, request []byte) ([]Result, error) {
 
 func (s *Service) runAll(ctx context.Context, request []byte, plan bool) ([]Result, error) {
 	var out []Result
+	var batch *BatchInput // the job batchStart created, for the stages after it
 	for _, stg := range Stages {
 		for _, side := range stg.Sides {
-			res, err := s.Run(ctx, Event{Stage: stg.Name, Side: side, Request: request, Plan: plan})
+			if batch == nil && (stg.Name == names.StageBatchStatus || stg.Name == names.StageBatchReport) {
+				continue // no job was created (skipped, or planned)
+			}
+			res, err := s.Run(ctx, Event{Stage: stg.Name, Side: side, Request: request, Plan: plan, Batch: batch})
+			if stg.Name == names.StageBatchStatus {
+				res, err = s.pollJob(ctx, res, err, Event{Stage: stg.Name, Side: side, Request: request, Plan: plan, Batch: batch})
+			}
 			out = append(out, res)
 			if err != nil {
 				return out, err
 			}
+			if id := res.Outputs["jobId"]; stg.Name == names.StageBatchStart && id != "" {
+				batch = &BatchInput{JobID: id}
+			}
 		}
 	}
 	return out, nil
+}
+
+// Redrive runs the redrive state machine's stages in order for the given replication
+// statuses (FAILED when none), following the job to its end as the state machine does.
+// Tests use it; production re-drives go through Step Functions.
+func (s *Service) Redrive(ctx context.Context, request []byte, statuses []string) ([]Result, error) {
+	batch := &BatchInput{Statuses: statuses}
+	var out []Result
+	for _, name := range RedriveStages {
+		ev := Event{Stage: name, Side: SideSource, Request: request, Batch: batch}
+		res, err := s.Run(ctx, ev)
+		if name == names.StageBatchStatus {
+			res, err = s.pollJob(ctx, res, err, ev)
+		}
+		out = append(out, res)
+		if err != nil {
+			return out, err
+		}
+		if id := res.Outputs["jobId"]; id != "" {
+			batch.JobID = id
+		}
+	}
+	return out, nil
+}
+
+// pollJob re-runs batchStatus until the job has ended, as the state machine's Wait loop
+// does, waiting Config.BatchPollInterval between reads.
+func (s *Service) pollJob(ctx context.Context, res Result, err error, ev Event) (Result, error) {
+	for err == nil && res.Outputs["done"] != "true" {
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(s.cfg.BatchPollInterval):
+		}
+		res, err = s.Run(ctx, ev)
+	}
+	return res, err
 }

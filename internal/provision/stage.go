@@ -23,6 +23,8 @@ type stage struct {
 	destroy  DestroyOptions
 	res      Result
 	sessions map[string]*member
+	// batch is the event's Batch Replication input (nil outside a re-drive).
+	batch *BatchInput
 }
 
 // endpoint returns one side of the pair.

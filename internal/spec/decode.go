@@ -90,6 +90,7 @@ var (
 	ruleFields     = []string{
 		"id", "priority", "prefix", "tags", "storageClass", "deleteMarkerReplication",
 		"replicationTimeControl", "metrics", "ownerOverride", "bucketKeyEnabled", "replicaModifications",
+		"replicateExisting",
 	}
 )
 
@@ -175,6 +176,8 @@ func (d decoder) rule(path string, n *node) Rule {
 			r.BucketKeyEnabled = &b
 		case "replicaModifications":
 			r.ReplicaModifications = d.boolean(p, v)
+		case "replicateExisting":
+			r.ReplicateExisting = d.boolean(p, v)
 		}
 	})
 	return r

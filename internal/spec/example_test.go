@@ -43,7 +43,7 @@ func ExampleParse_errors() {
 	}`))
 	fmt.Println(err)
 	// Output:
-	// rule.storagClass: unknown field (fix: did you mean "storageClass"? (field names are case-sensitive); the fields of rule are: id, priority, prefix, tags, storageClass, deleteMarkerReplication, replicationTimeControl, metrics, ownerOverride, bucketKeyEnabled, replicaModifications)
+	// rule.storagClass: unknown field (fix: did you mean "storageClass"? (field names are case-sensitive); the fields of rule are: id, priority, prefix, tags, storageClass, deleteMarkerReplication, replicationTimeControl, metrics, ownerOverride, bucketKeyEnabled, replicaModifications, replicateExisting)
 	// pairId: must start with a lowercase letter and contain only lowercase letters, digits and hyphens (fix: use e.g. "payments-archive": it names the replication role (s3crr-repl-<pairId>), the key aliases, the rule and the execution)
 	// source.kmsKeyArn: names an AWS managed key (fix: AWS managed keys (alias/aws/...) cannot be used cross-account: their key policy cannot grant the replication role; use a customer managed key, or leave kmsKeyArn out to have s3crr create one)
 	// destination.bucket: may contain only lowercase letters, digits, dots and hyphens (fix: S3 bucket names are 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit)
