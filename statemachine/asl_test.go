@@ -360,6 +360,7 @@ func TestProvisionLambdaTasksFollowTheContract(t *testing.T) {
 		return got[i].side < got[j].side
 	})
 	want := []stageSide{
+		{"batchReport", "source"}, {"batchRole", "source"}, {"batchStart", "source"}, {"batchStatus", "source"},
 		{"bucket", "destination"}, {"bucket", "source"},
 		{"bucketPolicy", "destination"},
 		{"checkReplication", ""},

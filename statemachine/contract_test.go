@@ -101,7 +101,7 @@ func TestErrorNamesAreTheProvisionErrorTypes(t *testing.T) {
 	var got []string
 	for _, e := range []error{
 		&provision.InvalidSpec{}, &provision.PreflightFailed{}, &provision.PrincipalNotReady{},
-		&provision.AccessDenied{}, &provision.Conflict{}, &provision.StageFailed{},
+		&provision.AccessDenied{}, &provision.Conflict{}, &provision.StageFailed{}, &provision.BatchReplicationFailed{},
 	} {
 		got = append(got, reflect.TypeOf(e).Elem().Name())
 	}

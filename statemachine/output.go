@@ -62,6 +62,11 @@ type Stages struct {
 	Replication      Stage    `json:"replication"`
 	Events           Stage    `json:"events"`
 	CheckReplication Stage    `json:"checkReplication"`
+	// The Batch Replication stages, present only with rule.replicateExisting.
+	BatchRole   Stage `json:"batchRole"`
+	BatchStart  Stage `json:"batchStart"`
+	BatchStatus Stage `json:"batchStatus"`
+	BatchReport Stage `json:"batchReport"`
 }
 
 // InOrder returns the stage results in the order the stages run, parallel
@@ -75,6 +80,11 @@ func (s Stages) InOrder() []StageResult {
 		s.Policies.SourceKeyPolicy, s.Policies.DestinationKeyPolicy, s.Policies.DestinationBucketPolicy,
 		s.Encryption.Source, s.Encryption.Destination,
 		s.Replication, s.Events, s.CheckReplication,
+	}
+	for _, st := range []Stage{s.BatchRole, s.BatchStart, s.BatchStatus, s.BatchReport} {
+		if st.Result.Stage != "" { // run only with rule.replicateExisting
+			all = append(all, st)
+		}
 	}
 	out := make([]StageResult, len(all))
 	for i, st := range all {

@@ -47,6 +47,11 @@ const Provision = "provision"
 // same placeholders as Provision.
 const Destroy = "destroy"
 
+// Redrive is the name of the redrive state machine for Load: it re-drives a registered
+// pair's objects with S3 Batch Replication. Its placeholders are the provision state
+// machine's.
+const Redrive = "redrive"
+
 // LambdaErrorNames are the errors the provision Lambda returns by name
 // (aws-lambda-go reports the Go type name as errorType). The ASL's Retry and
 // Catch match exactly these, so the provision code's error types must be named
@@ -58,6 +63,8 @@ var LambdaErrorNames = []string{
 	"AccessDenied",      // a provisioner role lacks a permission: never retried
 	"Conflict",          // existing configuration s3crr must not overwrite: never retried
 	"StageFailed",       // any other failure (the AWS error code is in the cause): never retried
+	// a Batch Replication job failed or some of its tasks did: never retried
+	"BatchReplicationFailed",
 }
 
 var placeholderRE = regexp.MustCompile(`\$\{([A-Za-z][A-Za-z0-9_]*)\}`)

@@ -407,6 +407,7 @@ func (e *Env) functionEnv(creds aws.Credentials) map[string]string {
 		"AWS_REGION":                  hubRegion(e.cfg.Hub),
 		"AWS_ENDPOINT_URL_STS":        e.MemberEndpoint,
 		"AWS_ENDPOINT_URL_S3":         e.MemberEndpoint,
+		"AWS_ENDPOINT_URL_S3_CONTROL": e.MemberEndpoint,
 		"AWS_ENDPOINT_URL_KMS":        e.MemberEndpoint,
 		"AWS_ENDPOINT_URL_IAM":        e.MemberEndpoint,
 		"AWS_ENDPOINT_URL_CLOUDWATCH": e.MemberEndpoint,

@@ -90,6 +90,7 @@ func surface(err error) error {
 		pn *PrincipalNotReady
 		ad *AccessDenied
 		cf *Conflict
+		bf *BatchReplicationFailed
 	)
 	switch {
 	case errors.As(err, &is):
@@ -102,6 +103,8 @@ func surface(err error) error {
 		return &AccessDenied{Account: ad.Account, Role: ad.Role, Action: ad.Action, Message: msg}
 	case errors.As(err, &cf):
 		return &Conflict{Message: msg}
+	case errors.As(err, &bf):
+		return &BatchReplicationFailed{Message: msg}
 	}
 	return &StageFailed{Message: msg, Err: err}
 }
