@@ -90,7 +90,7 @@ func build(sig Signal, pair Pair, managed bool, count int64, since time.Time) Al
 		a.Count = 1
 	}
 	rerun := fmt.Sprintf("crr apply --rerun -f <the pair's request, %s.json>", a.Pair)
-	redrive := fmt.Sprintf("Then re-drive the FAILED objects with S3 Batch Replication: crr redrive %s (next release; until then an S3 Batch Operations job with operation S3ReplicateObject and manifest filter ObjectReplicationStatuses [FAILED] in the source Region)", a.Pair)
+	redrive := fmt.Sprintf("Then re-drive the FAILED objects with S3 Batch Replication: crr redrive %s --wait", a.Pair)
 	switch sig.Kind {
 	case KindFailed:
 		a.Severity = SeverityFailure

@@ -44,6 +44,8 @@ const (
 	DocDestinationKey Document = "key policy of the destination key"
 	// DocDestinationBucket is the destination bucket's bucket policy (destination account).
 	DocDestinationBucket Document = "bucket policy of the destination bucket"
+	// DocBatchRole is the Batch Operations role's inline policy (source account).
+	DocBatchRole Document = "inline policy " + names.BatchPolicyName + " of the Batch Operations role"
 )
 
 // Grant is one statement s3crr generates that, when missing or overridden by a Deny,
@@ -174,8 +176,9 @@ var reasonTable = []Reason{
 		Cause: "The destination has no version of the object whose metadata S3 was replicating (the replica version was deleted).",
 		Fix:   "Nothing to grant: re-drive the object so S3 replicates the version again."},
 	{Code: "InitiateReplicationNotPermitted", BatchOnly: true, Actor: PartySource,
-		Cause: "The Batch Replication job's role lacks s3:InitiateReplication on the source objects.",
-		Fix:   "Give the Batch Operations role s3:InitiateReplication on the source objects (and s3:GetReplicationConfiguration, s3:PutInventoryConfiguration on the source bucket), then start the job again."},
+		Cause:  "The Batch Replication job's role lacks s3:InitiateReplication on the source objects.",
+		Grants: []Grant{{DocBatchRole, policy.PurposeBatchInitiate, []string{policy.ActInitiateReplication}}},
+		Fix:    "Give the Batch Operations role s3:InitiateReplication on the source objects (and s3:GetReplicationConfiguration, s3:PutInventoryConfiguration on the source bucket; crr redrive rewrites the role's policy, so check its permissions boundary and any Deny), then start the job again."},
 	{Code: "SrcBucketInvalidRegion", BatchOnly: true, Actor: PartyHub,
 		Cause: "A Batch Replication job was started in a Region that is not the source bucket's Region.",
 		Fix:   "Start the Batch Replication job in the source bucket's Region."},
