@@ -79,13 +79,15 @@ func BatchRolePolicy(p ReplicationParams) Document {
 }
 
 // batchBoundaryStatements are what the replication boundary admits for Batch
-// roles, which the provisioner creates with the same boundary.
+// roles, which the provisioner creates with the same boundary. The boundary's
+// SourceBucket statement already admits s3:GetReplicationConfiguration on the
+// same buckets, so it is not repeated here (the minimality test proves it).
 func batchBoundaryStatements(pattern string) []Statement {
 	return []Statement{
 		{
 			Sid:      SidFor(boundaryPair, PurposeBatchManifest),
 			Effect:   Allow,
-			Action:   []string{ActGetReplicationConfiguration, ActPutInventoryConfiguration},
+			Action:   []string{ActPutInventoryConfiguration},
 			Resource: []string{BucketARN(pattern)},
 		},
 		{

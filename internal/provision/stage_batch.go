@@ -367,8 +367,12 @@ func (st *stage) batchReport(ctx context.Context) error {
 		return nil // nothing to re-drive (batchStatus cancelled an empty job)
 	}
 	if st.res.Outputs["total"] != "0" {
-		if reasons, err = st.readReport(ctx, m, aws.ToString(j.JobId)); err != nil {
+		var found bool
+		if reasons, found, err = st.readReport(ctx, m, aws.ToString(j.JobId)); err != nil {
 			return err
+		}
+		if !found {
+			problems = append(problems, "the job wrote no completion report under "+names.BatchReportPrefix(st.req.PairID)+"/ (the Batch role needs s3:PutObject there)")
 		}
 	}
 	if len(reasons) > 0 {
@@ -397,7 +401,8 @@ func (st *stage) batchReport(ctx context.Context) error {
 // readReport reads the job's completion report and counts its failed tasks by failure
 // reason. A known replication failure code is taken from ErrorCode or, failing that,
 // from ResultMessage (docs/aws-facts.md#F-BATCH-JOB-LIFECYCLE).
-func (st *stage) readReport(ctx context.Context, m *member, jobID string) (map[string]int, error) {
+// found is false when the job wrote no report (its manifest.json is missing).
+func (st *stage) readReport(ctx context.Context, m *member, jobID string) (reasons map[string]int, found bool, err error) {
 	base := names.BatchReportPrefix(st.req.PairID) + "/job-" + jobID
 	get := func(key string) ([]byte, error) {
 		out, err := m.reports.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(st.req.Source.Bucket), Key: aws.String(key),
@@ -409,27 +414,30 @@ func (st *stage) readReport(ctx context.Context, m *member, jobID string) (map[s
 		return io.ReadAll(io.LimitReader(out.Body, 64<<20))
 	}
 	raw, err := get(base + "/manifest.json")
+	if awsclient.IsNotFound(err) {
+		return nil, false, nil
+	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var manifest struct {
 		Results []struct{ TaskExecutionStatus, Bucket, Key string }
 	}
 	if err := json.Unmarshal(raw, &manifest); err != nil {
-		return nil, fmt.Errorf("parse completion report manifest %s: %w", base, err)
+		return nil, true, fmt.Errorf("parse completion report manifest %s: %w", base, err)
 	}
-	reasons := map[string]int{}
+	reasons = map[string]int{}
 	for _, r := range manifest.Results {
 		if r.TaskExecutionStatus != "failed" || r.Bucket != st.req.Source.Bucket {
 			continue
 		}
 		data, err := get(r.Key)
 		if err != nil {
-			return nil, err
+			return nil, true, err
 		}
 		rows, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
 		if err != nil {
-			return nil, fmt.Errorf("parse completion report %s: %w", r.Key, err)
+			return nil, true, fmt.Errorf("parse completion report %s: %w", r.Key, err)
 		}
 		for _, row := range rows {
 			if len(row) < 7 {
@@ -438,7 +446,7 @@ func (st *stage) readReport(ctx context.Context, m *member, jobID string) (map[s
 			reasons[reportReason(row[4], row[6])]++
 		}
 	}
-	return reasons, nil
+	return reasons, true, nil
 }
 
 // reportReason picks the failure reason of a failed report row.
