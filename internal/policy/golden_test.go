@@ -104,6 +104,7 @@ func generated() map[string]Document {
 		docs["hub-provision-"+name] = ProvisionFunctionPolicy(h)
 		docs["hub-state-machine-"+name] = StateMachinePolicy(h)
 		docs["hub-destroy-state-machine-"+name] = DestroyStateMachinePolicy(h)
+		docs["hub-redrive-state-machine-"+name] = RedriveStateMachinePolicy(h)
 	}
 	// An organization deployment names no member account: a new one needs no change.
 	docs["hub-provision-organization"] = ProvisionFunctionPolicy(HubParams{OrganizationID: "o-a1b2c3d4e5", ExternalID: "s3crr-test-external-id"})

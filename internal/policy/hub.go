@@ -49,6 +49,9 @@ const (
 	// PurposePairsUnregister: the destroy state machine reads a pair's registration (the
 	// request it was provisioned with) and deletes it at the end.
 	PurposePairsUnregister = "PairsUnregister"
+	// PurposePairsRedrive: the redrive state machine reads a pair's registration and
+	// records the re-drive's result on it.
+	PurposePairsRedrive    = "PairsRedrive"
 	PurposeInvokeFunctions = "InvokeFunctions"
 )
 
@@ -158,6 +161,27 @@ func DestroyStateMachinePolicy(h HubParams) Document {
 		Sid:      SidPrefix + PurposePairsUnregister,
 		Effect:   Allow,
 		Action:   []string{"dynamodb:GetItem", "dynamodb:DeleteItem"},
+		Resource: []string{h.TableARN},
+	})
+	return Document{Version: Version, Statement: st}
+}
+
+// RedriveStateMachinePolicy is the redrive state machine's role policy: invoke the
+// given functions (the Batch Replication stages), publish its alerts, and read the
+// pair's registration and record the re-drive's result on it (the ASL's
+// dynamodb:getItem and dynamodb:updateItem tasks).
+func RedriveStateMachinePolicy(h HubParams) Document {
+	st := []Statement{{
+		Sid:      SidPrefix + PurposeInvokeFunctions,
+		Effect:   Allow,
+		Action:   []string{"lambda:InvokeFunction"},
+		Resource: cloneStrings(h.FunctionARNs),
+	}}
+	st = append(st, h.publishAlerts()...)
+	st = append(st, Statement{
+		Sid:      SidPrefix + PurposePairsRedrive,
+		Effect:   Allow,
+		Action:   []string{"dynamodb:GetItem", "dynamodb:UpdateItem"},
 		Resource: []string{h.TableARN},
 	})
 	return Document{Version: Version, Statement: st}

@@ -282,6 +282,8 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposePairsRegister, "dynamodb:PutItem", s(HubStateMachine), "dynamodb:putItem task")
 	prov(PurposePairsUnregister, "dynamodb:GetItem", s(HubStateMachine), "destroy's dynamodb:getItem task (the registered request)")
 	prov(PurposePairsUnregister, "dynamodb:DeleteItem", s(HubStateMachine), "destroy's dynamodb:deleteItem task")
+	provWhy(PurposePairsRedrive, "dynamodb:GetItem", s(HubStateMachine), "the redrive state machine loads the pair's registered request", "dynamodb:getItem task")
+	provWhy(PurposePairsRedrive, "dynamodb:UpdateItem", s(HubStateMachine), "the redrive state machine records lastRedrive on the pair", "dynamodb:updateItem task")
 	prov(PurposeInvokeFunctions, "lambda:InvokeFunction", s(HubStateMachine), "lambda:invoke task")
 
 	// The replication monitor (ReplicationMonitorPolicy).

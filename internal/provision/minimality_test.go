@@ -579,6 +579,7 @@ func TestStateMachinePermissionsAreMinimal(t *testing.T) {
 		"dynamodb:putItem":    {{Action: "dynamodb:PutItem", Resource: hp.TableARN}},
 		"dynamodb:getItem":    {{Action: "dynamodb:GetItem", Resource: hp.TableARN}},
 		"dynamodb:deleteItem": {{Action: "dynamodb:DeleteItem", Resource: hp.TableARN}},
+		"dynamodb:updateItem": {{Action: "dynamodb:UpdateItem", Resource: hp.TableARN}},
 	}
 	principal := authz.Principal{Account: hub, ARN: policy.RoleARN(hub, "/", "s3crr-hub-ProvisionStateMachineRole")}
 	allowed := func(doc policy.Document, r authz.Request) bool {
@@ -596,6 +597,7 @@ func TestStateMachinePermissionsAreMinimal(t *testing.T) {
 	}{
 		{statemachine.Provision, policy.StateMachinePolicy(hp)},
 		{statemachine.Destroy, policy.DestroyStateMachinePolicy(hp)},
+		{statemachine.Redrive, policy.RedriveStateMachinePolicy(hp)},
 	}
 	for _, m := range machines {
 		raw, err := statemachine.Raw(m.name)
