@@ -46,6 +46,8 @@ type HubStack struct {
 	ProvisionStateMachine awsstepfunctions.StateMachine
 	// DestroyStateMachine runs statemachine/destroy.asl.json (destroy.go).
 	DestroyStateMachine awsstepfunctions.StateMachine
+	// RedriveStateMachine runs statemachine/redrive.asl.json (redrive.go).
+	RedriveStateMachine awsstepfunctions.StateMachine
 	// AlertKey encrypts AlertTopic.
 	AlertKey awskms.Key
 	// AlertTopic receives failure alerts.
@@ -164,12 +166,16 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 	if h.DestroyStateMachine, err = newDestroyStateMachine(stack, h, smParams); err != nil {
 		return nil, err
 	}
+	if h.RedriveStateMachine, err = newRedriveStateMachine(stack, h, smParams); err != nil {
+		return nil, err
+	}
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
 	}
 	out("ProvisionStateMachineArn", "Start an execution here with a pair request (crr apply, or the Step Functions console)", sm.StateMachineArn())
 	out("DestroyStateMachineArn", "Tear a pair down (crr destroy)", h.DestroyStateMachine.StateMachineArn())
+	out("RedriveStateMachineArn", "Re-drive a registered pair's FAILED objects with S3 Batch Replication (crr redrive)", h.RedriveStateMachine.StateMachineArn())
 	out("AlertTopicArn", "Failure alerts; subscribe people or chat integrations here", h.AlertTopic.TopicArn())
 	out("PairsTableName", "Registered replication pairs", h.PairsTable.TableName())
 	out("EventBusArn", "Member accounts forward replication and alarm events here", h.EventBus.EventBusArn())
