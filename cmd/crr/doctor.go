@@ -99,6 +99,8 @@ func printReport(w io.Writer, rep verify.Report) {
 	switch {
 	case errs > 0:
 		fmt.Fprintf(w, "replication would FAIL: %d error(s), %d warning(s)\n", errs, warns)
+		// Objects written meanwhile stay FAILED after the repair: S3 never retries them.
+		fmt.Fprintf(w, "after the repair, re-drive the objects that failed meanwhile: crr redrive %s --wait\n", rep.PairID)
 	case warns > 0:
 		fmt.Fprintf(w, "replication would work; %d warning(s)\n", warns)
 	default:

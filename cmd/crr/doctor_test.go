@@ -71,7 +71,7 @@ func TestDoctorNamesTheFaultAndExitsOne(t *testing.T) {
 	if code != exitFailure {
 		t.Fatalf("exit code %d, want 1", code)
 	}
-	for _, want := range []string{"destination-versioning → DstBucketUnversioned", "fix: aws s3api put-bucket-versioning --bucket payments-dst", "replication would FAIL"} {
+	for _, want := range []string{"destination-versioning → DstBucketUnversioned", "fix: aws s3api put-bucket-versioning --bucket payments-dst", "replication would FAIL", "crr redrive payments-archive --wait"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout does not contain %q", want)
 		}
