@@ -2,7 +2,7 @@
 # Runs BenchmarkRedrive (internal/provision): REDRIVE_OBJECTS (default 10000) objects of
 # 1 KiB FAIL while the destination bucket policy is missing; after the repair, the redrive
 # stages re-drive them with an S3 Batch Replication job on the member simulator. Prints
-# objects/s, the job's wall time (job created to report read) and every API call of the
+# objects/s, the re-drive's wall time (its four stages, the job included) and every API call of the
 # re-drive by account, service and operation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,5 +15,5 @@ echo "$out" | awk -v n="$REDRIVE_OBJECTS" '/^BenchmarkRedrive-/ {
 		if ($(i+1) == "job-wall-s") wall = $i
 		if ($(i+1) == "api-calls") calls = $i
 	}
-	printf "\nre-drive of %s FAILED objects: %s objects/s, job wall time %s s, %s API calls\n", n, tput, wall, calls
+	printf "\nre-drive of %s FAILED objects: %s objects/s, re-drive wall time %s s, %s API calls\n", n, tput, wall, calls
 }'

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/localhub"
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
@@ -36,6 +37,11 @@ type Breakage struct {
 	Repair *Run
 	// After is the object written after the repair.
 	After Replica
+	// Redrive is the redrive state machine's execution that re-drove the object that
+	// failed while broken (S3 never retries it); RedrivenStatus is that object's
+	// replication status after it.
+	Redrive        *localhub.Execution
+	RedrivenStatus string
 }
 
 // BreakAlertRepair breaks the pair the way someone editing the replication role's policy
@@ -80,6 +86,17 @@ func (e *Env) BreakAlertRepair(ctx context.Context, req spec.Request, request []
 	}
 	if problems := b.After.Problems(); len(problems) > 0 {
 		return b, fmt.Errorf("%w after the repair: %v", ErrReplica, problems)
+	}
+	// The object written while broken stays FAILED after the repair until it is re-driven.
+	if b.Redrive, err = e.Redrive(ctx, RedriveInput{PairID: req.PairID, Statuses: []string{"FAILED"}}, req.ExecutionName()+"-redrive", onProgress); err != nil {
+		return b, err
+	}
+	if b.Redrive.Status != localhub.StatusSucceeded {
+		return b, fmt.Errorf("redrive %s: %s: %s", b.Redrive.Status, b.Redrive.Error, b.Redrive.Cause)
+	}
+	b.RedrivenStatus, _, _, _ = e.Sim.ObjectReplication(req.Source.Bucket, key, b.Failed.SourceVersionID)
+	if b.RedrivenStatus != "COMPLETED" {
+		return b, fmt.Errorf("s3://%s/%s is %s after the re-drive, want COMPLETED", req.Source.Bucket, key, b.RedrivenStatus)
 	}
 	return b, nil
 }

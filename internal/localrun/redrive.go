@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/s3crr/s3crr/internal/localhub"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/statemachine"
 )
 
@@ -39,9 +40,15 @@ func (e *Env) Redrive(ctx context.Context, in RedriveInput, name string, onProgr
 	if name == "" {
 		name = fmt.Sprintf("redrive-%s-%d", in.PairID, time.Now().UnixMilli())
 	}
+	// The simulator's jobs end in milliseconds; AWS's take minutes, which the ASL's
+	// 30-second poll is for.
+	waits := map[string]time.Duration{"WaitForJob": 200 * time.Millisecond}
+	for k, v := range e.cfg.WaitOverrides {
+		waits[k] = v
+	}
 	tracker := &progressTracker{labels: labels, emit: onProgress}
-	exec, err := e.Hub.Run(ctx, localhub.RunInput{Definition: def, Input: input, Name: name,
-		WaitOverrides: e.cfg.WaitOverrides, RetryOverrides: e.cfg.RetryOverrides}, tracker.observe)
+	exec, err := e.Hub.Run(ctx, localhub.RunInput{Definition: def, Input: input, Name: name, StateMachineName: names.RedriveStateMachineName,
+		WaitOverrides: waits, RetryOverrides: e.cfg.RetryOverrides}, tracker.observe)
 	if err != nil {
 		return nil, fmt.Errorf("run redrive execution %s: %w", name, err)
 	}

@@ -23,7 +23,7 @@ import (
 // BenchmarkRedrive measures a re-drive on the simulator: REDRIVE_OBJECTS (default 10,000)
 // objects of 1 KiB written while the destination bucket policy is missing all FAIL; after
 // the repair (a provisioning re-run), Service.Redrive runs the redrive stages once per
-// iteration. It reports objects/s and the job's wall time (batchStart to batchReport),
+// iteration. It reports objects/s and the re-drive's wall time (its four stages, the job included),
 // and logs every API call the re-drive made, by service and operation.
 // scripts/bench-redrive.sh runs it.
 func BenchmarkRedrive(b *testing.B) {
