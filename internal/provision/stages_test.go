@@ -65,6 +65,12 @@ func TestStageFromEmptyConvergedAndPlan(t *testing.T) {
 			wantOutputs: map[string]string{"eventsQueueArn": "arn:aws:sqs:ap-south-1:111111111111:s3crr-replication-events",
 				"failedReplicationAlarmArn": "arn:aws:cloudwatch:ap-south-1:111111111111:alarm:s3crr-payments-archive-failed-replication"}},
 		{stage: names.StageCheckReplication, wantActions: []string{}, wantOutputs: map[string]string{"ready": "true"}},
+		// Without rule.replicateExisting the Batch Replication stages have nothing to do
+		// (local_batch_test.go runs them on the simulator).
+		{stage: names.StageBatchRole, side: SideSource, wantActions: []string{}, wantOutputs: map[string]string{"skipped": "true"}},
+		{stage: names.StageBatchStart, side: SideSource, wantActions: []string{}, wantOutputs: map[string]string{"skipped": "true"}},
+		{stage: names.StageBatchStatus, side: SideSource, wantActions: []string{}, wantOutputs: map[string]string{"skipped": "true"}},
+		{stage: names.StageBatchReport, side: SideSource, wantActions: []string{}, wantOutputs: map[string]string{"skipped": "true"}},
 	}
 	// Every stage of a full run is in the table.
 	var covered []string
