@@ -53,10 +53,19 @@ func TestLocalDemoProvisionsShowsTheReplicaAndRerunsWithoutChanges(t *testing.T)
 	for _, m := range demoProgressRE.FindAllStringSubmatch(stdout, -1) {
 		stages = append(stages, m[1]+" "+m[2])
 	}
-	for _, want := range []string{"validate SUCCEEDED", "preflight SUCCEEDED", "key destination SUCCEEDED", "replication source SUCCEEDED", "notifySuccess SUCCEEDED"} {
+	for _, want := range []string{"validate SUCCEEDED", "preflight SUCCEEDED", "key destination SUCCEEDED", "replication source SUCCEEDED"} {
 		if n := countLines(stages, want); n != 3 {
 			t.Errorf("progress shows %q %d times, want once per run (provision, rerun, repair); progress: %q", want, n, stages)
 		}
+	}
+	// The re-drive after the repair is a fourth execution, of the redrive state machine.
+	for want, times := range map[string]int{"notifySuccess SUCCEEDED": 4, "batchReport source SUCCEEDED": 1} {
+		if n := countLines(stages, want); n != times {
+			t.Errorf("progress shows %q %d times, want %d (provision, rerun, repair, redrive); progress: %q", want, n, times, stages)
+		}
+	}
+	if !regexp.MustCompile(`redrive  SUCCEEDED  \S+:execution:s3crr-redrive:\S+: s3://payments-src/demo/while-broken\.txt is now COMPLETED`).MatchString(stdout) {
+		t.Errorf("no line showing the object that failed while broken re-driven to COMPLETED:\n%s", stdout)
 	}
 	if !strings.Contains(stdout, "\nrun 1\n") || !strings.Contains(stdout, "\nrun 2\n") {
 		t.Error("progress does not say which run it belongs to")
