@@ -56,7 +56,8 @@ func redrive(ctx context.Context, env *cliEnv, args []string) error {
 	if done || err != nil {
 		return err
 	}
-	if err := checkOutput(*output); err != nil {
+	asJSON, err := output.json()
+	if err != nil {
 		return err
 	}
 	if !pairIDPattern.MatchString(pairID) || len(pairID) > 48 {
@@ -76,7 +77,7 @@ func redrive(ctx context.Context, env *cliEnv, args []string) error {
 		}
 		*smARN = strings.TrimSuffix(*smARN, names.ProvisionStateMachineName) + names.RedriveStateMachineName
 	}
-	return runRedrive(ctx, env, awsclient.SFN(cfg), *smARN, pairID, list, *wait, *output == outputJSON)
+	return runRedrive(ctx, env, awsclient.SFN(cfg), *smARN, pairID, list, *wait, asJSON)
 }
 
 // parseStatuses reads --statuses.
