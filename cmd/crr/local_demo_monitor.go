@@ -36,7 +36,7 @@ func printBreakage(w io.Writer, b *localrun.Breakage) {
 	if a := b.After; a.ReplicaStatus != "" {
 		fmt.Fprintf(w, "replica  s3://%s/%s  status %s  source status %s\n", a.DestinationBucket, a.Key, a.ReplicaStatus, orNone(a.SourceStatus))
 	}
-	if x := b.Redrive; x != nil {
-		fmt.Fprintf(w, "redrive  %s  %s: s3://%s/%s is now %s\n", x.Status, x.ARN, b.Failed.SourceBucket, b.Failed.Key, orNone(b.RedrivenStatus))
+	if r := b.Redrive; r != nil {
+		fmt.Fprintf(w, "redrive  %s  %s: s3://%s/%s is now %s\n", r.Execution.Status, r.Execution.ARN, b.Failed.SourceBucket, b.Failed.Key, orNone(b.RedrivenStatus))
 	}
 }

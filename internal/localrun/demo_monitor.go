@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
-	"github.com/s3crr/s3crr/internal/localhub"
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 	"github.com/s3crr/s3crr/internal/spec"
@@ -40,7 +39,7 @@ type Breakage struct {
 	// Redrive is the redrive state machine's execution that re-drove the object that
 	// failed while broken (S3 never retries it); RedrivenStatus is that object's
 	// replication status after it.
-	Redrive        *localhub.Execution
+	Redrive        *Run
 	RedrivenStatus string
 }
 
@@ -91,8 +90,8 @@ func (e *Env) BreakAlertRepair(ctx context.Context, req spec.Request, request []
 	if b.Redrive, err = e.Redrive(ctx, RedriveInput{PairID: req.PairID, Statuses: []string{"FAILED"}}, req.ExecutionName()+"-redrive", onProgress); err != nil {
 		return b, err
 	}
-	if b.Redrive.Status != localhub.StatusSucceeded {
-		return b, fmt.Errorf("redrive %s: %s: %s", b.Redrive.Status, b.Redrive.Error, b.Redrive.Cause)
+	if x := b.Redrive.Execution; !b.Redrive.Succeeded() {
+		return b, fmt.Errorf("redrive %s: %s: %s", x.Status, x.Error, x.Cause)
 	}
 	b.RedrivenStatus, _, _, _ = e.Sim.ObjectReplication(req.Source.Bucket, key, b.Failed.SourceVersionID)
 	if b.RedrivenStatus != "COMPLETED" {

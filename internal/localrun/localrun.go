@@ -125,6 +125,8 @@ type Env struct {
 	StateMachineARN string
 	// DestroyStateMachineARN is the destroy state machine registered next to it.
 	DestroyStateMachineARN string
+	// RedriveStateMachineARN is the redrive state machine registered next to it.
+	RedriveStateMachineARN string
 
 	cfg      Config
 	buildDir string
@@ -133,6 +135,8 @@ type Env struct {
 	labels   map[string]string
 	// destroyLabels are the destroy state machine's stage labels, as labels are provision's.
 	destroyLabels map[string]string
+	// redriveLabels are the redrive state machine's.
+	redriveLabels map[string]string
 	sfn           *sfn.Client
 
 	watchMu  sync.Mutex
@@ -285,6 +289,9 @@ func (e *Env) serveStepFunctions() error {
 	if e.DestroyStateMachineARN, err = e.StepFunctions.Register(names.DestroyStateMachineName, string(destroyDef), "arn:aws:iam::"+e.Hub.Account+":role/"+names.DestroyStateMachineName); err != nil {
 		return fmt.Errorf("register state machine %s: %w", names.DestroyStateMachineName, err)
 	}
+	if err := e.registerRedrive(); err != nil {
+		return err
+	}
 	e.Hub.ServeStepFunctions(e.StepFunctions)
 	e.sfn = sfn.NewFromConfig(e.Hub.AWSConfig())
 	return nil
@@ -364,6 +371,15 @@ func withDefaults(cfg Config) (Config, error) {
 	}
 	if cfg.EventsInbox == "" {
 		cfg.EventsInbox = names.LocalEventsInbox
+	}
+	if _, ok := cfg.WaitOverrides[redriveWaitState]; !ok {
+		// The simulator's Batch jobs end in milliseconds; AWS's take minutes, which the
+		// redrive ASL's 30-second poll is for.
+		waits := map[string]time.Duration{redriveWaitState: 200 * time.Millisecond}
+		for k, v := range cfg.WaitOverrides {
+			waits[k] = v
+		}
+		cfg.WaitOverrides = waits
 	}
 	return cfg, nil
 }

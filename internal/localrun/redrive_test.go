@@ -27,7 +27,7 @@ import (
 // role whose boundary lacks s3:InitiateReplication fails the re-drive with the documented
 // reason and an alert. The subtests share one deployment and run in order.
 func TestLocalRedrive(t *testing.T) {
-	env := startEnv(t, Config{WaitOverrides: map[string]time.Duration{"WaitForJob": 50 * time.Millisecond}})
+	env := startEnv(t, Config{})
 	ctx := context.Background()
 	request := sampleRequest(t, env.ModuleRoot())
 	req, err := spec.Parse(request)
@@ -76,10 +76,11 @@ func TestLocalRedrive(t *testing.T) {
 	t.Run("repair then redrive completes every object", func(t *testing.T) {
 		provision(t, req.ExecutionName()+"-repair")
 		var progress []Progress
-		x, err := env.Redrive(ctx, RedriveInput{PairID: req.PairID, Statuses: []string{"FAILED"}}, "", func(p Progress) { progress = append(progress, p) })
+		run, err := env.Redrive(ctx, RedriveInput{PairID: req.PairID, Statuses: []string{"FAILED"}}, "", func(p Progress) { progress = append(progress, p) })
 		if err != nil {
 			t.Fatal(err)
 		}
+		x := run.Execution
 		if x.Status != localhub.StatusSucceeded {
 			t.Fatalf("redrive %s: %s: %s", x.Status, x.Error, x.Cause)
 		}
@@ -145,10 +146,11 @@ func TestLocalRedrive(t *testing.T) {
 		if _, err := env.Hub.ReceiveAlerts(ctx, 0); err != nil { // drop earlier notices
 			t.Fatal(err)
 		}
-		x, err := env.Redrive(ctx, RedriveInput{PairID: req.PairID, Statuses: []string{"FAILED"}}, "", nil)
+		run, err := env.Redrive(ctx, RedriveInput{PairID: req.PairID, Statuses: []string{"FAILED"}}, "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		x := run.Execution
 		if x.Status != localhub.StatusFailed || x.Error != "batchReport: BatchReplicationFailed" ||
 			!strings.Contains(x.Cause, "InitiateReplicationNotPermitted") {
 			t.Fatalf("redrive %s with %q: %s; want FAILED at batchReport naming InitiateReplicationNotPermitted", x.Status, x.Error, x.Cause)
