@@ -238,15 +238,36 @@ func (st *stage) destroyKeyPolicy(ctx context.Context) error {
 	})
 }
 
-// destroyRole deletes the pair's replication role, only when its tags say s3crr created it
-// for this pair, and not while the source bucket's replication configuration still uses
-// it for other rules (someone added rules with it): deleting it would stop theirs.
+// destroyRole deletes the pair's two roles in the source account, only when their tags
+// say s3crr created them for this pair: the replication role, and the Batch Replication
+// role a re-drive created. The replication role stays while the source bucket's
+// replication configuration still uses it for other rules (someone added rules with it):
+// deleting it would stop theirs.
 func (st *stage) destroyRole(ctx context.Context) error {
 	m, err := st.session(ctx, SideSource)
 	if err != nil {
 		return err
 	}
-	name := st.req.ReplicationRoleName()
+	inUse := func(roleARN string) (bool, error) {
+		cfg, err := getReplication(ctx, m, st.req.Source.Bucket)
+		if err := ignoreNoBucket(err); err != nil {
+			return false, err
+		}
+		if cfg != nil && aws.ToString(cfg.Role) == roleARN && (!st.plan || len(cfg.Rules) != 1 || aws.ToString(cfg.Rules[0].ID) != st.req.RuleID()) {
+			st.warn("role %s is still the replication role of s3://%s for rules s3crr did not make: kept (fix: give those rules another role, then destroy again)", roleARN, st.req.Source.Bucket)
+			return true, nil
+		}
+		return false, nil
+	}
+	if err := st.destroyPairRole(ctx, m, st.req.ReplicationRoleName(), "delete replication role", inUse); err != nil {
+		return err
+	}
+	return st.destroyPairRole(ctx, m, names.BatchRoleName(st.req.PairID), "delete Batch Replication role", nil)
+}
+
+// destroyPairRole deletes one of the pair's roles with its inline policies, when it exists
+// and its tags say s3crr created it for this pair; keep (if not nil) may still keep it.
+func (st *stage) destroyPairRole(ctx context.Context, m *member, name, what string, keep func(roleARN string) (bool, error)) error {
 	out, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	if awsclient.IsNotFound(err) {
 		return nil
@@ -259,13 +280,10 @@ func (st *stage) destroyRole(ctx context.Context) error {
 		st.warn("role %s was not created by s3crr for pair %s: kept", roleARN, st.req.PairID)
 		return nil
 	}
-	cfg, err := getReplication(ctx, m, st.req.Source.Bucket)
-	if err := ignoreNoBucket(err); err != nil {
-		return err
-	}
-	if cfg != nil && aws.ToString(cfg.Role) == roleARN && (!st.plan || len(cfg.Rules) != 1 || aws.ToString(cfg.Rules[0].ID) != st.req.RuleID()) {
-		st.warn("role %s is still the replication role of s3://%s for rules s3crr did not make: kept (fix: give those rules another role, then destroy again)", roleARN, st.req.Source.Bucket)
-		return nil
+	if keep != nil {
+		if kept, err := keep(roleARN); err != nil || kept {
+			return err
+		}
 	}
 	var policies []string
 	p := iam.NewListRolePoliciesPaginator(m.iam, &iam.ListRolePoliciesInput{RoleName: aws.String(name)})
@@ -288,7 +306,7 @@ func (st *stage) destroyRole(ctx context.Context) error {
 			return err
 		}
 	}
-	return st.change(m, roleARN, "delete replication role", "tagged "+names.ManagedByTagKey+" for this pair", func() error {
+	return st.change(m, roleARN, what, "tagged "+names.ManagedByTagKey+" for this pair", func() error {
 		_, err := m.iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(name)})
 		if awsclient.IsNotFound(err) {
 			return nil

@@ -171,3 +171,34 @@ func TestReplicateExistingReplicatesObjectsFromBeforeTheRule(t *testing.T) {
 		}
 	}
 }
+
+// A pair that was re-driven has a second role, the Batch Replication role: destroy removes
+// it with the replication role (both tagged as s3crr's for the pair), and a second destroy
+// finds nothing to remove.
+func TestDestroyRemovesTheBatchRole(t *testing.T) {
+	env := newLocalEnv(t, localaws.Options{})
+	reqJSON := sampleRequest(t)
+	req, _ := failedObjects(t, env, reqJSON, 1)
+	env.apply(t, reqJSON)
+	if _, err := env.svc.Redrive(context.Background(), reqJSON, nil); err != nil {
+		t.Fatalf("redrive: %v", err)
+	}
+	ctx := context.Background()
+	c := awsclient.IAM(env.root(req.Source.Account, "us-east-1"))
+	batchRole := names.BatchRoleName(req.PairID)
+	if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(batchRole)}); err != nil {
+		t.Fatalf("the re-drive left no Batch role %s: %v", batchRole, err)
+	}
+	if _, err := env.svc.Destroy(ctx, reqJSON, DestroyOptions{}, false); err != nil {
+		t.Fatalf("destroy: %v", err)
+	}
+	for _, name := range []string{req.ReplicationRoleName(), batchRole} {
+		if _, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)}); !awsclient.IsNotFound(err) {
+			t.Errorf("GetRole %s after destroy: %v, want NoSuchEntity", name, err)
+		}
+	}
+	env.srv.ResetCalls()
+	if again, err := env.svc.Destroy(ctx, reqJSON, DestroyOptions{}, false); err != nil || countChanges(again) != 0 || env.srv.MutatingCalls("") != 0 {
+		t.Errorf("second destroy: %v, %d changes, %d mutating calls", err, countChanges(again), env.srv.MutatingCalls(""))
+	}
+}
