@@ -20,6 +20,7 @@ const (
 	CtxAlertEmail          = "alertEmail"
 	CtxBucketNamePrefix    = "bucketNamePrefix"
 	CtxVerifySchedule      = "verifySchedule"
+	CtxVerifyTimeZone      = "verifyTimeZone"
 	CtxProvisionerRoleName = "provisionerRoleName"
 	CtxKMSAliasPrefix      = "kmsAliasPrefix"
 	CtxOrganizationID      = "organizationId"
@@ -81,6 +82,9 @@ type Config struct {
 	// VerifySchedule is the EventBridge schedule expression of the nightly verification.
 	// It is validated now and used once the verify state machine exists.
 	VerifySchedule string
+	// VerifyTimeZone is the schedule's IANA time zone (EventBridge Scheduler's
+	// ScheduleExpressionTimezone); default UTC.
+	VerifyTimeZone string
 	// ProvisionerRoleName is the role every MemberStack creates and the hub Lambdas assume.
 	ProvisionerRoleName string
 }
@@ -118,6 +122,8 @@ var (
 	bucketPrefixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,61}$`)
 	emailRE        = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	scheduleRE     = regexp.MustCompile(`^(cron|rate)\(.+\)$`)
+	// timeZoneRE is the shape of an IANA time zone name; EventBridge Scheduler checks the name itself.
+	timeZoneRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`)
 	// An alias name is alias/ followed by letters, digits, /_- (KMS CreateAlias); the
 	// prefix must name at least one character after alias/ to narrow anything.
 	aliasPrefixRE = regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]{1,200}$`)
@@ -151,12 +157,16 @@ func ParseConfig(lookup func(key string) any) (Config, error) {
 		AlertEmail:          str(CtxAlertEmail),
 		BucketNamePrefix:    str(CtxBucketNamePrefix),
 		VerifySchedule:      str(CtxVerifySchedule),
+		VerifyTimeZone:      str(CtxVerifyTimeZone),
 		ProvisionerRoleName: str(CtxProvisionerRoleName),
 		KMSAliasPrefix:      str(CtxKMSAliasPrefix),
 		OrganizationID:      str(CtxOrganizationID),
 	}
 	if c.KMSAliasPrefix == "" {
 		c.KMSAliasPrefix = DefaultKMSAliasPrefix
+	}
+	if c.VerifyTimeZone == "" {
+		c.VerifyTimeZone = "UTC"
 	}
 	if c.VerifySchedule == "" {
 		c.VerifySchedule = DefaultVerifySchedule
@@ -234,6 +244,9 @@ func ParseConfig(lookup func(key string) any) (Config, error) {
 	}
 	if !scheduleRE.MatchString(c.VerifySchedule) {
 		errs = append(errs, fmt.Errorf("context %q: %q is not an EventBridge schedule expression such as %q or \"rate(1 day)\"", CtxVerifySchedule, c.VerifySchedule, DefaultVerifySchedule))
+	}
+	if !timeZoneRE.MatchString(c.VerifyTimeZone) {
+		errs = append(errs, fmt.Errorf("context %q: %q is not an IANA time zone such as \"UTC\" or \"Europe/Berlin\"", CtxVerifyTimeZone, c.VerifyTimeZone))
 	}
 	if !roleNameRE.MatchString(c.ProvisionerRoleName) {
 		errs = append(errs, fmt.Errorf("context %q: %q is not an IAM role name (1 to 64 characters of letters, digits and +=,.@-_)", CtxProvisionerRoleName, c.ProvisionerRoleName))

@@ -42,9 +42,9 @@
 //	                     optional: OU IDs and regions (the first is primary) the stack
 //	                     s3crr-member-stackset rolls the member stack out to, through a
 //	                     service-managed StackSet with automatic deployment
-//	verifySchedule       EventBridge schedule expression for the nightly verification,
-//	                     default "cron(0 3 * * ? *)"; validated now, used once the
-//	                     verify state machine exists
+//	verifySchedule       EventBridge Scheduler expression for the nightly verification,
+//	                     default "cron(0 3 * * ? *)"
+//	verifyTimeZone       the schedule's IANA time zone, default "UTC"
 //	provisionerRoleName  the member role the hub assumes, default names.ProvisionerRoleName
 //
 // # Stacks
@@ -55,8 +55,9 @@
 // verbatim with DefinitionSubstitutions; the KMS-encrypted, TLS-only alert topic; the
 // pairs table; the s3crr-events bus, whose policy admits only the member accounts'
 // forwarding rules; the monitor Lambda, its de-duplication table, the two rules on that
-// bus that feed it, its dead-letter queue and the alarm on it (monitor.go). The verify
-// schedule is added with its Lambda (see hubFunctions).
+// bus that feed it, its dead-letter queue and the alarm on it (monitor.go); the verify
+// Lambda and state machine, the nightly EventBridge Scheduler schedule that starts it,
+// and the dashboard of its metrics (verify.go).
 //
 // s3crr-member-<account>-<region>: in the account's primary region, the provisioner
 // role and the replication permissions boundary (IAM is global, so one region holds

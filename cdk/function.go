@@ -83,7 +83,7 @@ var hubFunctions = []hubFunction{{
 	timeout:     30 * time.Second,
 	memoryMB:    256,
 	description: "s3crr monitor: turns S3 replication failure events and alarm state changes into de-duplicated SNS alerts",
-}}
+}, verifyFunction()}
 
 // newGoFunction creates a Go Lambda the one way s3crr runs them: provided.al2023 on
 // arm64 from <buildDir>/<name>/bootstrap, active tracing, its own log group with

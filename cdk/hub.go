@@ -56,6 +56,8 @@ type HubStack struct {
 	PairsTable awsdynamodb.Table
 	// EventBus receives the member accounts' replication and alarm events.
 	EventBus awsevents.EventBus
+	// VerifyStateMachine runs statemachine/verify.asl.json, nightly and on demand.
+	VerifyStateMachine awsstepfunctions.StateMachine
 	// ExecutionAlarms fire on provision executions that end without reaching the ASL's
 	// own NotifyFailure state (by metric name: ExecutionsFailed, ExecutionsTimedOut,
 	// ExecutionsAborted).
@@ -167,6 +169,9 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 		return nil, err
 	}
 	if h.RedriveStateMachine, err = newRedriveStateMachine(stack, h, smParams); err != nil {
+		return nil, err
+	}
+	if err := addVerification(stack, h, cfg); err != nil {
 		return nil, err
 	}
 

@@ -46,6 +46,8 @@ type MemberStack struct {
 	Boundary awsiam.CfnManagedPolicy
 	// AuditorRole is the read-only role `crr doctor` assumes (primary region only, else nil).
 	AuditorRole awsiam.CfnRole
+	// VerifierRole is the role the verify Lambda writes the canary as (primary region only).
+	VerifierRole awsiam.CfnRole
 	// EventsQueue receives the source buckets' replication events.
 	EventsQueue awssqs.Queue
 	// DeadLetterQueue holds events the Pipe or the forwarding rules could not deliver.
@@ -137,6 +139,22 @@ func (m *MemberStack) addIAM(cfg Config, account string) error {
 	}
 	findings, why = expandWildcards(provisionerWildcards, nagAccount, cfg)
 	waive(m.ProvisionerRole, iam5Waiver("The provisioner role's reviewed wildcards (cdk/nag_waivers.go):", why, findings...))
+
+	vp := policy.VerifierParams{Account: account, HubAccount: cfg.HubAccount, ExternalID: cfg.ExternalID,
+		HubRoleARN: names.HubFunctionRoleARN(cfg.HubAccount, names.VerifyFunctionRoleName), BucketPattern: cfg.BucketPattern()}
+	m.VerifierRole = awsiam.NewCfnRole(m.Stack, jsii.String("VerifierRole"), &awsiam.CfnRoleProps{
+		RoleName:                 jsii.String(names.VerifierRoleName),
+		Path:                     jsii.String("/"),
+		Description:              jsii.String("s3crr: assumed by the hub's verify Lambda (with the ExternalId) to write, read and delete the verification canary"),
+		AssumeRolePolicyDocument: jsonValue(policy.VerifierTrustPolicy(vp).JSON()),
+		Policies: []any{&awsiam.CfnRole_PolicyProperty{
+			PolicyName:     jsii.String(names.VerifierPolicyName),
+			PolicyDocument: jsonValue(policy.VerifierPolicy(vp).JSON()),
+		}},
+		MaxSessionDuration: jsii.Number(3600),
+	})
+	findings, why = expandWildcards(verifierWildcards, nagAccount, cfg)
+	waive(m.VerifierRole, iam5Waiver("The verifier role's reviewed wildcards (cdk/nag_waivers.go):", why, findings...))
 
 	ap := policy.AuditorParams{Account: account, HubAccount: cfg.HubAccount, ExternalID: cfg.ExternalID}
 	m.AuditorRole = awsiam.NewCfnRole(m.Stack, jsii.String("AuditorRole"), &awsiam.CfnRoleProps{

@@ -147,10 +147,15 @@ func TestReviewedWildcardsAreProduced(t *testing.T) {
 		list []reviewedWildcard
 	}{
 		{"provisioner", policy.ProvisionerPolicy(pp), provisionerWildcards},
+		{"verifier", policy.VerifierPolicy(policy.VerifierParams{Account: pp.Account, BucketPattern: pp.BucketPattern}), verifierWildcards},
 		{"boundary", policy.ReplicationBoundary(policy.BoundaryParams{BucketPattern: cfg.BucketPattern(), MemberAccounts: cfg.MemberAccounts()}), boundaryWildcards},
 		{"organization boundary", policy.ReplicationBoundary(policy.BoundaryParams{BucketPattern: cfg.BucketPattern(), OrganizationID: "o-a1b2c3d4e5"}), boundaryWildcards},
 		{"organization hub provision function", policy.ProvisionFunctionPolicy(policy.HubParams{OrganizationID: "o-a1b2c3d4e5",
 			ProvisionerRoleName: cfg.ProvisionerRoleName, ExternalID: cfg.ExternalID}), organizationHubWildcards},
+		{"organization hub verify function", policy.VerifyFunctionPolicy(policy.HubParams{OrganizationID: "o-a1b2c3d4e5",
+			ProvisionerRoleName: cfg.ProvisionerRoleName, ExternalID: cfg.ExternalID}), append(slices.Clone(verifyFunctionWildcards), organizationVerifyWildcards...)},
+		{"hub verify function", policy.VerifyFunctionPolicy(policy.HubParams{MemberAccounts: []string{"111111111111"},
+			ExternalID: cfg.ExternalID, TopicARN: "arn:aws:sns:eu-central-1:333333333333:s3crr-alerts", TableARN: "arn:aws:dynamodb:eu-central-1:333333333333:table/s3crr-pairs"}), verifyFunctionWildcards},
 	} {
 		produced := map[string]bool{}
 		for _, st := range tt.doc.Statement {

@@ -48,6 +48,13 @@ var provisionerWildcards = []reviewedWildcard{
 	{"S3crrEventsQueueLookup", "Resource::arn:aws:sqs:*:{account}:s3crr-replication-events", "read-only GetQueueUrl of MemberStack's events queue (one name) in this account, in any region since source regions vary per pair"},
 }
 
+// verifierWildcards are the accepted wildcards of the member verifier role
+// (policy.VerifierPolicy): the canary's objects and its key use.
+var verifierWildcards = []reviewedWildcard{
+	{"S3crrCanaryObjects", "Resource::arn:aws:s3:::{buckets}/*.s3crr-canary/*", "only the verification canary's reserved prefix (any rule prefix, then .s3crr-canary/) of the configured buckets"},
+	{"S3crrCanaryKey", "Resource::arn:aws:kms:*:{account}:key/*", "GenerateDataKey for the canary's SSE-KMS upload; only through S3 (kms:ViaService) and only for the canary prefix or the bucket (encryption context)"},
+}
+
 // auditorWildcards are the accepted wildcards of the read-only auditor role
 // (policy.AuditorPolicy): a pair set up by hand has bucket, key and role names s3crr did
 // not choose, so the reads cover the account's own resources of each kind.
@@ -74,6 +81,19 @@ var boundaryWildcards = []reviewedWildcard{
 // the provisioner roles when organizationId is set (policy.HubParams.OrganizationID).
 var organizationHubWildcards = []reviewedWildcard{
 	{"S3crrAssumeProvisioner", "Resource::arn:aws:iam::*:role/{provisioner}", "the provisioner role of any account of the configured organization (aws:ResourceOrgID), so a new member account needs no hub redeploy; each role still trusts only this role with the ExternalId"},
+}
+
+// verifyFunctionWildcards are the accepted wildcards of the verify Lambda's role
+// (policy.VerifyFunctionPolicy).
+var verifyFunctionWildcards = []reviewedWildcard{
+	{"S3crrVerifyMetrics", "Resource::*", "cloudwatch:PutMetricData supports no resource-level permissions; conditioned on cloudwatch:namespace = s3crr"},
+}
+
+// organizationVerifyWildcards are the accepted wildcards of the verify Lambda's role when
+// organizationId is set (policy.VerifyFunctionPolicy).
+var organizationVerifyWildcards = []reviewedWildcard{
+	{"S3crrVerifyAssumeMemberRoles", "Resource::arn:aws:iam::*:role/s3crr-verifier", "the verify Lambda writes the canary as the verifier role of any account of the configured organization (aws:ResourceOrgID)"},
+	{"S3crrVerifyAssumeMemberRoles", "Resource::arn:aws:iam::*:role/s3crr-auditor", "the verify Lambda reads as the auditor role of any account of the configured organization (aws:ResourceOrgID)"},
 }
 
 // expandWildcards renders a list for one member account and the configuration, and

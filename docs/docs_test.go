@@ -277,7 +277,7 @@ func under(pkg, dir string) bool {
 // not even in its tests; the CDK never depends on the stages.
 func TestDependencyRules(t *testing.T) {
 	local := []string{"internal/localaws", "internal/localhub", "internal/localdeploy", "internal/localrun"}
-	product := []string{"functions", "internal/spec", "internal/policy", "internal/provision", "internal/verify",
+	product := []string{"functions", "internal/spec", "internal/policy", "internal/provision", "internal/verify", "internal/verifyjob",
 		"internal/awsclient", "internal/names", "internal/monitor", "statemachine", "cdk"}
 	rules := []struct {
 		name      string

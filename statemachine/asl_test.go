@@ -105,11 +105,12 @@ func sortedStateNames(m machine) []string {
 	return names
 }
 
-// testSubs substitutes every placeholder of the provision machine.
+// testSubs substitutes every placeholder of every machine.
 var testSubs = map[string]string{
 	ProvisionFunctionArn: "arn:aws:lambda:us-east-1:999999999999:function:s3crr-provision",
 	AlertTopicArn:        "arn:aws:sns:us-east-1:999999999999:s3crr-alerts",
 	PairsTableName:       "s3crr-pairs",
+	VerifyFunctionArn:    "arn:aws:lambda:us-east-1:999999999999:function:s3crr-verify",
 }
 
 func subsFor(t *testing.T, name string) map[string]string {

@@ -52,6 +52,13 @@ const Destroy = "destroy"
 // machine's.
 const Redrive = "redrive"
 
+// Verify is the name of the verify state machine for Load; VerifyFunctionArn, its only
+// placeholder, is the verify Lambda's ARN (the Lambda records, measures and alerts).
+const (
+	Verify            = "verify"
+	VerifyFunctionArn = "VerifyFunctionArn"
+)
+
 // LambdaErrorNames are the errors the provision Lambda returns by name
 // (aws-lambda-go reports the Go type name as errorType). The ASL's Retry and
 // Catch match exactly these, so the provision code's error types must be named

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/verify"
 )
@@ -29,16 +30,20 @@ func doctor(ctx context.Context, env *cliEnv, args []string) error {
 	output := addOutputFlag(fs)
 	externalID := fs.String("external-id", os.Getenv(externalIDEnv), "the deployment's `ExternalId` (cdk.json externalId); default $"+externalIDEnv)
 	auditor := fs.String("auditor-role", names.AuditorRoleName, "the member auditor role's `name` (MemberStack creates "+names.AuditorRoleName+")")
+	canary := fs.Bool("canary", false, "also put a canary object and wait until it replicates (through the verify Lambda; writes and deletes one object)")
+	function := fs.String("function", names.VerifyFunctionName, "the verify Lambda's `name` or ARN, for --canary")
 	aw := addAWSFlags(fs)
-	usage := "crr doctor -f pair.json [--output text|json] [--external-id ID] [--region R] [--profile P]\n\n" +
+	usage := "crr doctor -f pair.json [--canary] [--output text|json] [--external-id ID] [--region R] [--profile P]\n\n" +
 		"Reads both member accounts through their " + names.AuditorRoleName + " roles, with the hub's\n" +
 		"credentials and the deployment's ExternalId, and reports every finding with its fix:\n" +
 		"whether S3 replication would succeed with the buckets, keys, role, policies and rule as\n" +
 		"they are now (any pair, including one set up by hand: name existing buckets and\n" +
 		"kmsKeyArns in the request; the role is the one the source's replication configuration\n" +
 		"names), and, for a pair s3crr provisioned, what drifted from what it generated.\n" +
-		"Changes nothing. Exits 0 when replication would work (warnings allowed), 1 when a\n" +
-		"finding would make it fail, 2 on a usage error, 3 when the request is invalid."
+		"Changes nothing, except --canary: one object under the rule's prefix, then\n" +
+		"<prefix>" + names.CanaryDir + ", written, checked and deleted by the verify Lambda.\n" +
+		"Exits 0 when replication would work (warnings allowed), 1 when a finding would make it\n" +
+		"fail, 2 on a usage error, 3 when the request is invalid."
 	if done, err := parseFlags(fs, env, usage, args); done || err != nil {
 		return err
 	}
@@ -63,12 +68,29 @@ func doctor(ctx context.Context, env *cliEnv, args []string) error {
 			"AccessDenied": "the hub credentials may not assume " + *auditor + " in a member account: deploy the MemberStack there, check --external-id, and allow sts:AssumeRole on it in the hub account",
 		})
 	}
+	var can *verify.CanaryResult
+	if *canary {
+		res, err := runCanary(ctx, awsclient.Lambda(cfg), *function, req)
+		if err != nil {
+			return fmt.Errorf("canary: %w", err)
+		}
+		can = &res
+	}
 	if asJSON {
-		if err := writeJSON(env.stdout, rep); err != nil {
+		if err := writeJSON(env.stdout, struct {
+			verify.Report
+			Canary *verify.CanaryResult `json:"canary,omitempty"`
+		}{rep, can}); err != nil {
 			return err
 		}
 	} else {
 		printReport(env.stdout, rep)
+		if can != nil {
+			printCanary(env.stdout, *can)
+		}
+	}
+	if can != nil && can.Status != verify.CanaryCompleted {
+		return &findingsError{errors: countSeverity(rep, verify.SeverityError) + len(can.Findings)}
 	}
 	if rep.Fails() {
 		return &findingsError{errors: countSeverity(rep, verify.SeverityError)}

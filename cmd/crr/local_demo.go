@@ -27,6 +27,8 @@ func localDemo(ctx context.Context, env *cliEnv, args []string) error {
 		"same request again, which must change nothing. Then it breaks the pair (a Deny of\n" +
 		"s3:ReplicateObject on the replication role), writes an object, shows the alert the monitor\n" +
 		"Lambda sends, repairs the pair with a third run and shows the next object replicating.\n" +
+		"Last it verifies the pair (checks and a canary), removes the destination key policy's\n" +
+		"statement, shows the verification naming it with the fix, re-applies, and verifies again.\n" +
 		"Exits 1 if any of that fails."
 	if done, err := parseFlags(fs, env, usage, args); done || err != nil {
 		return err
@@ -48,7 +50,9 @@ func localDemo(ctx context.Context, env *cliEnv, args []string) error {
 		}
 	}
 	say("starting the local stack, as crr local up does\n")
-	st, err := startStack(ctx, env, localrun.Config{})
+	// The simulator replicates at once, so the verification's first canary check need not
+	// wait the deployed 15 s.
+	st, err := startStack(ctx, env, localrun.Config{WaitOverrides: map[string]time.Duration{"WaitForReplica": time.Second}})
 	if err != nil {
 		return err
 	}
@@ -72,6 +76,11 @@ func localDemo(ctx context.Context, env *cliEnv, args []string) error {
 	say("\n")
 	if report != nil {
 		printDemoReport(env.stdout, report)
+	}
+	if demoErr == nil {
+		var vd *localrun.VerifyDemo
+		vd, demoErr = lenv.DemoVerification(ctx, request)
+		printVerifyDemo(env.stdout, vd)
 	}
 	if demoErr != nil {
 		var ee *localrun.ExecutionError

@@ -79,6 +79,11 @@ func TestLocalDemoProvisionsShowsTheReplicaAndRerunsWithoutChanges(t *testing.T)
 	if !demoAlertRE.MatchString(stdout) {
 		t.Errorf("no block with the monitor's alert for the broken pair, the repair and the next replica:\n%s", stdout)
 	}
+	for _, want := range []string{"PASSED  (canary replicated in", "tampered  FAILED", "destination-key-policy → DstPutObjectNotPermitted", "fix: ", "repaired  PASSED"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the verification step does not show %q:\n%s", want, stdout)
+		}
+	}
 }
 
 func TestLocalDemoFailedStageQuiet(t *testing.T) {

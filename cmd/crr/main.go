@@ -68,7 +68,7 @@ type exitCoder interface {
 
 // commands is the command tree. Each group registers itself from its own file.
 func commands() []*command {
-	return []*command{validateCommand(), planCommand(), applyCommand(), redriveCommand(), destroyCommand(), statusCommand(), doctorCommand(), monitorCommand(), localCommand()}
+	return []*command{validateCommand(), planCommand(), applyCommand(), redriveCommand(), destroyCommand(), statusCommand(), verifyCommand(), doctorCommand(), monitorCommand(), localCommand()}
 }
 
 func main() {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -17,6 +18,8 @@ import (
 	"github.com/s3crr/s3crr/internal/monitor"
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/provision"
+	"github.com/s3crr/s3crr/internal/verify"
+	"github.com/s3crr/s3crr/internal/verifyjob"
 )
 
 // Handlers maps a function's short name to what serves it: each reads its configuration
@@ -25,6 +28,7 @@ import (
 var Handlers = map[string]func(){
 	"provision": Provision,
 	"monitor":   Monitor,
+	"verify":    Verify,
 }
 
 // Monitor serves the monitor Lambda: the target of the hub bus rule for S3 replication
@@ -76,5 +80,48 @@ func Provision() {
 			slog.Info("stage done", "stage", ev.Stage, "side", ev.Side, "changes", len(res.Changes))
 		}
 		return res, err
+	})
+}
+
+// Verify serves the verify Lambda: one handler for every stage of the verify state
+// machine. It only wires configuration; the stages live in internal/verifyjob, the checks
+// and the canary in internal/verify.
+func Verify() {
+	slog.SetDefault(lambdacontext.NewLogger())
+	cfg := verifyjob.Config{
+		ExternalID:       os.Getenv("EXTERNAL_ID"),
+		VerifierRoleName: os.Getenv("VERIFIER_ROLE_NAME"),
+		TableName:        os.Getenv("PAIRS_TABLE_NAME"),
+		TopicARN:         os.Getenv("ALERT_TOPIC_ARN"),
+	}
+	if cfg.ExternalID == "" || cfg.TableName == "" || cfg.TopicARN == "" {
+		slog.Error("EXTERNAL_ID, PAIRS_TABLE_NAME and ALERT_TOPIC_ARN must be set")
+		os.Exit(1)
+	}
+	if cfg.VerifierRoleName == "" {
+		cfg.VerifierRoleName = names.VerifierRoleName
+	}
+	if v := os.Getenv("CANARY_DEADLINE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			slog.Error("CANARY_DEADLINE is not a duration such as 15m", "value", v)
+			os.Exit(1)
+		}
+		cfg.CanaryDeadline = d
+	}
+	base, err := awsclient.Load(context.Background(), "")
+	if err != nil {
+		slog.Error("load AWS configuration", "error", err)
+		os.Exit(1)
+	}
+	svc := verifyjob.New(cfg, awsclient.DynamoDB(base), awsclient.CloudWatch(base), sns.NewFromConfig(base),
+		verify.AuditorConnector{Base: base, ExternalID: cfg.ExternalID},
+		verify.AuditorConnector{Base: base, ExternalID: cfg.ExternalID, RoleName: cfg.VerifierRoleName})
+	lambda.Start(func(ctx context.Context, ev verifyjob.Event) (any, error) {
+		out, err := svc.Handle(ctx, ev)
+		if err != nil {
+			slog.Error("stage failed", "stage", ev.Stage, "error", err)
+		}
+		return out, err
 	})
 }

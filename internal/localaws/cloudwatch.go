@@ -40,7 +40,8 @@ const cwPathPrefix = "/service/GraniteServiceVersion20100801/operation/"
 
 // cwRegion is CloudWatch in one account and region.
 type cwRegion struct {
-	alarms map[string]*cwAlarm // by alarm name
+	alarms  map[string]*cwAlarm // by alarm name
+	metrics []Metric            // put by PutMetricData, in order
 }
 
 // cwAlarm is one metric alarm: what DescribeAlarms returns, and its tags.

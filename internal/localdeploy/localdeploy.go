@@ -1,9 +1,10 @@
 // Package localdeploy does on the local stand-ins what the CDK stacks do in AWS, through
 // the same policy builders: in each member account the replication permissions boundary,
-// the s3crr-provisioner role and the read-only s3crr-auditor role, and in each member
-// region the events queue (MemberStack), and in the hub account the provision Lambda's
-// role (HubStack). The local run and the integration tests use it, so the
-// provisioner's policies are exercised as strictly as the replication policies.
+// the s3crr-provisioner role, the read-only s3crr-auditor role and the canary's
+// s3crr-verifier role, and in each member region the events queue (MemberStack), and in
+// the hub account the provision and verify Lambdas' roles (HubStack). The local run and
+// the integration tests use it, so the provisioner's policies are exercised as strictly
+// as the replication policies.
 package localdeploy
 
 import (
@@ -47,6 +48,9 @@ type Params struct {
 	// BucketPattern limits the provisioner roles' S3 permissions to matching bucket
 	// names (e.g. "acme-*"), as MemberStack's bucketNamePrefix; "" is every bucket.
 	BucketPattern string
+	// AlertTopicARN and PairsTableARN scope the verify Lambda's role; default: the
+	// deployed names in the hub account and region (kumo serves them and checks no IAM).
+	AlertTopicARN, PairsTableARN string
 }
 
 // DefaultRegions are the member regions of a local deployment: those of the sample pair
@@ -56,6 +60,7 @@ var DefaultRegions = []string{"ap-south-1", "us-east-1"}
 // Result is what Deploy created.
 type Result struct {
 	HubRoleARN          string
+	VerifyRoleARN       string
 	ProvisionerRoleARNs map[string]string // by account
 }
 
@@ -90,6 +95,22 @@ func Deploy(ctx context.Context, p Params) (Result, error) {
 		return res, fmt.Errorf("hub account %s: %w", p.HubAccount, err)
 	}
 
+	// The verify Lambda's role (HubStack): the member verifier roles trust it.
+	verifyRole := policy.RoleARN(p.HubAccount, "/", names.VerifyFunctionRoleName)
+	topic, table := p.AlertTopicARN, p.PairsTableARN
+	if topic == "" {
+		topic = "arn:aws:sns:" + p.HubRegion + ":" + p.HubAccount + ":" + names.AlertTopicName
+	}
+	if table == "" {
+		table = "arn:aws:dynamodb:" + p.HubRegion + ":" + p.HubAccount + ":table/" + names.PairsTableName
+	}
+	verifyPolicy := policy.VerifyFunctionPolicy(policy.HubParams{MemberAccounts: p.Members, ExternalID: p.ExternalID,
+		TopicARN: topic, TableARN: table})
+	if err := ensureRole(ctx, hubIAM, "/", names.VerifyFunctionRoleName, hubTrust, names.VerifyFunctionName, verifyPolicy); err != nil {
+		return res, fmt.Errorf("hub account %s: %w", p.HubAccount, err)
+	}
+	res.VerifyRoleARN = verifyRole
+
 	for _, acct := range p.Members {
 		c := awsclient.IAM(RootConfig(p.Endpoint, acct, p.HubRegion))
 		if err := ensureManagedPolicy(ctx, c, names.BoundaryPolicyPath, names.BoundaryPolicyName, policy.ReplicationBoundary(policy.BoundaryParams{MemberAccounts: p.Members, OrganizationID: p.OrganizationID})); err != nil {
@@ -103,6 +124,10 @@ func Deploy(ctx context.Context, p Params) (Result, error) {
 			return res, fmt.Errorf("member account %s: %w", acct, err)
 		}
 		res.ProvisionerRoleARNs[acct] = policy.RoleARN(acct, "/", names.ProvisionerRoleName)
+		vp := policy.VerifierParams{Account: acct, HubAccount: p.HubAccount, HubRoleARN: verifyRole, ExternalID: p.ExternalID, BucketPattern: p.BucketPattern}
+		if err := ensureRole(ctx, c, "/", names.VerifierRoleName, policy.VerifierTrustPolicy(vp), names.VerifierPolicyName, policy.VerifierPolicy(vp)); err != nil {
+			return res, fmt.Errorf("member account %s: %w", acct, err)
+		}
 		ap := policy.AuditorParams{Account: acct, HubAccount: p.HubAccount, ExternalID: p.ExternalID}
 		if err := ensureRole(ctx, c, "/", names.AuditorRoleName, policy.AuditorTrustPolicy(ap), names.AuditorPolicyName, policy.AuditorPolicy(ap)); err != nil {
 			return res, fmt.Errorf("member account %s: %w", acct, err)
@@ -125,16 +150,22 @@ func Deploy(ctx context.Context, p Params) (Result, error) {
 // HubFunctionConfig returns an SDK configuration with the provision Lambda role's
 // credentials, as Lambda would give the function.
 func HubFunctionConfig(ctx context.Context, p Params) (aws.Config, error) {
+	return HubRoleConfig(ctx, p, names.ProvisionFunctionRoleName)
+}
+
+// HubRoleConfig returns an SDK configuration with the credentials of the hub role
+// roleName (a Lambda's role), as Lambda would give the function.
+func HubRoleConfig(ctx context.Context, p Params, roleName string) (aws.Config, error) {
 	if p.HubRegion == "" {
 		p.HubRegion = "us-east-1"
 	}
 	root := RootConfig(p.Endpoint, p.HubAccount, p.HubRegion)
 	out, err := sts.NewFromConfig(root).AssumeRole(ctx, &sts.AssumeRoleInput{
-		RoleArn:         aws.String(policy.RoleARN(p.HubAccount, "/", names.ProvisionFunctionRoleName)),
-		RoleSessionName: aws.String(names.ProvisionFunctionRoleName),
+		RoleArn:         aws.String(policy.RoleARN(p.HubAccount, "/", roleName)),
+		RoleSessionName: aws.String(roleName),
 	})
 	if err != nil {
-		return aws.Config{}, fmt.Errorf("assume the hub provision role: %w", err)
+		return aws.Config{}, fmt.Errorf("assume the hub role %s: %w", roleName, err)
 	}
 	cfg := root.Copy()
 	cfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(out.Credentials.AccessKeyId), aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))

@@ -127,6 +127,9 @@ type Env struct {
 	DestroyStateMachineARN string
 	// RedriveStateMachineARN is the redrive state machine registered next to it.
 	RedriveStateMachineARN string
+	// VerifyFunctionARN and VerifyDefinition are the verify Lambda and state machine.
+	VerifyFunctionARN string
+	VerifyDefinition  []byte
 
 	cfg      Config
 	buildDir string
@@ -230,6 +233,9 @@ func Start(ctx context.Context, cfg Config) (env *Env, err error) {
 		return nil, err
 	}
 	if err := e.serveStepFunctions(); err != nil {
+		return nil, err
+	}
+	if err := e.EnableVerify(ctx); err != nil {
 		return nil, err
 	}
 	return e, nil

@@ -44,6 +44,17 @@ const (
 	// internal/localdeploy creates the same role locally.
 	ProvisionFunctionRoleName = prefix + "provision-function"
 
+	// VerifyFunctionDir and VerifyFunctionName are the verify Lambda's directory and
+	// function name; the verify state machine invokes it.
+	VerifyFunctionDir  = "verify"
+	VerifyFunctionName = FunctionPrefix + VerifyFunctionDir
+	// VerifyFunctionRoleName is the verify Lambda's role: the member provisioner roles
+	// trust it by ARN (it writes the canary), so its name is fixed.
+	VerifyFunctionRoleName = prefix + "verify-function"
+	// VerifyStateMachineName gives the verify state machine a predictable ARN, which
+	// `crr verify` builds from the caller's account and region.
+	VerifyStateMachineName = prefix + "verify"
+
 	// ProvisionStateMachineName gives the provision state machine a predictable ARN
 	// (arn:aws:states:<hubRegion>:<hubAccount>:stateMachine:s3crr-provision), which the
 	// CLI builds from the caller's account and region alone.
@@ -164,6 +175,11 @@ const (
 	AuditorRoleName = prefix + "auditor"
 	// AuditorPolicyName is the auditor role's inline policy.
 	AuditorPolicyName = prefix + "auditor"
+
+	// VerifierRoleName is the member role the verify Lambda writes the verification
+	// canary as (with the ExternalId); VerifierPolicyName its inline policy.
+	VerifierRoleName   = prefix + "verifier"
+	VerifierPolicyName = prefix + "verifier"
 )
 
 // The deployment's scope, as HubStack passes it to the provision Lambda's environment and

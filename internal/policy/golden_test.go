@@ -105,6 +105,8 @@ func generated() map[string]Document {
 		docs["hub-state-machine-"+name] = StateMachinePolicy(h)
 		docs["hub-destroy-state-machine-"+name] = DestroyStateMachinePolicy(h)
 		docs["hub-redrive-state-machine-"+name] = RedriveStateMachinePolicy(h)
+		docs["hub-verify-function-"+name] = VerifyFunctionPolicy(h)
+		docs["hub-verify-state-machine-"+name] = VerifyStateMachinePolicy(h)
 	}
 	// An organization deployment names no member account: a new one needs no change.
 	docs["hub-provision-organization"] = ProvisionFunctionPolicy(HubParams{OrganizationID: "o-a1b2c3d4e5", ExternalID: "s3crr-test-external-id"})
@@ -115,7 +117,11 @@ func generated() map[string]Document {
 	auditor := AuditorParams{Account: acctB, HubAccount: acctHub, ExternalID: "s3crr-7f3a"}
 	docs["auditor-trust"] = AuditorTrustPolicy(auditor)
 	docs["auditor-policy"] = AuditorPolicy(auditor)
+	verifier := VerifierParams{Account: acctA, HubAccount: acctHub, HubRoleARN: "arn:aws:iam::" + acctHub + ":role/s3crr-verify-function", ExternalID: "s3crr-7f3a", BucketPattern: "acme-*"}
+	docs["verifier-trust"] = VerifierTrustPolicy(verifier)
+	docs["verifier-policy"] = VerifierPolicy(verifier)
 	docs["default-key-policy"] = DefaultKeyPolicy(acctA)
+	docs["verify-schedule"] = VerifySchedulePolicy("arn:aws:states:eu-west-1:" + acctHub + ":stateMachine:s3crr-verify")
 	return docs
 }
 

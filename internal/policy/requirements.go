@@ -74,6 +74,14 @@ const (
 	HubStateMachine      = "state-machine"
 	// HubReplicationMonitor is the replication monitor Lambda (ReplicationMonitorPolicy).
 	HubReplicationMonitor = "replication-monitor"
+	// HubVerifyFunction is the verify Lambda (VerifyFunctionPolicy).
+	HubVerifyFunction = "verify-function"
+	// HubVerifyStateMachine and HubVerifySchedule are the verify state machine and the
+	// nightly schedule that starts it.
+	HubVerifyStateMachine = "verify-state-machine"
+	HubVerifySchedule     = "verify-schedule"
+	// VerifyCanary is the verification canary, written as the member verifier role.
+	VerifyCanary = "canary"
 )
 
 // Requirement explains one granted action in one kind of statement.
@@ -290,6 +298,29 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposeMonitorPairRead, "dynamodb:GetItem", s(HubReplicationMonitor), "GetItem of the pair an alert names")
 	prov(PurposeMonitorDedup, "dynamodb:PutItem", s(HubReplicationMonitor), "TransactWriteItems Put of the occurrence marker")
 	prov(PurposeMonitorDedup, "dynamodb:UpdateItem", s(HubReplicationMonitor), "TransactWriteItems Update of the window count", "UpdateItem (claim the window, mark sent and handled)")
+
+	// The verifier role (VerifierPolicy): the canary, walked by internal/verify's
+	// TestCanaryGrantsAreMinimal.
+	can := s(VerifyCanary)
+	provWhy(PurposeVerifierTrust, "sts:AssumeRole", can, "the verify Lambda writes the canary only as the member's verifier role, with the ExternalId", "sts:AssumeRole")
+	provWhy(PurposeCanaryObjects, "s3:PutObject", can, "writes the canary under the reserved prefix", "PutObject")
+	provWhy(PurposeCanaryObjects, "s3:GetObject", can, "reads the canary's replication status and the replica's encryption", "HeadObject")
+	provWhy(PurposeCanaryObjects, "s3:DeleteObjectVersion", can, "deletes both canary versions by version ID, adding no delete marker", "DeleteObject with VersionId")
+	provWhy(PurposeCanaryKey, ActKMSGenerateDataKey, can, "S3 asks KMS for the canary's data key as the writer", "PutObject with SSE-KMS")
+
+	// The verify Lambda (VerifyFunctionPolicy).
+	vf := s(HubVerifyFunction)
+	provWhy(PurposeVerifyAssume, "sts:AssumeRole", vf, "the checks read each member as its auditor role, the canary writes as its verifier role", "sts:AssumeRole")
+	prov(PurposeVerifyPairs, "dynamodb:Scan", vf, "Scan of the registered pairs (verify all)")
+	prov(PurposeVerifyPairs, "dynamodb:GetItem", vf, "GetItem of one pair")
+	prov(PurposeVerifyPairs, "dynamodb:UpdateItem", vf, "UpdateItem of the pair's last verification")
+	provWhy(PurposeVerifyMetrics, "cloudwatch:PutMetricData", vf, "the s3crr namespace only (cloudwatch:namespace)", "PutMetricData")
+	prov(PurposeVerifyAlerts, "sns:Publish", vf, "Publish of a failed verification")
+	prov(PurposeVerifyAlertKey, ActKMSGenerateDataKey, vf, "Publish (SNS calls GenerateDataKey)")
+	prov(PurposeVerifyAlertKey, ActKMSDecrypt, vf, "Publish (SNS calls Decrypt)")
+
+	prov(PurposeInvokeVerifyFunction, "lambda:InvokeFunction", s(HubVerifyStateMachine), "lambda:invoke task of every verify stage")
+	prov(PurposeStartVerification, "states:StartExecution", s(HubVerifySchedule), "the schedule's StartExecution target")
 
 	// The member auditor role (AuditorPolicy): every read `crr doctor` makes; without
 	// one, the check that needs it reports AccessDenied instead of a verdict.

@@ -85,6 +85,9 @@ var purposes = []string{
 	PurposeAuditorTrust, PurposeAuditBuckets, PurposeAuditKeys, PurposeAuditRoles, PurposeAuditAlarms,
 	PurposeBatchTrust, PurposeBatchManifest, PurposeBatchInitiate, PurposeBatchReportWrite,
 	PurposeBatchJobs, PurposeBatchJobManage, PurposeBatchReportRead,
+	PurposeVerifierTrust, PurposeCanaryObjects, PurposeCanaryKey,
+	PurposeVerifyAssume, PurposeVerifyPairs, PurposeVerifyMetrics, PurposeVerifyAlerts, PurposeVerifyAlertKey,
+	PurposeInvokeVerifyFunction, PurposeStartVerification,
 }
 
 // purposeDenyInsecureTransport makes SidDenyInsecureTransport parse as a

@@ -56,6 +56,7 @@ var (
 	_ keyAPI    = (*kms.Client)(nil)
 	_ roleAPI   = (*iam.Client)(nil)
 	_ alarmAPI  = (*cloudwatch.Client)(nil)
+	_ objectAPI = (*s3.Client)(nil)
 )
 
 // Session is read access to one member account and region.
@@ -65,12 +66,16 @@ type Session struct {
 	kms             keyAPI
 	iam             roleAPI
 	cloudwatch      alarmAPI
+	// objects is the canary's object API; only a session of a role allowed to write
+	// the canary prefix (the provisioner) succeeds with it.
+	objects objectAPI
 }
 
 // NewSession returns a Session with cfg's credentials and region.
 func NewSession(cfg aws.Config, account string) *Session {
 	return &Session{account: account, region: cfg.Region,
-		s3: awsclient.S3(cfg), kms: awsclient.KMS(cfg), iam: awsclient.IAM(cfg), cloudwatch: awsclient.CloudWatch(cfg)}
+		s3: awsclient.S3(cfg), kms: awsclient.KMS(cfg), iam: awsclient.IAM(cfg), cloudwatch: awsclient.CloudWatch(cfg),
+		objects: awsclient.S3(cfg)}
 }
 
 // Connector opens a read session in a member account and region.
@@ -83,7 +88,8 @@ type Connector interface {
 type AuditorConnector struct {
 	Base       aws.Config
 	ExternalID string
-	// RoleName defaults to names.AuditorRoleName.
+	// RoleName defaults to names.AuditorRoleName; the canary connects as
+	// names.ProvisionerRoleName, the only member role that may write its prefix.
 	RoleName string
 }
 
@@ -94,7 +100,7 @@ func (c AuditorConnector) Connect(ctx context.Context, account, region string) (
 		name = names.AuditorRoleName
 	}
 	roleARN := policy.RoleARN(account, "/", name)
-	cfg := awsclient.AssumeRole(c.Base, roleARN, c.ExternalID, names.AuditorRoleName, region)
+	cfg := awsclient.AssumeRole(c.Base, roleARN, c.ExternalID, name, region)
 	// Assume now: a refused AssumeRole is one clear error, not a refusal of every read.
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 		return nil, fmt.Errorf("assume %s: %w", roleARN, err)
