@@ -58,10 +58,10 @@ type HubStack struct {
 	EventBus awsevents.EventBus
 	// VerifyStateMachine runs statemachine/verify.asl.json, nightly and on demand.
 	VerifyStateMachine awsstepfunctions.StateMachine
-	// ExecutionAlarms fire on provision executions that end without reaching the ASL's
-	// own NotifyFailure state (by metric name: ExecutionsFailed, ExecutionsTimedOut,
-	// ExecutionsAborted).
-	ExecutionAlarms map[string]awscloudwatch.Alarm
+	// ExecutionAlarms fire on executions of every s3crr state machine that end without
+	// reaching the ASL's own failure alert (by state machine name, then metric name:
+	// ExecutionsFailed, ExecutionsTimedOut, ExecutionsAborted).
+	ExecutionAlarms map[string]map[string]awscloudwatch.Alarm
 	// DedupTable is the monitor's de-duplication table (monitor.go).
 	DedupTable awsdynamodb.Table
 	// MonitorRules feed the monitor from EventBus; MonitorDLQ holds what it did not handle.
@@ -164,7 +164,6 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 		return nil, err
 	}
 	h.ProvisionStateMachine = sm
-	h.ExecutionAlarms = addExecutionAlarms(stack, sm, h.AlertTopic, cfg)
 	if h.DestroyStateMachine, err = newDestroyStateMachine(stack, h, smParams); err != nil {
 		return nil, err
 	}
@@ -174,6 +173,12 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 	if err := addVerification(stack, h, cfg); err != nil {
 		return nil, err
 	}
+	h.ExecutionAlarms = addExecutionAlarms(stack, h.AlertTopic, cfg, []alarmedStateMachine{
+		{"Provision", names.ProvisionStateMachineName, sm},
+		{"Destroy", names.DestroyStateMachineName, h.DestroyStateMachine},
+		{"Redrive", names.RedriveStateMachineName, h.RedriveStateMachine},
+		{"Verify", names.VerifyStateMachineName, h.VerifyStateMachine},
+	})
 
 	out := func(id, desc string, v *string) {
 		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: v, Description: jsii.String(desc)})
@@ -292,11 +297,19 @@ func newProvisionStateMachine(stack awscdk.Stack, h *HubStack, hp policy.HubPara
 // (docs/aws-facts.md#F-SFN-EXECUTION-METRICS).
 var executionAlarmMetrics = []string{"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
 
-// addExecutionAlarms alarms on every provision execution that fails, times out or is
-// aborted, and sends the alarm to the alert topic. A failure the ASL handles is alerted
-// twice (NotifyFailure and the alarm); one it does not handle is alerted once, instead of
-// never.
-func addExecutionAlarms(stack awscdk.Stack, sm awsstepfunctions.StateMachine, topic awssns.ITopic, cfg Config) map[string]awscloudwatch.Alarm {
+// alarmedStateMachine is a state machine whose failed, timed-out and aborted executions
+// alarm: id prefixes the alarms' construct IDs ("Provision" keeps the IDs the first
+// release deployed, so an update does not replace those alarms).
+type alarmedStateMachine struct {
+	id, name string
+	sm       awsstepfunctions.StateMachine
+}
+
+// addExecutionAlarms alarms on every execution of the given state machines that fails,
+// times out or is aborted, and sends the alarm to the alert topic. A failure the ASL
+// handles is alerted twice (its own alert and the alarm); one it does not handle is
+// alerted once, instead of never.
+func addExecutionAlarms(stack awscdk.Stack, topic awssns.ITopic, cfg Config, machines []alarmedStateMachine) map[string]map[string]awscloudwatch.Alarm {
 	// The topic policy (EnforceSSL) replaces SNS's default one, so CloudWatch gets its
 	// publish right here, only for this account's alarms.
 	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -310,27 +323,30 @@ func addExecutionAlarms(stack awscdk.Stack, sm awsstepfunctions.StateMachine, to
 		},
 	}))
 	action := awscloudwatchactions.NewSnsAction(topic)
-	out := map[string]awscloudwatch.Alarm{}
-	for _, name := range executionAlarmMetrics {
-		metric := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace:     jsii.String("AWS/States"),
-			MetricName:    jsii.String(name),
-			DimensionsMap: &map[string]*string{"StateMachineArn": sm.StateMachineArn()},
-			Statistic:     jsii.String("Sum"),
-			Period:        awscdk.Duration_Minutes(jsii.Number(5)),
-		})
-		alarm := awscloudwatch.NewAlarm(stack, jsii.String("ProvisionAlarm-"+name), &awscloudwatch.AlarmProps{
-			AlarmDescription: jsii.String("s3crr: a provision execution ended with " + name + "; open the s3crr-provision state machine in the Step Functions console, or run crr status <pair-id>"),
-			Metric:           metric,
-			Threshold:        jsii.Number(1),
-			// One period: a single failed run is worth a message.
-			EvaluationPeriods:  jsii.Number(1),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			// No executions means no data, which is not a failure.
-			TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
-		alarm.AddAlarmAction(action)
-		out[name] = alarm
+	out := map[string]map[string]awscloudwatch.Alarm{}
+	for _, m := range machines {
+		out[m.name] = map[string]awscloudwatch.Alarm{}
+		for _, name := range executionAlarmMetrics {
+			metric := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace:     jsii.String("AWS/States"),
+				MetricName:    jsii.String(name),
+				DimensionsMap: &map[string]*string{"StateMachineArn": m.sm.StateMachineArn()},
+				Statistic:     jsii.String("Sum"),
+				Period:        awscdk.Duration_Minutes(jsii.Number(5)),
+			})
+			alarm := awscloudwatch.NewAlarm(stack, jsii.String(m.id+"Alarm-"+name), &awscloudwatch.AlarmProps{
+				AlarmDescription: jsii.String("s3crr: an execution of " + m.name + " ended with " + name + "; open it in the Step Functions console, or run crr status <pair-id>"),
+				Metric:           metric,
+				Threshold:        jsii.Number(1),
+				// One period: a single failed run is worth a message.
+				EvaluationPeriods:  jsii.Number(1),
+				ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+				// No executions means no data, which is not a failure.
+				TreatMissingData: awscloudwatch.TreatMissingData_NOT_BREACHING,
+			})
+			alarm.AddAlarmAction(action)
+			out[m.name][name] = alarm
+		}
 	}
 	return out
 }

@@ -367,23 +367,25 @@ func TestFixedNamesRetainedExceptOnCreate(t *testing.T) {
 // publish: the topic's key lets cloudwatch.amazonaws.com use it.
 func TestExecutionAlarms(t *testing.T) {
 	tm := tmpl(t, names.HubStackName)
-	sm := only(t, tm, "AWS::StepFunctions::StateMachine", "StateMachineName", names.ProvisionStateMachineName)
 	topic := only(t, tm, "AWS::SNS::Topic", "TopicName", names.AlertTopicName)
+	// Every state machine s3crr deploys: an execution that ends outside its own failure
+	// alert (timeout, a Pass or Choice state, a stop) must still reach the alert topic.
+	machines := map[string]string{} // "${logical ID}" -> state machine name
+	for _, name := range []string{names.ProvisionStateMachineName, names.DestroyStateMachineName, names.RedriveStateMachineName, names.VerifyStateMachineName} {
+		machines["${"+only(t, tm, "AWS::StepFunctions::StateMachine", "StateMachineName", name).id+"}"] = name
+	}
 	seen := map[string]bool{}
 	for _, a := range resources(tm, "AWS::CloudWatch::Alarm") {
 		p := a.props
-		if render(p["AlarmName"]) == names.MonitorDLQAlarmName {
+		if render(p["Namespace"]) != "AWS/States" {
 			continue // the monitor's DLQ alarm: TestMonitorRoute
 		}
-		name := render(p["MetricName"])
-		seen[name] = true
-		if render(p["Namespace"]) != "AWS/States" {
-			t.Errorf("%s: namespace %s", a.id, render(p["Namespace"]))
-		}
 		dims := asList(p["Dimensions"])
-		if len(dims) != 1 || render(dims[0].(map[string]any)["Name"]) != "StateMachineArn" || render(dims[0].(map[string]any)["Value"]) != "${"+sm.id+"}" {
-			t.Errorf("%s: dimensions %v, want StateMachineArn of the provision state machine", a.id, dims)
+		if len(dims) != 1 || render(dims[0].(map[string]any)["Name"]) != "StateMachineArn" || machines[render(dims[0].(map[string]any)["Value"])] == "" {
+			t.Errorf("%s: dimensions %v, want StateMachineArn of one of s3crr's state machines", a.id, dims)
+			continue
 		}
+		seen[machines[render(dims[0].(map[string]any)["Value"])]+" "+render(p["MetricName"])] = true
 		if got := strs(p["AlarmActions"]); !slices.Equal(got, []string{"${" + topic.id + "}"}) {
 			t.Errorf("%s: actions %v, want the alert topic", a.id, got)
 		}
@@ -394,9 +396,11 @@ func TestExecutionAlarms(t *testing.T) {
 			t.Errorf("%s: missing data %s, want notBreaching (no executions is no failure)", a.id, render(p["TreatMissingData"]))
 		}
 	}
-	for _, m := range []string{"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"} {
-		if !seen[m] {
-			t.Errorf("no alarm on %s", m)
+	for _, sm := range machines {
+		for _, m := range []string{"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"} {
+			if !seen[sm+" "+m] {
+				t.Errorf("no alarm on %s of %s", m, sm)
+			}
 		}
 	}
 
