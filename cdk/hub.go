@@ -229,50 +229,72 @@ func busPolicyStatement(cfg Config) awsiam.PolicyStatement {
 // CloudFormation filling in the ${...} placeholders (DefinitionSubstitutions), so the
 // synthesized template shows the exact definition the local run executes.
 func newProvisionStateMachine(stack awscdk.Stack, h *HubStack, hp policy.HubParams) (awsstepfunctions.StateMachine, error) {
-	raw, err := statemachine.Raw(statemachine.Provision)
-	if err != nil {
-		return nil, fmt.Errorf("provision state machine: %w", err)
-	}
-	subs := map[string]*string{
-		statemachine.ProvisionFunctionArn: h.Functions["provision"].FunctionArn(),
+	return newHubStateMachine(stack, hubStateMachine{
+		id: "Provision", asl: statemachine.Provision, name: names.ProvisionStateMachineName,
+		subs:   h.provisionSubstitutions(),
+		policy: policy.StateMachinePolicy(hp),
+	})
+}
+
+// provisionSubstitutions fill the placeholders the provision, destroy and redrive ASLs
+// share: the provision Lambda (which runs every stage), the alert topic, the pairs table.
+func (h *HubStack) provisionSubstitutions() map[string]*string {
+	return map[string]*string{
+		statemachine.ProvisionFunctionArn: h.Functions[names.ProvisionFunctionDir].FunctionArn(),
 		statemachine.AlertTopicArn:        h.AlertTopic.TopicArn(),
 		statemachine.PairsTableName:       h.PairsTable.TableName(),
 	}
-	// Fail synth, not the first execution, if the ASL gains a placeholder this stack
-	// does not fill (or loses one it does).
-	want, err := statemachine.Placeholders(statemachine.Provision)
+}
+
+// hubStateMachine describes one of the hub's state machines: id prefixes its construct
+// IDs (<id>StateMachine, <id>StateMachineRole, <id>StateMachineLogs, as first deployed),
+// asl names its file in statemachine/, policy is its role's only policy.
+type hubStateMachine struct {
+	id, asl, name string
+	subs          map[string]*string
+	policy        policy.Document
+}
+
+// newHubStateMachine deploys an ASL from statemachine/ unchanged, CloudFormation filling
+// its ${...} placeholders, with a role of its own (its policy from internal/policy) and a
+// log group that keeps execution data out of the logs. Synth fails, not the first
+// execution, if the ASL has a placeholder the stack does not fill (or the other way round).
+func newHubStateMachine(stack awscdk.Stack, d hubStateMachine) (awsstepfunctions.StateMachine, error) {
+	raw, err := statemachine.Raw(d.asl)
 	if err != nil {
-		return nil, fmt.Errorf("provision state machine: %w", err)
+		return nil, fmt.Errorf("%s state machine: %w", d.asl, err)
 	}
-	have := make([]string, 0, len(subs))
-	for k := range subs {
+	want, err := statemachine.Placeholders(d.asl)
+	if err != nil {
+		return nil, fmt.Errorf("%s state machine: %w", d.asl, err)
+	}
+	have := make([]string, 0, len(d.subs))
+	for k := range d.subs {
 		have = append(have, k)
 	}
 	sort.Strings(have)
 	if fmt.Sprint(want) != fmt.Sprint(have) {
-		return nil, fmt.Errorf("provision state machine: the ASL has placeholders %v, the stack substitutes %v", want, have)
+		return nil, fmt.Errorf("%s state machine: the ASL has placeholders %v, the stack substitutes %v", d.asl, want, have)
 	}
-
-	doc := policy.StateMachinePolicy(hp)
-	role := awsiam.NewRole(stack, jsii.String("ProvisionStateMachineRole"), &awsiam.RoleProps{
+	role := awsiam.NewRole(stack, jsii.String(d.id+"StateMachineRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil),
-		Description: jsii.String("s3crr provision state machine; its policy comes from internal/policy"),
+		Description: jsii.String("s3crr " + d.asl + " state machine; its policy comes from internal/policy"),
 		InlinePolicies: &map[string]awsiam.PolicyDocument{
-			names.StateMachinePolicyName: awsiam.PolicyDocument_FromJson(jsonValue(doc.JSON())),
+			names.StateMachinePolicyName: awsiam.PolicyDocument_FromJson(jsonValue(d.policy.JSON())),
 		},
 	})
-	logs := awslogs.NewLogGroup(stack, jsii.String("ProvisionStateMachineLogs"), &awslogs.LogGroupProps{
+	logs := awslogs.NewLogGroup(stack, jsii.String(d.id+"StateMachineLogs"), &awslogs.LogGroupProps{
 		// The /aws/vendedlogs/ prefix keeps Step Functions from adding a statement per
 		// log group to the account's CloudWatch Logs resource policy (size-limited).
-		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + names.ProvisionStateMachineName),
+		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + d.name),
 		Retention:     LogRetention,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
 	})
-	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("ProvisionStateMachine"), &awsstepfunctions.StateMachineProps{
-		StateMachineName:        jsii.String(names.ProvisionStateMachineName),
+	sm := awsstepfunctions.NewStateMachine(stack, jsii.String(d.id+"StateMachine"), &awsstepfunctions.StateMachineProps{
+		StateMachineName:        jsii.String(d.name),
 		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
 		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(string(raw))),
-		DefinitionSubstitutions: &subs,
+		DefinitionSubstitutions: &d.subs,
 		Role:                    role,
 		Logs: &awsstepfunctions.LogOptions{
 			Destination: logs,

@@ -8,9 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/s3crr/s3crr/internal/names"
@@ -59,39 +57,14 @@ func addVerification(stack awscdk.Stack, h *HubStack, cfg Config) error {
 	}
 	findings, why := expandWildcards(list, cfg.HubAccount, cfg)
 	waive(fn.Role(), iam5Waiver(why, "", findings...))
-	raw, err := statemachine.Raw(statemachine.Verify)
+	sm, err := newHubStateMachine(stack, hubStateMachine{
+		id: "Verify", asl: statemachine.Verify, name: names.VerifyStateMachineName,
+		subs:   map[string]*string{statemachine.VerifyFunctionArn: fn.FunctionArn()},
+		policy: policy.VerifyStateMachinePolicy(policy.HubParams{FunctionARNs: []string{*fn.FunctionArn()}}),
+	})
 	if err != nil {
-		return fmt.Errorf("verify state machine: %w", err)
+		return err
 	}
-	want, err := statemachine.Placeholders(statemachine.Verify)
-	if err != nil || fmt.Sprint(want) != fmt.Sprint([]string{statemachine.VerifyFunctionArn}) {
-		return fmt.Errorf("verify state machine: the ASL has placeholders %v (%v), the stack substitutes [%s]", want, err, statemachine.VerifyFunctionArn)
-	}
-	doc := policy.VerifyStateMachinePolicy(policy.HubParams{FunctionARNs: []string{*fn.FunctionArn()}})
-	role := awsiam.NewRole(stack, jsii.String("VerifyStateMachineRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil),
-		Description: jsii.String("s3crr verify state machine; its policy comes from internal/policy"),
-		InlinePolicies: &map[string]awsiam.PolicyDocument{
-			names.StateMachinePolicyName: awsiam.PolicyDocument_FromJson(jsonValue(doc.JSON())),
-		},
-	})
-	logs := awslogs.NewLogGroup(stack, jsii.String("VerifyStateMachineLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String("/aws/vendedlogs/states/" + names.VerifyStateMachineName),
-		Retention:     LogRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
-	})
-	sm := awsstepfunctions.NewStateMachine(stack, jsii.String("VerifyStateMachine"), &awsstepfunctions.StateMachineProps{
-		StateMachineName:        jsii.String(names.VerifyStateMachineName),
-		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
-		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(string(raw))),
-		DefinitionSubstitutions: &map[string]*string{statemachine.VerifyFunctionArn: fn.FunctionArn()},
-		Role:                    role,
-		Logs:                    &awsstepfunctions.LogOptions{Destination: logs, Level: awsstepfunctions.LogLevel_ALL, IncludeExecutionData: jsii.Bool(false)},
-		TracingEnabled:          jsii.Bool(true),
-	})
-	waive(role, iam5Waiver(
-		"Logging to CloudWatch Logs needs Step Functions' log-delivery calls on \"*\" (they support no resource-level permissions); tracing adds X-Ray's, which support none either.",
-		"", findingAnyResource))
 	h.VerifyStateMachine = sm
 
 	// EventBridge Scheduler, not an EventBridge rule: it takes a time zone, so "03:00"
