@@ -129,27 +129,32 @@ func TestFactReferencesResolve(t *testing.T) {
 }
 
 // TestNoReferenceOutsideRepo checks that no file points at a document a clone of the
-// repository does not contain: the team's design notes and fact sheet, or issue numbers of
-// the project's tracker.
+// repository does not contain: every Markdown document a file names must be one the
+// repository holds (by path from the root, or by name), and nothing cites a tracker's
+// issue numbers or the numbered sections of a document outside it.
 func TestNoReferenceOutsideRepo(t *testing.T) {
-	outside := regexp.MustCompile(`DESIGN\.md|domain-facts|CONVENTIONS\.md|/work/shared|AFT#\d+|\b[Ii]ssues? #?\d+\b|§`)
-	walkText(t, func(path, content string) {
-		if path == "docs/docs_test.go" {
-			return // the pattern above names what it forbids
+	docs := map[string]bool{}
+	walkText(t, func(path, _ string) {
+		if strings.HasSuffix(path, ".md") {
+			docs[path] = true
+			docs[filepath.Base(path)] = true
 		}
+	})
+	mdRef := regexp.MustCompile(`[A-Za-z0-9_./-]+\.md\b`)
+	tracker := regexp.MustCompile(`[A-Z]{2,}#\d+|\b[Ii]ssues? #?\d+\b|\x{00A7}`)
+	walkText(t, func(path, content string) {
 		for i, line := range strings.Split(content, "\n") {
-			if m := outside.FindString(line); m != "" {
+			for _, ref := range mdRef.FindAllString(line, -1) {
+				ref = strings.TrimPrefix(strings.TrimPrefix(ref, "./"), "../")
+				if !docs[ref] && !docs[filepath.Base(ref)] {
+					t.Errorf("%s:%d names %s, which the repository does not contain; point it at docs/architecture.md or docs/aws-facts.md", path, i+1, ref)
+				}
+			}
+			if m := tracker.FindString(line); m != "" {
 				t.Errorf("%s:%d refers to %q outside the repository; point it at docs/architecture.md or docs/aws-facts.md", path, i+1, m)
 			}
 		}
 	})
-}
-
-// pendingPaths are paths architecture.md names that work under way adds (one home for
-// every deployed name; the failure-event monitor). They may be missing until it lands;
-// delete an entry once its path exists.
-var pendingPaths = map[string]bool{
-	"internal/names": true,
 }
 
 // TestArchitecturePathsExist checks that every repository path architecture.md names in
@@ -186,7 +191,7 @@ func TestArchitecturePathsExist(t *testing.T) {
 			}
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(p))); err != nil && !pendingPaths[p] {
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(p))); err != nil {
 			t.Errorf("architecture.md names %s, which does not exist", m[1])
 		}
 	}
