@@ -117,6 +117,26 @@ func (h HubParams) publishAlerts() []Statement {
 	return st
 }
 
+// stateMachinePolicy is what every pair state machine (provision, destroy, redrive) may
+// do: invoke the given functions, publish its failure alert, and the table actions its
+// ASL's DynamoDB tasks make on the pairs table, under the statement purpose given.
+func (h HubParams) stateMachinePolicy(tablePurpose string, tableActions ...string) Document {
+	st := []Statement{{
+		Sid:      SidPrefix + PurposeInvokeFunctions,
+		Effect:   Allow,
+		Action:   []string{"lambda:InvokeFunction"},
+		Resource: cloneStrings(h.FunctionARNs),
+	}}
+	st = append(st, h.publishAlerts()...)
+	st = append(st, Statement{
+		Sid:      SidPrefix + tablePurpose,
+		Effect:   Allow,
+		Action:   tableActions,
+		Resource: []string{h.TableARN},
+	})
+	return Document{Version: Version, Statement: st}
+}
+
 // ProvisionFunctionPolicy is the provision Lambda's policy: it may only
 // assume the member provisioner roles, with the ExternalId. Everything else
 // it does happens as the provisioner.
@@ -129,20 +149,7 @@ func ProvisionFunctionPolicy(h HubParams) Document {
 // register the pair (the ASL's dynamodb:putItem task; a test holds these
 // actions to the ASL's integrations).
 func StateMachinePolicy(h HubParams) Document {
-	st := []Statement{{
-		Sid:      SidPrefix + PurposeInvokeFunctions,
-		Effect:   Allow,
-		Action:   []string{"lambda:InvokeFunction"},
-		Resource: cloneStrings(h.FunctionARNs),
-	}}
-	st = append(st, h.publishAlerts()...)
-	st = append(st, Statement{
-		Sid:      SidPrefix + PurposePairsRegister,
-		Effect:   Allow,
-		Action:   []string{"dynamodb:PutItem"},
-		Resource: []string{h.TableARN},
-	})
-	return Document{Version: Version, Statement: st}
+	return h.stateMachinePolicy(PurposePairsRegister, "dynamodb:PutItem")
 }
 
 // DestroyStateMachinePolicy is the destroy state machine's role policy
@@ -150,20 +157,7 @@ func StateMachinePolicy(h HubParams) Document {
 // failure, and read then delete the pair's registration. No PutItem: a teardown never
 // registers anything.
 func DestroyStateMachinePolicy(h HubParams) Document {
-	st := []Statement{{
-		Sid:      SidPrefix + PurposeInvokeFunctions,
-		Effect:   Allow,
-		Action:   []string{"lambda:InvokeFunction"},
-		Resource: cloneStrings(h.FunctionARNs),
-	}}
-	st = append(st, h.publishAlerts()...)
-	st = append(st, Statement{
-		Sid:      SidPrefix + PurposePairsUnregister,
-		Effect:   Allow,
-		Action:   []string{"dynamodb:GetItem", "dynamodb:DeleteItem"},
-		Resource: []string{h.TableARN},
-	})
-	return Document{Version: Version, Statement: st}
+	return h.stateMachinePolicy(PurposePairsUnregister, "dynamodb:GetItem", "dynamodb:DeleteItem")
 }
 
 // RedriveStateMachinePolicy is the redrive state machine's role policy: invoke the
@@ -171,18 +165,5 @@ func DestroyStateMachinePolicy(h HubParams) Document {
 // pair's registration and record the re-drive's result on it (the ASL's
 // dynamodb:getItem and dynamodb:updateItem tasks).
 func RedriveStateMachinePolicy(h HubParams) Document {
-	st := []Statement{{
-		Sid:      SidPrefix + PurposeInvokeFunctions,
-		Effect:   Allow,
-		Action:   []string{"lambda:InvokeFunction"},
-		Resource: cloneStrings(h.FunctionARNs),
-	}}
-	st = append(st, h.publishAlerts()...)
-	st = append(st, Statement{
-		Sid:      SidPrefix + PurposePairsRedrive,
-		Effect:   Allow,
-		Action:   []string{"dynamodb:GetItem", "dynamodb:UpdateItem"},
-		Resource: []string{h.TableARN},
-	})
-	return Document{Version: Version, Statement: st}
+	return h.stateMachinePolicy(PurposePairsRedrive, "dynamodb:GetItem", "dynamodb:UpdateItem")
 }
