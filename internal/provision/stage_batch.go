@@ -15,7 +15,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
@@ -110,26 +109,8 @@ func (st *stage) batchRole(ctx context.Context) error {
 
 	out, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	if awsclient.IsNotFound(err) {
-		boundary := fmt.Sprintf(st.svc.cfg.BoundaryPolicyARNFormat, m.account)
-		existed := false
-		err := st.change(m, roleARN, "create role", "trusted by "+policy.BatchOperationsService+", permissions boundary "+boundary, func() error {
-			_, err := m.iam.CreateRole(ctx, &iam.CreateRoleInput{
-				RoleName:                 aws.String(name),
-				Path:                     aws.String(names.RolePath),
-				AssumeRolePolicyDocument: aws.String(string(trust.JSON())),
-				PermissionsBoundary:      aws.String(boundary),
-				Description:              aws.String("S3 Batch Replication role of s3crr pair " + st.req.PairID),
-				Tags: []iamtypes.Tag{
-					{Key: aws.String(names.ManagedByTagKey), Value: aws.String(names.ManagedByTagValue)},
-					{Key: aws.String(names.PairIDTagKey), Value: aws.String(st.req.PairID)},
-				},
-			})
-			if awsclient.ErrorCode(err) == "EntityAlreadyExists" {
-				existed = true
-				return nil
-			}
-			return m.classify("iam:CreateRole "+name, err)
-		})
+		existed, err := st.createRole(ctx, m, pairRole{name: name, arn: roleARN, path: names.RolePath, trust: trust,
+			trustedBy: policy.BatchOperationsService, description: "S3 Batch Replication role of s3crr pair " + st.req.PairID})
 		if err != nil {
 			return err
 		}

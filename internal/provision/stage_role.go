@@ -32,7 +32,8 @@ func (st *stage) role(ctx context.Context) error {
 
 	out, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	if awsclient.IsNotFound(err) {
-		existed, cerr := st.createRole(ctx, m, name, roleARN, trust)
+		existed, cerr := st.createRole(ctx, m, pairRole{name: name, arn: roleARN, path: st.req.ReplicationRolePath(), trust: trust,
+			trustedBy: "s3.amazonaws.com", description: "S3 replication role of s3crr pair " + st.req.PairID})
 		if cerr != nil {
 			return cerr
 		}
@@ -67,17 +68,28 @@ func (st *stage) role(ctx context.Context) error {
 	return st.ensureRolePolicy(ctx, m, name, roleARN, p, false)
 }
 
-// createRole creates the replication role. existed reports that CreateRole found the name
-// taken (EntityAlreadyExists), in which case nothing was created by this call.
-func (st *stage) createRole(ctx context.Context, m *member, name, roleARN string, trust policy.Document) (existed bool, err error) {
+// pairRole is a role s3crr creates for a pair in the source account: the replication
+// role, or the Batch Replication role.
+type pairRole struct {
+	name, arn, path string
+	trust           policy.Document
+	// trustedBy is the service the trust policy names, for the change report.
+	trustedBy, description string
+}
+
+// createRole creates one of the pair's roles, with the permissions boundary and the tags
+// that mark it s3crr's for the pair. existed reports that CreateRole found the name taken
+// (EntityAlreadyExists), in which case nothing was created by this call.
+func (st *stage) createRole(ctx context.Context, m *member, r pairRole) (existed bool, err error) {
+	name := r.name
 	boundary := fmt.Sprintf(st.svc.cfg.BoundaryPolicyARNFormat, m.account)
-	err = st.change(m, roleARN, "create role", "trusted by s3.amazonaws.com, permissions boundary "+boundary, func() error {
+	err = st.change(m, r.arn, "create role", "trusted by "+r.trustedBy+", permissions boundary "+boundary, func() error {
 		_, err := m.iam.CreateRole(ctx, &iam.CreateRoleInput{
 			RoleName:                 aws.String(name),
-			Path:                     aws.String(st.req.ReplicationRolePath()),
-			AssumeRolePolicyDocument: aws.String(string(trust.JSON())),
+			Path:                     aws.String(r.path),
+			AssumeRolePolicyDocument: aws.String(string(r.trust.JSON())),
 			PermissionsBoundary:      aws.String(boundary),
-			Description:              aws.String("S3 replication role of s3crr pair " + st.req.PairID),
+			Description:              aws.String(r.description),
 			Tags: []iamtypes.Tag{
 				{Key: aws.String(names.ManagedByTagKey), Value: aws.String(names.ManagedByTagValue)},
 				{Key: aws.String(names.PairIDTagKey), Value: aws.String(st.req.PairID)},
