@@ -76,6 +76,21 @@ const (
 	PairsTableName = prefix + "pairs"
 	// PairsTableKey is the pairs table's partition key.
 	PairsTableKey = "pairId"
+	// LeaseTableName is the DynamoDB table of document leases: the provision Lambda holds
+	// an item here, keyed by a shared document (a bucket policy, a key policy, a
+	// replication configuration...), while it merges into that document, so two pairs
+	// never read-modify-write the same document at once. A table of its own rather than
+	// a key space in the pairs table: leases are short-lived, expire by TTL, and would
+	// otherwise show up in every scan of the registry (status --all, nightly verify).
+	LeaseTableName = prefix + "leases"
+	// LeaseTableKey is the lease table's partition key (the document, see LeaseKeyPrefixes).
+	LeaseTableKey = "resource"
+	// LeaseTTLAttribute is the lease table's TTL attribute (epoch seconds). TTL only
+	// sweeps: a lease counts as expired from this time on whether or not DynamoDB has
+	// deleted it yet (the acquire condition compares it with the clock).
+	LeaseTTLAttribute = "expiresAt"
+	// EnvLeaseTable names the lease table in the provision Lambda's environment.
+	EnvLeaseTable = "S3CRR_LEASE_TABLE"
 	// EventBusName is the hub's custom bus that the member accounts forward to; member
 	// stacks address it by ARN built from this name (HubEventBusARN), with no
 	// cross-stack reference.
@@ -236,6 +251,12 @@ const (
 	// Batch role may write, and the provisioner read, only there.
 	BatchReportDir = ".s3crr-batch-reports/"
 )
+
+// LeaseKeyPrefixes start every lease table key, one per service whose documents s3crr
+// merges into: "s3:arn:aws:s3:::<bucket>#<document>", "kms:<key ARN>#policy",
+// "iam:<role ARN>#<policy name>". The provision Lambda's grant on the table is limited
+// to keys under them (dynamodb:LeadingKeys).
+var LeaseKeyPrefixes = []string{"s3:", "kms:", "iam:"}
 
 // BatchRoleName is the role S3 Batch Operations assumes to re-drive a pair.
 func BatchRoleName(pairID string) string { return BatchRoleNamePrefix + pairID }
