@@ -21,7 +21,7 @@ import (
 // clock is a settable clock shared by a store and its test.
 type clock struct{ now atomic.Int64 }
 
-func (c *clock) Now() time.Time           { return time.Unix(c.now.Load(), 0) }
+func (c *clock) Now() time.Time          { return time.Unix(c.now.Load(), 0) }
 func (c *clock) advance(d time.Duration) { c.now.Add(int64(d / time.Second)) }
 
 // kumoTable creates a lease table as HubStack does (key, on-demand) in an in-process
