@@ -43,6 +43,8 @@ type Config struct {
 	TopicName string
 	// TableName is the pairs table; default s3crr-pairs.
 	TableName string
+	// LeaseTableName is the document lease table; default names.LeaseTableName.
+	LeaseTableName string
 	// ModuleRoot is the repository root, where node_modules and
 	// localhub/sfn-runner are; default: the nearest parent of the working
 	// directory that holds go.mod.
@@ -62,6 +64,8 @@ type Hub struct {
 	TopicARN, QueueURL, QueueARN string
 	// TableName is the pairs table (key: pairId).
 	TableName string
+	// LeaseTableName is the provision Lambda's document lease table (HubStack's).
+	LeaseTableName string
 	// ModuleRoot is the repository root the hub found or was given.
 	ModuleRoot string
 	// SelfCalls reports whether kumo's calls to itself reach this hub, which
@@ -98,6 +102,9 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 	if cfg.TableName == "" {
 		cfg.TableName = names.PairsTableName
 	}
+	if cfg.LeaseTableName == "" {
+		cfg.LeaseTableName = names.LeaseTableName
+	}
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
@@ -118,18 +125,19 @@ func Start(ctx context.Context, cfg Config) (*Hub, error) {
 		BaseEndpoint: aws.String(f.url),
 	}
 	h := &Hub{
-		Endpoint:   f.url,
-		Region:     cfg.Region,
-		TableName:  cfg.TableName,
-		ModuleRoot: cfg.ModuleRoot,
-		SelfCalls:  f.selfCalls,
-		front:      f,
-		log:        cfg.Log,
-		lambda:     lambda.NewFromConfig(awsCfg),
-		sns:        sns.NewFromConfig(awsCfg),
-		sqs:        sqs.NewFromConfig(awsCfg),
-		dynamodb:   dynamodb.NewFromConfig(awsCfg),
-		functions:  map[string]*function{},
+		Endpoint:       f.url,
+		Region:         cfg.Region,
+		TableName:      cfg.TableName,
+		LeaseTableName: cfg.LeaseTableName,
+		ModuleRoot:     cfg.ModuleRoot,
+		SelfCalls:      f.selfCalls,
+		front:          f,
+		log:            cfg.Log,
+		lambda:         lambda.NewFromConfig(awsCfg),
+		sns:            sns.NewFromConfig(awsCfg),
+		sqs:            sqs.NewFromConfig(awsCfg),
+		dynamodb:       dynamodb.NewFromConfig(awsCfg),
+		functions:      map[string]*function{},
 	}
 	if err := h.createResources(ctx, cfg.TopicName); err != nil {
 		return nil, err
@@ -186,6 +194,33 @@ func (h *Hub) createResources(ctx context.Context, topicName string) error {
 	var inUse *ddbtypes.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create pairs table %s: %w", h.TableName, err)
+	}
+	return CreateLeaseTable(ctx, h.dynamodb, h.LeaseTableName)
+}
+
+// CreateLeaseTable creates the document lease table as HubStack does: partition key
+// names.LeaseTableKey, on-demand, TTL on names.LeaseTTLAttribute. A table that exists
+// already is kept.
+func CreateLeaseTable(ctx context.Context, db *dynamodb.Client, table string) error {
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String(names.LeaseTableKey), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String(names.LeaseTableKey), KeyType: ddbtypes.KeyTypeHash}},
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+	})
+	var inUse *ddbtypes.ResourceInUseException
+	if errors.As(err, &inUse) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create lease table %s: %w", table, err)
+	}
+	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(table),
+		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String(names.LeaseTTLAttribute), Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		return fmt.Errorf("enable TTL on lease table %s: %w", table, err)
 	}
 	return nil
 }

@@ -91,6 +91,8 @@ func surface(err error) error {
 		ad *AccessDenied
 		cf *Conflict
 		bf *BatchReplicationFailed
+		db *DocumentBusy
+		dc *DocumentChanged
 	)
 	switch {
 	case errors.As(err, &is):
@@ -105,6 +107,10 @@ func surface(err error) error {
 		return &Conflict{Message: msg}
 	case errors.As(err, &bf):
 		return &BatchReplicationFailed{Message: msg}
+	case errors.As(err, &db):
+		return &DocumentBusy{Message: msg}
+	case errors.As(err, &dc):
+		return &DocumentChanged{Message: msg}
 	}
 	return &StageFailed{Message: msg, Err: err}
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/s3crr/s3crr/internal/lease"
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/spec"
 )
@@ -150,6 +151,13 @@ type Config struct {
 	// BatchPollInterval is how long Apply waits between reads of a Batch Replication job
 	// (the state machine has its own Wait state). Default 5 s.
 	BatchPollInterval time.Duration
+	// Leases serialise the stages' merges into documents other pairs also write
+	// (lease.DynamoDB on the hub's lease table in the Lambda). Default: an in-process
+	// lease.Memory, which serialises only the runs of this Service.
+	Leases lease.Store
+	// LeaseDuration is how long a lease counts before another run may take it from a
+	// holder that crashed. Default 2 minutes.
+	LeaseDuration time.Duration
 }
 
 // WithDefaults fills unset fields.
@@ -165,6 +173,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.BatchPollInterval == 0 {
 		c.BatchPollInterval = 5 * time.Second
+	}
+	if c.Leases == nil {
+		c.Leases = &lease.Memory{}
+	}
+	if c.LeaseDuration == 0 {
+		c.LeaseDuration = defaultLeaseDuration
 	}
 	return c
 }
@@ -233,8 +247,8 @@ func (s *Service) Plan(ctx context.Context, request []byte) ([]Result, error) {
 	return s.runAll(ctx, request, true)
 }
 
-// Apply runs every stage in order, as the state machine does but without its retries and
-// parallelism. The CLI and tests use it; production runs go through Step Functions.
+// Apply runs every stage in order, as the state machine does but without its parallelism
+// and with only its retries of DocumentBusy and DocumentChanged. The CLI and tests use it; production runs go through Step Functions.
 func (s *Service) Apply(ctx context.Context, request []byte) ([]Result, error) {
 	return s.runAll(ctx, request, false)
 }
@@ -247,7 +261,7 @@ func (s *Service) runAll(ctx context.Context, request []byte, plan bool) ([]Resu
 			if batch == nil && (stg.Name == names.StageBatchStatus || stg.Name == names.StageBatchReport) {
 				continue // no job was created (skipped, or planned)
 			}
-			res, err := s.Run(ctx, Event{Stage: stg.Name, Side: side, Request: request, Plan: plan, Batch: batch})
+			res, err := s.retryBusy(ctx, Event{Stage: stg.Name, Side: side, Request: request, Plan: plan, Batch: batch})
 			if stg.Name == names.StageBatchStatus {
 				res, err = s.pollJob(ctx, res, err, Event{Stage: stg.Name, Side: side, Request: request, Plan: plan, Batch: batch})
 			}

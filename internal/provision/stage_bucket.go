@@ -10,6 +10,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/lease"
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
@@ -180,8 +181,15 @@ func (st *stage) ensureOwnership(ctx context.Context, m *member, name string, cr
 }
 
 // ensureBucketTags adds the pair's tag, keeping every other tag (PutBucketTagging
-// replaces the whole set).
+// replaces the whole set), under the tag set's lease and with a read-back.
 func (st *stage) ensureBucketTags(ctx context.Context, m *member, name, side string, created bool) error {
+	want := map[string]string{names.PairTagKey(st.req.PairID): side}
+	return st.withLease(ctx, sharedDocument{key: lease.S3Document(name, "tagging"),
+		merge:   func(reread bool) error { return st.ensureBucketTagsOnce(ctx, m, name, side, created && !reread) },
+		missing: func() ([]string, error) { return bucketTagsMissing(ctx, m, name, want) }})
+}
+
+func (st *stage) ensureBucketTagsOnce(ctx context.Context, m *member, name, side string, created bool) error {
 	tags := map[string]string{}
 	if !created {
 		out, err := m.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(name)})
@@ -225,8 +233,15 @@ func (st *stage) ensureBucketTags(ctx context.Context, m *member, name, side str
 }
 
 // mergeBucketPolicy merges statements into a bucket's policy by Sid, keeping every
-// foreign statement.
+// foreign statement, under the policy's lease and with a read-back (other pairs write the
+// same policy).
 func (st *stage) mergeBucketPolicy(ctx context.Context, m *member, name string, created bool, ours []policy.Statement) error {
+	return st.withLease(ctx, sharedDocument{key: lease.S3Document(name, "policy"),
+		merge:   func(reread bool) error { return st.mergeBucketPolicyOnce(ctx, m, name, created && !reread, ours) },
+		missing: func() ([]string, error) { return bucketPolicyMissing(ctx, m, name, ours) }})
+}
+
+func (st *stage) mergeBucketPolicyOnce(ctx context.Context, m *member, name string, created bool, ours []policy.Statement) error {
 	existing := policy.Document{Version: policy.Version}
 	if !created {
 		out, err := m.s3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(name)})

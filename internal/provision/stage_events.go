@@ -13,6 +13,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/lease"
 	"github.com/s3crr/s3crr/internal/names"
 )
 
@@ -55,7 +56,14 @@ func (st *stage) subscribeEvents(ctx context.Context, m *member) error {
 	bucket := st.req.Source.Bucket
 	queueARN := st.eventsQueueARN()
 	st.res.Outputs["eventsQueueArn"] = queueARN
+	// Every pair from the bucket merges into the same configuration: under its lease,
+	// with a read-back.
+	return st.withLease(ctx, sharedDocument{key: lease.S3Document(bucket, "notification"),
+		merge:   func(bool) error { return st.subscribeEventsOnce(ctx, m, bucket, queueARN) },
+		missing: func() ([]string, error) { return notificationMissing(ctx, m, bucket, queueARN) }})
+}
 
+func (st *stage) subscribeEventsOnce(ctx context.Context, m *member, bucket, queueARN string) error {
 	out, err := m.s3.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(bucket)})
 	if err != nil && !awsclient.IsNotFound(err) {
 		return m.classify("s3:GetBucketNotification "+bucket, err)

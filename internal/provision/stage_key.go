@@ -10,6 +10,7 @@ import (
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/lease"
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
@@ -296,19 +297,33 @@ func (st *stage) keyPolicy(ctx context.Context) error {
 	if side == SideDestination {
 		keyARN = p.DestinationKeyARN
 	}
+	// Other pairs merge into the same key policy (a shared destination key): under the
+	// key policy's lease, with a read-back.
+	var ours []policy.Statement
+	return st.withLease(ctx, sharedDocument{key: lease.KeyPolicy(keyARN),
+		merge: func(bool) (err error) {
+			ours, err = st.mergeKeyPolicyOnce(ctx, m, side, keyARN, p)
+			return err
+		},
+		missing: func() ([]string, error) { return keyPolicyMissing(ctx, m, keyARN, ours) }})
+}
+
+// mergeKeyPolicyOnce reads a side's key policy, merges the pair's statements in and puts
+// it when something was missing. ours is what the pair needs in it (none on a source key
+// that delegates to IAM).
+func (st *stage) mergeKeyPolicyOnce(ctx context.Context, m *member, side, keyARN string, p policy.ReplicationParams) (ours []policy.Statement, err error) {
 	var existing policy.Document
 	if keyARN == plannedKeyARN(st.endpoint(side)) {
 		existing = policy.DefaultKeyPolicy(m.account) // what CreateKey gives a new key
 	} else {
 		out, err := m.kms.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default")})
 		if err != nil {
-			return m.classify("kms:GetKeyPolicy "+keyARN, err)
+			return nil, m.classify("kms:GetKeyPolicy "+keyARN, err)
 		}
 		if existing, err = policy.ParseDocument([]byte(aws.ToString(out.Policy))); err != nil {
-			return fmt.Errorf("parse the key policy of %s: %w", keyARN, err)
+			return nil, fmt.Errorf("parse the key policy of %s: %w", keyARN, err)
 		}
 	}
-	var ours []policy.Statement
 	switch {
 	case side == SideDestination:
 		ours = policy.DestinationKeyStatements(p)
@@ -316,13 +331,13 @@ func (st *stage) keyPolicy(ctx context.Context) error {
 		ours = policy.SourceKeyStatements(p)
 	default:
 		st.res.Outputs["note"] = "the source key policy delegates to IAM; the replication role's policy grants kms:Decrypt"
-		return nil
+		return nil, nil
 	}
 	merged, changed := policy.Merge(existing, ours)
 	if !changed {
-		return nil
+		return ours, nil
 	}
-	return st.change(m, keyARN, "merge key policy", fmt.Sprintf("grant %s to %s (other statements kept)", ours[0].Action, p.RoleARN), func() error {
+	return ours, st.change(m, keyARN, "merge key policy", fmt.Sprintf("grant %s to %s (other statements kept)", ours[0].Action, p.RoleARN), func() error {
 		_, err := m.kms.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default"), Policy: aws.String(string(merged.JSON()))})
 		return m.classifyAliasAuthorized(ctx, "kms:PutKeyPolicy", keyARN, err)
 	})

@@ -13,6 +13,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/lease"
 	"github.com/s3crr/s3crr/internal/spec"
 )
 
@@ -233,7 +234,16 @@ func (st *stage) replication(ctx context.Context) error {
 	}
 	ours := desiredRule(st.req, dstKey, ownerOverride)
 	st.res.Outputs["ruleId"] = st.req.RuleID()
+	// Other pairs from the same source bucket merge their rules into the same
+	// configuration: under its lease, with a read-back.
+	return st.withLease(ctx, sharedDocument{key: lease.S3Document(bucket, "replication"),
+		merge:   func(bool) error { return st.mergeReplicationOnce(ctx, m, bucket, roleARN, dstKey, ours) },
+		missing: func() ([]string, error) { return replicationMissing(ctx, m, bucket, roleARN, ours) }})
+}
 
+// mergeReplicationOnce reads the source bucket's replication configuration, merges the
+// pair's rule in and puts it when it differed.
+func (st *stage) mergeReplicationOnce(ctx context.Context, m *member, bucket, roleARN, dstKey string, ours s3types.ReplicationRule) error {
 	cfg, err := getReplication(ctx, m, bucket)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/lease"
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
@@ -104,7 +105,17 @@ func (st *stage) createRole(ctx context.Context, m *member, r pairRole) (existed
 	return existed, err
 }
 
+// ensureRolePolicy puts the replication role's inline policy, under the policy's lease and
+// with a read-back: a role shared by the pairs of one source bucket gets every pair's
+// statements merged into this one document.
 func (st *stage) ensureRolePolicy(ctx context.Context, m *member, name, roleARN string, p policy.ReplicationParams, created bool) error {
+	want := policy.ReplicationRolePolicy(p)
+	return st.withLease(ctx, sharedDocument{key: lease.RolePolicy(roleARN, names.ReplicationPolicyName),
+		merge:   func(reread bool) error { return st.ensureRolePolicyOnce(ctx, m, name, roleARN, p, created && !reread) },
+		missing: func() ([]string, error) { return rolePolicyMissing(ctx, m, name, want) }})
+}
+
+func (st *stage) ensureRolePolicyOnce(ctx context.Context, m *member, name, roleARN string, p policy.ReplicationParams, created bool) error {
 	want := policy.ReplicationRolePolicy(p)
 	if !created {
 		out, err := m.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(names.ReplicationPolicyName)})
