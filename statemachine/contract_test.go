@@ -102,6 +102,7 @@ func TestErrorNamesAreTheProvisionErrorTypes(t *testing.T) {
 	for _, e := range []error{
 		&provision.InvalidSpec{}, &provision.PreflightFailed{}, &provision.PrincipalNotReady{},
 		&provision.AccessDenied{}, &provision.Conflict{}, &provision.StageFailed{}, &provision.BatchReplicationFailed{},
+		&provision.DocumentBusy{}, &provision.DocumentChanged{},
 	} {
 		got = append(got, reflect.TypeOf(e).Elem().Name())
 	}

@@ -72,6 +72,11 @@ var LambdaErrorNames = []string{
 	"StageFailed",       // any other failure (the AWS error code is in the cause): never retried
 	// a Batch Replication job failed or some of its tasks did: never retried
 	"BatchReplicationFailed",
+	// another run holds the lease on a shared document: retried with backoff and full
+	// jitter for longer than a crashed holder's lease lasts
+	"DocumentBusy",
+	// a shared document lost s3crr's write to a writer that takes no lease: retried a few times
+	"DocumentChanged",
 }
 
 var placeholderRE = regexp.MustCompile(`\$\{([A-Za-z][A-Za-z0-9_]*)\}`)

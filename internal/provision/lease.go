@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/s3crr/s3crr/internal/lease"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
@@ -32,11 +33,15 @@ func (e *DocumentChanged) Error() string { return e.Message }
 // one stage run (the state machine's retries come on top).
 const mergeAttempts = 3
 
-// defaultLeaseDuration is how long a lease counts when Config.LeaseDuration is unset: far
+// DefaultLeaseDuration is how long a lease counts when Config.LeaseDuration is unset: far
 // longer than a read-modify-write-read-back takes (a few calls), short enough that a
-// crashed holder blocks the document for no more than a couple of the state machine's
-// retries.
-const defaultLeaseDuration = 2 * time.Minute
+// crashed holder blocks the document for less than the state machine's DocumentBusy
+// retries last (statemachine's tests hold the ASL to it).
+const DefaultLeaseDuration = 2 * time.Minute
+
+// LeasedStages are the stages that merge into a document other pairs also write, and so
+// take its lease and may return DocumentBusy or DocumentChanged.
+var LeasedStages = []string{names.StageBucket, names.StageRole, names.StageKeyPolicy, names.StageBucketPolicy, names.StageReplication, names.StageEvents}
 
 // sharedDocument is one document other pairs also write, as a stage merges into it.
 type sharedDocument struct {

@@ -178,7 +178,7 @@ func (c Config) WithDefaults() Config {
 		c.Leases = &lease.Memory{}
 	}
 	if c.LeaseDuration == 0 {
-		c.LeaseDuration = defaultLeaseDuration
+		c.LeaseDuration = DefaultLeaseDuration
 	}
 	return c
 }
