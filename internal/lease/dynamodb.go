@@ -42,6 +42,9 @@ const (
 	attrOwner    = "owner"
 )
 
+// KeyAttribute is the table's partition key attribute, whose value is the lease's Resource.
+func (DynamoDB) KeyAttribute() string { return attrResource }
+
 func (d DynamoDB) now() time.Time {
 	if d.Now != nil {
 		return d.Now()

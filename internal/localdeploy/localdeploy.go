@@ -51,6 +51,9 @@ type Params struct {
 	// AlertTopicARN and PairsTableARN scope the verify Lambda's role; default: the
 	// deployed names in the hub account and region (kumo serves them and checks no IAM).
 	AlertTopicARN, PairsTableARN string
+	// LeaseTableARN scopes the provision Lambda's lease grant; default: names.LeaseTableName
+	// in the hub account and region.
+	LeaseTableARN string
 }
 
 // DefaultRegions are the member regions of a local deployment: those of the sample pair
@@ -90,7 +93,11 @@ func Deploy(ctx context.Context, p Params) (Result, error) {
 		Principal: policy.AWSPrincipal(policy.AccountRootARN(p.HubAccount)),
 		Action:    []string{"sts:AssumeRole"},
 	}}}
-	hubPolicy := policy.ProvisionFunctionPolicy(policy.HubParams{MemberAccounts: p.Members, ExternalID: p.ExternalID, OrganizationID: p.OrganizationID})
+	leases := p.LeaseTableARN
+	if leases == "" {
+		leases = "arn:aws:dynamodb:" + p.HubRegion + ":" + p.HubAccount + ":table/" + names.LeaseTableName
+	}
+	hubPolicy := policy.ProvisionFunctionPolicy(policy.HubParams{MemberAccounts: p.Members, ExternalID: p.ExternalID, OrganizationID: p.OrganizationID, LeaseTableARN: leases})
 	if err := ensureRole(ctx, hubIAM, "/", names.ProvisionFunctionRoleName, hubTrust, names.ProvisionFunctionName, hubPolicy); err != nil {
 		return res, fmt.Errorf("hub account %s: %w", p.HubAccount, err)
 	}

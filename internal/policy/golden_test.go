@@ -66,6 +66,7 @@ func hubConfigs() map[string]HubParams {
 		ExternalID:     "s3crr-7f3a",
 		TopicARN:       "arn:aws:sns:eu-west-1:333333333333:s3crr-alerts",
 		TableARN:       "arn:aws:dynamodb:eu-west-1:333333333333:table/s3crr-pairs",
+		LeaseTableARN:  "arn:aws:dynamodb:eu-west-1:333333333333:table/s3crr-leases",
 		FunctionARNs: []string{
 			"arn:aws:lambda:eu-west-1:333333333333:function:s3crr-provision",
 		},
@@ -109,7 +110,8 @@ func generated() map[string]Document {
 		docs["hub-verify-state-machine-"+name] = VerifyStateMachinePolicy(h)
 	}
 	// An organization deployment names no member account: a new one needs no change.
-	docs["hub-provision-organization"] = ProvisionFunctionPolicy(HubParams{OrganizationID: "o-a1b2c3d4e5", ExternalID: "s3crr-test-external-id"})
+	docs["hub-provision-organization"] = ProvisionFunctionPolicy(HubParams{OrganizationID: "o-a1b2c3d4e5", ExternalID: "s3crr-test-external-id",
+		LeaseTableARN: "arn:aws:dynamodb:eu-west-1:333333333333:table/s3crr-leases"})
 	docs["replication-boundary-organization"] = ReplicationBoundary(BoundaryParams{BucketPattern: "payments-*", OrganizationID: "o-a1b2c3d4e5"})
 	for name, h := range hubConfigs() {
 		docs["hub-monitor-function-"+name] = ReplicationMonitorPolicy(h, "arn:aws:dynamodb:eu-west-1:333333333333:table/s3crr-alert-dedup")

@@ -38,6 +38,9 @@ type HubParams struct {
 	// DedupTableARN is the replication monitor's de-duplication table
 	// (ReplicationMonitorPolicy's second argument, carried here for the stacks).
 	DedupTableARN string
+	// LeaseTableARN is the provision Lambda's document lease table
+	// (names.LeaseTableName).
+	LeaseTableARN string
 }
 
 // Hub purposes (fixed Sids: SidPrefix + purpose).
@@ -53,6 +56,9 @@ const (
 	// records the re-drive's result on it.
 	PurposePairsRedrive    = "PairsRedrive"
 	PurposeInvokeFunctions = "InvokeFunctions"
+	// PurposeDocumentLeases: the provision Lambda takes and releases the lease of each
+	// shared document it merges into (internal/lease).
+	PurposeDocumentLeases = "DocumentLeases"
 )
 
 // ProvisionerRoleARNs returns the provisioner role's ARN in every member
@@ -137,11 +143,25 @@ func (h HubParams) stateMachinePolicy(tablePurpose string, tableActions ...strin
 	return Document{Version: Version, Statement: st}
 }
 
-// ProvisionFunctionPolicy is the provision Lambda's policy: it may only
-// assume the member provisioner roles, with the ExternalId. Everything else
-// it does happens as the provisioner.
+// ProvisionFunctionPolicy is the provision Lambda's policy: it may assume the
+// member provisioner roles, with the ExternalId (everything it does in a member
+// account happens as the provisioner), and take and release document leases:
+// dynamodb:PutItem (a conditional put takes a lease) and dynamodb:DeleteItem (a
+// conditional delete releases it) on the lease table, for keys under
+// names.LeaseKeyPrefixes only. No read: the conditional put returns the holder
+// when it fails; no UpdateItem: a lease is renewed by putting it again.
 func ProvisionFunctionPolicy(h HubParams) Document {
-	return Document{Version: Version, Statement: []Statement{h.assumeProvisioner()}}
+	prefixes := make([]string, 0, len(names.LeaseKeyPrefixes))
+	for _, p := range names.LeaseKeyPrefixes {
+		prefixes = append(prefixes, p+"*")
+	}
+	return Document{Version: Version, Statement: []Statement{h.assumeProvisioner(), {
+		Sid:       SidPrefix + PurposeDocumentLeases,
+		Effect:    Allow,
+		Action:    []string{"dynamodb:PutItem", "dynamodb:DeleteItem"},
+		Resource:  []string{h.LeaseTableARN},
+		Condition: map[string]map[string][]string{forAllValuesLike: {KeyDynamoDBLeadingKeys: prefixes}},
+	}}}
 }
 
 // StateMachinePolicy is the state machines' role policy: invoke the given

@@ -284,6 +284,10 @@ var requirements = func() map[reqKey]Requirement {
 	// The hub roles. Only the Lambdas and state machines that exist get a
 	// grant; the verify and monitor Lambdas add theirs with their code.
 	prov(PurposeAssumeProvisioner, "sts:AssumeRole", s(HubProvisionFunction), "sts:AssumeRole")
+	provWhy(PurposeDocumentLeases, "dynamodb:PutItem", s(HubProvisionFunction),
+		"a conditional put takes the lease of a document other pairs also write, so two pairs never read-modify-write it at once (a lost grant)", "PutItem on the lease table")
+	provWhy(PurposeDocumentLeases, "dynamodb:DeleteItem", s(HubProvisionFunction),
+		"a conditional delete gives the lease back after the merge, so the next pair need not wait for it to expire", "DeleteItem on the lease table")
 	prov(PurposePublishAlerts, "sns:Publish", s(HubStateMachine), "Publish")
 	prov(PurposeAlertKey, ActKMSGenerateDataKey, s(HubStateMachine), "Publish (SNS calls GenerateDataKey)")
 	prov(PurposeAlertKey, ActKMSDecrypt, s(HubStateMachine), "Publish (SNS calls Decrypt)")

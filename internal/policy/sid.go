@@ -79,7 +79,7 @@ var purposes = []string{
 	PurposeKeyRead, PurposeKeyManage, PurposeAlarms, PurposeEventsQueueLookup,
 	PurposeBucketTeardown, PurposeRoleTeardown,
 	PurposeAssumeProvisioner, PurposePublishAlerts, PurposeAlertKey,
-	PurposePairsRegister, PurposePairsUnregister, PurposePairsRedrive, PurposeInvokeFunctions,
+	PurposePairsRegister, PurposePairsUnregister, PurposePairsRedrive, PurposeInvokeFunctions, PurposeDocumentLeases,
 	purposeDenyInsecureTransport,
 	PurposeMonitorPairRead, PurposeMonitorDedup,
 	PurposeAuditorTrust, PurposeAuditBuckets, PurposeAuditKeys, PurposeAuditRoles, PurposeAuditAlarms,
