@@ -58,6 +58,7 @@ var hubFunctions = []hubFunction{{
 			// alias before any call ("*" when the deployment chose every bucket).
 			names.EnvBucketNamePrefix: c.BucketNamePrefixSetting(),
 			names.EnvKMSAliasPrefix:   c.KMSAliasPrefix,
+			names.EnvLeaseTable:       names.LeaseTableName,
 		}
 	},
 	invokedByStateMachine: true,

@@ -64,6 +64,8 @@ type HubStack struct {
 	ExecutionAlarms map[string]map[string]awscloudwatch.Alarm
 	// DedupTable is the monitor's de-duplication table (monitor.go).
 	DedupTable awsdynamodb.Table
+	// LeaseTable holds the provision Lambda's document leases (lease.go).
+	LeaseTable awsdynamodb.Table
 	// MonitorRules feed the monitor from EventBus; MonitorDLQ holds what it did not handle.
 	MonitorRules []awsevents.Rule
 	MonitorDLQ   awssqs.Queue
@@ -132,6 +134,7 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 	h.EventBus.AddToResourcePolicy(busPolicyStatement(cfg))
 
 	h.DedupTable = newDedupTable(stack)
+	h.LeaseTable = newLeaseTable(stack)
 
 	hp := policy.HubParams{
 		Region:              cfg.HubRegion,
@@ -143,6 +146,7 @@ func NewHubStack(scope constructs.Construct, id string, props *HubStackProps) (*
 		TopicKeyARN:         *h.AlertKey.KeyArn(),
 		TableARN:            *h.PairsTable.TableArn(),
 		DedupTableARN:       *h.DedupTable.TableArn(),
+		LeaseTableARN:       *h.LeaseTable.TableArn(),
 	}
 	if err := hp.Validate(); err != nil {
 		return nil, fmt.Errorf("hub policy parameters: %w", err)

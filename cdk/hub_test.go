@@ -44,7 +44,7 @@ func TestProvisionFunctionRole(t *testing.T) {
 		"arn:aws:iam::111111111111:role/s3crr-provisioner",
 		"arn:aws:iam::222222222222:role/s3crr-provisioner",
 	}
-	assumes := 0
+	assumes, leases := 0, 0
 	for _, st := range roleStatements(t, tm, role.id) {
 		actions := strs(st["Action"])
 		if st["Effect"] != "Allow" {
@@ -71,9 +71,21 @@ func TestProvisionFunctionRole(t *testing.T) {
 			}
 		case slices.Equal(actions, []string{"xray:PutTelemetryRecords", "xray:PutTraceSegments"}):
 			// X-Ray has no resource-level permissions; "*" is the only form.
+		case slices.Equal(actions, []string{"dynamodb:PutItem", "dynamodb:DeleteItem"}):
+			leases++
+			lease := only(t, tm, "AWS::DynamoDB::Table", "TableName", names.LeaseTableName)
+			if got := render(st["Resource"]); got != "${"+lease.id+".Arn}" {
+				t.Errorf("lease writes on %s, want only the lease table %s", got, lease.id)
+			}
+			if got := render(st["Condition"]); !strings.Contains(got, "dynamodb:LeadingKeys") {
+				t.Errorf("lease writes not limited to lease keys: %s", got)
+			}
 		default:
 			t.Errorf("unexpected statement granting %v on %v", actions, st["Resource"])
 		}
+	}
+	if leases != 1 {
+		t.Errorf("%d lease statements, want 1", leases)
 	}
 	if assumes != 1 {
 		t.Errorf("%d sts:AssumeRole statements, want 1", assumes)
@@ -127,6 +139,7 @@ func TestProvisionFunctionEnvironment(t *testing.T) {
 		"EVENTS_QUEUE_NAME":          "s3crr-replication-events",
 		"S3CRR_BUCKET_NAME_PREFIX":   "acme-",
 		"S3CRR_KMS_ALIAS_PREFIX":     "alias/acme-",
+		names.EnvLeaseTable:          names.LeaseTableName,
 	}
 	if len(env) != len(want) {
 		t.Errorf("environment %v, want exactly %v", env, want)

@@ -236,3 +236,22 @@ func TestMemberEventsDLQAlarm(t *testing.T) {
 		}
 	}
 }
+
+// The lease table: the key and TTL attribute internal/lease writes, on demand, encrypted,
+// kept like the other fixed-name tables.
+func TestLeaseTable(t *testing.T) {
+	tm := tmpl(t, names.HubStackName)
+	tbl := only(t, tm, "AWS::DynamoDB::Table", "TableName", names.LeaseTableName)
+	if got := render(tbl.props["KeySchema"]); got != `[{"AttributeName":"`+names.LeaseTableKey+`","KeyType":"HASH"}]` {
+		t.Errorf("key schema %s", got)
+	}
+	if got := render(tbl.props["TimeToLiveSpecification"]); got != `{"AttributeName":"`+names.LeaseTTLAttribute+`","Enabled":true}` {
+		t.Errorf("TTL %s", got)
+	}
+	if got := render(tbl.props["BillingMode"]); got != "PAY_PER_REQUEST" {
+		t.Errorf("billing mode %s, want on demand", got)
+	}
+	if got := render(tbl.props["SSESpecification"]); !strings.Contains(got, `"SSEEnabled":true`) {
+		t.Errorf("encryption %s", got)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/lease"
 	"github.com/s3crr/s3crr/internal/monitor"
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/provision"
@@ -66,11 +67,19 @@ func Provision() {
 		slog.Error("EXTERNAL_ID is not set: the member provisioner roles require the deployment's ExternalId")
 		os.Exit(1)
 	}
+	// Without the lease table, concurrent executions would merge into shared documents
+	// unserialised and lose each other's grants: refuse to start instead.
+	leaseTable := os.Getenv(names.EnvLeaseTable)
+	if leaseTable == "" {
+		slog.Error(names.EnvLeaseTable + " is not set: the provision Lambda needs HubStack's document lease table")
+		os.Exit(1)
+	}
 	base, err := awsclient.Load(context.Background(), "")
 	if err != nil {
 		slog.Error("load AWS configuration", "error", err)
 		os.Exit(1)
 	}
+	cfg.Leases = lease.DynamoDB{DB: awsclient.DynamoDB(base), Table: leaseTable}
 	svc := provision.New(cfg, provision.AssumeRoleConnector{Base: base})
 	lambda.Start(func(ctx context.Context, ev provision.Event) (provision.Result, error) {
 		res, err := svc.Run(ctx, ev)

@@ -434,11 +434,14 @@ func (e *Env) functionEnv(creds aws.Credentials) map[string]string {
 		"AWS_ENDPOINT_URL_IAM":        e.MemberEndpoint,
 		"AWS_ENDPOINT_URL_CLOUDWATCH": e.MemberEndpoint,
 		"AWS_ENDPOINT_URL_SQS":        e.MemberEndpoint,
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"PROVISIONER_ROLE_NAME":       names.ProvisionerRoleName,
-		"EXTERNAL_ID":                 e.cfg.ExternalID,
-		"BOUNDARY_POLICY_ARN_FORMAT":  names.BoundaryPolicyARNFormat,
-		"EVENTS_QUEUE_NAME":           names.EventsQueueName,
+		// The lease table is the hub's (kumo's DynamoDB), which checks no credentials.
+		"AWS_ENDPOINT_URL_DYNAMODB":  e.Hub.Endpoint,
+		names.EnvLeaseTable:          e.Hub.LeaseTableName,
+		"AWS_EC2_METADATA_DISABLED":  "true",
+		"PROVISIONER_ROLE_NAME":      names.ProvisionerRoleName,
+		"EXTERNAL_ID":                e.cfg.ExternalID,
+		"BOUNDARY_POLICY_ARN_FORMAT": names.BoundaryPolicyARNFormat,
+		"EVENTS_QUEUE_NAME":          names.EventsQueueName,
 		// Without a prefix the local stacks scope the provisioner to every bucket, which
 		// the deployment setting says explicitly, as HubStack does from bucketNamePrefix.
 		names.EnvBucketNamePrefix: bucketScope(e.cfg.BucketNamePrefix),

@@ -74,7 +74,7 @@ func (h HubParams) Validate() error {
 	if h.ProvisionerRolePath == names.RolePath {
 		errs = append(errs, fmt.Errorf("ProvisionerRolePath must not be %s, where the provisioner may change roles", names.RolePath))
 	}
-	for _, f := range []struct{ name, v string }{{"Region", h.Region}, {"TopicARN", h.TopicARN}, {"TableARN", h.TableARN}} {
+	for _, f := range []struct{ name, v string }{{"Region", h.Region}, {"TopicARN", h.TopicARN}, {"TableARN", h.TableARN}, {"LeaseTableARN", h.LeaseTableARN}} {
 		if f.v == "" {
 			errs = append(errs, fmt.Errorf("%s is empty", f.name))
 		}
