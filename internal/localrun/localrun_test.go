@@ -64,6 +64,7 @@ func startEnv(t *testing.T, cfg Config) *Env {
 	cfg.Hub.TableName = name + "-pairs"
 	cfg.EventsInbox = name + "-events"
 	cfg.Monitor.DedupTable = name + "-dedup"
+	cfg.Hub.LeaseTableName = name + "-leases"
 	cfg.Log = testLog{t}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
