@@ -33,7 +33,7 @@ import (
 // kumoLeases is the deployed lease store, lease.DynamoDB, on a lease table created as
 // HubStack creates it, in an in-process kumo (the hub's DynamoDB stand-in). now is its
 // clock.
-func kumoLeases(t *testing.T, now func() time.Time) lease.DynamoDB {
+func kumoLeases(t testing.TB, now func() time.Time) lease.DynamoDB {
 	t.Helper()
 	srv := kumo.NewServer()
 	t.Cleanup(srv.Close)
