@@ -283,7 +283,7 @@ func under(pkg, dir string) bool {
 func TestDependencyRules(t *testing.T) {
 	local := []string{"internal/localaws", "internal/localhub", "internal/localdeploy", "internal/localrun"}
 	product := []string{"functions", "internal/spec", "internal/policy", "internal/provision", "internal/verify", "internal/verifyjob",
-		"internal/awsclient", "internal/names", "internal/monitor", "statemachine", "cdk"}
+		"internal/awsclient", "internal/names", "internal/monitor", "internal/lease", "statemachine", "cdk"}
 	rules := []struct {
 		name      string
 		tests     bool
