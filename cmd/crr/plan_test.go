@@ -15,6 +15,7 @@ import (
 	"github.com/s3crr/s3crr/internal/localaws"
 	"github.com/s3crr/s3crr/internal/localdeploy"
 	"github.com/s3crr/s3crr/internal/localhub"
+	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/provision"
 	"github.com/s3crr/s3crr/internal/spec"
 )
@@ -243,6 +244,9 @@ func newPlanEnv(t *testing.T) *planEnv {
 				"AWS_ENDPOINT_URL_SQS":        endpoint,
 				"AWS_EC2_METADATA_DISABLED":   "true",
 				"EXTERNAL_ID":                 externalID,
+				// Planning takes no lease, but the Lambda refuses to start without its table.
+				"AWS_ENDPOINT_URL_DYNAMODB": hub.Endpoint,
+				names.EnvLeaseTable:         names.LeaseTableName,
 			},
 		})
 		if err != nil {

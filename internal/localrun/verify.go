@@ -42,7 +42,7 @@ func (e *Env) EnableVerify(ctx context.Context) error {
 		return err
 	}
 	env := e.functionEnv(c)
-	for _, k := range []string{"BOUNDARY_POLICY_ARN_FORMAT", "EVENTS_QUEUE_NAME", "PROVISIONER_ROLE_NAME"} {
+	for _, k := range []string{"BOUNDARY_POLICY_ARN_FORMAT", "EVENTS_QUEUE_NAME", "PROVISIONER_ROLE_NAME", names.EnvLeaseTable} {
 		delete(env, k) // the provision Lambda's settings
 	}
 	env["VERIFIER_ROLE_NAME"] = names.VerifierRoleName

@@ -119,4 +119,3 @@ func leasedChange(action string) bool {
 	}
 	return false
 }
-
