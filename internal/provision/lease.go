@@ -113,12 +113,15 @@ func (st *stage) withLease(ctx context.Context, doc sharedDocument) error {
 // mergeNeeded runs the merge as planning does and reports whether it would change the
 // document, leaving no trace of the planned change.
 func (st *stage) mergeNeeded(doc sharedDocument) (bool, error) {
-	before := len(st.res.Changes)
+	changes, warnings := len(st.res.Changes), len(st.res.Warnings)
 	st.plan = true
 	err := doc.merge(false)
 	st.plan = false
-	needed := len(st.res.Changes) > before
-	st.res.Changes = st.res.Changes[:before]
+	needed := len(st.res.Changes) > changes
+	st.res.Changes = st.res.Changes[:changes]
+	if needed {
+		st.res.Warnings = st.res.Warnings[:warnings] // the real merge warns again
+	}
 	return needed, err
 }
 

@@ -61,6 +61,13 @@ func TestLeasePermissionsAreMinimal(t *testing.T) {
 	if len(rec.calls) == 0 {
 		t.Fatal("two pairs' runs made no lease call")
 	}
+	// A re-run of a converged pair writes nothing, so it takes no lease either.
+	before := len(rec.calls)
+	env.srv.ResetCalls()
+	env.apply(t, faninRequest("walk-second"))
+	if n := len(rec.calls) - before; n != 0 || env.srv.MutatingCalls("") != 0 {
+		t.Errorf("re-running a converged pair made %d lease calls and %d member writes, want none", n, env.srv.MutatingCalls(""))
+	}
 	principal := authz.Principal{Account: hub, ARN: policy.RoleARN(hub, "/", "s3crr-provision-function")}
 	allowed := func(doc policy.Document, r authz.Request) bool {
 		p, err := authz.Parse(doc.JSON())

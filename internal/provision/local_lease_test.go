@@ -57,12 +57,15 @@ func faninRequest(id string) []byte {
 }`, id, localaws.SourceAccount, localaws.DestinationAccount)
 }
 
-// widenRaces delays every read of the destination's shared documents, as a busy account
-// or a slow network would: the window between a stage's read and its put, where another
-// pair's put is lost, becomes wide enough that concurrent runs fall into it every time.
+// widenRaces delays every read and every put of the destination's shared documents, as a
+// busy account or a slow network would: the window between a stage's read and its put,
+// where another pair's put is lost, becomes wide enough that concurrent runs fall into it
+// every time, and a put can land after another pair's read-back (which a read-back alone
+// cannot see: only the lease prevents it).
 func widenRaces(srv *localaws.Server) {
 	for _, f := range []struct{ service, op string }{
 		{"s3", "GetBucketPolicy"}, {"kms", "GetKeyPolicy"}, {"s3", "GetBucketTagging"},
+		{"s3", "PutBucketPolicy"}, {"kms", "PutKeyPolicy"}, {"s3", "PutBucketTagging"},
 	} {
 		srv.InjectFault(localaws.Fault{Account: localaws.DestinationAccount, Service: f.service, Operation: f.op, Latency: 30 * time.Millisecond})
 	}
@@ -181,9 +184,9 @@ func TestCrashedHolderLeaseExpires(t *testing.T) {
 }
 
 // foreignWriter replaces the destination bucket policy with what it read before the run
-// plus a statement of its own, right before the stage's read-back (the second
-// GetBucketPolicy of the stage), or before every read-back when always is set: a writer
-// that takes no s3crr lease racing between put and read-back.
+// plus a statement of its own, right after the stage's PutBucketPolicy and before the
+// read that follows it (the read-back): once, or after every put when always is set. It
+// stands for a writer that takes no s3crr lease racing between put and read-back.
 func foreignWriter(t *testing.T, env *localEnv, bucket string, always bool) {
 	t.Helper()
 	c := awsclient.S3(env.root(localaws.DestinationAccount, "us-east-1"))
@@ -198,13 +201,22 @@ func foreignWriter(t *testing.T, env *localEnv, bucket string, always bool) {
 	theirs := policy.Statement{Sid: "AuditReadOnly", Effect: policy.Allow, Principal: policy.AWSPrincipal(policy.AccountRootARN(localaws.DestinationAccount)),
 		Action: []string{"s3:GetBucketPolicy"}, Resource: []string{"arn:aws:s3:::" + bucket}}
 	clobber, _ := policy.Merge(before, []policy.Statement{theirs})
-	var reads atomic.Int32
-	env.srv.InjectFault(localaws.Fault{Account: localaws.DestinationAccount, Service: "s3", Operation: "GetBucketPolicy", Before: func() {
-		if n := reads.Add(1); n == 2 || (always && n%2 == 0) {
-			if _, err := c.PutBucketPolicy(context.Background(), &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(string(clobber.JSON()))}); err != nil {
-				t.Error(err)
-			}
+	var armed, writing, done atomic.Bool
+	env.srv.InjectFault(localaws.Fault{Account: localaws.DestinationAccount, Service: "s3", Operation: "PutBucketPolicy", Before: func() {
+		if !writing.Load() && !done.Load() {
+			armed.Store(true) // s3crr's put is being served: the next read is its read-back
 		}
+	}})
+	env.srv.InjectFault(localaws.Fault{Account: localaws.DestinationAccount, Service: "s3", Operation: "GetBucketPolicy", Before: func() {
+		if !armed.CompareAndSwap(true, false) {
+			return
+		}
+		writing.Store(true)
+		defer writing.Store(false)
+		if _, err := c.PutBucketPolicy(context.Background(), &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(string(clobber.JSON()))}); err != nil {
+			t.Error(err)
+		}
+		done.Store(!always)
 	}})
 }
 
