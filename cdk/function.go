@@ -49,7 +49,7 @@ var hubFunctions = []hubFunction{{
 	roleName: names.ProvisionFunctionRoleName,
 	policy:   policy.ProvisionFunctionPolicy,
 	env: func(c Config, _ policy.HubParams) map[string]string {
-		return map[string]string{
+		env := map[string]string{
 			"PROVISIONER_ROLE_NAME":      c.ProvisionerRoleName,
 			"EXTERNAL_ID":                c.ExternalID,
 			"BOUNDARY_POLICY_ARN_FORMAT": names.BoundaryPolicyARNFormat,
@@ -59,7 +59,15 @@ var hubFunctions = []hubFunction{{
 			names.EnvBucketNamePrefix: c.BucketNamePrefixSetting(),
 			names.EnvKMSAliasPrefix:   c.KMSAliasPrefix,
 			names.EnvLeaseTable:       names.LeaseTableName,
+			// Teardown reads the registry to tell whether other pairs still use a shared
+			// destination grant.
+			names.EnvPairsTable: names.PairsTableName,
 		}
+		if c.OrganizationID != "" {
+			// The shared destination grants then name the organization, not each account.
+			env[names.EnvOrganizationID] = c.OrganizationID
+		}
+		return env
 	},
 	invokedByStateMachine: true,
 	// A stage makes a handful of AWS calls in two accounts; the ASL gives each task 300 s.

@@ -80,6 +80,11 @@ func TestProvisionFunctionRole(t *testing.T) {
 			if got := render(st["Condition"]); !strings.Contains(got, "dynamodb:LeadingKeys") {
 				t.Errorf("lease writes not limited to lease keys: %s", got)
 			}
+		case slices.Equal(actions, []string{"dynamodb:Scan"}):
+			// Teardown reads the registry: the pairs table only.
+			if got := render(st["Resource"]); !strings.HasPrefix(got, "${PairsTable") || !strings.HasSuffix(got, ".Arn}") {
+				t.Errorf("dynamodb:Scan on %s, want only the pairs table", got)
+			}
 		default:
 			t.Errorf("unexpected statement granting %v on %v", actions, st["Resource"])
 		}
@@ -140,6 +145,7 @@ func TestProvisionFunctionEnvironment(t *testing.T) {
 		"S3CRR_BUCKET_NAME_PREFIX":   "acme-",
 		"S3CRR_KMS_ALIAS_PREFIX":     "alias/acme-",
 		names.EnvLeaseTable:          names.LeaseTableName,
+		"PAIRS_TABLE_NAME":           "s3crr-pairs",
 	}
 	if len(env) != len(want) {
 		t.Errorf("environment %v, want exactly %v", env, want)

@@ -62,6 +62,7 @@ func Provision() {
 		EventsQueueName:         os.Getenv("EVENTS_QUEUE_NAME"),
 		BucketNamePrefix:        os.Getenv(names.EnvBucketNamePrefix),
 		KMSAliasPrefix:          os.Getenv(names.EnvKMSAliasPrefix),
+		OrganizationID:          os.Getenv(names.EnvOrganizationID),
 	}
 	if cfg.ExternalID == "" {
 		slog.Error("EXTERNAL_ID is not set: the member provisioner roles require the deployment's ExternalId")
@@ -80,6 +81,9 @@ func Provision() {
 		os.Exit(1)
 	}
 	cfg.Leases = lease.DynamoDB{DB: awsclient.DynamoDB(base), Table: leaseTable}
+	if table := os.Getenv(names.EnvPairsTable); table != "" {
+		cfg.Registry = provision.TableRegistry{Client: awsclient.DynamoDB(base), Table: table}
+	}
 	svc := provision.New(cfg, provision.AssumeRoleConnector{Base: base})
 	lambda.Start(func(ctx context.Context, ev provision.Event) (provision.Result, error) {
 		res, err := svc.Run(ctx, ev)

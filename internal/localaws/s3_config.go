@@ -253,6 +253,9 @@ func s3RootARNForAccount(name string) string {
 	return name
 }
 
+// s3MaxBucketPolicyBytes is S3's bucket policy size limit, 20 KB.
+const s3MaxBucketPolicyBytes = 20 * 1024
+
 // s3PutBucketPolicy is PutBucketPolicy: the document must parse, be a resource policy,
 // name only S3 actions and this bucket's resources, and name principals that exist and
 // have propagated (a role created moments ago is "Invalid principal in policy" until the
@@ -271,6 +274,13 @@ func (s *Server) s3PutBucketPolicy(c *call, req *s3Request) {
 	pol, err := authz.Parse(body)
 	if err != nil {
 		c.fail(s3Err(http.StatusBadRequest, "MalformedPolicy", err.Error()))
+		return
+	}
+	// S3 limits a bucket policy to 20 KB; whitespace is not counted (a team reading:
+	// docs/aws-facts.md#F-POLICY-SIZE-LIMITS).
+	var compact bytes.Buffer
+	if json.Compact(&compact, body) == nil && compact.Len() > s3MaxBucketPolicyBytes {
+		c.fail(s3Err(http.StatusBadRequest, "PolicyTooLarge", "Policy exceeds the maximum allowed document size."))
 		return
 	}
 	if err := pol.CheckKind(authz.KindResource); err != nil {

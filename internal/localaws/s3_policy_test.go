@@ -2,6 +2,7 @@ package localaws
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -55,6 +56,13 @@ func TestS3BucketPolicy(t *testing.T) {
 		{name: "grant to everyone pinned to an account is not public",
 			doc: s3PolicyDoc(`{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::pol-bucket/*","Condition":{"StringEquals":{"aws:PrincipalAccount":"222222222222"}}}`)},
 		{name: "propagated role and account", doc: grant(oldRole, "arn:aws:s3:::pol-bucket/*")},
+		// 20 KB, whitespace not counted (docs/aws-facts.md#F-POLICY-SIZE-LIMITS).
+		{name: "over 20 KB", doc: s3PolicyDoc(manyGrants(oldRole, 20*1024)...), wantCode: "PolicyTooLarge", wantMessage: "maximum allowed document size"},
+		{name: "under 20 KB without its whitespace", doc: strings.ReplaceAll(s3PolicyDoc(manyGrants(oldRole, 20*1024-400)...), ",", ",      ")},
+		{name: "grant to s3crr's roles of listed accounts is not public",
+			doc: s3PolicyDoc(`{"Effect":"Allow","Principal":"*","Action":"s3:ReplicateObject","Resource":"arn:aws:s3:::pol-bucket/*","Condition":{"StringEquals":{"aws:PrincipalAccount":["222222222222"]},"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/s3crr/s3crr-repl-*"}}}`)},
+		{name: "grant pinned only by a role pattern is public",
+			doc: s3PolicyDoc(`{"Effect":"Allow","Principal":"*","Action":"s3:ReplicateObject","Resource":"arn:aws:s3:::pol-bucket/*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/s3crr/s3crr-repl-*"}}}`), wantCode: "AccessDenied"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,4 +187,14 @@ func TestS3TLSOnlyPolicy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyGrants returns grant statements whose compact JSON, in a document, is at least n
+// bytes.
+func manyGrants(principal string, n int) []string {
+	var out []string
+	for i := 0; len(s3PolicyDoc(out...)) < n; i++ {
+		out = append(out, fmt.Sprintf(`{"Sid":"G%04d","Effect":"Allow","Principal":{"AWS":"%s"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::pol-bucket/team/*"}`, i, principal))
+	}
+	return out
 }

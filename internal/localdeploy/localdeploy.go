@@ -97,13 +97,6 @@ func Deploy(ctx context.Context, p Params) (Result, error) {
 	if leases == "" {
 		leases = "arn:aws:dynamodb:" + p.HubRegion + ":" + p.HubAccount + ":table/" + names.LeaseTableName
 	}
-	hubPolicy := policy.ProvisionFunctionPolicy(policy.HubParams{MemberAccounts: p.Members, ExternalID: p.ExternalID, OrganizationID: p.OrganizationID, LeaseTableARN: leases})
-	if err := ensureRole(ctx, hubIAM, "/", names.ProvisionFunctionRoleName, hubTrust, names.ProvisionFunctionName, hubPolicy); err != nil {
-		return res, fmt.Errorf("hub account %s: %w", p.HubAccount, err)
-	}
-
-	// The verify Lambda's role (HubStack): the member verifier roles trust it.
-	verifyRole := policy.RoleARN(p.HubAccount, "/", names.VerifyFunctionRoleName)
 	topic, table := p.AlertTopicARN, p.PairsTableARN
 	if topic == "" {
 		topic = "arn:aws:sns:" + p.HubRegion + ":" + p.HubAccount + ":" + names.AlertTopicName
@@ -111,6 +104,14 @@ func Deploy(ctx context.Context, p Params) (Result, error) {
 	if table == "" {
 		table = "arn:aws:dynamodb:" + p.HubRegion + ":" + p.HubAccount + ":table/" + names.PairsTableName
 	}
+	hubPolicy := policy.ProvisionFunctionPolicy(policy.HubParams{MemberAccounts: p.Members, ExternalID: p.ExternalID, OrganizationID: p.OrganizationID,
+		LeaseTableARN: leases, TableARN: table})
+	if err := ensureRole(ctx, hubIAM, "/", names.ProvisionFunctionRoleName, hubTrust, names.ProvisionFunctionName, hubPolicy); err != nil {
+		return res, fmt.Errorf("hub account %s: %w", p.HubAccount, err)
+	}
+
+	// The verify Lambda's role (HubStack): the member verifier roles trust it.
+	verifyRole := policy.RoleARN(p.HubAccount, "/", names.VerifyFunctionRoleName)
 	verifyPolicy := policy.VerifyFunctionPolicy(policy.HubParams{MemberAccounts: p.Members, ExternalID: p.ExternalID,
 		TopicARN: topic, TableARN: table})
 	if err := ensureRole(ctx, hubIAM, "/", names.VerifyFunctionRoleName, hubTrust, names.VerifyFunctionName, verifyPolicy); err != nil {

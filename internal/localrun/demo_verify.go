@@ -54,7 +54,7 @@ func (e *Env) DemoVerification(ctx context.Context, request []byte) (*VerifyDemo
 		return d, fmt.Errorf("the provisioned pair did not pass verification: %v", d.Healthy.Findings)
 	}
 
-	d.Removed = policy.SidFor(req.PairID, policy.PurposeReplicaEncrypt)
+	d.Removed = policy.SidReplicaEncryptShared
 	if err := e.removeKeyStatement(ctx, req, d.Removed); err != nil {
 		return d, err
 	}

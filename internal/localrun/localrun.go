@@ -434,7 +434,8 @@ func (e *Env) functionEnv(creds aws.Credentials) map[string]string {
 		"AWS_ENDPOINT_URL_IAM":        e.MemberEndpoint,
 		"AWS_ENDPOINT_URL_CLOUDWATCH": e.MemberEndpoint,
 		"AWS_ENDPOINT_URL_SQS":        e.MemberEndpoint,
-		// The lease table is the hub's (kumo's DynamoDB), which checks no credentials.
+		// The lease table and the pairs registry are the hub's (kumo's DynamoDB), which
+		// checks no credentials.
 		"AWS_ENDPOINT_URL_DYNAMODB":  e.Hub.Endpoint,
 		names.EnvLeaseTable:          e.Hub.LeaseTableName,
 		"AWS_EC2_METADATA_DISABLED":  "true",
@@ -446,6 +447,8 @@ func (e *Env) functionEnv(creds aws.Credentials) map[string]string {
 		// the deployment setting says explicitly, as HubStack does from bucketNamePrefix.
 		names.EnvBucketNamePrefix: bucketScope(e.cfg.BucketNamePrefix),
 		names.EnvKMSAliasPrefix:   names.AliasPrefix,
+		// Teardown reads the pairs registry in the hub (kumo), as HubStack's Lambda does.
+		names.EnvPairsTable: e.Hub.TableName,
 	}
 }
 

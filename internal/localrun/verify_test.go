@@ -161,7 +161,7 @@ func TestVerifyFindsEachTampering(t *testing.T) {
 	}{
 		{"destination key policy statement removed", func() func() {
 			return editKeyPolicy(dstKMS, dstKey, func(d policy.Document) policy.Document {
-				d, _ = policy.Remove(d, policy.SidFor(r.PairID, policy.PurposeReplicaEncrypt))
+				d, _ = policy.Remove(d, policy.SidReplicaEncryptShared)
 				return d
 			})
 		}, "destination-key-policy", "DstPutObjectNotPermitted"},

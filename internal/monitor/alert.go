@@ -183,7 +183,7 @@ func statement(g Grant, a Alert) string {
 	case DocDestinationBucket:
 		where = " s3://" + orUnknown(a.Dest.Bucket) + " (destination account " + orUnknown(a.Dest.Account) + ")"
 	}
-	return fmt.Sprintf("%s%s, Sid %s (%s)", g.Doc, where, policy.SidFor(pair, g.Purpose), strings.Join(g.Actions, ", "))
+	return fmt.Sprintf("%s%s, Sid %s (%s)", g.Doc, where, policy.SidOf(pair, g.Purpose), strings.Join(g.Actions, ", "))
 }
 
 func orUnknown(s string) string {

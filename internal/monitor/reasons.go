@@ -49,7 +49,8 @@ const (
 )
 
 // Grant is one statement s3crr generates that, when missing or overridden by a Deny,
-// produces a failure reason. The Sid is policy.SidFor(pairID, Purpose).
+// produces a failure reason. The Sid is policy.SidOf(pairID, Purpose): per pair in the
+// role policy, shared by every pair in the destination's bucket and key policies.
 type Grant struct {
 	Doc     Document
 	Purpose string
@@ -88,21 +89,24 @@ var (
 	gKeySourceDecrypt  = Grant{DocSourceKey, policy.PurposeSourceDecrypt, []string{policy.ActKMSDecrypt}}
 
 	gRoleReplicaWrite   = func(actions ...string) Grant { return Grant{DocRole, policy.PurposeReplicaWrite, actions} }
-	gBucketReplicaWrite = func(actions ...string) Grant { return Grant{DocDestinationBucket, policy.PurposeReplicaWrite, actions} }
+	gBucketReplicaWrite = func(actions ...string) Grant {
+		return Grant{DocDestinationBucket, policy.PurposeReplicaWriteShared, actions}
+	}
 	// replicaWrite is a replica-write grant as s3crr writes it: the same actions in the
 	// destination bucket policy and in the role policy, both needed.
 	replicaWrite = func(actions ...string) []Grant {
 		return []Grant{gBucketReplicaWrite(actions...), gRoleReplicaWrite(actions...)}
 	}
 	replicaKeyActions   = []string{policy.ActKMSEncrypt, policy.ActKMSGenerateDataKey, policy.ActKMSDecrypt}
-	gKeyReplicaEncrypt  = Grant{DocDestinationKey, policy.PurposeReplicaEncrypt, replicaKeyActions}
+	gKeyReplicaEncrypt  = Grant{DocDestinationKey, policy.PurposeReplicaEncryptShared, replicaKeyActions}
 	gRoleReplicaEncrypt = Grant{DocRole, policy.PurposeReplicaEncrypt, replicaKeyActions}
 
 	// replicaPut is every statement a replica write depends on: the destination bucket
 	// policy, the destination key policy (a key policy that does not allow the role, or
 	// denies it, also shows as a Dst*NotPermitted code), and the role's own grants.
 	replicaPut = []Grant{
-		gBucketReplicaWrite(policy.ActReplicateObject, policy.ActObjectOwnerOverride),
+		gBucketReplicaWrite(policy.ActReplicateObject),
+		{DocDestinationBucket, policy.PurposeOwnerOverrideShared, []string{policy.ActObjectOwnerOverride}},
 		gKeyReplicaEncrypt,
 		gRoleReplicaWrite(policy.ActReplicateObject, policy.ActObjectOwnerOverride),
 		gRoleReplicaEncrypt,

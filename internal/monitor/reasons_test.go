@@ -110,7 +110,7 @@ func TestAlertForEveryReason(t *testing.T) {
 				t.Errorf("actor %q", a.Actor)
 			}
 			for _, g := range r.Grants {
-				sid := policy.SidFor("payments-archive", g.Purpose)
+				sid := policy.SidOf("payments-archive", g.Purpose)
 				if _, purpose, ok := policy.ParseSid(sid); !ok || purpose != g.Purpose {
 					t.Errorf("Sid %s does not parse back to %s", sid, g.Purpose)
 				}

@@ -207,6 +207,12 @@ const (
 	// EnvKMSAliasPrefix holds the deployment's kmsAliasPrefix; unset means AliasPrefix.
 	// The request's default aliases are built under it.
 	EnvKMSAliasPrefix = "S3CRR_KMS_ALIAS_PREFIX"
+	// EnvOrganizationID holds the deployment's organizationId, unset when it has none:
+	// the provision Lambda's shared destination grants then name the organization.
+	EnvOrganizationID = "S3CRR_ORGANIZATION_ID"
+	// EnvPairsTable holds the pairs table's name, which the provision Lambda reads
+	// (dynamodb:Scan) on teardown to tell whether other pairs still use a shared grant.
+	EnvPairsTable = "PAIRS_TABLE_NAME"
 	// AnyBucket is the explicit bucketNamePrefix that admits every bucket name: an empty
 	// setting is refused at synth, so "every bucket" is always a deliberate choice.
 	AnyBucket = "*"
@@ -294,9 +300,15 @@ const (
 	pairTagKeyPrefix = "s3crr:pair:"
 )
 
-// PairTagKey is the tag s3crr puts on what it creates or uses for a pair; its value is
-// the side. One tag per pair, so several pairs can share a bucket.
+// PairTagKey is the per-pair tag earlier versions of s3crr put on every bucket a pair
+// used (its value the side). S3 allows 50 tags per bucket, so a bucket shared by more
+// pairs could not carry them: the pairs registry now records who uses a bucket, and the
+// bucket stage removes these tags. Teardown still honours one as proof that s3crr
+// created the bucket for the pair, for buckets tagged before.
 func PairTagKey(pairID string) string { return pairTagKeyPrefix + pairID }
+
+// IsLegacyPairTagKey reports whether a tag key is a PairTagKey.
+func IsLegacyPairTagKey(key string) bool { return strings.HasPrefix(key, pairTagKeyPrefix) }
 
 // MemberStackName is the stack of one member account and region.
 func MemberStackName(account, region string) string {

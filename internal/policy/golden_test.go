@@ -95,6 +95,21 @@ func generated() map[string]Document {
 		docs["destination-bucket-statements-"+name] = statements(DestinationBucketPolicyStatements(p)...)
 		dk, _ := Merge(DefaultKeyPolicy(p.DestinationAccount), DestinationKeyStatements(p))
 		docs["destination-key-policy-merged-"+name] = dk
+		// The shared destination grants, for this pair and a second source account.
+		share := Share{}.With(p.SourceAccount, ObjectsARN(p.DestinationBucket, p.Prefix)).With("444444444444", ObjectsARN(p.DestinationBucket, "other/"))
+		bucket := []Statement{DenyInsecureTransport(p.DestinationBucket), SharedReplicaWriteStatement(share, false)}
+		if p.OwnerOverride {
+			bucket = append(bucket, SharedReplicaWriteStatement(Share{}.With(p.SourceAccount, ObjectsARN(p.DestinationBucket, p.Prefix)), true))
+		}
+		docs["destination-shared-bucket-policy-"+name] = statements(bucket...)
+		sk, _ := Merge(DefaultKeyPolicy(p.DestinationAccount), []Statement{SharedReplicaEncryptStatement(p.DestinationRegion, share)})
+		docs["destination-shared-key-policy-"+name] = sk
+		if name == "full" {
+			org := share.InOrganization("o-a1b2c3d4e5")
+			docs["destination-shared-bucket-policy-organization"] = statements(DenyInsecureTransport(p.DestinationBucket), SharedReplicaWriteStatement(org, false))
+			ok, _ := Merge(DefaultKeyPolicy(p.DestinationAccount), []Statement{SharedReplicaEncryptStatement(p.DestinationRegion, org)})
+			docs["destination-shared-key-policy-organization"] = ok
+		}
 	}
 	for name, p := range provisionerConfigs() {
 		docs["provisioner-trust-"+name] = ProvisionerTrustPolicy(p)

@@ -59,6 +59,9 @@ const (
 	// PurposeDocumentLeases: the provision Lambda takes and releases the lease of each
 	// shared document it merges into (internal/lease).
 	PurposeDocumentLeases = "DocumentLeases"
+	// PurposePairsRead: the provision Lambda's teardown stages read the registered pairs
+	// to tell whether another pair still uses a destination's shared grant.
+	PurposePairsRead = "PairsRead"
 )
 
 // ProvisionerRoleARNs returns the provisioner role's ARN in every member
@@ -150,18 +153,33 @@ func (h HubParams) stateMachinePolicy(tablePurpose string, tableActions ...strin
 // conditional delete releases it) on the lease table, for keys under
 // names.LeaseKeyPrefixes only. No read: the conditional put returns the holder
 // when it fails; no UpdateItem: a lease is renewed by putting it again.
+//
+// With the pairs table (TableARN), it may also read it: teardown consults the
+// registry to tell whether another pair still uses a shared destination grant.
+// dynamodb:Scan, not Query: the table is keyed by pair ID and has no index by
+// destination; the registrations it reads are requests and ARNs, no secret, and the
+// Lambda may already read every member account through the provisioner roles.
 func ProvisionFunctionPolicy(h HubParams) Document {
 	prefixes := make([]string, 0, len(names.LeaseKeyPrefixes))
 	for _, p := range names.LeaseKeyPrefixes {
 		prefixes = append(prefixes, p+"*")
 	}
-	return Document{Version: Version, Statement: []Statement{h.assumeProvisioner(), {
+	st := []Statement{h.assumeProvisioner(), {
 		Sid:       SidPrefix + PurposeDocumentLeases,
 		Effect:    Allow,
 		Action:    []string{"dynamodb:PutItem", "dynamodb:DeleteItem"},
 		Resource:  []string{h.LeaseTableARN},
 		Condition: map[string]map[string][]string{forAllValuesLike: {KeyDynamoDBLeadingKeys: prefixes}},
-	}}}
+	}}
+	if h.TableARN != "" {
+		st = append(st, Statement{
+			Sid:      SidPrefix + PurposePairsRead,
+			Effect:   Allow,
+			Action:   []string{"dynamodb:Scan"},
+			Resource: []string{h.TableARN},
+		})
+	}
+	return Document{Version: Version, Statement: st}
 }
 
 // StateMachinePolicy is the state machines' role policy: invoke the given

@@ -52,6 +52,9 @@ func TestKMSDataGrantsAreConditioned(t *testing.T) {
 			continue
 		}
 		for _, s := range doc.Statement {
+			if s.Sid == DefaultKeyPolicySid {
+				continue // the shared key policies keep KMS's root statement, as a real key does
+			}
 			if s.Effect != Allow || !slices.ContainsFunc(s.Action, isKMSData) {
 				continue
 			}
@@ -78,9 +81,26 @@ func TestKMSDataGrantsAreConditioned(t *testing.T) {
 	}
 }
 
+// pinnedToReplicationRoles reports whether a statement to Principal "*" names who by
+// documented condition keys, as the shared destination grants do: aws:PrincipalArn
+// ArnLike s3crr's replication role pattern, and a fixed organization or account list.
+func pinnedToReplicationRoles(s Statement) bool {
+	if !slices.Equal(s.Condition[ArnLike][KeyPrincipalARN], []string{ReplicationRolePattern()}) {
+		return false
+	}
+	who := append(append([]string(nil), s.Condition[StringEquals][KeyPrincipalOrgID]...), s.Condition[StringEquals][KeyPrincipalAccount]...)
+	for _, v := range who {
+		if strings.ContainsAny(v, "*?$") {
+			return false
+		}
+	}
+	return len(who) > 0
+}
+
 // TestNoWildcardResources: identity policies never grant KMS or S3 object
 // actions on "*", and the replication role never on key/* patterns; resource
-// policies (Principal set) name a specific principal, never "*", for Allow.
+// policies (Principal set) name a specific principal for Allow, never "*" unless pinned
+// to s3crr's replication roles by condition keys (pinnedToReplicationRoles).
 func TestNoWildcardResources(t *testing.T) {
 	// Actions that support no resource-level permission and are scoped by
 	// conditions instead.
@@ -90,7 +110,7 @@ func TestNoWildcardResources(t *testing.T) {
 			continue
 		}
 		for _, s := range doc.Statement {
-			if s.Effect != Allow {
+			if s.Effect != Allow || s.Sid == DefaultKeyPolicySid {
 				continue
 			}
 			for _, a := range s.Action {
@@ -99,7 +119,7 @@ func TestNoWildcardResources(t *testing.T) {
 				}
 			}
 			if s.Principal != nil {
-				if s.Principal.All || slices.Contains(s.Principal.AWS, "*") {
+				if (s.Principal.All || slices.Contains(s.Principal.AWS, "*")) && !pinnedToReplicationRoles(s) {
 					t.Errorf("%s %s: Allow to everyone", name, s.Sid)
 				}
 				continue

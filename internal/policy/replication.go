@@ -191,8 +191,11 @@ func SourceKeyNeedsGrant(keyPolicy Document, p ReplicationParams) bool {
 	return !DelegatesToIAM(keyPolicy, p.SourceAccount, ActKMSDecrypt)
 }
 
-// DestinationKeyStatements are the statements s3crr merges into the
-// destination key's policy: the replication role, from the source account,
+// DestinationKeyStatements are the per-pair statements earlier versions of s3crr merged
+// into the destination key's policy; the key-policy stage now writes the shared grant
+// ([SharedReplicaEncryptStatement]), which a key used by many pairs can hold, and folds
+// these into it ([LegacyGrants]); verification still accepts them. Each says: the
+// replication role, from the source account,
 // may encrypt replicas (plus GenerateDataKey and Decrypt for Bucket Keys)
 // through S3 in the destination region, for the pair's objects only.
 // Cross-account, both this statement and the role policy's ReplicaEncrypt
@@ -208,8 +211,11 @@ func DestinationKeyStatements(p ReplicationParams) []Statement {
 	}}
 }
 
-// DestinationBucketStatements are the statements s3crr merges into the
-// destination bucket's policy: the replication role may write replicas,
+// DestinationBucketStatements are the per-pair statements earlier versions of s3crr
+// merged into the destination bucket's policy; the bucket-policy stage now writes the
+// shared grants ([SharedReplicaWriteStatement]) and folds these into them
+// ([LegacyGrants]); verification still accepts them. Each says: the replication role may
+// write replicas,
 // delete markers and tags under the pair's prefix, and override the owner
 // when asked.
 //
@@ -256,9 +262,9 @@ func SourceBucketStatements(p ReplicationParams) []Statement {
 	return []Statement{DenyInsecureTransport(p.SourceBucket)}
 }
 
-// DestinationBucketPolicyStatements are all the statements s3crr merges into
-// the destination bucket's policy for a pair: the TLS-only deny and the
-// replica-write grant.
+// DestinationBucketPolicyStatements are the TLS-only deny and the per-pair
+// replica-write grant: the destination bucket policy as earlier versions of s3crr
+// wrote it for a pair (see [DestinationBucketStatements]).
 func DestinationBucketPolicyStatements(p ReplicationParams) []Statement {
 	return append([]Statement{DenyInsecureTransport(p.DestinationBucket)}, DestinationBucketStatements(p)...)
 }

@@ -154,6 +154,22 @@ var requirements = func() map[reqKey]Requirement {
 			Why: "a replica keeps its source object's Bucket Key, and S3 generates the destination Bucket Key as the role (docs/aws-facts.md#F-BUCKET-KEY)"},
 		{Purpose: PurposeReplicaEncrypt, Action: ActKMSDecrypt, Failure: "DstPutObjectNotPermitted", Trigger: TriggerBucketKeyObject,
 			Why: "a replica keeps its source object's Bucket Key, and S3 decrypts the destination Bucket Key as the role to check it (docs/aws-facts.md#F-BUCKET-KEY)"},
+		// The destination's shared grants (shared.go) stand for every pair's per-pair
+		// ReplicaWrite and ReplicaEncrypt statement there; the role policy keeps those.
+		{Purpose: PurposeReplicaWriteShared, Action: ActReplicateObject, Failure: "DstPutObjectNotPermitted", Trigger: TriggerObject,
+			Why: "the destination bucket admits the replica write of every s3crr replication role it serves"},
+		{Purpose: PurposeReplicaWriteShared, Action: ActReplicateDelete, Failure: "DstDelObjNotPermitted", Trigger: TriggerDeleteMarker,
+			Why: "the destination bucket admits replicated delete markers"},
+		{Purpose: PurposeReplicaWriteShared, Action: ActReplicateTags, Failure: "DstPutTaggingNotPermitted", Trigger: TriggerTaggedObject,
+			Why: "the destination bucket admits the replica's tags"},
+		{Purpose: PurposeOwnerOverrideShared, Action: ActObjectOwnerOverride, Failure: "DstPutObjectNotPermitted", Trigger: TriggerObject, Only: OnlyOwnerOverride,
+			Why: "the destination bucket admits the owner change of the pairs whose rule carries it; s3crr's mapping of the failure code"},
+		{Purpose: PurposeReplicaEncryptShared, Action: ActKMSEncrypt, Failure: "DstPutObjectNotPermitted", Trigger: TriggerObject,
+			Why: "the destination key admits S3 encrypting replicas as every s3crr replication role it serves; s3crr's mapping of the failure code"},
+		{Purpose: PurposeReplicaEncryptShared, Action: ActKMSGenerateDataKey, Failure: "DstPutObjectNotPermitted", Trigger: TriggerBucketKeyObject,
+			Why: "destination Bucket Keys, as for ReplicaEncrypt (docs/aws-facts.md#F-BUCKET-KEY)"},
+		{Purpose: PurposeReplicaEncryptShared, Action: ActKMSDecrypt, Failure: "DstPutObjectNotPermitted", Trigger: TriggerBucketKeyObject,
+			Why: "destination Bucket Keys, as for ReplicaEncrypt (docs/aws-facts.md#F-BUCKET-KEY)"},
 		// The boundary's single KMS statement bounds both keys.
 		{Purpose: PurposeReplicationKeys, Action: ActKMSDecrypt, Failure: "SrcGetObjectNotPermitted", Trigger: TriggerObject,
 			Why: "the boundary must admit the source-key Decrypt (and the destination one with Bucket Keys)"},
@@ -288,6 +304,8 @@ var requirements = func() map[reqKey]Requirement {
 		"a conditional put takes the lease of a document other pairs also write, so two pairs never read-modify-write it at once (a lost grant)", "PutItem on the lease table")
 	provWhy(PurposeDocumentLeases, "dynamodb:DeleteItem", s(HubProvisionFunction),
 		"a conditional delete gives the lease back after the merge, so the next pair need not wait for it to expire", "DeleteItem on the lease table")
+	provWhy(PurposePairsRead, "dynamodb:Scan", s(names.StageDestroyBucketPolicy, names.StageDestroyKeyPolicy, names.StageDestroyBucket),
+		"teardown reads which registered pairs still use a destination's shared grant or bucket (the registry, not tags, says who uses what)", "Scan of the pairs table")
 	prov(PurposePublishAlerts, "sns:Publish", s(HubStateMachine), "Publish")
 	prov(PurposeAlertKey, ActKMSGenerateDataKey, s(HubStateMachine), "Publish (SNS calls GenerateDataKey)")
 	prov(PurposeAlertKey, ActKMSDecrypt, s(HubStateMachine), "Publish (SNS calls Decrypt)")

@@ -49,6 +49,16 @@ func SidFor(pairID, purpose string) string {
 	return SidPrefix + camel(pairID) + purpose
 }
 
+// SidOf returns the Sid of the statement of purpose for a pair: SidFor's per-pair Sid,
+// or the fixed Sid of a grant every pair shares (the destination's shared grants).
+func SidOf(pairID, purpose string) string {
+	switch purpose {
+	case PurposeReplicaWriteShared, PurposeOwnerOverrideShared, PurposeReplicaEncryptShared:
+		return SidPrefix + purpose
+	}
+	return SidFor(pairID, purpose)
+}
+
 // ParseSid splits one of s3crr's Sids into the pair part (as made by SidFor;
 // empty for fixed Sids such as the provisioner's, the hub's and
 // SidDenyInsecureTransport) and the purpose. ok is false for foreign Sids.
@@ -72,6 +82,7 @@ var purposes = []string{
 	PurposeDenyKeyRetag, PurposeDenyLockoutBypass,
 	PurposeSourceBucket, PurposeSourceObjects, PurposeReplicaWrite,
 	PurposeSourceDecrypt, PurposeReplicaEncrypt, PurposeReplicationTrust,
+	PurposeReplicaWriteShared, PurposeOwnerOverrideShared, PurposeReplicaEncryptShared,
 	PurposeReplicationKeys,
 	PurposeProvisionerTrust, PurposeBucketConfigRead, PurposeBucketConfigWrite,
 	PurposeReplicationConfig, PurposePassRole, PurposeRoleCreate, PurposeRoleManage, PurposeRoleLookup,
@@ -79,7 +90,7 @@ var purposes = []string{
 	PurposeKeyRead, PurposeKeyManage, PurposeAlarms, PurposeEventsQueueLookup,
 	PurposeBucketTeardown, PurposeRoleTeardown,
 	PurposeAssumeProvisioner, PurposePublishAlerts, PurposeAlertKey,
-	PurposePairsRegister, PurposePairsUnregister, PurposePairsRedrive, PurposeInvokeFunctions, PurposeDocumentLeases,
+	PurposePairsRegister, PurposePairsUnregister, PurposePairsRead, PurposePairsRedrive, PurposeInvokeFunctions, PurposeDocumentLeases,
 	purposeDenyInsecureTransport,
 	PurposeMonitorPairRead, PurposeMonitorDedup,
 	PurposeAuditorTrust, PurposeAuditBuckets, PurposeAuditKeys, PurposeAuditRoles, PurposeAuditAlarms,

@@ -191,6 +191,20 @@ func (st *stage) destroyBucketPolicy(ctx context.Context) error {
 		return fmt.Errorf("parse the bucket policy of %s: %w", bucket, err)
 	}
 	rest, sids := policy.RemovePair(existing, st.req.PairID)
+	if side == SideDestination {
+		shared, changed, err := st.withoutShared(ctx, rest, st.destroyPart(), st.req.Destination.Account,
+			func(o RegisteredPair) bool {
+				return o.DestinationAccount == st.req.Destination.Account && o.DestinationBucket == bucket
+			},
+			[]string{policy.SidReplicaWriteShared, policy.SidOwnerOverrideShared}, sharedBucketStatement)
+		if err != nil {
+			return err
+		}
+		if changed {
+			rest = shared
+			sids = append(sids, "this pair's share of "+policy.SidReplicaWriteShared)
+		}
+	}
 	if len(sids) == 0 {
 		return nil
 	}
@@ -229,6 +243,21 @@ func (st *stage) destroyKeyPolicy(ctx context.Context) error {
 		return fmt.Errorf("parse the key policy of %s: %w", keyARN, err)
 	}
 	rest, sids := policy.RemovePair(existing, st.req.PairID)
+	if side == SideDestination {
+		region := st.req.Destination.Region
+		shared, changed, err := st.withoutShared(ctx, rest, st.destroyPart(), st.req.Destination.Account,
+			func(o RegisteredPair) bool { return o.DestinationKeyARN == keyARN },
+			[]string{policy.SidReplicaEncryptShared}, func(_ string, s policy.Share) policy.Statement {
+				return policy.SharedReplicaEncryptStatement(region, s)
+			})
+		if err != nil {
+			return err
+		}
+		if changed {
+			rest = shared
+			sids = append(sids, "this pair's share of "+policy.SidReplicaEncryptShared)
+		}
+	}
 	if len(sids) == 0 {
 		return nil
 	}
@@ -392,7 +421,8 @@ func (st *stage) destroyBucket(ctx context.Context) error {
 			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 		}
 	}
-	_, forPair := tags[names.PairTagKey(st.req.PairID)]
+	_, legacy := tags[names.PairTagKey(st.req.PairID)]
+	forPair := tags[names.PairIDTagKey] == st.req.PairID || legacy
 	switch {
 	case tags[names.ManagedByTagKey] != names.ManagedByTagValue || !forPair:
 		st.warn("bucket %s was not created by s3crr for pair %s: kept", bucket, st.req.PairID)
@@ -400,6 +430,16 @@ func (st *stage) destroyBucket(ctx context.Context) error {
 	case !st.destroy.DeleteBuckets:
 		st.warn("bucket %s kept (--delete-buckets deletes it when it is empty)", bucket)
 		return nil
+	}
+	if side == SideDestination {
+		others, err := st.otherPairsInto(ctx, bucket)
+		if err != nil {
+			return err
+		}
+		if len(others) > 0 {
+			st.warn("bucket %s kept: pairs %v still replicate into it", bucket, others)
+			return nil
+		}
 	}
 	list, err := m.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), MaxKeys: aws.Int32(1)})
 	if err != nil {
@@ -434,4 +474,30 @@ func ignoreNoBucket(err error) error {
 		return nil
 	}
 	return err
+}
+
+// destroyPart is the pair's part in the destination's shared grants, from the request
+// alone: teardown must work when the keys are gone.
+func (st *stage) destroyPart() sharedGrants {
+	return sharedGrants{account: st.req.Source.Account, objects: policy.ObjectsARN(st.req.Destination.Bucket, st.req.Rule.Prefix)}
+}
+
+// otherPairsInto lists the registered pairs other than this one replicating into the
+// destination bucket. Without a registry it cannot know, and answers with a placeholder
+// so that the caller keeps the bucket.
+func (st *stage) otherPairsInto(ctx context.Context, bucket string) ([]string, error) {
+	if st.svc.cfg.Registry == nil {
+		return []string{"(unknown: no pairs registry configured)"}, nil
+	}
+	all, err := st.svc.cfg.Registry.PairsInto(ctx, st.req.Destination.Account)
+	if err != nil {
+		return nil, fmt.Errorf("read the pairs registry: %w", err)
+	}
+	var out []string
+	for _, o := range all {
+		if o.PairID != st.req.PairID && o.DestinationBucket == bucket {
+			out = append(out, o.PairID)
+		}
+	}
+	return out, nil
 }

@@ -47,13 +47,15 @@ func kumoLeases(t testing.TB, now func() time.Time) lease.DynamoDB {
 }
 
 // faninRequest is pair i of a fan-in: its own source bucket and key in account A, the
-// shared destination bucket and key (by alias) in account B.
+// shared destination bucket and key (by alias) in account B, and its own prefix, so that
+// each pair adds its object pattern to the destination's shared grants (a pair the grants
+// already admit would merge nothing, and race for nothing).
 func faninRequest(id string) []byte {
 	return fmt.Appendf(nil, `{
   "pairId": %[1]q,
   "source":      {"account": %[2]q, "region": "ap-south-1", "bucket": "src-%[1]s", "kmsKeyAlias": "alias/s3crr/%[1]s/source"},
   "destination": {"account": %[3]q, "region": "us-east-1",  "bucket": "central-backup", "kmsKeyAlias": "alias/s3crr/central/destination"},
-  "rule": {"prefix": "", "storageClass": "STANDARD"}
+  "rule": {"prefix": "%[1]s/", "storageClass": "STANDARD"}
 }`, id, localaws.SourceAccount, localaws.DestinationAccount)
 }
 
@@ -76,7 +78,7 @@ func widenRaces(srv *localaws.Server) {
 func (e *localEnv) replicates(t *testing.T, r spec.Request, dstKeyARN string) string {
 	t.Helper()
 	ctx := context.Background()
-	key := "check/" + r.PairID
+	key := r.Rule.Prefix + "check/" + r.PairID
 	put := e.putAndWait(t, r, key, "")
 	status, code, detail, _ := e.srv.ObjectReplication(r.Source.Bucket, key, aws.ToString(put.VersionId))
 	if status != "COMPLETED" {
@@ -273,7 +275,7 @@ func TestForeignWriterBetweenPutAndReadBackIsDetected(t *testing.T) {
 		if !errors.As(err, &changed) {
 			t.Fatalf("stage returned %v, want DocumentChanged", err)
 		}
-		for _, want := range []string{lease.S3Document("central-backup", "policy"), "statement S3crrForeignNext"} {
+		for _, want := range []string{lease.S3Document("central-backup", "policy"), "statement " + policy.SidReplicaWriteShared + " admitting"} {
 			if !strings.Contains(changed.Message, want) {
 				t.Errorf("DocumentChanged %q does not name %q", changed.Message, want)
 			}

@@ -46,8 +46,8 @@ func (e *localEnv) run(t testing.TB, stage, side string, req []byte) (Result, er
 }
 
 // TestPropagationWindowGivesPrincipalNotReadyThenConverges: KMS authorizes by a key's new
-// alias only after a delay, and right after the replication role is created KMS rejects a
-// key policy naming it and S3 a replication configuration using it. The stages say
+// alias only after a delay, and right after the replication role is created S3 rejects a
+// replication configuration using it. The stages say
 // PrincipalNotReady (which the state machine retries) and succeed once things propagated.
 func TestPropagationWindowGivesPrincipalNotReadyThenConverges(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
@@ -77,7 +77,10 @@ func TestPropagationWindowGivesPrincipalNotReadyThenConverges(t *testing.T) {
 	clock.Advance(3 * time.Minute)
 	runAll(keys, false)
 	runAll([]step{{names.StageRole, SideSource}}, false)
-	runAll([]step{{names.StageKeyPolicy, SideDestination}, {names.StageBucketPolicy, SideDestination}, {names.StageReplication, SideSource}}, true)
+	// The destination's shared grants name no role ARN (Principal "*" pinned by condition
+	// keys), so KMS and S3 have no principal to validate: those stages work at once.
+	runAll([]step{{names.StageKeyPolicy, SideDestination}, {names.StageBucketPolicy, SideDestination}}, false)
+	runAll([]step{{names.StageReplication, SideSource}}, true)
 	clock.Advance(3 * time.Minute)
 	res := env.apply(t, req)
 	if countChanges(res) == 0 {
@@ -156,9 +159,9 @@ func TestForeignConfigurationSurvives(t *testing.T) {
 	must(t, err)
 	doc, err := policy.ParseDocument([]byte(aws.ToString(pol.Policy)))
 	must(t, err)
-	stripped, removed := policy.Remove(doc, policy.SidFor(req.PairID, policy.PurposeReplicaWrite))
+	stripped, removed := policy.Remove(doc, policy.SidReplicaWriteShared)
 	if !removed {
-		t.Fatalf("the destination bucket policy has no %s statement: %s", policy.SidFor(req.PairID, policy.PurposeReplicaWrite), aws.ToString(pol.Policy))
+		t.Fatalf("the destination bucket policy has no %s statement: %s", policy.SidReplicaWriteShared, aws.ToString(pol.Policy))
 	}
 	must(t, call(dstS3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(req.Destination.Bucket), Policy: aws.String(string(stripped.JSON()))})))
 
@@ -175,7 +178,7 @@ func TestForeignConfigurationSurvives(t *testing.T) {
 	}
 	kp, err := dstKMS.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default")})
 	must(t, err)
-	if !strings.Contains(aws.ToString(kp.Policy), "AuditorDescribe") || !strings.Contains(aws.ToString(kp.Policy), policy.SidFor(req.PairID, policy.PurposeReplicaEncrypt)) {
+	if !strings.Contains(aws.ToString(kp.Policy), "AuditorDescribe") || !strings.Contains(aws.ToString(kp.Policy), policy.SidReplicaEncryptShared) {
 		t.Errorf("destination key policy lost a statement: %s", aws.ToString(kp.Policy))
 	}
 	notif, err := srcS3.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(req.Source.Bucket)})
@@ -190,7 +193,8 @@ func TestForeignConfigurationSurvives(t *testing.T) {
 	}
 	tags, err := srcS3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(req.Source.Bucket)})
 	must(t, err)
-	if !hasTag(tags.TagSet, "team", "payments") || !hasTag(tags.TagSet, names.PairTagKey(req.PairID), SideSource) {
+	// The owner's tag is kept, and the pair adds none: the registry records who uses it.
+	if !hasTag(tags.TagSet, "team", "payments") || len(tags.TagSet) != 1 {
 		t.Errorf("source bucket tags = %v", tags.TagSet)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -38,6 +39,13 @@ type localEnv struct {
 
 func newLocalEnv(t testing.TB, opts localaws.Options) *localEnv {
 	t.Helper()
+	return newLocalEnvWith(t, opts, []string{localaws.SourceAccount, localaws.DestinationAccount}, "")
+}
+
+// newLocalEnvWith is newLocalEnv with other member accounts (every one gets the member
+// stack) and, when org is set, an organization deployment.
+func newLocalEnvWith(t testing.TB, opts localaws.Options, members []string, org string) *localEnv {
+	t.Helper()
 	srv := localaws.New(opts)
 	endpoint, stop := srv.Start()
 	t.Cleanup(stop)
@@ -49,10 +57,11 @@ func newLocalEnv(t testing.TB, opts localaws.Options) *localEnv {
 		}
 	})
 	p := localdeploy.Params{
-		Endpoint:   endpoint,
-		HubAccount: localaws.HubAccount,
-		Members:    []string{localaws.SourceAccount, localaws.DestinationAccount},
-		ExternalID: testExternalID,
+		Endpoint:       endpoint,
+		HubAccount:     localaws.HubAccount,
+		Members:        members,
+		ExternalID:     testExternalID,
+		OrganizationID: org,
 	}
 	ctx := context.Background()
 	if _, err := localdeploy.Deploy(ctx, p); err != nil {
@@ -62,8 +71,11 @@ func newLocalEnv(t testing.TB, opts localaws.Options) *localEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One connection pool for every session, as a Lambda's warm process reuses its own:
+	// a pool per client leaves idle connections behind, thousands over a long fan-in.
+	base.HTTPClient = testHTTPClient
 	return &localEnv{srv: srv, endpoint: endpoint, deploy: p,
-		svc: New(Config{ExternalID: testExternalID, BatchPollInterval: 10 * time.Millisecond}, AssumeRoleConnector{Base: base})}
+		svc: New(Config{ExternalID: testExternalID, BatchPollInterval: 10 * time.Millisecond, Registry: &memRegistry{}, OrganizationID: org}, AssumeRoleConnector{Base: base})}
 }
 
 // sampleRequest is statemachine/sample-pair.json, the request the README and DESIGN show.
@@ -88,8 +100,13 @@ func mustParse(t testing.TB, b []byte) spec.Request {
 
 // root returns an SDK configuration for a simulated account's root user.
 func (e *localEnv) root(account, region string) aws.Config {
-	return localdeploy.RootConfig(e.endpoint, account, region)
+	cfg := localdeploy.RootConfig(e.endpoint, account, region)
+	cfg.HTTPClient = testHTTPClient
+	return cfg
 }
+
+// testHTTPClient is the HTTP client of every SDK client the tests make.
+var testHTTPClient = awshttp.NewBuildableClient()
 
 func (e *localEnv) apply(t testing.TB, req []byte) []Result {
 	t.Helper()
@@ -319,3 +336,28 @@ func TestCallerIdentityIsProvisionerSession(t *testing.T) {
 		t.Errorf("caller = %s, want %s", got, want)
 	}
 }
+
+// memRegistry stands for the pairs table in tests: empty, it says no other pair shares
+// anything (a lone pair); tests of shared destinations register their pairs in it, as
+// the state machine's RegisterPair does after a successful run.
+type memRegistry struct{ pairs map[string]RegisteredPair }
+
+func (r *memRegistry) PairsInto(_ context.Context, account string) ([]RegisteredPair, error) {
+	var out []RegisteredPair
+	for _, p := range r.pairs {
+		if p.DestinationAccount == account {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// register records a provisioned pair; unregister forgets a destroyed one.
+func (r *memRegistry) register(p RegisteredPair) {
+	if r.pairs == nil {
+		r.pairs = map[string]RegisteredPair{}
+	}
+	r.pairs[p.PairID] = p
+}
+
+func (r *memRegistry) unregister(pairID string) { delete(r.pairs, pairID) }

@@ -148,6 +148,13 @@ type Config struct {
 	// default aliases are built under it and a request naming another alias is
 	// InvalidSpec. "" means names.AliasPrefix.
 	KMSAliasPrefix string
+	// OrganizationID is the deployment's organizationId (names.EnvOrganizationID): when
+	// set, the destination's shared grants admit the replication roles of the
+	// organization's accounts (aws:PrincipalOrgID) instead of listing each source account.
+	OrganizationID string
+	// Registry lists the registered pairs, for teardown to tell whether another pair still
+	// uses a shared grant. Nil keeps every shared grant on teardown (with a warning).
+	Registry Registry
 	// BatchPollInterval is how long Apply waits between reads of a Batch Replication job
 	// (the state machine has its own Wait state). Default 5 s.
 	BatchPollInterval time.Duration

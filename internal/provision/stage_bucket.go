@@ -180,16 +180,29 @@ func (st *stage) ensureOwnership(ctx context.Context, m *member, name string, cr
 	})
 }
 
-// ensureBucketTags adds the pair's tag, keeping every other tag (PutBucketTagging
-// replaces the whole set), under the tag set's lease and with a read-back.
+// ensureBucketTags keeps a constant number of s3crr tags on a bucket, however many pairs
+// use it: a bucket this run creates gets ManagedBy and the creating pair's ID (what
+// teardown's --delete-buckets checks); which pairs use a bucket is the pairs registry's
+// business, not a tag's, since S3 allows 50 tags per bucket
+// (docs/aws-facts.md#F-POLICY-SIZE-LIMITS). The per-pair tags earlier versions added
+// ("s3crr:pair:<id>") are s3crr's own and are removed; a bucket they marked as s3crr's
+// gets the creator tag of this pair, which uses it. Every other tag is kept
+// (PutBucketTagging replaces the whole set), under the tag set's lease and with a
+// read-back.
 func (st *stage) ensureBucketTags(ctx context.Context, m *member, name, side string, created bool) error {
-	want := map[string]string{names.PairTagKey(st.req.PairID): side}
+	var want map[string]string
 	return st.withLease(ctx, sharedDocument{key: lease.S3Document(name, "tagging"),
-		merge:   func(reread bool) error { return st.ensureBucketTagsOnce(ctx, m, name, side, created && !reread) },
+		merge: func(reread bool) (err error) {
+			want, err = st.ensureBucketTagsOnce(ctx, m, name, side, created && !reread)
+			return err
+		},
 		missing: func() ([]string, error) { return bucketTagsMissing(ctx, m, name, want) }})
 }
 
-func (st *stage) ensureBucketTagsOnce(ctx context.Context, m *member, name, side string, created bool) error {
+// ensureBucketTagsOnce reads the tag set, drops the legacy per-pair tags, adds the
+// creation tags where they belong and puts the set when it changed. want is what the
+// read-back must find.
+func (st *stage) ensureBucketTagsOnce(ctx context.Context, m *member, name, side string, created bool) (want map[string]string, err error) {
 	tags := map[string]string{}
 	if !created {
 		out, err := m.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(name)})
@@ -200,22 +213,30 @@ func (st *stage) ensureBucketTagsOnce(ctx context.Context, m *member, name, side
 			}
 		case awsclient.IsNotFound(err):
 		default:
-			return m.classify("s3:GetBucketTagging "+name, err)
+			return nil, m.classify("s3:GetBucketTagging "+name, err)
 		}
 	}
-	want := map[string]string{names.PairTagKey(st.req.PairID): side}
-	if created {
-		want[names.ManagedByTagKey] = names.ManagedByTagValue
-	}
 	changed := false
-	for k, v := range want {
-		if tags[k] != v {
-			tags[k] = v
+	var dropped []string
+	for k := range tags {
+		if names.IsLegacyPairTagKey(k) {
+			dropped = append(dropped, k)
+			delete(tags, k)
 			changed = true
 		}
 	}
+	want = map[string]string{}
+	if created || (len(dropped) > 0 && tags[names.ManagedByTagKey] == names.ManagedByTagValue && tags[names.PairIDTagKey] == "") {
+		want = map[string]string{names.ManagedByTagKey: names.ManagedByTagValue, names.PairIDTagKey: st.req.PairID}
+		for k, v := range want {
+			if tags[k] != v {
+				tags[k] = v
+				changed = true
+			}
+		}
+	}
 	if !changed {
-		return nil
+		return want, nil
 	}
 	keys := make([]string, 0, len(tags))
 	for k := range tags {
@@ -226,7 +247,12 @@ func (st *stage) ensureBucketTagsOnce(ctx context.Context, m *member, name, side
 	for _, k := range keys {
 		set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
-	return st.change(m, "arn:aws:s3:::"+name, "tag", names.PairTagKey(st.req.PairID)+"="+side+" (other tags kept)", func() error {
+	detail := names.ManagedByTagKey + ", " + names.PairIDTagKey + "=" + st.req.PairID + " (other tags kept)"
+	if !created {
+		sort.Strings(dropped)
+		detail = fmt.Sprintf("per-pair tags %v removed; the pairs registry records who uses the %s bucket (other tags kept)", dropped, side)
+	}
+	return want, st.change(m, "arn:aws:s3:::"+name, "tag", detail, func() error {
 		_, err := m.s3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(name), Tagging: &s3types.Tagging{TagSet: set}})
 		return m.classify("s3:PutBucketTagging "+name, err)
 	})
@@ -269,4 +295,21 @@ func (st *stage) mergeBucketPolicyOnce(ctx context.Context, m *member, name stri
 		_, err := m.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(string(merged.JSON()))})
 		return m.classify("s3:PutBucketPolicy "+name, err)
 	})
+}
+
+// readBucketPolicy reads and parses a bucket's policy; a bucket without one gives an
+// empty document.
+func readBucketPolicy(ctx context.Context, m *member, name string) (policy.Document, error) {
+	out, err := m.s3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(name)})
+	switch {
+	case err == nil:
+		doc, perr := policy.ParseDocument([]byte(aws.ToString(out.Policy)))
+		if perr != nil {
+			return policy.Document{}, fmt.Errorf("parse the bucket policy of %s: %w", name, perr)
+		}
+		return doc, nil
+	case awsclient.IsNotFound(err):
+		return policy.Document{Version: policy.Version}, nil
+	}
+	return policy.Document{}, m.classify("s3:GetBucketPolicy "+name, err)
 }

@@ -11,11 +11,15 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/lease"
 	"github.com/s3crr/s3crr/internal/policy"
 )
 
-// bucketPolicy merges the replica-write grant for the replication role into the
-// destination bucket's policy (the TLS-only statement is the bucket stage's).
+// bucketPolicy adds the pair to the destination bucket policy's shared replica-write
+// grant (and, when its rule changes the owner, to the shared owner-override grant),
+// folding in and removing the per-pair statements earlier versions wrote; the TLS-only
+// statement is the bucket stage's. A policy that would pass S3's 20 KB limit is refused
+// before the write, naming the fix.
 func (st *stage) bucketPolicy(ctx context.Context) error {
 	if st.res.Side != "" && st.res.Side != SideDestination {
 		return &InvalidSpec{Message: fmt.Sprintf("event.side %q: the bucketPolicy stage runs for the destination only", st.res.Side)}
@@ -28,7 +32,49 @@ func (st *stage) bucketPolicy(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return st.mergeBucketPolicy(ctx, m, st.req.Destination.Bucket, false, policy.DestinationBucketStatements(p))
+	name := st.req.Destination.Bucket
+	me := st.sharedPart(p)
+	sids := []string{policy.SidReplicaWriteShared, policy.SidOwnerOverrideShared}
+	// Every pair into the bucket merges into this policy: under its lease, with a read-back.
+	return st.withLease(ctx, sharedDocument{key: lease.S3Document(name, "policy"),
+		merge: func(bool) error { return st.destinationBucketPolicyOnce(ctx, m, name, p) },
+		missing: func() ([]string, error) {
+			doc, err := readBucketPolicy(ctx, m, name)
+			if err != nil {
+				return nil, err
+			}
+			return shareMissing(doc, sids, me), nil
+		}})
+}
+
+// destinationBucketPolicyOnce reads the destination bucket policy, adds the pair to the
+// shared grants and puts it when that changed it.
+func (st *stage) destinationBucketPolicyOnce(ctx context.Context, m *member, name string, p policy.ReplicationParams) error {
+	existing, err := readBucketPolicy(ctx, m, name)
+	if err != nil {
+		return err
+	}
+	merged, folded := st.withShared(existing, st.sharedPart(p), policy.PurposeReplicaWrite,
+		[]string{policy.SidReplicaWriteShared, policy.SidOwnerOverrideShared}, sharedBucketStatement)
+	if policy.Equivalent(existing, merged) {
+		return nil
+	}
+	if err := checkPolicySize(merged, policy.MaxBucketPolicyBytes, "the bucket policy of "+name); err != nil {
+		return err
+	}
+	detail := fmt.Sprintf("%s admits %s's replication roles on %s (other statements kept)", policy.SidReplicaWriteShared, p.SourceAccount, policy.ObjectsARN(name, p.Prefix))
+	if len(folded) > 0 {
+		detail += fmt.Sprintf("; per-pair statements %v folded into it", folded)
+	}
+	return st.change(m, "arn:aws:s3:::"+name, "merge bucket policy", detail, func() error {
+		_, err := m.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(string(merged.JSON()))})
+		return m.classify("s3:PutBucketPolicy "+name, err)
+	})
+}
+
+// sharedBucketStatement builds a destination bucket policy's shared grant by Sid.
+func sharedBucketStatement(sid string, s policy.Share) policy.Statement {
+	return policy.SharedReplicaWriteStatement(s, sid == policy.SidOwnerOverrideShared)
 }
 
 // encryption sets a side's default encryption to SSE-KMS with the pair's key and S3 Bucket

@@ -280,7 +280,8 @@ func (st *stage) ensureRotation(ctx context.Context, m *member, keyARN string) e
 }
 
 // keyPolicy merges the pair's statements into a side's key policy, keeping every foreign
-// statement. On the destination the replication role (another account) gets Encrypt; on
+// statement. On the destination the pair joins the shared grant of every pair encrypting
+// with the key (destinationKeyPolicyOnce); on
 // the source the role gets Decrypt only when the key policy does not delegate to IAM,
 // since otherwise the role policy's grant already works (see policy.SourceKeyStatements).
 func (st *stage) keyPolicy(ctx context.Context) error {
@@ -299,6 +300,18 @@ func (st *stage) keyPolicy(ctx context.Context) error {
 	}
 	// Other pairs merge into the same key policy (a shared destination key): under the
 	// key policy's lease, with a read-back.
+	if side == SideDestination {
+		me := st.sharedPart(p)
+		return st.withLease(ctx, sharedDocument{key: lease.KeyPolicy(keyARN),
+			merge: func(bool) error { return st.destinationKeyPolicyOnce(ctx, m, keyARN, p) },
+			missing: func() ([]string, error) {
+				doc, err := readKeyPolicy(ctx, m, keyARN)
+				if err != nil {
+					return nil, err
+				}
+				return shareMissing(doc, []string{policy.SidReplicaEncryptShared}, me), nil
+			}})
+	}
 	var ours []policy.Statement
 	return st.withLease(ctx, sharedDocument{key: lease.KeyPolicy(keyARN),
 		merge: func(bool) (err error) {
@@ -312,21 +325,11 @@ func (st *stage) keyPolicy(ctx context.Context) error {
 // it when something was missing. ours is what the pair needs in it (none on a source key
 // that delegates to IAM).
 func (st *stage) mergeKeyPolicyOnce(ctx context.Context, m *member, side, keyARN string, p policy.ReplicationParams) (ours []policy.Statement, err error) {
-	var existing policy.Document
-	if keyARN == plannedKeyARN(st.endpoint(side)) {
-		existing = policy.DefaultKeyPolicy(m.account) // what CreateKey gives a new key
-	} else {
-		out, err := m.kms.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default")})
-		if err != nil {
-			return nil, m.classify("kms:GetKeyPolicy "+keyARN, err)
-		}
-		if existing, err = policy.ParseDocument([]byte(aws.ToString(out.Policy))); err != nil {
-			return nil, fmt.Errorf("parse the key policy of %s: %w", keyARN, err)
-		}
+	existing, err := st.currentKeyPolicy(ctx, m, side, keyARN)
+	if err != nil {
+		return nil, err
 	}
 	switch {
-	case side == SideDestination:
-		ours = policy.DestinationKeyStatements(p)
 	case policy.SourceKeyNeedsGrant(existing, p):
 		ours = policy.SourceKeyStatements(p)
 	default:
@@ -338,6 +341,58 @@ func (st *stage) mergeKeyPolicyOnce(ctx context.Context, m *member, side, keyARN
 		return ours, nil
 	}
 	return ours, st.change(m, keyARN, "merge key policy", fmt.Sprintf("grant %s to %s (other statements kept)", ours[0].Action, p.RoleARN), func() error {
+		_, err := m.kms.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default"), Policy: aws.String(string(merged.JSON()))})
+		return m.classifyAliasAuthorized(ctx, "kms:PutKeyPolicy", keyARN, err)
+	})
+}
+
+// currentKeyPolicy reads a side's key policy; planning, a key the key stage has not
+// created yet has the policy CreateKey gives a new key.
+func (st *stage) currentKeyPolicy(ctx context.Context, m *member, side, keyARN string) (policy.Document, error) {
+	if keyARN == plannedKeyARN(st.endpoint(side)) {
+		return policy.DefaultKeyPolicy(m.account), nil
+	}
+	return readKeyPolicy(ctx, m, keyARN)
+}
+
+// readKeyPolicy reads and parses a key's policy.
+func readKeyPolicy(ctx context.Context, m *member, keyARN string) (policy.Document, error) {
+	out, err := m.kms.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default")})
+	if err != nil {
+		return policy.Document{}, m.classify("kms:GetKeyPolicy "+keyARN, err)
+	}
+	doc, err := policy.ParseDocument([]byte(aws.ToString(out.Policy)))
+	if err != nil {
+		return policy.Document{}, fmt.Errorf("parse the key policy of %s: %w", keyARN, err)
+	}
+	return doc, nil
+}
+
+// destinationKeyPolicyOnce adds the pair to the destination key policy's shared grant
+// (policy.SharedReplicaEncryptStatement: S3 in the key's region, the pairs' encryption
+// contexts), folding in and removing the per-pair statements earlier versions wrote. A
+// policy that would pass KMS's 32 KB limit is refused before the write, naming the fix.
+func (st *stage) destinationKeyPolicyOnce(ctx context.Context, m *member, keyARN string, p policy.ReplicationParams) error {
+	existing, err := st.currentKeyPolicy(ctx, m, SideDestination, keyARN)
+	if err != nil {
+		return err
+	}
+	region := p.DestinationRegion
+	merged, folded := st.withShared(existing, st.sharedPart(p), policy.PurposeReplicaEncrypt,
+		[]string{policy.SidReplicaEncryptShared}, func(_ string, s policy.Share) policy.Statement {
+			return policy.SharedReplicaEncryptStatement(region, s)
+		})
+	if policy.Equivalent(existing, merged) {
+		return nil
+	}
+	if err := checkPolicySize(merged, policy.MaxKeyPolicyBytes, "the key policy of "+keyARN); err != nil {
+		return err
+	}
+	detail := fmt.Sprintf("%s admits %s's replication roles for %s (other statements kept)", policy.SidReplicaEncryptShared, p.SourceAccount, policy.ObjectsARN(p.DestinationBucket, p.Prefix))
+	if len(folded) > 0 {
+		detail += fmt.Sprintf("; per-pair statements %v folded into it", folded)
+	}
+	return st.change(m, keyARN, "merge key policy", detail, func() error {
 		_, err := m.kms.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default"), Policy: aws.String(string(merged.JSON()))})
 		return m.classifyAliasAuthorized(ctx, "kms:PutKeyPolicy", keyARN, err)
 	})

@@ -4,6 +4,8 @@ package provision
 // owner already has, replacing only what carries s3crr's own Sid, ID or key.
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -66,10 +68,10 @@ func TestKeyPolicyMerge(t *testing.T) {
 	}{
 		{name: "destination: default policy", side: SideDestination,
 			give:     policy.DefaultKeyPolicy(fakeDstAccount).Statement,
-			wantSids: []string{policy.DefaultKeyPolicySid, "S3crrPaymentsArchiveReplicaEncrypt"}, wantGrant: true},
-		{name: "destination: foreign statement kept, stale ours replaced in place", side: SideDestination,
+			wantSids: []string{policy.DefaultKeyPolicySid, policy.SidReplicaEncryptShared}, wantGrant: true},
+		{name: "destination: foreign statement kept, the pair's per-pair statement gives way to the shared grant", side: SideDestination,
 			give:     []policy.Statement{policy.DefaultKeyPolicy(fakeDstAccount).Statement[0], stale("S3crrPaymentsArchiveReplicaEncrypt"), auditorStatement},
-			wantSids: []string{policy.DefaultKeyPolicySid, "S3crrPaymentsArchiveReplicaEncrypt", "AuditorDescribe"}, wantGrant: true},
+			wantSids: []string{policy.DefaultKeyPolicySid, "AuditorDescribe", policy.SidReplicaEncryptShared}, wantGrant: true},
 		{name: "source: default policy delegates to IAM", side: SideSource,
 			give:     policy.DefaultKeyPolicy(fakeSrcAccount).Statement,
 			wantSids: []string{policy.DefaultKeyPolicySid}},
@@ -114,7 +116,7 @@ func TestKeyPolicyMerge(t *testing.T) {
 			p := env.pairParams(t, req)
 			ours := policy.SourceKeyStatements(p)[0]
 			if tt.side == SideDestination {
-				ours = policy.DestinationKeyStatements(p)[0]
+				ours = policy.SharedReplicaEncryptStatement(p.DestinationRegion, policy.Share{}.With(p.SourceAccount, policy.ObjectsARN(p.DestinationBucket, p.Prefix)))
 			}
 			got, present := statementBySid(t, key.policy, ours.Sid)
 			if tt.wantGrant && (!present || !policy.StatementsEquivalent(got, ours)) {
@@ -138,12 +140,13 @@ func TestKeyPolicyMerge(t *testing.T) {
 	}
 }
 
-// TestBucketPolicyMerge: the destination grant and the TLS-only statement go in by Sid;
-// foreign statements, with or without Sid, are kept.
+// TestBucketPolicyMerge: the destination's shared grant and the TLS-only statement go in
+// by Sid, the pair's own per-pair statement of an earlier version gives way to the
+// shared grant; foreign statements, with or without Sid, are kept.
 func TestBucketPolicyMerge(t *testing.T) {
 	req := parsed(t, requestJSON(t))
-	grantSid := policy.SidFor(req.PairID, policy.PurposeReplicaWrite)
-	staleGrant := policy.Statement{Sid: grantSid, Effect: policy.Allow, Principal: policy.AWSPrincipal(req.ReplicationRoleARN()),
+	grantSid := policy.SidReplicaWriteShared
+	staleGrant := policy.Statement{Sid: policy.SidFor(req.PairID, policy.PurposeReplicaWrite), Effect: policy.Allow, Principal: policy.AWSPrincipal(req.ReplicationRoleARN()),
 		Action: []string{"s3:ReplicateObject"}, Resource: []string{"arn:aws:s3:::payments-dst/*"}}
 	staleTLS := policy.DenyInsecureTransport("payments-dst")
 	staleTLS.Resource = []string{"arn:aws:s3:::payments-dst/*"}
@@ -161,9 +164,9 @@ func TestBucketPolicyMerge(t *testing.T) {
 		{name: "grant added, foreign kept", stage: names.StageBucketPolicy,
 			give:     []policy.Statement{auditorStatement, policy.DenyInsecureTransport("payments-dst"), noSidStatement},
 			wantSids: []string{"AuditorDescribe", policy.SidDenyInsecureTransport, "", grantSid}, wantPut: true},
-		{name: "stale grant replaced in place", stage: names.StageBucketPolicy,
+		{name: "the pair's per-pair grant folded into the shared grant", stage: names.StageBucketPolicy,
 			give:     []policy.Statement{staleGrant, auditorStatement, policy.DenyInsecureTransport("payments-dst")},
-			wantSids: []string{grantSid, "AuditorDescribe", policy.SidDenyInsecureTransport}, wantPut: true},
+			wantSids: []string{"AuditorDescribe", policy.SidDenyInsecureTransport, grantSid}, wantPut: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,7 +198,7 @@ func TestBucketPolicyMerge(t *testing.T) {
 			p := env.pairParams(t, req)
 			want := policy.DenyInsecureTransport("payments-dst")
 			if tt.stage == names.StageBucketPolicy {
-				want = policy.DestinationBucketStatements(p)[0]
+				want = policy.SharedReplicaWriteStatement(policy.Share{}.With(p.SourceAccount, policy.ObjectsARN(p.DestinationBucket, p.Prefix)), false)
 			}
 			if got, ok := statementBySid(t, b.policy, want.Sid); !ok || !policy.StatementsEquivalent(got, want) {
 				t.Errorf("%s is not the builder's statement: %s", want.Sid, b.policy)
@@ -414,24 +417,28 @@ func TestEventsStageWarnsWithoutMetrics(t *testing.T) {
 	}
 }
 
-// TestBucketTagsMerge: the pair's tag is added to the owner's tags (PutBucketTagging
-// replaces the whole set), a wrong value of it is corrected, and nothing else changes.
+// TestBucketTagsMerge: an existing bucket gets no per-pair tag (S3 allows 50 per bucket
+// and the pairs registry records who uses it); the per-pair tags earlier versions added
+// are removed, and a bucket they marked as s3crr's keeps that mark with this pair as its
+// creator; every foreign tag is kept (PutBucketTagging replaces the whole set).
 func TestBucketTagsMerge(t *testing.T) {
 	tag := func(k, v string) s3types.Tag { return s3types.Tag{Key: aws.String(k), Value: aws.String(v)} }
 	ours := names.PairTagKey("payments-archive")
+	managed := tag(names.ManagedByTagKey, names.ManagedByTagValue)
 	tests := []struct {
 		name    string
 		give    []s3types.Tag
 		want    []s3types.Tag
 		wantPut bool
 	}{
-		{name: "no tag set", give: nil, want: []s3types.Tag{tag(ours, SideSource)}, wantPut: true},
-		{name: "foreign tags kept", give: []s3types.Tag{tag("team", "payments"), tag("s3crr:pair:other-pair", SideDestination)},
-			want: []s3types.Tag{tag("s3crr:pair:other-pair", SideDestination), tag(ours, SideSource), tag("team", "payments")}, wantPut: true},
-		{name: "wrong side corrected", give: []s3types.Tag{tag(ours, SideDestination), tag("team", "payments")},
-			want: []s3types.Tag{tag(ours, SideSource), tag("team", "payments")}, wantPut: true},
-		{name: "converged", give: []s3types.Tag{tag("team", "payments"), tag(ours, SideSource)},
-			want: []s3types.Tag{tag("team", "payments"), tag(ours, SideSource)}},
+		{name: "no tag set", give: nil, want: nil},
+		{name: "foreign tags only", give: []s3types.Tag{tag("team", "payments")}, want: []s3types.Tag{tag("team", "payments")}},
+		{name: "legacy per-pair tags removed, foreign kept", give: []s3types.Tag{tag("team", "payments"), tag("s3crr:pair:other-pair", SideDestination), tag(ours, SideSource)},
+			want: []s3types.Tag{tag("team", "payments")}, wantPut: true},
+		{name: "legacy s3crr bucket keeps its mark with a creator", give: []s3types.Tag{managed, tag(ours, SideSource), tag("s3crr:pair:other-pair", SideDestination)},
+			want: []s3types.Tag{managed, tag(names.PairIDTagKey, "payments-archive")}, wantPut: true},
+		{name: "converged", give: []s3types.Tag{managed, tag(names.PairIDTagKey, "someone-else"), tag("team", "payments")},
+			want: []s3types.Tag{managed, tag(names.PairIDTagKey, "someone-else"), tag("team", "payments")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -440,13 +447,21 @@ func TestBucketTagsMerge(t *testing.T) {
 			b.tags = tt.give
 			env.mustRun(t, names.StageBucket, SideSource, requestJSON(t))
 			if !equalJSON(b.tags, tt.want) {
-				t.Errorf("tags = %v, want %v", b.tags, tt.want)
+				t.Errorf("tags = %v, want %v", tagStrings(b.tags), tagStrings(tt.want))
 			}
 			if n := env.log.count("PutBucketTagging"); (n == 1) != tt.wantPut {
 				t.Errorf("%d PutBucketTagging, want put %v", n, tt.wantPut)
 			}
 		})
 	}
+}
+
+func tagStrings(tags []s3types.Tag) []string {
+	out := make([]string, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, aws.ToString(t.Key)+"="+aws.ToString(t.Value))
+	}
+	return out
 }
 
 // TestRoleStageRepairsDrift: s3crr's role gets its trust and inline policy back when they
@@ -540,5 +555,33 @@ func TestCheckReplicationReportsReadiness(t *testing.T) {
 				t.Error("the check changed something")
 			}
 		})
+	}
+}
+
+// TestSharedGrantOverLimitIsRefusedBeforeWriting: when adding the pair would take the
+// destination bucket policy past S3's 20 KB (here, the owner's own statements fill it), the
+// stage writes nothing and fails naming the limit, the counts and the fix.
+func TestSharedGrantOverLimitIsRefusedBeforeWriting(t *testing.T) {
+	reqJSON := requestJSON(t)
+	env := newFakeEnv(t)
+	b := env.addBucket(env.dst, "payments-dst")
+	b.pab = &s3types.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true)}
+	b.ownership = &s3types.OwnershipControls{Rules: []s3types.OwnershipControlsRule{{ObjectOwnership: s3types.ObjectOwnershipBucketOwnerEnforced}}}
+	env.applyBefore(t, names.StageBucketPolicy, SideDestination, reqJSON)
+	var big []policy.Statement
+	for i := 0; len(policyJSON(big...)) < policy.MaxBucketPolicyBytes-300; i++ {
+		big = append(big, policy.Statement{Sid: fmt.Sprintf("Owner%03d", i), Effect: policy.Allow, Principal: policy.AWSPrincipal(policy.AccountRootARN("444444444444")),
+			Action: []string{"s3:GetObject"}, Resource: []string{fmt.Sprintf("arn:aws:s3:::payments-dst/team-%03d/*", i)}})
+	}
+	b.policy = policyJSON(big...)
+	before := b.policy
+	env.log.reset()
+	_, err := env.run(t, names.StageBucketPolicy, SideDestination, reqJSON)
+	var pf *PreflightFailed
+	if !errors.As(err, &pf) || !strings.Contains(err.Error(), "20480") || !strings.Contains(err.Error(), "organizationId") {
+		t.Fatalf("err = %v; want PreflightFailed naming the 20480-byte limit and organizationId", err)
+	}
+	if b.policy != before || len(env.log.mutating()) != 0 {
+		t.Errorf("the stage wrote: %q", env.log.mutating())
 	}
 }

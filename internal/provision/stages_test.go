@@ -239,7 +239,7 @@ func TestApplyWritesWhatThePairNeeds(t *testing.T) {
 		if b.ownership == nil || b.ownership.Rules[0].ObjectOwnership != s3types.ObjectOwnershipBucketOwnerEnforced {
 			t.Errorf("%s: ownership %+v", tc.bucket, b.ownership)
 		}
-		if !hasS3Tag(b.tags, names.PairTagKey("payments-archive"), tc.side) || !hasS3Tag(b.tags, names.ManagedByTagKey, names.ManagedByTagValue) {
+		if len(b.tags) != 2 || !hasS3Tag(b.tags, names.PairIDTagKey, "payments-archive") || !hasS3Tag(b.tags, names.ManagedByTagKey, names.ManagedByTagValue) {
 			t.Errorf("%s: tags %v", tc.bucket, b.tags)
 		}
 		if _, ok := statementBySid(t, b.policy, policy.SidDenyInsecureTransport); !ok {
@@ -287,15 +287,16 @@ func TestApplyWritesWhatThePairNeeds(t *testing.T) {
 	if strings.Contains(inline.String(), policy.ActObjectOwnerOverride) {
 		t.Error("role policy grants owner override on a BucketOwnerEnforced destination")
 	}
-	got, ok := statementBySid(t, dstKey.policy, policy.SidFor(req.PairID, policy.PurposeReplicaEncrypt))
-	if !ok || !policy.StatementsEquivalent(got, policy.DestinationKeyStatements(p)[0]) {
+	share := policy.Share{}.With(fakeSrcAccount, policy.ObjectsARN("payments-dst", ""))
+	got, ok := statementBySid(t, dstKey.policy, policy.SidReplicaEncryptShared)
+	if !ok || !policy.StatementsEquivalent(got, policy.SharedReplicaEncryptStatement(fakeDstRegion, share)) {
 		t.Errorf("destination key policy %s", dstKey.policy)
 	}
 	if !slices.Equal(sids(t, srcKey.policy), []string{policy.DefaultKeyPolicySid}) {
 		t.Errorf("source key policy changed although it delegates to IAM: %s", srcKey.policy)
 	}
-	got, ok = statementBySid(t, env.bucket(t, "payments-dst").policy, policy.SidFor(req.PairID, policy.PurposeReplicaWrite))
-	if !ok || !policy.StatementsEquivalent(got, policy.DestinationBucketStatements(p)[0]) {
+	got, ok = statementBySid(t, env.bucket(t, "payments-dst").policy, policy.SidReplicaWriteShared)
+	if !ok || !policy.StatementsEquivalent(got, policy.SharedReplicaWriteStatement(share, false)) {
 		t.Errorf("destination bucket policy %s", env.bucket(t, "payments-dst").policy)
 	}
 
@@ -389,7 +390,7 @@ func TestBucketStageOnExistingBuckets(t *testing.T) {
 				b.versioning = ""
 				b.ownership = nil
 			},
-			wantActions: []string{"enable versioning", "block public access", "enforce bucket owner", "tag", "merge bucket policy"},
+			wantActions: []string{"enable versioning", "block public access", "enforce bucket owner", "merge bucket policy"},
 		},
 		{
 			name: "suspended versioning, partial public access block, ObjectWriter",
@@ -398,7 +399,7 @@ func TestBucketStageOnExistingBuckets(t *testing.T) {
 				b.pab = &s3types.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(false), RestrictPublicBuckets: aws.Bool(true)}
 				b.ownership = &s3types.OwnershipControls{Rules: []s3types.OwnershipControlsRule{{ObjectOwnership: s3types.ObjectOwnershipObjectWriter}}}
 			},
-			wantActions: []string{"enable versioning", "tag", "merge bucket policy"},
+			wantActions: []string{"enable versioning", "merge bucket policy"},
 			wantWarning: "public access",
 		},
 		{
@@ -407,7 +408,7 @@ func TestBucketStageOnExistingBuckets(t *testing.T) {
 				b.pab = &s3types.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true)}
 				b.ownership = &s3types.OwnershipControls{Rules: []s3types.OwnershipControlsRule{{ObjectOwnership: s3types.ObjectOwnershipObjectWriter}}}
 			},
-			wantActions: []string{"tag", "merge bucket policy"},
+			wantActions: []string{"merge bucket policy"},
 			wantWarning: "BucketOwnerEnforced",
 		},
 	}

@@ -179,7 +179,7 @@ func TestLocalTamperingIsFound(t *testing.T) {
 				t.Fatal(err)
 			}
 			doc, _ := policy.ParseDocument([]byte(aws.ToString(out.Policy)))
-			doc, _ = policy.Remove(doc, policy.SidFor(r.PairID, policy.PurposeReplicaEncrypt))
+			doc, _ = policy.Remove(doc, policy.SidReplicaEncryptShared)
 			if _, err := c.PutKeyPolicy(t.Context(), &kms.PutKeyPolicyInput{KeyId: aws.String(arn), PolicyName: aws.String("default"), Policy: aws.String(doc.String())}); err != nil {
 				t.Fatal(err)
 			}

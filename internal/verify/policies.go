@@ -170,13 +170,45 @@ func (c *checker) drift() {
 		}
 		want("drift-role-trust", s.Source.Account, "trust policy of "+s.Role.ARN, &s.Role.Trust, policy.ReplicationTrustPolicy(p).Statement)
 	}
+	// The destination's grants are shared by every pair into it (policy's shared.go): the
+	// pair is fine when the shared statement is as s3crr builds it and admits the pair,
+	// or, for a pair provisioned before, when its own per-pair statement is still there.
+	shared := func(check, account, docName string, have *policy.Document, legacy []policy.Statement, sid string, build func(policy.Share) policy.Statement) {
+		if have != nil {
+			if st, ok := policy.Find(*have, sid); ok {
+				sh := policy.ShareOf(st)
+				switch {
+				case !policy.StatementsEquivalent(st, build(sh)):
+					warn(check, account, docName, sid, "statement "+sid+" differs from what s3crr generates for the pairs it admits")
+				case !sh.Covers(p.SourceAccount, policy.ObjectsARN(p.DestinationBucket, p.Prefix)):
+					warn(check, account, docName, sid, fmt.Sprintf("statement %s does not admit this pair (account %s, %s)", sid, p.SourceAccount, policy.ObjectsARN(p.DestinationBucket, p.Prefix)))
+				}
+				return
+			}
+		}
+		if len(legacy) == 0 {
+			warn(check, account, docName, sid, "statement "+sid+" that s3crr generated is missing")
+			return
+		}
+		want(check, account, docName, have, legacy)
+	}
 	if k := s.Destination.Key; k != nil {
-		want("drift-destination-key-policy", s.Destination.Account, "key policy of "+k.ARN, &k.Policy, policy.DestinationKeyStatements(p))
+		shared("drift-destination-key-policy", s.Destination.Account, "key policy of "+k.ARN, &k.Policy, policy.DestinationKeyStatements(p),
+			policy.SidReplicaEncryptShared, func(sh policy.Share) policy.Statement {
+				return policy.SharedReplicaEncryptStatement(p.DestinationRegion, sh)
+			})
 	}
 	if k := s.Source.Key; k != nil && policy.SourceKeyNeedsGrant(k.Policy, p) {
 		want("drift-source-key-policy", s.Source.Account, "key policy of "+k.ARN, &k.Policy, policy.SourceKeyStatements(p))
 	}
-	want("drift-destination-bucket-policy", s.Destination.Account, "bucket policy of "+s.Destination.Bucket, s.Destination.BucketPolicy, policy.DestinationBucketPolicyStatements(p))
+	dstDoc := "bucket policy of " + s.Destination.Bucket
+	want("drift-destination-bucket-policy", s.Destination.Account, dstDoc, s.Destination.BucketPolicy, []policy.Statement{policy.DenyInsecureTransport(p.DestinationBucket)})
+	shared("drift-destination-bucket-policy", s.Destination.Account, dstDoc, s.Destination.BucketPolicy, policy.DestinationBucketStatements(p),
+		policy.SidReplicaWriteShared, func(sh policy.Share) policy.Statement { return policy.SharedReplicaWriteStatement(sh, false) })
+	if p.OwnerOverride {
+		shared("drift-destination-bucket-policy", s.Destination.Account, dstDoc, s.Destination.BucketPolicy, nil,
+			policy.SidOwnerOverrideShared, func(sh policy.Share) policy.Statement { return policy.SharedReplicaWriteStatement(sh, true) })
+	}
 	want("drift-source-bucket-policy", s.Source.Account, "bucket policy of "+s.Source.Bucket, s.Source.BucketPolicy, policy.SourceBucketStatements(p))
 	for _, name := range []string{sideSource, sideDestination} {
 		sd := c.side(name)
