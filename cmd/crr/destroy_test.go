@@ -58,7 +58,7 @@ func TestDestroyPlanListsRemovalsAndChangesNothing(t *testing.T) {
 		"delete failed-replication alarm",
 		"remove bucket policy statements arn:aws:s3:::payments-dst",
 		"remove key policy statements",
-		"delete replication role arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive",
+		"delete replication role arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-src-38d30e55",
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the plan does not list %q:\n%s", want, all)

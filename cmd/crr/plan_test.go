@@ -292,7 +292,7 @@ func TestPlanInvokesEveryStageReadOnlyAndListsTheChanges(t *testing.T) {
 		"+ create arn:aws:s3:::payments-dst in 222222222222/us-east-1",
 		"+ create key alias/s3crr-src in 111111111111/ap-south-1",
 		"+ create key alias/s3crr-dst in 222222222222/us-east-1",
-		"+ create role arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive",
+		"+ create role arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-src-38d30e55",
 		"+ merge replication rule arn:aws:s3:::payments-src",
 	} {
 		if !strings.Contains(stdout, change) {

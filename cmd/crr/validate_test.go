@@ -36,7 +36,7 @@ func TestValidateSamplePrintsDefaultsAndDerivedNames(t *testing.T) {
 		// keys on by default, the role and the execution name.
 		"rule              s3crr-payments-archive, priority " + itoa(spec.DefaultPriority("payments-archive")) + ", whole bucket, storage class STANDARD",
 		"metrics on", "bucket keys on", "RTC on", "owner override on",
-		"replication role  arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive",
+		"replication role  arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-src-38d30e55",
 		"execution name    " + req.ExecutionName(),
 	} {
 		if !strings.Contains(stdout, want) {

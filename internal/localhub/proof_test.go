@@ -208,7 +208,7 @@ func TestProvisionDefinitionSucceedsAndRerunChangesNothing(t *testing.T) {
 		DestinationBucket: "arn:aws:s3:::payments-dst",
 		SourceKey:         "arn:aws:kms:ap-south-1:111111111111:key/source-key",
 		DestinationKey:    "arn:aws:kms:us-east-1:222222222222:key/destination-key",
-		ReplicationRole:   "arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive",
+		ReplicationRole:   "arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-src-38d30e55",
 	}
 	if out.ARNs != wantARNs || out.RuleID != "s3crr-payments-archive" || out.PairID != "payments-archive" || out.ExecutionARN != run.ARN {
 		t.Errorf("output = %+v", out)

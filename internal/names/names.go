@@ -13,7 +13,12 @@
 // and the simulator, which must not see the policies it judges) may import it.
 package names
 
-import "strings"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"strings"
+)
 
 // Partition is the ARN partition s3crr builds ARNs in. Only the commercial partition is
 // supported (internal/spec rejects other regions).
@@ -322,6 +327,55 @@ func ReplicationRoleName(pairID string) string { return ReplicationRoleNamePrefi
 func ReplicationRoleARN(account, pairID string) string {
 	return "arn:" + Partition + ":iam::" + account + ":role" + RolePath + ReplicationRoleName(pairID)
 }
+
+// sourceRoleBucketChars is how much of the bucket name SourceReplicationRoleName keeps:
+// IAM role names are at most 64 characters, and the prefix, a hyphen and the hash take 20.
+const sourceRoleBucketChars = 64 - len(ReplicationRoleNamePrefix) - 1 - sourceRoleHashChars
+
+// sourceRoleHashChars is the hex length of the account-and-bucket hash in the name.
+const sourceRoleHashChars = 8
+
+// SourceReplicationRoleName is the replication role of every pair from one source bucket.
+// S3 names one role per bucket (the replication configuration's Role), so the pairs (legs)
+// from a bucket share it; the name depends only on the account and bucket so any leg's
+// stage finds it without reading the others. The readable part is the bucket name cut to
+// fit IAM's 64 characters; the hash of account and bucket keeps cut names apart.
+func SourceReplicationRoleName(account, bucket string) string {
+	sum := sha256.Sum256([]byte(account + "/" + bucket))
+	readable := strings.TrimRight(bucket, ".-")
+	if len(readable) > sourceRoleBucketChars {
+		readable = strings.TrimRight(readable[:sourceRoleBucketChars], ".-")
+	}
+	readable = strings.ReplaceAll(readable, ".", "-")
+	return ReplicationRoleNamePrefix + readable + "-" + hex.EncodeToString(sum[:])[:sourceRoleHashChars]
+}
+
+// SourceReplicationRoleARN is SourceReplicationRoleName's ARN in the source account.
+func SourceReplicationRoleARN(account, bucket string) string {
+	return RoleARN(account, SourceReplicationRoleName(account, bucket))
+}
+
+// RoleARN is the ARN of a role s3crr creates (under RolePath) in an account.
+func RoleARN(account, name string) string {
+	return "arn:" + Partition + ":iam::" + account + ":role" + RolePath + name
+}
+
+// LegID is the pair ID of the n-th (from 1) destination of a fan-out request: each leg is
+// registered, verified and destroyed as a pair of its own under this ID. Legs are numbered
+// in the order of the request's destinations, so an added destination goes at the end.
+func LegID(pairID string, n int) string { return pairID + "-" + strconv.Itoa(n) }
+
+// ReverseLegSuffix ends the pair ID of the back direction of a two-way pair; the forward
+// direction keeps the request's pair ID, so a pair made two-way later keeps its ID.
+const ReverseLegSuffix = "-reverse"
+
+// ReverseLegID is the pair ID of the back direction of the two-way pair pairID.
+func ReverseLegID(pairID string) string { return pairID + ReverseLegSuffix }
+
+// SourceBucketTagKey carries, on a replication role shared by the pairs of one source
+// bucket, that bucket's name: with ManagedByTagKey it tells the role is s3crr's for the
+// bucket (a per-pair tag would name only the first pair).
+const SourceBucketTagKey = "s3crr:source-bucket"
 
 // SourceAlias is the alias of a pair's source key when the request names none, under the
 // deployment's alias prefix ("" for AliasPrefix): the provisioner may create aliases only

@@ -14,7 +14,7 @@ func ExampleMerge() {
 		PairID:            "payments-archive",
 		DestinationRegion: "us-east-1",
 		DestinationBucket: "payments-dst",
-		RoleARN:           policy.RoleARN("111111111111", names.RolePath, "s3crr-repl-payments-archive"),
+		RoleARN:           policy.RoleARN("111111111111", names.RolePath, "s3crr-repl-payments-src-38d30e55"),
 	}
 	current := []byte(`{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":"Enable IAM User Permissions",
 		"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"kms:*","Resource":"*"}]}`)

@@ -34,7 +34,7 @@ func pairConfigs() map[string]ReplicationParams {
 		DestinationRegion:  "us-east-1",
 		DestinationBucket:  "payments-dst",
 		DestinationKeyARN:  dstKey,
-		RoleARN:            RoleARN(acctA, names.RolePath, "s3crr-repl-payments-archive"),
+		RoleARN:            RoleARN(acctA, names.RolePath, "s3crr-repl-payments-src-38d30e55"),
 	}
 	full := base
 	full.OwnerOverride, full.ObjectLock, full.BatchReplication = true, true, true

@@ -36,7 +36,7 @@ func TestPreflightStopsConflictsBeforeAnyChange(t *testing.T) {
 				must(t, call(c.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String("payments-legacy-copy"),
 					VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled}})))
 				must(t, call(c.PutBucketReplication(ctx, &s3.PutBucketReplicationInput{Bucket: aws.String(bucket),
-					ReplicationConfiguration: &s3types.ReplicationConfiguration{Role: aws.String("arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive"),
+					ReplicationConfiguration: &s3types.ReplicationConfiguration{Role: aws.String("arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-src-38d30e55"),
 						Rules: []s3types.ReplicationRule{{ID: aws.String("legacy"), Prefix: aws.String("logs/"), Status: s3types.ReplicationRuleStatusEnabled,
 							Destination: &s3types.Destination{Bucket: aws.String("arn:aws:s3:::payments-legacy-copy")}}}}})))
 			},

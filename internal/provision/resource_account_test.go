@@ -15,7 +15,7 @@ import (
 // s3:ResourceAccount as S3 sets it (the bucket owner).
 func TestReplicaWritesArePinnedToMemberAccounts(t *testing.T) {
 	const src, dst, stranger = "111111111111", "222222222222", "333333333333"
-	role := policy.RoleARN(src, names.RolePath, "s3crr-repl-payments-archive")
+	role := policy.RoleARN(src, names.RolePath, "s3crr-repl-payments-src-38d30e55")
 	rp := policy.ReplicationParams{PairID: "payments-archive", SourceAccount: src, DestinationAccount: dst,
 		SourceBucket: "payments-src", DestinationBucket: "payments-dst", SourceRegion: "ap-south-1", DestinationRegion: "us-east-1",
 		SourceKeyARN: "arn:aws:kms:ap-south-1:" + src + ":key/1", DestinationKeyARN: "arn:aws:kms:us-east-1:" + dst + ":key/2", RoleARN: role}

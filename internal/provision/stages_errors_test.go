@@ -260,7 +260,7 @@ func TestPropagationErrorsArePrincipalNotReady(t *testing.T) {
 		{"S3 bucket policy invalid action", names.StageBucketPolicy, SideDestination, "s3", "PutBucketPolicy",
 			httpErr(http.StatusBadRequest, apiErr("MalformedPolicy", "Policy has invalid action")), false},
 		{"S3 replication role not assumable yet", names.StageReplication, SideSource, "s3", "PutBucketReplication",
-			httpErr(http.StatusBadRequest, apiErr("InvalidArgument", "Invalid Role specified in replication configuration: role arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive does not exist or is not yet assumable by Amazon S3")), true},
+			httpErr(http.StatusBadRequest, apiErr("InvalidArgument", "Invalid Role specified in replication configuration: role arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-src-38d30e55 does not exist or is not yet assumable by Amazon S3")), true},
 		{"S3 replication role ARN malformed", names.StageReplication, SideSource, "s3", "PutBucketReplication",
 			httpErr(http.StatusBadRequest, apiErr("InvalidArgument", "Invalid Role specified in replication configuration")), false},
 		{"S3 replication other argument", names.StageReplication, SideSource, "s3", "PutBucketReplication",
@@ -366,10 +366,10 @@ func TestRunReturnsNamedErrorsUnwrapped(t *testing.T) {
 			name: "foreign role", stage: names.StageRole, side: SideSource, wantType: "Conflict",
 			give: func(t *testing.T, env *fakeEnv, req []byte) []byte {
 				env.applyBefore(t, names.StageRole, SideSource, req)
-				env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-archive", "/", "{}", nil)
+				env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-src-38d30e55", "/", "{}", nil)
 				return req
 			},
-			wantText: []string{"stage role(source)", "s3crr-repl-payments-archive", "fix:"},
+			wantText: []string{"stage role(source)", "s3crr-repl-payments-src-38d30e55", "fix:"},
 		},
 	}
 	for _, tt := range tests {

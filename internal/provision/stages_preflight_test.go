@@ -188,26 +188,26 @@ func TestPreflightProblems(t *testing.T) {
 		{
 			name: "foreign role of the same name",
 			give: func(env *fakeEnv) []func(*spec.Request) {
-				env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-archive", "/s3crr/", "{}", map[string]string{"team": "payments"})
+				env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-src-38d30e55", "/s3crr/", "{}", map[string]string{"team": "payments"})
 				return nil
 			},
 			wantType: "Conflict",
-			wantText: []string{"arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive", "not created by s3crr", "fix:"},
+			wantText: []string{"arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-src-38d30e55", "not created by s3crr", "fix:"},
 		},
 		{
 			name: "s3crr role of another pair",
 			give: func(env *fakeEnv) []func(*spec.Request) {
-				env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-archive", "/s3crr/", "{}", map[string]string{names.ManagedByTagKey: names.ManagedByTagValue, names.PairIDTagKey: "other-pair"})
+				env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-src-38d30e55", "/s3crr/", "{}", map[string]string{names.ManagedByTagKey: names.ManagedByTagValue, names.PairIDTagKey: "other-pair"})
 				return nil
 			},
 			wantType: "Conflict",
-			wantText: []string{"s3crr-repl-payments-archive", "for pair payments-archive"},
+			wantText: []string{"s3crr-repl-payments-src-38d30e55", "for pair payments-archive"},
 		},
 		{
 			name: "existing rule with the pair's priority",
 			give: func(env *fakeEnv) []func(*spec.Request) {
 				b := env.addBucket(env.src, "payments-src")
-				b.replication = &s3types.ReplicationConfiguration{Role: aws.String("arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive"),
+				b.replication = &s3types.ReplicationConfiguration{Role: aws.String("arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-src-38d30e55"),
 					Rules: []s3types.ReplicationRule{foreignRule("owner-backup", 42)}}
 				return []func(*spec.Request){func(r *spec.Request) { r.Rule.Priority = aws.Int32(42) }}
 			},
@@ -218,7 +218,7 @@ func TestPreflightProblems(t *testing.T) {
 			name: "existing V1 replication configuration",
 			give: func(env *fakeEnv) []func(*spec.Request) {
 				b := env.addBucket(env.src, "payments-src")
-				b.replication = &s3types.ReplicationConfiguration{Role: aws.String("arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive"),
+				b.replication = &s3types.ReplicationConfiguration{Role: aws.String("arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-src-38d30e55"),
 					Rules: []s3types.ReplicationRule{{ID: aws.String("legacy"), Prefix: aws.String(""), Status: s3types.ReplicationRuleStatusEnabled,
 						Destination: &s3types.Destination{Bucket: aws.String("arn:aws:s3:::owner-backup")}}}}
 				return nil
@@ -320,7 +320,7 @@ func TestPreflightAcceptsWhatItCan(t *testing.T) {
 			env.addBucket(env.src, "payments-src").objectLock = true
 		}, wantOutputs: map[string]string{"sourceObjectLock": "true", "destinationBucketExists": "false"}},
 		{name: "s3crr's own role", give: func(env *fakeEnv) {
-			env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-archive", "/s3crr/", "{}", map[string]string{names.ManagedByTagKey: names.ManagedByTagValue, names.PairIDTagKey: "payments-archive"})
+			env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-src-38d30e55", "/s3crr/", "{}", map[string]string{names.ManagedByTagKey: names.ManagedByTagValue, names.PairIDTagKey: "payments-archive"})
 		}},
 		{name: "existing buckets encrypted with the pair's keys", give: func(env *fakeEnv) {
 			src := env.src.kms.addKey(nil)

@@ -40,7 +40,7 @@ func TestStageFromEmptyConvergedAndPlan(t *testing.T) {
 		wantOutputs map[string]string
 	}{
 		{stage: names.StageValidate, wantActions: []string{}, wantOutputs: map[string]string{
-			"ruleId": "s3crr-payments-archive", "replicationRoleArn": "arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive"}},
+			"ruleId": "s3crr-payments-archive", "replicationRoleArn": "arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-src-38d30e55"}},
 		{stage: names.StagePreflight, wantActions: []string{}, wantOutputs: map[string]string{
 			"sourceBucketExists": "false", "destinationBucketExists": "false", "sourceObjectLock": "false"}},
 		{stage: names.StageBucket, side: SideSource, wantActions: bucketActions, wantOps: bucketOps(src),
@@ -51,7 +51,7 @@ func TestStageFromEmptyConvergedAndPlan(t *testing.T) {
 		{stage: names.StageKey, side: SideDestination, wantActions: []string{"create key", "create alias", "enable key rotation"}, wantOps: keyOps(dst)},
 		{stage: names.StageRole, side: SideSource, wantActions: []string{"create role", "put role policy"},
 			wantOps:     []string{src + "iam:CreateRole", src + "iam:PutRolePolicy"},
-			wantOutputs: map[string]string{"roleArn": "arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive"}},
+			wantOutputs: map[string]string{"roleArn": "arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-src-38d30e55"}},
 		// The source key s3crr created delegates to IAM: the role policy's grant suffices.
 		{stage: names.StageKeyPolicy, side: SideSource, wantActions: []string{}},
 		{stage: names.StageKeyPolicy, side: SideDestination, wantActions: []string{"merge key policy"}, wantOps: []string{dst + "kms:PutKeyPolicy"}},

@@ -77,16 +77,52 @@ func decode(data []byte) (r Request, ps problems, whole bool) {
 			r.Rule = d.rule(path, v)
 		case "allowSameRegion":
 			r.AllowSameRegion = d.boolean(path, v)
+		case "destinations":
+			r.Destinations = d.destinations(path, v)
+		case "twoWay":
+			r.TwoWay = d.boolean(path, v)
+		case "replicationRole":
+			r.ReplicationRole = d.optStr(path, v)
 		}
 	})
 	return r, ps, true
 }
 
+// destinations decodes a fan-out request's list: each entry an endpoint with an
+// optional rule of its own.
+func (d decoder) destinations(path string, n *node) []Destination {
+	if !d.want(path, n, kindArray, `an array of destinations, e.g. [{"account": ..., "region": ..., "bucket": ...}]`) {
+		return nil
+	}
+	out := make([]Destination, len(n.values))
+	for i, v := range n.values {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if !d.want(p, v, kindObject, "an object with account, region and bucket") {
+			continue
+		}
+		// The entry is an endpoint plus "rule": split the rule off and decode the rest
+		// as an endpoint, so endpoint fields keep one decoder.
+		ep := &node{kind: kindObject}
+		for j, key := range v.keys {
+			if key == "rule" {
+				r := d.rule(joinPath(p, key), v.values[j])
+				out[i].Rule = &r
+				continue
+			}
+			ep.keys = append(ep.keys, key)
+			ep.values = append(ep.values, v.values[j])
+		}
+		out[i].Endpoint = d.endpointWith(p, ep, destinationFields)
+	}
+	return out
+}
+
 // The known fields of each object, in the order they are documented; the
 // unknown-field fix lists them.
 var (
-	requestFields  = []string{"pairId", "source", "destination", "rule", "allowSameRegion"}
-	endpointFields = []string{"account", "region", "bucket", "kmsKeyAlias", "kmsKeyArn"}
+	requestFields     = []string{"pairId", "source", "destination", "destinations", "rule", "allowSameRegion", "twoWay", "replicationRole"}
+	endpointFields    = []string{"account", "region", "bucket", "kmsKeyAlias", "kmsKeyArn"}
+	destinationFields = append(endpointFields[:len(endpointFields):len(endpointFields)], "rule")
 	ruleFields     = []string{
 		"id", "priority", "prefix", "tags", "storageClass", "deleteMarkerReplication",
 		"replicationTimeControl", "metrics", "ownerOverride", "bucketKeyEnabled", "replicaModifications",
@@ -124,11 +160,17 @@ func (d decoder) object(path, what string, n *node, known []string, set func(nam
 }
 
 func (d decoder) endpoint(path string, n *node) Endpoint {
+	return d.endpointWith(path, n, endpointFields)
+}
+
+// endpointWith decodes an endpoint whose object may also hold the fields known lists
+// beyond the endpoint's (a destinations entry's rule, decoded by the caller).
+func (d decoder) endpointWith(path string, n *node, known []string) Endpoint {
 	var e Endpoint
 	if !d.want(path, n, kindObject, "an object with account, region and bucket") {
 		return e
 	}
-	d.object(path, path, n, endpointFields, func(name, p string, v *node) {
+	d.object(path, path, n, known, func(name, p string, v *node) {
 		switch name {
 		case "account":
 			e.Account = d.str(p, v)

@@ -24,6 +24,10 @@ func (r *Request) ApplyDefaults() { Options{}.ApplyDefaults(r) }
 // ApplyDefaults is Request.ApplyDefaults under these options: the default aliases are
 // built under the deployment's alias prefix, the only one its provisioners may use.
 func (o Options) ApplyDefaults(r *Request) {
+	if len(r.Destinations) > 0 {
+		o.applyFanOutDefaults(r)
+		return
+	}
 	if r.Source.KMSKeyAlias == "" && r.Source.KMSKeyARN == "" {
 		r.Source.KMSKeyAlias = names.SourceAlias(o.aliasPrefix(), r.PairID)
 	}
@@ -37,19 +41,52 @@ func (o Options) ApplyDefaults(r *Request) {
 		p := DefaultPriority(r.PairID)
 		r.Rule.Priority = &p
 	}
-	if r.Rule.StorageClass == "" {
-		r.Rule.StorageClass = DefaultStorageClass
+	r.Rule.applyOptionDefaults()
+}
+
+// applyOptionDefaults fills the rule's options that do not depend on the pair ID.
+func (r *Rule) applyOptionDefaults() {
+	if r.StorageClass == "" {
+		r.StorageClass = DefaultStorageClass
 	}
-	if r.Rule.Metrics == nil {
+	if r.Metrics == nil {
 		t := true
-		r.Rule.Metrics = &t
+		r.Metrics = &t
 	}
-	if r.Rule.BucketKeyEnabled == nil {
+	if r.BucketKeyEnabled == nil {
 		t := true
-		r.Rule.BucketKeyEnabled = &t
+		r.BucketKeyEnabled = &t
 	}
-	if len(r.Rule.Tags) == 0 {
-		r.Rule.Tags = nil
+	if len(r.Tags) == 0 {
+		r.Tags = nil
+	}
+}
+
+// applyFanOutDefaults defaults a request with destinations: the source alias as for a
+// pair; each destination's alias and rule under its leg's ID (names.LegID), so every
+// leg gets its own key, rule ID and priority; the shared rule's options but not its ID
+// or priority, which must differ per leg.
+func (o Options) applyFanOutDefaults(r *Request) {
+	if r.Source.KMSKeyAlias == "" && r.Source.KMSKeyARN == "" {
+		r.Source.KMSKeyAlias = names.SourceAlias(o.aliasPrefix(), r.PairID)
+	}
+	r.Rule.applyOptionDefaults()
+	for i := range r.Destinations {
+		d := &r.Destinations[i]
+		leg := names.LegID(r.PairID, i+1)
+		if d.KMSKeyAlias == "" && d.KMSKeyARN == "" {
+			d.KMSKeyAlias = names.DestinationAlias(o.aliasPrefix(), leg)
+		}
+		if d.Rule != nil {
+			d.Rule.applyOptionDefaults()
+			if d.Rule.ID == "" {
+				d.Rule.ID = names.RuleID(leg)
+			}
+			if d.Rule.Priority == nil {
+				p := DefaultPriority(leg)
+				d.Rule.Priority = &p
+			}
+		}
 	}
 }
 

@@ -25,7 +25,7 @@ func ExampleParse() {
 	fmt.Println(r.CanaryKeyPrefix())
 	fmt.Println(r.ExecutionName())
 	// Output:
-	// /s3crr/s3crr-repl-payments-archive
+	// /s3crr/s3crr-repl-payments-src-38d30e55
 	// alias/s3crr/payments-archive/source alias/s3crr/payments-archive/destination
 	// s3crr-payments-archive 31130 STANDARD true true
 	// invoices/.s3crr-canary/

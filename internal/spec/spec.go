@@ -29,6 +29,26 @@ type Request struct {
 	// AllowSameRegion is the explicit opt-in to same-region replication (SRR);
 	// without it a same-region pair is almost always a typo.
 	AllowSameRegion bool `json:"allowSameRegion,omitempty"`
+	// Destinations replaces Destination for a fan-out request: one source bucket
+	// replicated to each of these, every one a pair of its own (a leg, see Legs).
+	Destinations []Destination `json:"destinations,omitempty"`
+	// TwoWay provisions the back direction too (destination to source), both rules with
+	// replica modification sync; single destination only.
+	TwoWay bool `json:"twoWay,omitempty"`
+	// ReplicationRole names the source bucket's replication role when it is not
+	// names.SourceReplicationRoleName: the validate stage sets it on a leg whose source
+	// bucket already replicates through an s3crr role named per pair (made before roles
+	// were per source bucket), so the leg adopts that role instead of switching the
+	// bucket's configuration to another one. Users leave it out.
+	ReplicationRole string `json:"replicationRole,omitempty"`
+}
+
+// Destination is one entry of a fan-out request's destinations: an endpoint and,
+// optionally, the rule of that leg, which then replaces the request's rule whole (so
+// each leg's rule reads on its own, without a per-field merge to work out).
+type Destination struct {
+	Endpoint
+	Rule *Rule `json:"rule,omitempty"`
 }
 
 // Endpoint is one side of the pair: a bucket and its SSE-KMS key in one account
@@ -168,9 +188,14 @@ func coveredBy(path string, decoded problems) bool {
 	return false
 }
 
-// ReplicationRoleName is the name of the IAM role S3 assumes to replicate this pair.
+// ReplicationRoleName is the name of the IAM role S3 assumes to replicate this pair:
+// the role of its source bucket, shared by every pair from that bucket because S3
+// names one role per bucket.
 func (r Request) ReplicationRoleName() string {
-	return names.ReplicationRoleName(r.PairID)
+	if r.ReplicationRole != "" {
+		return r.ReplicationRole
+	}
+	return names.SourceReplicationRoleName(r.Source.Account, r.Source.Bucket)
 }
 
 // ReplicationRolePath is the IAM path of the replication role.
@@ -181,7 +206,7 @@ func (r Request) ReplicationRolePath() string {
 // ReplicationRoleARN is the replication role's ARN; the role lives in the
 // source account.
 func (r Request) ReplicationRoleARN() string {
-	return names.ReplicationRoleARN(r.Source.Account, r.PairID)
+	return names.RoleARN(r.Source.Account, r.ReplicationRoleName())
 }
 
 // RuleID is the replication rule's ID, defaulted if the request left it empty.
@@ -263,22 +288,39 @@ func (r Request) ExecutionName() string {
 // clone returns a deep copy so that defaulting it leaves r untouched.
 func (r Request) clone() Request {
 	c := r
-	if r.Rule.Priority != nil {
-		p := *r.Rule.Priority
-		c.Rule.Priority = &p
+	c.Rule = r.Rule.clone()
+	if r.Destinations != nil {
+		c.Destinations = make([]Destination, len(r.Destinations))
+		for i, d := range r.Destinations {
+			c.Destinations[i] = d
+			if d.Rule != nil {
+				x := d.Rule.clone()
+				c.Destinations[i].Rule = &x
+			}
+		}
 	}
-	if r.Rule.Metrics != nil {
-		m := *r.Rule.Metrics
-		c.Rule.Metrics = &m
+	return c
+}
+
+// clone returns a deep copy of the rule.
+func (r Rule) clone() Rule {
+	c := r
+	if r.Priority != nil {
+		p := *r.Priority
+		c.Priority = &p
 	}
-	if r.Rule.BucketKeyEnabled != nil {
-		b := *r.Rule.BucketKeyEnabled
-		c.Rule.BucketKeyEnabled = &b
+	if r.Metrics != nil {
+		m := *r.Metrics
+		c.Metrics = &m
 	}
-	if r.Rule.Tags != nil {
-		c.Rule.Tags = make(map[string]string, len(r.Rule.Tags))
-		for k, v := range r.Rule.Tags {
-			c.Rule.Tags[k] = v
+	if r.BucketKeyEnabled != nil {
+		b := *r.BucketKeyEnabled
+		c.BucketKeyEnabled = &b
+	}
+	if r.Tags != nil {
+		c.Tags = make(map[string]string, len(r.Tags))
+		for k, v := range r.Tags {
+			c.Tags[k] = v
 		}
 	}
 	return c

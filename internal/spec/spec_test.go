@@ -128,9 +128,9 @@ func TestDerivedNames(t *testing.T) {
 	tests := []struct {
 		name, got, want string
 	}{
-		{"role name", r.ReplicationRoleName(), "s3crr-repl-payments-archive"},
+		{"role name", r.ReplicationRoleName(), "s3crr-repl-payments-src-38d30e55"},
 		{"role path", r.ReplicationRolePath(), "/s3crr/"},
-		{"role ARN", r.ReplicationRoleARN(), "arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-archive"},
+		{"role ARN", r.ReplicationRoleARN(), "arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-src-38d30e55"},
 		{"rule ID", r.RuleID(), "s3crr-payments-archive"},
 		{"source bucket ARN", r.SourceBucketARN(), "arn:aws:s3:::payments-src"},
 		{"destination bucket ARN", r.DestinationBucketARN(), "arn:aws:s3:::payments-dst"},

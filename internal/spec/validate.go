@@ -107,14 +107,23 @@ func (r Request) Validate() error { return Options{}.Validate(r) }
 // Validate is Request.Validate under these options: kmsKeyAlias must start with the
 // deployment's alias prefix, the only aliases its provisioner roles may manage.
 func (o Options) Validate(r Request) error {
+	if r.isMulti() {
+		return o.validateMulti(r).err()
+	}
+	return o.validateOne(r).err()
+}
+
+// validateOne checks a single-destination request (a plain request, or one leg).
+func (o Options) validateOne(r Request) problems {
 	var ps problems
 	prefix := o.aliasPrefix()
+	r.checkReplicationRole(&ps)
 	r.checkPairID(&ps)
 	r.checkEndpoint(&ps, "source", r.Source, names.SourceAlias(prefix, r.PairID), prefix)
 	r.checkEndpoint(&ps, "destination", r.Destination, names.DestinationAlias(prefix, r.PairID), prefix)
 	r.checkPair(&ps)
 	r.checkRule(&ps)
-	return ps.err()
+	return ps
 }
 
 func (r Request) checkPairID(ps *problems) {
