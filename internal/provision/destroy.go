@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -288,15 +289,78 @@ func (st *stage) destroyRole(ctx context.Context) error {
 		}
 		return false, nil
 	}
-	if err := st.destroyPairRole(ctx, m, st.req.ReplicationRoleName(), "delete replication role", inUse); err != nil {
+	shared, err := st.destroyRoleShare(ctx, m)
+	if err != nil {
 		return err
 	}
-	return st.destroyPairRole(ctx, m, names.BatchRoleName(st.req.PairID), "delete Batch Replication role", nil)
+	if !shared {
+		if err := st.destroyPairRole(ctx, m, st.req.ReplicationRoleName(), "delete replication role", st.replicationRoleIsOurs, inUse); err != nil {
+			return err
+		}
+	}
+	return st.destroyPairRole(ctx, m, names.BatchRoleName(st.req.PairID), "delete Batch Replication role",
+		func(tags []iamtypes.Tag) bool { return roleIsOurs(tags, st.req.PairID) }, nil)
+}
+
+// destroyRoleShare removes the pair's statements from the source bucket's replication
+// role, which the other pairs from the bucket share: their statements and the role stay.
+// shared is false when no other pair's statements remain, and the role itself may go.
+func (st *stage) destroyRoleShare(ctx context.Context, m *member) (shared bool, err error) {
+	name := st.req.ReplicationRoleName()
+	out, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	if awsclient.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, m.classify("iam:GetRole "+name, err)
+	}
+	roleARN := aws.ToString(out.Role.Arn)
+	if !st.replicationRoleIsOurs(out.Role.Tags) {
+		return false, nil // destroyPairRole warns and keeps it
+	}
+	pol, err := m.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(names.ReplicationPolicyName)})
+	if awsclient.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, m.classify("iam:GetRolePolicy "+name, err)
+	}
+	current, err := decodePolicyDocument(aws.ToString(pol.PolicyDocument))
+	if err != nil {
+		return false, fmt.Errorf("parse policy %s of %s: %w", names.ReplicationPolicyName, roleARN, err)
+	}
+	rest, sids := policy.RemovePair(current, st.req.PairID)
+	if len(ourStatements(rest).Statement) == 0 {
+		return false, nil
+	}
+	if len(sids) > 0 {
+		err := st.change(m, roleARN, "remove role policy statements", fmt.Sprintf("%s (the other pairs from bucket %s keep the role)", strings.Join(sids, ", "), st.req.Source.Bucket), func() error {
+			_, err := m.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(names.ReplicationPolicyName), PolicyDocument: aws.String(string(rest.JSON()))})
+			return m.classify("iam:PutRolePolicy "+name, err)
+		})
+		if err != nil {
+			return true, err
+		}
+	}
+	trust, err := decodePolicyDocument(aws.ToString(out.Role.AssumeRolePolicyDocument))
+	if err != nil {
+		return true, fmt.Errorf("parse the trust policy of %s: %w", roleARN, err)
+	}
+	if restTrust, tsids := policy.RemovePair(trust, st.req.PairID); len(tsids) > 0 && len(restTrust.Statement) > 0 {
+		err := st.change(m, roleARN, "remove trust policy statement", strings.Join(tsids, ", "), func() error {
+			_, err := m.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(string(restTrust.JSON()))})
+			return m.classify("iam:UpdateAssumeRolePolicy "+name, err)
+		})
+		if err != nil {
+			return true, err
+		}
+	}
+	return true, nil
 }
 
 // destroyPairRole deletes one of the pair's roles with its inline policies, when it exists
 // and its tags say s3crr created it for this pair; keep (if not nil) may still keep it.
-func (st *stage) destroyPairRole(ctx context.Context, m *member, name, what string, keep func(roleARN string) (bool, error)) error {
+func (st *stage) destroyPairRole(ctx context.Context, m *member, name, what string, ours func([]iamtypes.Tag) bool, keep func(roleARN string) (bool, error)) error {
 	out, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	if awsclient.IsNotFound(err) {
 		return nil
@@ -305,7 +369,7 @@ func (st *stage) destroyPairRole(ctx context.Context, m *member, name, what stri
 		return m.classify("iam:GetRole "+name, err)
 	}
 	roleARN := aws.ToString(out.Role.Arn)
-	if !roleIsOurs(out.Role.Tags, st.req.PairID) {
+	if !ours(out.Role.Tags) {
 		st.warn("role %s was not created by s3crr for pair %s: kept", roleARN, st.req.PairID)
 		return nil
 	}

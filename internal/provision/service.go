@@ -126,6 +126,10 @@ type Result struct {
 	// Request is the defaulted request, returned by the validate stage so later stages and
 	// the execution output show exactly what was provisioned.
 	Request *spec.Request `json:"request,omitempty"`
+	// Legs are the single-destination pairs the request provisions (spec.Options.Legs),
+	// returned by the validate stage: the state machine runs the other stages once per
+	// leg, in order. A plain request is its own only leg.
+	Legs []spec.Request `json:"legs,omitempty"`
 }
 
 // Config is what a deployment fixes for every pair.
@@ -261,9 +265,33 @@ func (s *Service) Apply(ctx context.Context, request []byte) ([]Result, error) {
 }
 
 func (s *Service) runAll(ctx context.Context, request []byte, plan bool) ([]Result, error) {
+	res, err := s.Run(ctx, Event{Stage: names.StageValidate, Request: request, Plan: plan})
+	out := []Result{res}
+	if err != nil {
+		return out, err
+	}
+	// The other stages run once per leg, in order, as the state machine's Map does with
+	// MaxConcurrency 1: the legs from one source bucket write the same role policy and
+	// replication configuration.
+	for _, leg := range res.Legs {
+		b, err := json.Marshal(leg)
+		if err != nil {
+			return out, fmt.Errorf("encode leg %s: %w", leg.PairID, err)
+		}
+		legOut, err := s.runLeg(ctx, b, plan)
+		out = append(out, legOut...)
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// runLeg runs every stage after validate for one leg.
+func (s *Service) runLeg(ctx context.Context, request []byte, plan bool) ([]Result, error) {
 	var out []Result
 	var batch *BatchInput // the job batchStart created, for the stages after it
-	for _, stg := range Stages {
+	for _, stg := range Stages[1:] {
 		for _, side := range stg.Sides {
 			if batch == nil && (stg.Name == names.StageBatchStatus || stg.Name == names.StageBatchReport) {
 				continue // no job was created (skipped, or planned)

@@ -61,6 +61,25 @@ func (st *stage) session(ctx context.Context, side string) (*member, error) {
 	return m, nil
 }
 
+// sessionFor connects to an endpoint that is not one of the pair's two sides as such:
+// the validate stage reads the source bucket of each leg, which for a two-way pair's
+// back direction is the pair's destination. Sessions are cached by account and region.
+func (st *stage) sessionFor(ctx context.Context, ep spec.Endpoint) (*member, error) {
+	key := ep.Account + "/" + ep.Region
+	if m, ok := st.sessions[key]; ok {
+		return m, nil
+	}
+	m, err := st.svc.connect.Connect(ctx, ep.Account, ep.Region, st.req.PairID)
+	if err != nil {
+		return nil, fmt.Errorf("connect to account %s: %w", ep.Account, err)
+	}
+	if st.sessions == nil {
+		st.sessions = map[string]*member{}
+	}
+	st.sessions[key] = m
+	return m, nil
+}
+
 // change records a change and, unless planning, applies it. A change is recorded only
 // once it succeeded, so a failed stage reports what it really did.
 func (st *stage) change(m *member, resource, action, detail string, apply func() error) error {

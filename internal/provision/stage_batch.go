@@ -110,7 +110,8 @@ func (st *stage) batchRole(ctx context.Context) error {
 	out, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	if awsclient.IsNotFound(err) {
 		existed, err := st.createRole(ctx, m, pairRole{name: name, arn: roleARN, path: names.RolePath, trust: trust,
-			trustedBy: policy.BatchOperationsService, description: "S3 Batch Replication role of s3crr pair " + st.req.PairID})
+			trustedBy: policy.BatchOperationsService, description: "S3 Batch Replication role of s3crr pair " + st.req.PairID,
+			tagKey: names.PairIDTagKey, tagValue: st.req.PairID})
 		if err != nil {
 			return err
 		}

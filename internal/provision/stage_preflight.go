@@ -19,17 +19,80 @@ import (
 
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/names"
+	"github.com/s3crr/s3crr/internal/spec"
 )
 
 // validate is the first stage: the request parsed (Run already did), defaults applied.
-func (st *stage) validate(context.Context) error {
+func (st *stage) validate(ctx context.Context) error {
 	r := st.req
 	st.res.Request = &r
 	st.res.Outputs["executionName"] = r.ExecutionName()
 	st.res.Outputs["requestHash"] = r.Hash()
-	st.res.Outputs["replicationRoleArn"] = r.ReplicationRoleARN()
-	st.res.Outputs["ruleId"] = r.RuleID()
+	legs := st.svc.cfg.specOptions().Legs(r)
+	if err := st.adoptLegacyRoles(ctx, legs); err != nil {
+		return err
+	}
+	st.res.Legs = legs
+	st.res.Outputs["replicationRoleArn"] = legs[0].ReplicationRoleARN()
+	st.res.Outputs["ruleId"] = legs[0].RuleID()
+	if len(legs) > 1 {
+		ids := make([]string, len(legs))
+		for i, l := range legs {
+			ids[i] = l.PairID
+		}
+		st.res.Outputs["legs"] = strings.Join(ids, ",")
+	}
 	return nil
+}
+
+// adoptLegacyRoles keeps, for each leg, the replication role its source bucket already
+// replicates through when that is a role s3crr made per pair (s3crr-repl-<pairId>, before
+// roles were per source bucket): switching the configuration to the bucket's new role
+// would need the destination grants moved first, and objects written in between would
+// fail to replicate. The adopted role then takes every leg's statements like a new one
+// (the role stage checks its tags). Anything else in the configuration (no
+// configuration, a role that is not s3crr's) is preflight's and the replication stage's
+// business, as before.
+func (st *stage) adoptLegacyRoles(ctx context.Context, legs []spec.Request) error {
+	adopted := map[string]string{} // account/bucket -> role name ("" when none)
+	for i := range legs {
+		leg := &legs[i]
+		if leg.ReplicationRole != "" {
+			continue
+		}
+		k := leg.Source.Account + "/" + leg.Source.Bucket
+		name, done := adopted[k]
+		if !done {
+			m, err := st.sessionFor(ctx, leg.Source)
+			if err != nil {
+				return err
+			}
+			cfg, err := getReplication(ctx, m, leg.Source.Bucket)
+			if err := ignoreNoBucket(err); err != nil {
+				return err
+			}
+			if cfg != nil {
+				name = legacyRoleName(aws.ToString(cfg.Role), leg.Source.Account, leg.ReplicationRoleName())
+			}
+			adopted[k] = name
+		}
+		leg.ReplicationRole = name
+	}
+	return nil
+}
+
+// legacyRoleName is the name of roleARN when it is an s3crr replication role of the
+// account other than want, or "".
+func legacyRoleName(roleARN, account, want string) string {
+	prefix := names.RoleARN(account, names.ReplicationRoleNamePrefix)
+	if !strings.HasPrefix(roleARN, prefix) {
+		return ""
+	}
+	name := strings.TrimPrefix(roleARN, names.RoleARN(account, ""))
+	if name == want || strings.Contains(name, "/") {
+		return ""
+	}
+	return name
 }
 
 // preflight checks, read-only, everything that would make provisioning fail halfway or
@@ -127,8 +190,8 @@ func (st *stage) preflight(ctx context.Context) error {
 	case err != nil:
 		return srcM.classify("iam:GetRole "+st.req.ReplicationRoleName(), err)
 	default:
-		if !roleIsOurs(out.Role.Tags, st.req.PairID) {
-			return &Conflict{Message: fmt.Sprintf("role %s already exists in account %s and was not created by s3crr for pair %s (fix: delete or rename it, or choose another pairId)", aws.ToString(out.Role.Arn), st.req.Source.Account, st.req.PairID)}
+		if !st.replicationRoleIsOurs(out.Role.Tags) {
+			return &Conflict{Message: fmt.Sprintf("role %s already exists in account %s and was not created by s3crr for the pairs from bucket %s (fix: delete or rename it, or use another source bucket)", aws.ToString(out.Role.Arn), st.req.Source.Account, st.req.Source.Bucket)}
 		}
 	}
 	return nil

@@ -34,7 +34,8 @@ func (st *stage) role(ctx context.Context) error {
 	out, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	if awsclient.IsNotFound(err) {
 		existed, cerr := st.createRole(ctx, m, pairRole{name: name, arn: roleARN, path: st.req.ReplicationRolePath(), trust: trust,
-			trustedBy: "s3.amazonaws.com", description: "S3 replication role of s3crr pair " + st.req.PairID})
+			trustedBy: "s3.amazonaws.com", description: "S3 replication role of s3crr for the pairs from bucket " + st.req.Source.Bucket,
+			tagKey: names.SourceBucketTagKey, tagValue: st.req.Source.Bucket})
 		if cerr != nil {
 			return cerr
 		}
@@ -50,16 +51,24 @@ func (st *stage) role(ctx context.Context) error {
 		return m.classify("iam:GetRole "+name, err)
 	}
 
-	if !roleIsOurs(out.Role.Tags, st.req.PairID) {
-		return &Conflict{Message: fmt.Sprintf("role %s exists and was not created by s3crr for pair %s (fix: delete or rename it, or choose another pairId)", aws.ToString(out.Role.Arn), st.req.PairID)}
+	if !st.replicationRoleIsOurs(out.Role.Tags) {
+		return &Conflict{Message: fmt.Sprintf("role %s exists and was not created by s3crr for the pairs from bucket %s (fix: delete or rename it, or use another source bucket)", aws.ToString(out.Role.Arn), st.req.Source.Bucket)}
 	}
 	current, err := decodePolicyDocument(aws.ToString(out.Role.AssumeRolePolicyDocument))
 	if err != nil {
 		return fmt.Errorf("parse the trust policy of %s: %w", roleARN, err)
 	}
-	if !policy.Equivalent(current, trust) {
+	// The role serves every pair from the bucket: each pair's trust statement is merged in
+	// by its Sid, and statements that are not s3crr's are dropped, since the role exists
+	// only for S3 to assume (a foreign trust would widen who may replicate).
+	merged := ourStatements(current)
+	merged, _ = policy.Merge(merged, trust.Statement)
+	if !policy.Equivalent(current, merged) {
+		if n := policyChars(merged); n > maxTrustPolicyChars {
+			return &PreflightFailed{Message: fmt.Sprintf("the trust policy of %s would be %d characters with pair %s, over IAM's %d (docs/aws-facts.md#F-IAM-ROLE-POLICY-SIZE) (fix: destroy a pair from bucket %s, or replicate from another source bucket)", roleARN, n, st.req.PairID, maxTrustPolicyChars, st.req.Source.Bucket)}
+		}
 		err := st.change(m, roleARN, "update trust policy", "trusted by s3.amazonaws.com only", func() error {
-			_, err := m.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(string(trust.JSON()))})
+			_, err := m.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(string(merged.JSON()))})
 			return m.classify("iam:UpdateAssumeRolePolicy "+name, err)
 		})
 		if err != nil {
@@ -76,6 +85,9 @@ type pairRole struct {
 	trust           policy.Document
 	// trustedBy is the service the trust policy names, for the change report.
 	trustedBy, description string
+	// tagKey and tagValue mark whose the role is besides ManagedByTagKey: the pair for
+	// a pair's own role, the source bucket for the replication role its pairs share.
+	tagKey, tagValue string
 }
 
 // createRole creates one of the pair's roles, with the permissions boundary and the tags
@@ -93,7 +105,7 @@ func (st *stage) createRole(ctx context.Context, m *member, r pairRole) (existed
 			Description:              aws.String(r.description),
 			Tags: []iamtypes.Tag{
 				{Key: aws.String(names.ManagedByTagKey), Value: aws.String(names.ManagedByTagValue)},
-				{Key: aws.String(names.PairIDTagKey), Value: aws.String(st.req.PairID)},
+				{Key: aws.String(r.tagKey), Value: aws.String(r.tagValue)},
 			},
 		})
 		if awsclient.ErrorCode(err) == "EntityAlreadyExists" {
@@ -115,6 +127,11 @@ func (st *stage) ensureRolePolicy(ctx context.Context, m *member, name, roleARN 
 		missing: func() ([]string, error) { return rolePolicyMissing(ctx, m, name, want) }})
 }
 
+// ensureRolePolicyOnce puts the pair's statements into the role's inline policy, which holds
+// every pair's from the source bucket: the pair's own statements (by the pair part of
+// their Sids) are replaced by what it needs now, the other pairs' are kept, and anything
+// not s3crr's is dropped (the role is s3crr's; a foreign grant there would replicate
+// with more than the pairs need).
 func (st *stage) ensureRolePolicyOnce(ctx context.Context, m *member, name, roleARN string, p policy.ReplicationParams, created bool) error {
 	want := policy.ReplicationRolePolicy(p)
 	if !created {
@@ -125,17 +142,70 @@ func (st *stage) ensureRolePolicyOnce(ctx context.Context, m *member, name, role
 			if err != nil {
 				return fmt.Errorf("parse policy %s of %s: %w", names.ReplicationPolicyName, roleARN, err)
 			}
-			if policy.Equivalent(current, want) {
+			others, _ := policy.RemovePair(ourStatements(current), st.req.PairID)
+			merged, _ := policy.Merge(others, want.Statement)
+			if policy.Equivalent(current, merged) {
 				return nil
 			}
+			want = merged
 		case !awsclient.IsNotFound(err):
 			return m.classify("iam:GetRolePolicy "+name, err)
 		}
+	}
+	if n := policyChars(want); n > maxRolePolicyChars {
+		return &PreflightFailed{Message: fmt.Sprintf("the inline policy of %s would be %d characters with pair %s, over IAM's %d for a role's inline policies (docs/aws-facts.md#F-IAM-ROLE-POLICY-SIZE): the pairs from one source bucket share its role (fix: destroy a pair from bucket %s, or replicate from another source bucket)", roleARN, n, st.req.PairID, maxRolePolicyChars, st.req.Source.Bucket)}
 	}
 	return st.change(m, roleARN, "put role policy", names.ReplicationPolicyName+": least-privilege replication permissions with KMS ViaService and encryption-context conditions", func() error {
 		_, err := m.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(names.ReplicationPolicyName), PolicyDocument: aws.String(string(want.JSON()))})
 		return m.classify("iam:PutRolePolicy "+name, err)
 	})
+}
+
+// IAM's documented limits on a role's policies (docs/aws-facts.md#F-IAM-ROLE-POLICY-SIZE),
+// counted as IAM does: characters without white space.
+const (
+	// maxRolePolicyChars is the aggregate size of a role's inline policies.
+	maxRolePolicyChars = 10240
+	// maxTrustPolicyChars is the default quota of a role trust policy's length.
+	maxTrustPolicyChars = 2048
+)
+
+// policyChars is a document's size as IAM counts it against its quotas: white space does
+// not count, and the document is sent without any.
+func policyChars(d policy.Document) int { return len(d.JSON()) }
+
+// ourStatements is the document with only s3crr's statements (by Sid).
+func ourStatements(d policy.Document) policy.Document {
+	out := d
+	out.Statement = nil
+	for _, s := range d.Statement {
+		if policy.IsOurs(s.Sid) {
+			out.Statement = append(out.Statement, s)
+		}
+	}
+	if out.Version == "" {
+		out.Version = policy.Version
+	}
+	return out
+}
+
+// replicationRoleIsOurs reports whether the source bucket's replication role is s3crr's
+// for this pair: tagged for the source bucket (how s3crr creates it), or a role s3crr
+// made earlier for one pair of the bucket (tagged with that pair), which every pair from
+// the bucket adopts (spec.Request.ReplicationRole) or which is this pair's own.
+func (st *stage) replicationRoleIsOurs(tags []iamtypes.Tag) bool {
+	managed, bucket, pair := false, false, ""
+	for _, t := range tags {
+		switch aws.ToString(t.Key) {
+		case names.ManagedByTagKey:
+			managed = aws.ToString(t.Value) == names.ManagedByTagValue
+		case names.SourceBucketTagKey:
+			bucket = aws.ToString(t.Value) == st.req.Source.Bucket
+		case names.PairIDTagKey:
+			pair = aws.ToString(t.Value)
+		}
+	}
+	return managed && (bucket || pair == st.req.PairID || (pair != "" && st.req.ReplicationRole != ""))
 }
 
 // roleIsOurs reports whether a role carries s3crr's tags for the pair.

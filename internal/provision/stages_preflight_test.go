@@ -195,13 +195,13 @@ func TestPreflightProblems(t *testing.T) {
 			wantText: []string{"arn:aws:iam::111111111111:role/s3crr/s3crr-repl-payments-src-38d30e55", "not created by s3crr", "fix:"},
 		},
 		{
-			name: "s3crr role of another pair",
+			name: "s3crr role of another bucket's pair",
 			give: func(env *fakeEnv) []func(*spec.Request) {
 				env.iams[fakeSrcAccount].addRole("s3crr-repl-payments-src-38d30e55", "/s3crr/", "{}", map[string]string{names.ManagedByTagKey: names.ManagedByTagValue, names.PairIDTagKey: "other-pair"})
 				return nil
 			},
 			wantType: "Conflict",
-			wantText: []string{"s3crr-repl-payments-src-38d30e55", "for pair payments-archive"},
+			wantText: []string{"s3crr-repl-payments-src-38d30e55", "for the pairs from bucket payments-src"},
 		},
 		{
 			name: "existing rule with the pair's priority",

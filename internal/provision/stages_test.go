@@ -271,7 +271,7 @@ func TestApplyWritesWhatThePairNeeds(t *testing.T) {
 		aws.ToString(role.role.PermissionsBoundary.PermissionsBoundaryArn) != "arn:aws:iam::111111111111:policy/s3crr/s3crr-replication-boundary" {
 		t.Errorf("role path %s boundary %+v", aws.ToString(role.role.Path), role.role.PermissionsBoundary)
 	}
-	if !roleIsOurs(role.role.Tags, req.PairID) {
+	if !(&stage{req: req}).replicationRoleIsOurs(role.role.Tags) {
 		t.Errorf("role tags %v", role.role.Tags)
 	}
 	trust, err := policy.ParseIAMDocument(aws.ToString(role.role.AssumeRolePolicyDocument))

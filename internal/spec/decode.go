@@ -123,7 +123,7 @@ var (
 	requestFields     = []string{"pairId", "source", "destination", "destinations", "rule", "allowSameRegion", "twoWay", "replicationRole"}
 	endpointFields    = []string{"account", "region", "bucket", "kmsKeyAlias", "kmsKeyArn"}
 	destinationFields = append(endpointFields[:len(endpointFields):len(endpointFields)], "rule")
-	ruleFields     = []string{
+	ruleFields        = []string{
 		"id", "priority", "prefix", "tags", "storageClass", "deleteMarkerReplication",
 		"replicationTimeControl", "metrics", "ownerOverride", "bucketKeyEnabled", "replicaModifications",
 		"replicateExisting",
