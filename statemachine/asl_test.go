@@ -385,14 +385,32 @@ func TestProvisionLambdaTasksFollowTheContract(t *testing.T) {
 	}
 }
 
+// legFlow is the provision machine's per-leg flow: the item processor of its Legs Map,
+// where every stage after Validate runs once per leg.
+func legFlow(t *testing.T, m machine) machine {
+	t.Helper()
+	legs, ok := m.States["Legs"]
+	if !ok || legs.Type != "Map" || legs.ItemProcessor == nil {
+		t.Fatal("the provision machine has no Legs Map")
+	}
+	return *legs.ItemProcessor
+}
+
 func TestEveryCatchAlertsThenFailsNamingTheStage(t *testing.T) {
 	m, _ := loadMachine(t, Provision)
-	top := m.States
 	isPublish := func(s state) bool { return s.Type == "Task" && s.Resource == "arn:aws:states:::sns:publish" }
+	// A flow is the top level or a Map's item processor: each has its own failure path.
+	// A Parallel's branches are not: the Parallel's Catch must see their errors.
+	flowOf := map[string]map[string]state{"": m.States, "Legs": legFlow(t, m).States}
+	var top map[string]state
 	for _, sc := range scopes(m, "") {
+		flow, isFlow := flowOf[sc.owner]
+		if isFlow {
+			top = flow
+		}
 		for _, n := range sortedStateNames(sc.m) {
 			s := sc.m.States[n]
-			if sc.owner != "" && len(s.Catch) > 0 {
+			if !isFlow && len(s.Catch) > 0 {
 				t.Errorf("%s inside %s catches its own errors; the Parallel's Catch must see them", n, sc.owner)
 			}
 			if isPublish(s) {
@@ -429,7 +447,7 @@ func TestEveryCatchAlertsThenFailsNamingTheStage(t *testing.T) {
 				}
 			}
 			if s.Type == "Task" || s.Type == "Parallel" {
-				if sc.owner == "" && len(s.Catch) == 0 {
+				if isFlow && len(s.Catch) == 0 {
 					t.Errorf("%s has no Catch: its failure would end the execution without an alert", n)
 				}
 			}
@@ -445,16 +463,35 @@ func TestFailStateNamesStageAndReason(t *testing.T) {
 	if err := json.Unmarshal(b, &raw); err != nil {
 		t.Fatal(err)
 	}
-	fail := raw.States["ProvisioningFailed"]
-	if fail["ErrorPath"] != "$.failure.failError" || fail["CausePath"] != "$.failure.failCause" {
-		t.Fatalf("ProvisioningFailed = %v, want ErrorPath/CausePath from the failure description", fail)
+	var legs struct {
+		ItemProcessor struct {
+			States map[string]map[string]any `json:"States"`
+		} `json:"ItemProcessor"`
 	}
-	params, _ := raw.States["DescribeFailure"]["Parameters"].(map[string]any)
-	if got := params["failError.$"]; got != "States.Format('{}: {}', $.failedStage, $.error.Error)" {
-		t.Errorf("failError = %v, want the stage and the error name", got)
+	legsRaw, _ := json.Marshal(raw.States["Legs"])
+	if err := json.Unmarshal(legsRaw, &legs); err != nil {
+		t.Fatal(err)
 	}
-	if got, _ := params["failCause.$"].(string); !strings.Contains(got, "$.failedStage") || !strings.Contains(got, "$.error.Cause") {
-		t.Errorf("failCause = %v, want the stage and the cause", got)
+	// The validate failure ends at the top level, a leg's in the Map (which fails the
+	// execution with the same Error and Cause).
+	for _, f := range []struct {
+		states           map[string]map[string]any
+		fail, describe string
+	}{
+		{raw.States, "ValidationFailed", "DescribeValidateFailure"},
+		{legs.ItemProcessor.States, "ProvisioningFailed", "DescribeFailure"},
+	} {
+		fail := f.states[f.fail]
+		if fail["ErrorPath"] != "$.failure.failError" || fail["CausePath"] != "$.failure.failCause" {
+			t.Fatalf("%s = %v, want ErrorPath/CausePath from the failure description", f.fail, fail)
+		}
+		params, _ := f.states[f.describe]["Parameters"].(map[string]any)
+		if got := params["failError.$"]; got != "States.Format('{}: {}', $.failedStage, $.error.Error)" {
+			t.Errorf("%s: failError = %v, want the stage and the error name", f.describe, got)
+		}
+		if got, _ := params["failCause.$"].(string); !strings.Contains(got, "$.failedStage") || !strings.Contains(got, "$.error.Cause") {
+			t.Errorf("%s: failCause = %v, want the stage and the cause", f.describe, got)
+		}
 	}
 }
 
@@ -476,7 +513,8 @@ func jsonKeys(t *testing.T, raw json.RawMessage) []string {
 // The Go shapes consumers decode must match what the ASL builds, or the CLI
 // and the tests would read zero values from a real execution.
 func TestGoShapesMatchTheDefinition(t *testing.T) {
-	m, _ := loadMachine(t, Provision)
+	top, _ := loadMachine(t, Provision)
+	m := legFlow(t, top)
 	tests := []struct {
 		state string
 		give  json.RawMessage
@@ -493,7 +531,7 @@ func TestGoShapesMatchTheDefinition(t *testing.T) {
 			t.Errorf("%s builds %v, the Go type expects %v", tt.state, got, tt.want)
 		}
 	}
-	// Every results.<name> a top-level state writes is a field of Stages.
+	// Every results.<name> a state of the leg flow writes is a field of Stages.
 	var stages Stages
 	tagged, _ := json.Marshal(stages)
 	var fields map[string]json.RawMessage

@@ -75,16 +75,22 @@ func TestLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 			var def struct {
-				States map[string]struct {
-					Parameters struct {
-						TableName string `json:"TableName"`
-					} `json:"Parameters"`
+				States struct {
+					Legs struct {
+						ItemProcessor struct {
+							States map[string]struct {
+								Parameters struct {
+									TableName string `json:"TableName"`
+								} `json:"Parameters"`
+							} `json:"States"`
+						} `json:"ItemProcessor"`
+					} `json:"Legs"`
 				} `json:"States"`
 			}
 			if err := json.Unmarshal(b, &def); err != nil {
 				t.Fatal(err)
 			}
-			if got := def.States["RegisterPair"].Parameters.TableName; got != tt.wantTable {
+			if got := def.States.Legs.ItemProcessor.States["RegisterPair"].Parameters.TableName; got != tt.wantTable {
 				t.Errorf("TableName = %q, want %q", got, tt.wantTable)
 			}
 		})

@@ -65,7 +65,7 @@ func (st *stage) role(ctx context.Context) error {
 	merged, _ = policy.Merge(merged, trust.Statement)
 	if !policy.Equivalent(current, merged) {
 		if n := policyChars(merged); n > maxTrustPolicyChars {
-			return &PreflightFailed{Message: fmt.Sprintf("the trust policy of %s would be %d characters with pair %s, over IAM's %d (docs/aws-facts.md#F-IAM-ROLE-POLICY-SIZE) (fix: destroy a pair from bucket %s, or replicate from another source bucket)", roleARN, n, st.req.PairID, maxTrustPolicyChars, st.req.Source.Bucket)}
+			return &PreflightFailed{Message: fmt.Sprintf("the trust policy of %s would be %d characters with pair %s, over IAM's %d (docs/aws-facts.md#F-IAM-QUOTAS) (fix: destroy a pair from bucket %s, or replicate from another source bucket)", roleARN, n, st.req.PairID, maxTrustPolicyChars, st.req.Source.Bucket)}
 		}
 		err := st.change(m, roleARN, "update trust policy", "trusted by s3.amazonaws.com only", func() error {
 			_, err := m.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(string(merged.JSON()))})
@@ -153,7 +153,7 @@ func (st *stage) ensureRolePolicyOnce(ctx context.Context, m *member, name, role
 		}
 	}
 	if n := policyChars(want); n > maxRolePolicyChars {
-		return &PreflightFailed{Message: fmt.Sprintf("the inline policy of %s would be %d characters with pair %s, over IAM's %d for a role's inline policies (docs/aws-facts.md#F-IAM-ROLE-POLICY-SIZE): the pairs from one source bucket share its role (fix: destroy a pair from bucket %s, or replicate from another source bucket)", roleARN, n, st.req.PairID, maxRolePolicyChars, st.req.Source.Bucket)}
+		return &PreflightFailed{Message: fmt.Sprintf("the inline policy of %s would be %d characters with pair %s, over IAM's %d for a role's inline policies (docs/aws-facts.md#F-IAM-QUOTAS): the pairs from one source bucket share its role (fix: destroy a pair from bucket %s, or replicate from another source bucket)", roleARN, n, st.req.PairID, maxRolePolicyChars, st.req.Source.Bucket)}
 	}
 	return st.change(m, roleARN, "put role policy", names.ReplicationPolicyName+": least-privilege replication permissions with KMS ViaService and encryption-context conditions", func() error {
 		_, err := m.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(names.ReplicationPolicyName), PolicyDocument: aws.String(string(want.JSON()))})
@@ -161,7 +161,7 @@ func (st *stage) ensureRolePolicyOnce(ctx context.Context, m *member, name, role
 	})
 }
 
-// IAM's documented limits on a role's policies (docs/aws-facts.md#F-IAM-ROLE-POLICY-SIZE),
+// IAM's documented limits on a role's policies (docs/aws-facts.md#F-IAM-QUOTAS),
 // counted as IAM does: characters without white space.
 const (
 	// maxRolePolicyChars is the aggregate size of a role's inline policies.

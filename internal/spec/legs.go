@@ -11,7 +11,7 @@ import (
 // MaxDestinations is the most destinations one request may list. The legs from one source
 // bucket share its replication role, whose inline policy holds every leg's statements, and
 // IAM caps a role's inline policies at 10,240 characters in total
-// (docs/aws-facts.md#F-IAM-ROLE-POLICY-SIZE): a leg's statements take about 1,500, so
+// (docs/aws-facts.md#F-IAM-QUOTAS): a leg's statements take about 1,500, so
 // five legs fit with room for the longest prefixes and options. The role stage checks
 // the real size too, for destinations added later by other requests.
 const MaxDestinations = 5
