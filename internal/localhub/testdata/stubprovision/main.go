@@ -49,6 +49,9 @@ type result struct {
 	Outputs  map[string]string `json:"outputs,omitempty"`
 	Warnings []string          `json:"warnings,omitempty"`
 	Request  json.RawMessage   `json:"request,omitempty"`
+	// Legs is what the real validate stage returns: the stub's requests are plain,
+	// so the request is its own only leg.
+	Legs []json.RawMessage `json:"legs,omitempty"`
 }
 
 type endpoint struct {
@@ -152,13 +155,14 @@ func handle(_ context.Context, ev event) (*result, error) {
 	switch ev.Stage {
 	case names.StageValidate:
 		res.Request = ev.Request
+		res.Legs = []json.RawMessage{ev.Request}
 	case names.StageBucket:
 		resource = "arn:aws:s3:::" + side.Bucket
 	case names.StageKey:
 		resource = "arn:aws:kms:" + side.Region + ":" + side.Account + ":key/" + ev.Side + "-key"
 		res.Outputs["keyArn"] = resource
 	case names.StageRole:
-		resource = names.ReplicationRoleARN(side.Account, req.PairID)
+		resource = names.SourceReplicationRoleARN(side.Account, side.Bucket)
 		res.Outputs["roleArn"] = resource
 	case names.StageReplication:
 		resource = "arn:aws:s3:::" + req.Source.Bucket
