@@ -196,6 +196,9 @@ func stageLabels(definition []byte) (map[string]string, error) {
 		Branches []struct {
 			States map[string]json.RawMessage `json:"States"`
 		} `json:"Branches"`
+		ItemProcessor *struct {
+			States map[string]json.RawMessage `json:"States"`
+		} `json:"ItemProcessor"`
 	}
 	labels := map[string]string{}
 	var walk func(states map[string]json.RawMessage) error
@@ -221,6 +224,11 @@ func stageLabels(definition []byte) (map[string]string, error) {
 			case "Parallel", "Map":
 				for _, b := range s.Branches {
 					if err := walk(b.States); err != nil {
+						return err
+					}
+				}
+				if s.ItemProcessor != nil {
+					if err := walk(s.ItemProcessor.States); err != nil {
 						return err
 					}
 				}
