@@ -67,12 +67,16 @@ func (st *stage) adoptLegacyRoles(ctx context.Context, legs []spec.Request) erro
 			if err != nil {
 				return err
 			}
-			cfg, err := getReplication(ctx, m, leg.Source.Bucket)
-			if err := ignoreNoBucket(err); err != nil {
-				return err
-			}
-			if cfg != nil {
-				name = legacyRoleName(aws.ToString(cfg.Role), leg.Source.Account, leg.ReplicationRoleName())
+			out, err := m.s3.GetBucketReplication(ctx, &s3.GetBucketReplicationInput{Bucket: aws.String(leg.Source.Bucket)})
+			switch {
+			case assumeRoleError(err) != nil:
+				// Preflight reports an account it cannot reach, naming the fix, as it did
+				// before legs; and it refuses a legacy role this stage did not adopt.
+			case awsclient.IsNotFound(err) || awsclient.ErrorCode(err) == "NoSuchBucket":
+			case err != nil:
+				return m.classify("s3:GetReplicationConfiguration "+leg.Source.Bucket, err)
+			case out.ReplicationConfiguration != nil:
+				name = legacyRoleName(aws.ToString(out.ReplicationConfiguration.Role), leg.Source.Account, leg.ReplicationRoleName())
 			}
 			adopted[k] = name
 		}
@@ -316,6 +320,9 @@ func (st *stage) checkExistingRules(ctx context.Context, m *member) error {
 	}
 	// Conflicts depend on the rule's ID, priority and schema, not on its destination
 	// settings, so the owner override decision (a read of the destination) is not needed.
+	if legacy := legacyRoleName(aws.ToString(cfg.Role), st.req.Source.Account, st.req.ReplicationRoleName()); legacy != "" && len(cfg.Rules) > 0 {
+		return &PreflightFailed{Message: fmt.Sprintf("the source bucket %s replicates through s3crr's role %s, which this run did not adopt: switching its rules to %s would stop them until the destinations grant the new role (fix: re-run; the validate stage adopts the role when it can read the bucket's replication configuration)", st.req.Source.Bucket, legacy, st.req.ReplicationRoleName())}
+	}
 	_, err = mergeRule(cfg, st.req.ReplicationRoleARN(), desiredRule(st.req, plannedKeyARN(st.req.Destination), false))
 	var c *Conflict
 	if errors.As(err, &c) {
