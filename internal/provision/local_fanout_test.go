@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
@@ -306,4 +307,55 @@ func TestPlainRequestIsItsOwnOnlyLeg(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Errorf("the one leg differs from the request:\n%s\n%s", a, b)
 	}
+}
+
+// A pair provisioned before roles were per source bucket has a role named after its pair
+// ID, tagged with it. Its source bucket keeps that role: the re-run adopts it and changes
+// nothing, and a destination added later shares it.
+func TestLegacyPairRoleIsAdopted(t *testing.T) {
+	env := newLocalEnv(t, localaws.Options{})
+	ctx := context.Background()
+	reqJSON := sampleRequest(t)
+	req := mustParse(t, reqJSON)
+	legacy := names.ReplicationRoleName(req.PairID)
+
+	// Provision the pair as the old code did: the role named and tagged for the pair.
+	old := req
+	old.ReplicationRole = legacy
+	oldJSON, err := json.Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.apply(t, oldJSON)
+	srcIAM := awsclient.IAM(env.root(req.Source.Account, req.Source.Region))
+	if _, err := srcIAM.UntagRole(ctx, &iam.UntagRoleInput{RoleName: aws.String(legacy), TagKeys: []string{names.SourceBucketTagKey}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srcIAM.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String(legacy), Tags: []iamtypes.Tag{{Key: aws.String(names.PairIDTagKey), Value: aws.String(req.PairID)}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same request with today's code: the bucket's role is adopted, nothing changes.
+	env.rerunMakesNoWrite(t, "legacy pair", reqJSON)
+	if _, err := srcIAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(req.ReplicationRoleName())}); !awsclient.IsNotFound(err) {
+		t.Errorf("a per-bucket role was created next to the legacy one (err %v)", err)
+	}
+
+	// A destination added later replicates through the legacy role too.
+	addJSON := []byte(`{
+  "pairId": "payments-more",
+  "source": {"account": "111111111111", "region": "ap-south-1", "bucket": "payments-src", "kmsKeyAlias": "alias/s3crr-src"},
+  "destination": {"account": "222222222222", "region": "eu-west-1", "bucket": "payments-more"},
+  "rule": {"deleteMarkerReplication": true}
+}`)
+	res := env.apply(t, addJSON)
+	if got := outputOf(res, names.StageRole, SideSource, "roleArn"); got != names.ReplicationRoleARN(req.Source.Account, req.PairID) {
+		t.Errorf("added destination's role %s, want the legacy role", got)
+	}
+	added := mustParse(t, addJSON)
+	env.putAndWait(t, req, "x.csv", "")
+	env.replicaKey(t, req, "x.csv")
+	added.ReplicationRole = legacy
+	env.replicaKey(t, added, "x.csv")
+	env.rerunMakesNoWrite(t, "legacy pair after the added destination", reqJSON)
 }
