@@ -512,6 +512,12 @@ func sessionError(service, op, account string) error {
 func TestUnassumableProvisionerRoleNamesTheTrust(t *testing.T) {
 	req := requestJSON(t)
 	for _, s := range Stages {
+		if s.Name == names.StageValidate {
+			// Validate only reads the source bucket's role to adopt; an account it cannot
+			// reach is left to preflight, which reports it (TestPlanReportsTheFailedStage
+			// in cmd/crr), and refuses a role the run did not adopt.
+			continue
+		}
 		for _, side := range s.Sides {
 			for _, account := range []string{fakeSrcAccount, fakeDstAccount} {
 				calls := callsOf(t, stageStates[0], s.Name, side, req)
