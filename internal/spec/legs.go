@@ -118,8 +118,8 @@ func (o Options) validateMulti(r Request) problems {
 		ps.add("pairId", fmt.Sprintf("is %d characters; with destinations or twoWay it may have at most %d", len(r.PairID), max),
 			"shorten it: each leg's pair ID adds -<n> or "+names.ReverseLegSuffix+" to it")
 	}
-	if len(ps) > 0 && len(r.Destinations) > MaxDestinations {
-		return ps
+	if r.Destinations != nil && (len(r.Destinations) == 0 || len(r.Destinations) > MaxDestinations) {
+		return ps // no leg to check, or too many to list each one's problems
 	}
 
 	legs := o.Legs(r)

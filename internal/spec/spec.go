@@ -184,6 +184,11 @@ func coveredBy(path string, decoded problems) bool {
 		if d.Path == "" || path == d.Path || strings.HasPrefix(path, d.Path+".") || strings.HasPrefix(path, d.Path+"[") {
 			return true
 		}
+		// destinations that could not be read leave destination empty: its "is required"
+		// would point the user at the field they chose not to use.
+		if d.Path == "destinations" && (path == "destination" || strings.HasPrefix(path, "destination.")) {
+			return true
+		}
 	}
 	return false
 }

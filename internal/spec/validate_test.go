@@ -150,6 +150,31 @@ var invalidRequests = []invalidCase{
 			"rule.storageClass": "OUTPOSTS", "rule.priority": -3, "rule.extra": 1},
 		want: []string{"pairId", "source.account", "destination.region", "destination.bucket", "rule.storageClass", "rule.priority", "rule.extra"}},
 
+	// destinations and twoWay
+	{name: "destination and destinations", give: edits{"destinations": dests(dst("dst-a", "us-east-1"))}, want: []string{"destinations"}},
+	{name: "neither destination nor destinations", give: edits{"destination": deleted},
+		want: []string{"destination.account", "destination.region", "destination.bucket"}},
+	{name: "destinations empty", give: fanOut(), want: []string{"destinations"}},
+	{name: "destinations not an array", give: edits{"destination": deleted, "destinations": dst("dst-a", "us-east-1")}, want: []string{"destinations"}},
+	{name: "too many destinations", give: fanOut(dst("d-1", "us-east-1"), dst("d-2", "us-east-2"), dst("d-3", "us-west-1"), dst("d-4", "us-west-2"), dst("d-5", "eu-west-1"), dst("d-6", "eu-west-2")),
+		want: []string{"destinations"}},
+	{name: "same destination bucket twice", give: fanOut(dst("dst-a", "us-east-1"), dst("dst-a", "us-east-2")), want: []string{"destinations[1].bucket"}, blind: crossField},
+	{name: "same priority twice", give: fanOut(withRule(dst("dst-a", "us-east-1"), map[string]any{"priority": 7}), withRule(dst("dst-b", "us-east-2"), map[string]any{"priority": 7})),
+		want: []string{"destinations[1].rule.priority"}, blind: crossField},
+	{name: "destination is the source bucket", give: fanOut(dst("payments-src", "us-east-1")), want: []string{"destinations[0].bucket"}, blind: crossField},
+	{name: "destination in the source region", give: fanOut(dst("dst-a", "ap-south-1")), want: []string{"destinations[0].region"}, blind: crossField},
+	{name: "destination without region", give: fanOut(map[string]any{"account": "222222222222", "bucket": "dst-a"}), want: []string{"destinations[0].region"}},
+	{name: "unknown field in a destination", give: fanOut(map[string]any{"account": "222222222222", "region": "us-east-1", "bucket": "dst-a", "kmsKeyId": uuid}),
+		want: []string{"destinations[0].kmsKeyId"}},
+	{name: "bad rule of a destination", give: fanOut(withRule(dst("dst-a", "us-east-1"), map[string]any{"storageClass": "OUTPOSTS"})),
+		want: []string{"destinations[0].rule.storageClass"}},
+	{name: "shared rule ID for several destinations", give: merge(fanOut(dst("dst-a", "us-east-1")), edits{"rule.id": "one-rule"}), want: []string{"rule.id"}},
+	{name: "shared priority for several destinations", give: merge(fanOut(dst("dst-a", "us-east-1")), edits{"rule.priority": 3}), want: []string{"rule.priority"}},
+	{name: "twoWay with destinations", give: merge(fanOut(dst("dst-a", "us-east-1")), edits{"twoWay": true}), want: []string{"twoWay"}},
+	{name: "twoWay with a long pairId", give: edits{"twoWay": true, "pairId": "p" + strings.Repeat("a", 40)}, want: []string{"pairId"}},
+	{name: "twoWay not a boolean", give: edits{"twoWay": "yes"}, want: []string{"twoWay"}},
+	{name: "replicationRole not s3crr's", give: edits{"replicationRole": "admin"}, want: []string{"replicationRole"}},
+
 	// documents that are not one JSON object
 	{name: "not JSON", raw: `{"pairId": `, want: []string{""}, blind: notADocument},
 	{name: "empty document", raw: " \n", want: []string{""}, blind: notADocument},
@@ -163,6 +188,42 @@ var invalidRequests = []invalidCase{
 	{name: "duplicate field in an endpoint", raw: `{"pairId":"payments-archive","source":{"account":"111111111111","region":"ap-south-1","bucket":"payments-src","bucket":"other-src"},"destination":{"account":"222222222222","region":"us-east-1","bucket":"payments-dst"}}`,
 		want: []string{"source.bucket"}, blind: notADocument},
 	{name: "document too large", raw: `{"pairId":"` + strings.Repeat("a", MaxRequestBytes) + `"}`, want: []string{""}, blind: notADocument},
+}
+
+// dst is a destinations entry in account B.
+func dst(bucket, region string) map[string]any {
+	return map[string]any{"account": "222222222222", "region": region, "bucket": bucket}
+}
+
+// withRule gives a destinations entry its own rule.
+func withRule(d, rule map[string]any) map[string]any {
+	d["rule"] = rule
+	return d
+}
+
+func dests(ds ...map[string]any) []any {
+	out := make([]any, len(ds))
+	for i, d := range ds {
+		out[i] = d
+	}
+	return out
+}
+
+// fanOut edits the base request into a fan-out to ds (rule options without ID or
+// priority, which differ per leg).
+func fanOut(ds ...map[string]any) edits {
+	return edits{"destination": deleted, "destinations": dests(ds...)}
+}
+
+func merge(a, b edits) edits {
+	out := edits{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
 }
 
 func manyTags(n int) map[string]any {
@@ -225,6 +286,15 @@ var validRequests = []struct {
 	{name: "dotted bucket and prefix", give: edits{"source.bucket": "logs.example.com", "rule.prefix": "logs/2026/"}},
 	{name: "numeric-looking bucket that is not an IP", give: edits{"source.bucket": "192.168.5"}},
 	{name: "glacier replicas", give: edits{"rule.storageClass": "GLACIER_IR"}},
+	{name: "fan-out to two regions", give: fanOut(dst("dst-a", "us-east-1"), dst("dst-b", "eu-west-1"))},
+	{name: "fan-out with a rule per destination", give: fanOut(
+		withRule(dst("dst-a", "us-east-1"), map[string]any{"priority": 1, "storageClass": "STANDARD_IA", "deleteMarkerReplication": true}),
+		withRule(dst("dst-b", "eu-west-1"), map[string]any{"priority": 2, "prefix": "logs/"}),
+		map[string]any{"account": "333333333333", "region": "us-west-2", "bucket": "dst-c", "kmsKeyAlias": "alias/s3crr/dst-c"})},
+	{name: "fan-out at the limits", give: merge(fanOut(dst("d-1", "us-east-1"), dst("d-2", "us-east-2"), dst("d-3", "us-west-1"), dst("d-4", "us-west-2"), dst("d-5", "eu-west-1")),
+		edits{"pairId": "p" + strings.Repeat("a", 39)})},
+	{name: "two-way", give: edits{"twoWay": true}},
+	{name: "an adopted role", give: edits{"replicationRole": "s3crr-repl-payments-archive"}},
 }
 
 func TestParseAccepts(t *testing.T) {
