@@ -475,7 +475,7 @@ func TestFailStateNamesStageAndReason(t *testing.T) {
 	// The validate failure ends at the top level, a leg's in the Map (which fails the
 	// execution with the same Error and Cause).
 	for _, f := range []struct {
-		states           map[string]map[string]any
+		states         map[string]map[string]any
 		fail, describe string
 	}{
 		{raw.States, "ValidationFailed", "DescribeValidateFailure"},

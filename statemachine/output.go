@@ -122,12 +122,19 @@ type Output struct {
 	// NotificationError is set when the success notice could not be published;
 	// the pair is provisioned and registered regardless.
 	NotificationError *TaskError `json:"notificationError,omitempty"`
+	// Legs holds each pair's own output, in order, when the request had several
+	// (destinations, or twoWay); the fields above are then empty but PairID and
+	// ExecutionARN. A plain request's output is its one pair's, without Legs.
+	Legs []Output `json:"legs,omitempty"`
 }
 
-// Changes returns every change of every stage, in stage order. An execution
-// that found everything in place returns none.
+// Changes returns every change of every stage, in stage order (of every leg, in
+// order). An execution that found everything in place returns none.
 func (o Output) Changes() []Change {
 	var out []Change
+	for _, l := range o.Legs {
+		out = append(out, l.Changes()...)
+	}
 	for _, s := range o.Stages.InOrder() {
 		out = append(out, s.Changes...)
 	}

@@ -122,6 +122,20 @@ func printOutputSummary(w io.Writer, raw string) {
 		fmt.Fprintf(w, "  output (not a provision summary: %v)\n  %s\n", err, raw)
 		return
 	}
+	if len(out.Legs) == 0 {
+		printPairSummary(w, out)
+		return
+	}
+	// A fan-out or two-way request: each pair's result, as for a plain request.
+	fmt.Fprintf(w, "  %-19s %s: %d pairs, %d changes\n", "request", out.PairID, len(out.Legs), len(out.Changes()))
+	for _, leg := range out.Legs {
+		fmt.Fprintln(w)
+		printPairSummary(w, leg)
+	}
+}
+
+// printPairSummary prints one pair's part of a provision execution's output.
+func printPairSummary(w io.Writer, out statemachine.Output) {
 	row := func(k, v string) {
 		if v != "" {
 			fmt.Fprintf(w, "  %-19s %s\n", k, v)

@@ -63,7 +63,29 @@ func validate(_ context.Context, env *cliEnv, args []string) error {
 // printRequestSummary shows the defaulted request and every name derived from it, so the
 // user sees what will be created before anything is.
 func printRequestSummary(w io.Writer, r spec.Request) {
-	fmt.Fprintf(w, "pair %s: valid\n", r.PairID)
+	legs := requestOptions().Legs(r)
+	if len(legs) == 1 {
+		fmt.Fprintf(w, "pair %s: valid\n", r.PairID)
+		printPairLines(w, legs[0])
+		fmt.Fprintf(w, "  %-17s %s (pair ID + request hash: the same request always gets this name)\n", "execution name", r.ExecutionName())
+		printPairNotes(w, legs[0])
+		return
+	}
+	what := "destinations"
+	if r.TwoWay {
+		what = "directions"
+	}
+	fmt.Fprintf(w, "request %s: valid, %d %s, each a pair of its own (crr status/verify/destroy take its pair ID)\n", r.PairID, len(legs), what)
+	fmt.Fprintf(w, "  %-17s %s (one execution provisions every pair, one after the other)\n", "execution name", r.ExecutionName())
+	for _, leg := range legs {
+		fmt.Fprintf(w, "pair %s\n", leg.PairID)
+		printPairLines(w, leg)
+		printPairNotes(w, leg)
+	}
+}
+
+// printPairLines shows one pair's (or leg's) endpoints, rule and role.
+func printPairLines(w io.Writer, r spec.Request) {
 	side := func(label string, e spec.Endpoint) {
 		key := "key " + e.KMSKeyAlias + " (created if the alias does not exist)"
 		if e.KMSKeyARN != "" {
@@ -100,7 +122,10 @@ func printRequestSummary(w io.Writer, r spec.Request) {
 		onOff(rule.DeleteMarkerReplication), onOff(rule.ReplicationTimeControl), onOff(r.MetricsEnabled()),
 		onOff(rule.OwnerOverride), onOff(r.BucketKeyEnabled()), onOff(rule.ReplicaModifications))
 	fmt.Fprintf(w, "  %-17s %s\n", "replication role", r.ReplicationRoleARN())
-	fmt.Fprintf(w, "  %-17s %s (pair ID + request hash: the same request always gets this name)\n", "execution name", r.ExecutionName())
+}
+
+// printPairNotes adds what is unusual about a pair.
+func printPairNotes(w io.Writer, r spec.Request) {
 	if r.IsSameRegion() {
 		fmt.Fprintf(w, "  %-17s same-region replication (allowSameRegion)\n", "note")
 	}

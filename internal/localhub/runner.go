@@ -234,8 +234,12 @@ func (h *Hub) Run(ctx context.Context, in RunInput, onEvent func(Event)) (*Execu
 			onEvent(ev)
 		}
 	}
+	scanErr := sc.Err()
 	waitErr := cmd.Wait()
 	run.Elapsed = time.Since(start)
+	if result == nil && scanErr != nil {
+		return nil, fmt.Errorf("read the ASL runner's output: %w", scanErr)
+	}
 	if result == nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("run state machine: %w", ctx.Err())

@@ -336,8 +336,13 @@ async function main() {
   let result = await settled;
   // Step Functions ends such an execution TIMED_OUT with error States.Timeout.
   if (timedOut) result = { status: "TIMED_OUT", error: "States.Timeout", cause: "The execution ran longer than the state machine's TimeoutSeconds." };
-  emit({ type: "ExecutionResult", ...result, executionArn: context.Execution.Id, elapsedMs: Date.now() - start });
-  process.exit(result.status === "SUCCEEDED" ? 0 : 2);
+  // Exit only once the result line is written: stdout to a pipe is asynchronous, and
+  // process.exit drops what is still queued, so a result longer than the pipe's buffer
+  // (a Map's outputs) would be cut off.
+  process.stdout.write(
+    JSON.stringify({ type: "ExecutionResult", ...result, executionArn: context.Execution.Id, elapsedMs: Date.now() - start }) + "\n",
+    () => process.exit(result.status === "SUCCEEDED" ? 0 : 2),
+  );
 }
 
 main().catch((err) => fatal(err?.stack ?? String(err)));
