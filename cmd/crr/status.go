@@ -143,7 +143,8 @@ func printPair(ctx context.Context, env *cliEnv, c pairTableAPI, table, pairID, 
 		})
 	}
 	if len(out.Item) == 0 {
-		fmt.Fprintf(env.stdout, "pair %s: not registered (no provision execution has succeeded for it)\n", pairID)
+		fmt.Fprintf(env.stdout, "pair %s: not registered (no provision execution has succeeded for it; a request with destinations registers its pairs as %s, %s, ..., a two-way one as %s and %s)\n",
+			pairID, names.LegID(pairID, 1), names.LegID(pairID, 2), pairID, names.ReverseLegID(pairID))
 		return false, nil
 	}
 	item := out.Item

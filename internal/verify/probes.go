@@ -60,10 +60,17 @@ func (s *Snapshot) Rule() *s3types.ReplicationRule {
 
 // Managed reports whether s3crr provisioned the pair: the rule to the destination has
 // the pair's rule ID and names the pair's replication role. Only then are drift checks
-// meaningful.
+// meaningful. A pair registered before replication roles were per source bucket has a
+// request that names no role, and its bucket replicates through the role s3crr made for
+// that pair (names.ReplicationRoleName), which later runs adopt.
 func (s *Snapshot) Managed() bool {
 	r := s.Rule()
-	return r != nil && aws.ToString(r.ID) == s.Request.RuleID() && aws.ToString(s.Replication.Role) == s.Request.ReplicationRoleARN()
+	if r == nil || aws.ToString(r.ID) != s.Request.RuleID() {
+		return false
+	}
+	role := aws.ToString(s.Replication.Role)
+	return role == s.Request.ReplicationRoleARN() ||
+		(s.Request.ReplicationRole == "" && role == names.ReplicationRoleARN(s.Request.Source.Account, s.Request.PairID))
 }
 
 // rulePrefix is the key prefix the rule replicates.
