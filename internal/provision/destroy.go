@@ -437,6 +437,12 @@ func (st *stage) destroyKey(ctx context.Context) error {
 		st.warn("%s key %s kept (--delete-keys schedules its deletion)", side, keyARN)
 		return nil
 	}
+	if shared, err := st.replicatesForOthers(ctx, m, ep.Bucket); err != nil || shared {
+		if shared {
+			st.warn("%s key %s kept: bucket %s still replicates for other pairs (the legs of one source bucket, or the two directions of a two-way pair, share its key)", side, keyARN, ep.Bucket)
+		}
+		return err
+	}
 	if meta.KeyState != kmstypes.KeyStatePendingDeletion {
 		days := st.destroy.PendingWindowInDays
 		if days == 0 {
@@ -505,6 +511,12 @@ func (st *stage) destroyBucket(ctx context.Context) error {
 			return nil
 		}
 	}
+	if shared, err := st.replicatesForOthers(ctx, m, bucket); err != nil || shared {
+		if shared {
+			st.warn("bucket %s kept: it still replicates for other pairs", bucket)
+		}
+		return err
+	}
 	list, err := m.s3.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), MaxKeys: aws.Int32(1)})
 	if err != nil {
 		return m.classify("s3:ListBucketVersions "+bucket, err)
@@ -526,6 +538,23 @@ func (st *stage) destroyBucket(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// replicatesForOthers reports whether a bucket's replication configuration still has a
+// rule other than this pair's: the bucket, and the key it encrypts with, then serve
+// other pairs (the other legs from one source bucket, or a two-way pair's other
+// direction, whose source this pair's destination is), and must stay.
+func (st *stage) replicatesForOthers(ctx context.Context, m *member, bucket string) (bool, error) {
+	cfg, err := getReplication(ctx, m, bucket)
+	if err != nil || cfg == nil {
+		return false, ignoreNoBucket(err)
+	}
+	for _, r := range cfg.Rules {
+		if aws.ToString(r.ID) != st.req.RuleID() || m.account != st.req.Source.Account || bucket != st.req.Source.Bucket {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // errKept is what destroyBucket's apply func returns when the bucket turned out not to be

@@ -182,13 +182,25 @@ func TestFanOutReplicatesToEveryDestinationWithItsOwnKey(t *testing.T) {
 	env.rerunMakesNoWrite(t, "added destination", []byte(laterRequest))
 	env.rerunMakesNoWrite(t, "fan-out after the added destination", []byte(fanOutRequest))
 
-	// Destroying one leg leaves the others replicating through the role.
+	// Destroying one leg, even with its keys and buckets, leaves the others replicating
+	// through the role, with the source key and bucket they share.
 	leg1, err := json.Marshal(legs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.svc.Destroy(ctx, leg1, DestroyOptions{}, false); err != nil {
+	all := DestroyOptions{DeleteKeys: true, DeleteBuckets: true}
+	destroyed, err := env.svc.Destroy(ctx, leg1, all, false)
+	if err != nil {
 		t.Fatalf("destroy leg 1: %v", err)
+	}
+	kept := false
+	for _, r := range destroyed {
+		for _, w := range r.Warnings {
+			kept = kept || strings.Contains(w, "still replicates for other pairs")
+		}
+	}
+	if !kept {
+		t.Error("destroying leg 1 did not say it kept the shared source key")
 	}
 	env.putAndWait(t, legs[0], "invoices/3.csv", "")
 	if n := env.versions(t, legs[0].Destination.Account, legs[0].Destination.Region, legs[0].Destination.Bucket, "invoices/3.csv"); n != 0 {
@@ -215,7 +227,7 @@ func TestFanOutReplicatesToEveryDestinationWithItsOwnKey(t *testing.T) {
 		t.Error("the destroy removed another leg's statements from the shared role")
 	}
 	env.srv.ResetCalls()
-	if _, err := env.svc.Destroy(ctx, leg1, DestroyOptions{}, false); err != nil {
+	if _, err := env.svc.Destroy(ctx, leg1, all, false); err != nil {
 		t.Fatalf("second destroy of leg 1: %v", err)
 	}
 	if n := env.srv.MutatingCalls(""); n != 0 {
