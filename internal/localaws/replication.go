@@ -54,7 +54,11 @@ type replicationTask struct {
 	v                      *objectVersion // identity of the version, for progress
 	// tagsOnly is a task for a tag change on a version that has already replicated: S3
 	// replicates the new tag set onto the existing replica (replication_tags.go).
-	tagsOnly    bool
+	tagsOnly bool
+	// replicaSync is a tagsOnly task for a tag change on a replica, replicated back to its
+	// source by a rule with replica modification sync (scheduleReplicaSync): the replica
+	// keeps its REPLICA status, so no progress is tracked on it.
+	replicaSync bool
 	requestTime time.Time // s.now() when the write happened (event requestTime)
 	queued      time.Time // wall clock, for latency
 }

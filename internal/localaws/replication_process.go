@@ -78,6 +78,11 @@ func (s *Server) processReplication(t replicationTask) []Event {
 		rule = src.replication.replRule(t.ruleID)
 	}
 	out := s.replicateVersion(t, src, rule)
+	if t.replicaSync {
+		// A replica's metadata going back to its source: the replica stays REPLICA
+		// whatever happens, and its source version keeps its own status.
+		return nil
+	}
 	var failure, detail string
 	if out != nil {
 		failure, detail = out.code, out.detail

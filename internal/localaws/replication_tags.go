@@ -2,6 +2,7 @@ package localaws
 
 import (
 	"maps"
+	"time"
 
 	"github.com/s3crr/s3crr/internal/localaws/authz"
 )
@@ -67,6 +68,10 @@ func (s *Server) replMultipartParts(role *principal, dst *bucket, replica *objec
 // its task reads the tags when it runs. Replicas are not replicated back, and FAILED
 // versions have no replica to update. The caller holds s.mu.
 func (s *Server) scheduleTagReplication(b *bucket, v *objectVersion) {
+	if v.replicationStatus == replReplica {
+		s.scheduleReplicaSync(b, v)
+		return
+	}
 	if s.closed || b.replication == nil || v.isDeleteMarker || v.replicationStatus != replCompleted {
 		return
 	}
@@ -106,4 +111,30 @@ func (s *Server) replicateTags(t replicationTask, src *bucket, role *principal, 
 	}
 	replica.tags = maps.Clone(v.tags)
 	return nil
+}
+
+// scheduleReplicaSync queues the replication of a tag change on a replica back to its
+// source, when the replica's bucket has a rule with replica modification sync that selects
+// it: S3 then replicates metadata changes made on replicas to the source objects, and
+// only metadata. The replica itself is never replicated again, so two buckets replicating
+// to each other do not loop (docs/aws-facts.md#F-REPL-REPLICA-MODIFICATIONS). The tags go
+// onto the version with the replica's version ID in the rule's destination (replicateTags),
+// set directly, so that write schedules nothing either. The caller holds s.mu.
+func (s *Server) scheduleReplicaSync(b *bucket, v *objectVersion) {
+	if s.closed || b.replication == nil || v.isDeleteMarker {
+		return
+	}
+	now, wall := s.now(), time.Now()
+	for _, r := range replSelectRules(b.replication, v) {
+		if !r.replicaModifications {
+			continue
+		}
+		t := replicationTask{
+			bucket: b.name, key: v.key, versionID: v.versionID,
+			ruleID: r.id, destBucket: s3BucketNameFromARN(r.destBucketARN),
+			v: v, requestTime: now, queued: wall, tagsOnly: true, replicaSync: true,
+		}
+		s.repl.pending++
+		go s.runReplication(t)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/localaws"
@@ -296,6 +297,41 @@ func TestTwoWayReplicatesEachWayOnceWithoutLoop(t *testing.T) {
 			if n := env.versions(t, side.Account, side.Region, side.Bucket, key); n != 1 {
 				t.Errorf("%s has %d versions of %s, want 1 (no loop)", side.Bucket, n, key)
 			}
+		}
+	}
+
+	// Replica modification sync: a tag put on B's replica reaches A's object, and
+	// nothing else moves (no new version, statuses as they were).
+	ctx := context.Background()
+	b := awsclient.S3(env.root(req.Destination.Account, req.Destination.Region))
+	if _, err := b.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: aws.String("tw-b"), Key: aws.String("from-a.txt"),
+		Tagging: &s3types.Tagging{TagSet: []s3types.Tag{{Key: aws.String("reviewed"), Value: aws.String("yes")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.srv.WaitIdle(wctx); err != nil {
+		t.Fatal(err)
+	}
+	a := awsclient.S3(env.root(req.Source.Account, req.Source.Region))
+	tags, err := a.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String("tw-a"), Key: aws.String("from-a.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tags.TagSet) != 1 || aws.ToString(tags.TagSet[0].Key) != "reviewed" {
+		t.Errorf("A's object has tags %v, want the tag put on B's replica (replica modification sync)", tags.TagSet)
+	}
+	for _, c := range []struct {
+		client         *s3.Client
+		bucket, status string
+	}{{a, "tw-a", "COMPLETED"}, {b, "tw-b", "REPLICA"}} {
+		head, err := c.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(c.bucket), Key: aws.String("from-a.txt")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(head.ReplicationStatus); got != c.status {
+			t.Errorf("%s/from-a.txt status %s after the metadata sync, want %s", c.bucket, got, c.status)
+		}
+		if n := env.versions(t, req.Source.Account, req.Source.Region, "tw-a", "from-a.txt") + env.versions(t, req.Destination.Account, req.Destination.Region, "tw-b", "from-a.txt"); n != 2 {
+			t.Errorf("%d versions of from-a.txt on both sides after the metadata sync, want 2", n)
 		}
 	}
 	env.rerunMakesNoWrite(t, "two-way", []byte(twoWayRequest))
