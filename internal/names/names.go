@@ -335,7 +335,8 @@ const sourceRoleBucketChars = 64 - len(ReplicationRoleNamePrefix) - 1 - sourceRo
 // sourceRoleHashChars is the hex length of the account-and-bucket hash in the name.
 const sourceRoleHashChars = 8
 
-// SourceReplicationRoleName is the replication role of every pair from one source bucket.
+// SourceReplicationRoleName is the replication role of every pair from one source bucket
+// (docs/aws-facts.md#F-REPL-ONE-ROLE-PER-BUCKET).
 // S3 names one role per bucket (the replication configuration's Role), so the pairs (legs)
 // from a bucket share it; the name depends only on the account and bucket so any leg's
 // stage finds it without reading the others. The readable part is the bucket name cut to
