@@ -171,3 +171,30 @@ func TestSampleMatchesSchema(t *testing.T) {
 		t.Errorf("sample-pair.json does not match the schema:\n%v", err)
 	}
 }
+
+// The schema's examples (a pair, a fan-out, a two-way pair) are requests both the
+// schema and Parse accept.
+func TestSchemaExamplesAreValid(t *testing.T) {
+	sch := compileSchema(t)
+	raw, err := os.ReadFile(schemaPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Examples []json.RawMessage `json:"examples"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Examples) < 3 {
+		t.Fatalf("%d examples, want a pair, a fan-out and a two-way pair", len(s.Examples))
+	}
+	for i, ex := range s.Examples {
+		if err := schemaAccepts(t, sch, ex); err != nil {
+			t.Errorf("example %d: schema rejects it: %v", i, err)
+		}
+		if _, err := Parse(ex); err != nil {
+			t.Errorf("example %d: Parse rejects it: %v", i, err)
+		}
+	}
+}
