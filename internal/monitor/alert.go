@@ -175,7 +175,14 @@ func statement(g Grant, a Alert) string {
 	where := ""
 	switch g.Doc {
 	case DocTrust, DocRole:
-		where = " " + names.ReplicationRoleNamePrefix + pair + " (source account " + orUnknown(a.Source.Account) + ")"
+		// The role is the source bucket's, shared by its pairs (a pair provisioned before
+		// roles were per bucket may still use s3crr-repl-<pairId>: the bucket's
+		// replication configuration names it).
+		role := names.ReplicationRoleNamePrefix + "<bucket>-<hash>"
+		if a.Source.Account != "" && a.Source.Bucket != "" {
+			role = names.SourceReplicationRoleName(a.Source.Account, a.Source.Bucket)
+		}
+		where = " " + role + " (source account " + orUnknown(a.Source.Account) + ")"
 	case DocSourceKey:
 		where = " " + orUnknown(a.Source.KeyARN)
 	case DocDestinationKey:
