@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -406,4 +407,46 @@ func TestLegacyPairRoleIsAdopted(t *testing.T) {
 	added.ReplicationRole = legacy
 	env.replicaKey(t, added, "x.csv")
 	env.rerunMakesNoWrite(t, "legacy pair after the added destination", reqJSON)
+}
+
+// TestSharedRoleRefusesThePairThatWouldOverflow adds destinations to one source bucket,
+// one request each, until the role stage refuses: it must refuse before IAM's 10,240
+// characters (with PreflightFailed naming the limit and the fix), not fail halfway with
+// IAM's LimitExceeded, and only after at least spec.MaxDestinations pairs fit. It logs
+// the role policy's size after each pair: the measurement behind MaxDestinations.
+func TestSharedRoleRefusesThePairThatWouldOverflow(t *testing.T) {
+	env := newLocalEnv(t, localaws.Options{})
+	ctx := context.Background()
+	regions := []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-central-1", "ca-central-1", "sa-east-1", "ap-northeast-1"}
+	srcIAM := awsclient.IAM(env.root(localaws.SourceAccount, "ap-south-1"))
+	fitted := 0
+	for i, region := range regions {
+		reqJSON := []byte(`{"pairId": "capacity-` + region + `",
+		  "source": {"account": "111111111111", "region": "ap-south-1", "bucket": "capacity-src", "kmsKeyAlias": "alias/s3crr/capacity/source"},
+		  "destination": {"account": "222222222222", "region": "` + region + `", "bucket": "capacity-dst-` + region + `"},
+		  "rule": {"deleteMarkerReplication": true, "prefix": "data/` + strings.Repeat("x", 40) + `/"}}`)
+		_, err := env.svc.Apply(ctx, reqJSON)
+		if err != nil {
+			var pf *PreflightFailed
+			if !errors.As(err, &pf) || !strings.Contains(pf.Message, "10240") || !strings.Contains(pf.Message, "fix:") {
+				t.Fatalf("pair %d: %v, want PreflightFailed naming IAM's limit and the fix", i+1, err)
+			}
+			t.Logf("pair %d refused: %s", i+1, pf.Message)
+			break
+		}
+		fitted++
+		req := mustParse(t, reqJSON)
+		pol, err := srcIAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(req.ReplicationRoleName()), PolicyName: aws.String(names.ReplicationPolicyName)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := policy.ParseIAMDocument(aws.ToString(pol.PolicyDocument))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%2d pairs from one bucket: role policy %5d characters (%d per pair)", fitted, len(doc.JSON()), len(doc.JSON())/fitted)
+	}
+	if fitted < spec.MaxDestinations || fitted == len(regions) {
+		t.Errorf("%d pairs fitted in the shared role; want at least %d and a refusal before %d", fitted, spec.MaxDestinations, len(regions))
+	}
 }
