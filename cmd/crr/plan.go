@@ -14,6 +14,7 @@ import (
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/provision"
+	"github.com/s3crr/s3crr/internal/spec"
 )
 
 // invokeAPI lists the Lambda call plan makes.
@@ -87,29 +88,50 @@ func plan(ctx context.Context, env *cliEnv, args []string) (err error) {
 	fmt.Fprintf(env.stdout, "plan for pair %s (execution name %s), read-only, through %s\n\n", req.PairID, req.ExecutionName(), *function)
 	// The state machine passes its input to validate and the defaulted request validate
 	// returns to every later stage; plan does the same.
+	// Validate returns the legs (the request itself for a plain one); like the state
+	// machine's Map, plan runs every later stage once per leg, in order. A leg's plan is
+	// against the accounts as they are: it does not see what an earlier leg would create.
 	request := json.RawMessage(canonicalInput(req))
 	total := 0
-	for _, st := range provision.Stages {
-		for _, side := range st.Sides {
-			res, err := invokeStage(ctx, client, *function, stageEvent{Stage: st.Name, Side: side, Request: request, Plan: true})
-			var sf *stageFailedError
-			if errors.As(err, &sf) {
-				fmt.Fprintf(env.stdout, "%-26s FAILED (%s, below)\n", stageName(st.Name, side), sf.errorType)
-			}
-			if err != nil {
-				return err
-			}
-			if st.Name == names.StageValidate && res.Request != nil {
-				b, err := json.Marshal(res.Request)
-				if err != nil {
-					return fmt.Errorf("encode the defaulted request: %w", err)
+	step := func(name, side, pair string, request json.RawMessage) (provision.Result, error) {
+		res, err := invokeStage(ctx, client, *function, stageEvent{Stage: name, Side: side, Request: request, Plan: true})
+		var sf *stageFailedError
+		if errors.As(err, &sf) {
+			fmt.Fprintf(env.stdout, "%-26s FAILED (%s, below)\n", stageName(name, side), sf.errorType)
+		}
+		if err != nil {
+			return res, err
+		}
+		printStagePlan(env, res, name, side)
+		total += len(res.Changes)
+		doc.Stages = append(doc.Stages, planStage{Stage: name, Side: side, Pair: pair, Changes: nonNil(res.Changes), Warnings: res.Warnings})
+		doc.Changes = total
+		return res, nil
+	}
+	res, err := step(names.StageValidate, "", "", request)
+	if err != nil {
+		return err
+	}
+	legs := res.Legs
+	if len(legs) == 0 && res.Request != nil {
+		legs = []spec.Request{*res.Request}
+	}
+	for _, leg := range legs {
+		b, err := json.Marshal(leg)
+		if err != nil {
+			return fmt.Errorf("encode leg %s: %w", leg.PairID, err)
+		}
+		pair := ""
+		if len(legs) > 1 {
+			pair = leg.PairID
+			fmt.Fprintf(env.stdout, "\npair %s\n", leg.PairID)
+		}
+		for _, st := range provision.Stages[1:] {
+			for _, side := range st.Sides {
+				if _, err := step(st.Name, side, pair, b); err != nil {
+					return err
 				}
-				request = b
 			}
-			printStagePlan(env, res, st.Name, side)
-			total += len(res.Changes)
-			doc.Stages = append(doc.Stages, planStage{Stage: st.Name, Side: side, Changes: nonNil(res.Changes), Warnings: res.Warnings})
-			doc.Changes = total
 		}
 	}
 	fmt.Fprintln(env.stdout)
@@ -208,7 +230,9 @@ type planDoc struct {
 
 // planStage is one stage's planned changes and warnings.
 type planStage struct {
-	Stage    string             `json:"stage"`
+	Stage string `json:"stage"`
+	// Pair is the leg the stage ran for, when the request has several.
+	Pair     string             `json:"pair,omitempty"`
 	Side     string             `json:"side,omitempty"`
 	Changes  []provision.Change `json:"changes"`
 	Warnings []string           `json:"warnings,omitempty"`

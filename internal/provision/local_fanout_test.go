@@ -450,3 +450,17 @@ func TestSharedRoleRefusesThePairThatWouldOverflow(t *testing.T) {
 		t.Errorf("%d pairs fitted in the shared role; want at least %d and a refusal before %d", fitted, spec.MaxDestinations, len(regions))
 	}
 }
+
+// A stage after validate refuses a whole fan-out request: it has no one destination.
+func TestStagesTakeOneLeg(t *testing.T) {
+	env := newLocalEnv(t, localaws.Options{})
+	env.srv.ResetCalls()
+	_, err := env.svc.Run(context.Background(), Event{Stage: names.StageRole, Side: SideSource, Request: []byte(fanOutRequest)})
+	var is *InvalidSpec
+	if !errors.As(err, &is) || !strings.Contains(is.Message, "one leg") {
+		t.Errorf("err = %v, want InvalidSpec saying the stage takes one leg", err)
+	}
+	if n := env.srv.MutatingCalls(""); n != 0 {
+		t.Errorf("%d mutating calls", n)
+	}
+}

@@ -231,6 +231,11 @@ func (s *Service) run(ctx context.Context, ev Event) (Result, error) {
 	if ev.Side != "" && ev.Side != SideSource && ev.Side != SideDestination {
 		return st.res, &InvalidSpec{Message: fmt.Sprintf("event.side %q: must be %q or %q", ev.Side, SideSource, SideDestination)}
 	}
+	if ev.Stage != names.StageValidate && (len(req.Destinations) > 0 || req.TwoWay) {
+		// Every stage but validate works on one leg: a whole fan-out or two-way request
+		// has no single destination to act on.
+		return st.res, &InvalidSpec{Message: fmt.Sprintf("event.request: stage %s takes one leg (a single-destination pair), not a request with destinations or twoWay (fix: run the validate stage and pass each of its legs)", ev.Stage)}
+	}
 	run, ok := stageRunners[ev.Stage]
 	if !ok {
 		names := make([]string, 0, len(Stages)+len(DestroyStages))
