@@ -62,38 +62,65 @@ func doctor(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := verify.Run(ctx, req, verify.AuditorConnector{Base: cfg, ExternalID: *externalID, RoleName: *auditor})
-	if err != nil {
-		return explain(err, "read the pair", "", map[string]string{
-			"AccessDenied": "the hub credentials may not assume " + *auditor + " in a member account: deploy the MemberStack there, check --external-id, and allow sts:AssumeRole on it in the hub account",
-		})
+	// A fan-out or two-way request is checked pair by pair (its legs), each as a pair of
+	// its own.
+	type legResult struct {
+		verify.Report
+		Canary *verify.CanaryResult `json:"canary,omitempty"`
 	}
-	var can *verify.CanaryResult
-	if *canary {
-		res, err := runCanary(ctx, awsclient.Lambda(cfg), *function, req)
+	legs := requestOptions().Legs(req)
+	var results []legResult
+	errs, failed := 0, false
+	for _, leg := range legs {
+		rep, err := verify.Run(ctx, leg, verify.AuditorConnector{Base: cfg, ExternalID: *externalID, RoleName: *auditor})
 		if err != nil {
-			return fmt.Errorf("canary: %w", err)
+			return explain(err, "read the pair", "", map[string]string{
+				"AccessDenied": "the hub credentials may not assume " + *auditor + " in a member account: deploy the MemberStack there, check --external-id, and allow sts:AssumeRole on it in the hub account",
+			})
 		}
-		can = &res
+		var can *verify.CanaryResult
+		if *canary {
+			res, err := runCanary(ctx, awsclient.Lambda(cfg), *function, leg)
+			if err != nil {
+				return fmt.Errorf("canary: %w", err)
+			}
+			can = &res
+		}
+		results = append(results, legResult{rep, can})
+		if can != nil && can.Status != verify.CanaryCompleted {
+			errs, failed = errs+countSeverity(rep, verify.SeverityError)+len(can.Findings), true
+		} else if rep.Fails() {
+			errs, failed = errs+countSeverity(rep, verify.SeverityError), true
+		}
 	}
-	if asJSON {
-		if err := writeJSON(env.stdout, struct {
-			verify.Report
-			Canary *verify.CanaryResult `json:"canary,omitempty"`
-		}{rep, can}); err != nil {
+	switch {
+	case asJSON && len(results) == 1:
+		if err := writeJSON(env.stdout, results[0]); err != nil {
 			return err
 		}
-	} else {
-		printReport(env.stdout, rep)
-		if can != nil {
-			printCanary(env.stdout, *can)
+	case asJSON:
+		if err := writeJSON(env.stdout, struct {
+			PairID string      `json:"pairId"`
+			Legs   []legResult `json:"legs"`
+		}{req.PairID, results}); err != nil {
+			return err
+		}
+	default:
+		for i, r := range results {
+			if len(results) > 1 {
+				if i > 0 {
+					fmt.Fprintln(env.stdout)
+				}
+				fmt.Fprintf(env.stdout, "pair %s\n", legs[i].PairID)
+			}
+			printReport(env.stdout, r.Report)
+			if r.Canary != nil {
+				printCanary(env.stdout, *r.Canary)
+			}
 		}
 	}
-	if can != nil && can.Status != verify.CanaryCompleted {
-		return &findingsError{errors: countSeverity(rep, verify.SeverityError) + len(can.Findings)}
-	}
-	if rep.Fails() {
-		return &findingsError{errors: countSeverity(rep, verify.SeverityError)}
+	if failed {
+		return &findingsError{errors: errs}
 	}
 	return nil
 }
