@@ -127,12 +127,11 @@ func (st *stage) ensureRolePolicy(ctx context.Context, m *member, name, roleARN 
 		missing: func() ([]string, error) { return rolePolicyMissing(ctx, m, name, want) }})
 }
 
-// ensureRolePolicyOnce puts the pair's statements into the role's inline policy, which holds
-// every pair's from the source bucket (docs/aws-facts.md#F-REPL-ONE-ROLE-PER-BUCKET): the
-// pair's own statements (by the pair part of
-// their Sids) are replaced by what it needs now, the other pairs' are kept, and anything
-// not s3crr's is dropped (the role is s3crr's; a foreign grant there would replicate
-// with more than the pairs need).
+// ensureRolePolicyOnce puts the pair's statements into the role's inline policy, which
+// holds every pair's from the source bucket (docs/aws-facts.md#F-REPL-ONE-ROLE-PER-BUCKET):
+// the pair's own statements (by the pair part of their Sids) are replaced by what it needs
+// now, the other pairs' are kept, and anything not s3crr's is dropped (the role is
+// s3crr's; a foreign grant there would replicate with more than the pairs need).
 func (st *stage) ensureRolePolicyOnce(ctx context.Context, m *member, name, roleARN string, p policy.ReplicationParams, created bool) error {
 	want := policy.ReplicationRolePolicy(p)
 	if !created {
