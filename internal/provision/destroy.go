@@ -437,9 +437,13 @@ func (st *stage) destroyKey(ctx context.Context) error {
 		st.warn("%s key %s kept (--delete-keys schedules its deletion)", side, keyARN)
 		return nil
 	}
-	if shared, err := st.replicatesForOthers(ctx, m, ep.Bucket); err != nil || shared {
+	shared, err := st.replicatesForOthers(ctx, m, ep.Bucket)
+	if err == nil && !shared {
+		shared, err = st.keyGrantsOthers(ctx, m, keyARN)
+	}
+	if err != nil || shared {
 		if shared {
-			st.warn("%s key %s kept: bucket %s still replicates for other pairs (the legs of one source bucket, or the two directions of a two-way pair, share its key)", side, keyARN, ep.Bucket)
+			st.warn("%s key %s kept: it still serves other pairs (the legs of one source bucket, or the two directions of a two-way pair, share its key)", side, keyARN)
 		}
 		return err
 	}
@@ -511,9 +515,13 @@ func (st *stage) destroyBucket(ctx context.Context) error {
 			return nil
 		}
 	}
-	if shared, err := st.replicatesForOthers(ctx, m, bucket); err != nil || shared {
+	shared, err := st.replicatesForOthers(ctx, m, bucket)
+	if err == nil && !shared {
+		shared, err = st.bucketGrantsOthers(ctx, m, bucket)
+	}
+	if err != nil || shared {
 		if shared {
-			st.warn("bucket %s kept: it still replicates for other pairs", bucket)
+			st.warn("bucket %s kept: it still serves other pairs", bucket)
 		}
 		return err
 	}
@@ -555,6 +563,49 @@ func (st *stage) replicatesForOthers(ctx context.Context, m *member, bucket stri
 		}
 	}
 	return false, nil
+}
+
+// keyGrantsOthers reports whether a key's policy still holds another pair's statements:
+// the key is then that pair's destination key too (a two-way pair's other direction).
+func (st *stage) keyGrantsOthers(ctx context.Context, m *member, keyARN string) (bool, error) {
+	out, err := m.kms.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default")})
+	if err != nil {
+		return false, m.classify("kms:GetKeyPolicy "+keyARN, err)
+	}
+	doc, err := policy.ParseDocument([]byte(aws.ToString(out.Policy)))
+	if err != nil {
+		return false, fmt.Errorf("parse the key policy of %s: %w", keyARN, err)
+	}
+	return st.otherPairsIn(doc), nil
+}
+
+// bucketGrantsOthers reports whether a bucket's policy still holds another pair's
+// statements: the bucket is then that pair's destination.
+func (st *stage) bucketGrantsOthers(ctx context.Context, m *member, bucket string) (bool, error) {
+	out, err := m.s3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
+	if awsclient.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, m.classify("s3:GetBucketPolicy "+bucket, err)
+	}
+	doc, err := policy.ParseDocument([]byte(aws.ToString(out.Policy)))
+	if err != nil {
+		return false, fmt.Errorf("parse the bucket policy of %s: %w", bucket, err)
+	}
+	return st.otherPairsIn(doc), nil
+}
+
+// otherPairsIn reports whether a document has per-pair statements of a pair other than
+// this one (the bucket-wide TLS statement is no pair's).
+func (st *stage) otherPairsIn(doc policy.Document) bool {
+	rest, _ := policy.RemovePair(doc, st.req.PairID)
+	for _, s := range rest.Statement {
+		if pair, _, ok := policy.ParseSid(s.Sid); ok && pair != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // errKept is what destroyBucket's apply func returns when the bucket turned out not to be

@@ -198,7 +198,7 @@ func TestFanOutReplicatesToEveryDestinationWithItsOwnKey(t *testing.T) {
 	kept := false
 	for _, r := range destroyed {
 		for _, w := range r.Warnings {
-			kept = kept || strings.Contains(w, "still replicates for other pairs")
+			kept = kept || strings.Contains(w, "still serves other pairs")
 		}
 	}
 	if !kept {
@@ -336,6 +336,25 @@ func TestTwoWayReplicatesEachWayOnceWithoutLoop(t *testing.T) {
 		}
 	}
 	env.rerunMakesNoWrite(t, "two-way", []byte(twoWayRequest))
+
+	// Destroying the forward direction, keys and buckets included, leaves B→A
+	// replicating: A's key, which the forward pair created, is the back direction's
+	// destination key, and B's its source key.
+	fwd, err := json.Marshal(legs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.svc.Destroy(ctx, fwd, DestroyOptions{DeleteKeys: true, DeleteBuckets: true}, false); err != nil {
+		t.Fatalf("destroy the forward direction: %v", err)
+	}
+	env.putAndWait(t, legs[1], "back-after.txt", "")
+	if got := env.replicaKey(t, legs[1], "back-after.txt"); got != keyA {
+		t.Errorf("after destroying the forward direction, B→A replica key %s, want %s", got, keyA)
+	}
+	env.putAndWait(t, legs[0], "after.txt", "")
+	if n := env.versions(t, req.Destination.Account, req.Destination.Region, "tw-b", "after.txt"); n != 0 {
+		t.Errorf("the destroyed forward direction still replicated (%d versions in B)", n)
+	}
 }
 
 // The validate stage's legs are the ones spec computes, and a plain request is its own
