@@ -54,28 +54,59 @@ func (st *stage) role(ctx context.Context) error {
 	if !st.replicationRoleIsOurs(out.Role.Tags) {
 		return &Conflict{Message: fmt.Sprintf("role %s exists and was not created by s3crr for the pairs from bucket %s (fix: delete or rename it, or use another source bucket)", aws.ToString(out.Role.Arn), st.req.Source.Bucket)}
 	}
-	current, err := decodePolicyDocument(aws.ToString(out.Role.AssumeRolePolicyDocument))
-	if err != nil {
-		return fmt.Errorf("parse the trust policy of %s: %w", roleARN, err)
-	}
-	// The role serves every pair from the bucket: each pair's trust statement is merged in
-	// by its Sid, and statements that are not s3crr's are dropped, since the role exists
-	// only for S3 to assume (a foreign trust would widen who may replicate).
-	merged := ourStatements(current)
-	merged, _ = policy.Merge(merged, trust.Statement)
-	if !policy.Equivalent(current, merged) {
-		if n := policyChars(merged); n > maxTrustPolicyChars {
-			return &PreflightFailed{Message: fmt.Sprintf("the trust policy of %s would be %d characters with pair %s, over IAM's %d (docs/aws-facts.md#F-IAM-QUOTAS) (fix: destroy a pair from bucket %s, or replicate from another source bucket)", roleARN, n, st.req.PairID, maxTrustPolicyChars, st.req.Source.Bucket)}
-		}
-		err := st.change(m, roleARN, "update trust policy", "trusted by s3.amazonaws.com only", func() error {
-			_, err := m.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(string(merged.JSON()))})
-			return m.classify("iam:UpdateAssumeRolePolicy "+name, err)
-		})
-		if err != nil {
-			return err
-		}
+	if err := st.ensureTrust(ctx, m, name, roleARN, trust, aws.ToString(out.Role.AssumeRolePolicyDocument)); err != nil {
+		return err
 	}
 	return st.ensureRolePolicy(ctx, m, name, roleARN, p, false)
+}
+
+// ensureTrust merges the pair's trust statement into the role's trust policy, under the
+// trust policy's lease and with a read-back, like the inline policy: the role serves every
+// pair from the bucket, so each pair's statement is merged in by its Sid, and statements
+// that are not s3crr's are dropped, since the role exists only for S3 to assume (a foreign
+// trust would widen who may replicate). read is the trust policy GetRole returned.
+func (st *stage) ensureTrust(ctx context.Context, m *member, name, roleARN string, trust policy.Document, read string) error {
+	current := func(reread bool) (policy.Document, error) {
+		if reread {
+			out, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+			if err != nil {
+				return policy.Document{}, m.classify("iam:GetRole "+name, err)
+			}
+			read = aws.ToString(out.Role.AssumeRolePolicyDocument)
+		}
+		doc, err := decodePolicyDocument(read)
+		if err != nil {
+			return policy.Document{}, fmt.Errorf("parse the trust policy of %s: %w", roleARN, err)
+		}
+		return doc, nil
+	}
+	return st.withLease(ctx, sharedDocument{key: lease.RolePolicy(roleARN, "trust"),
+		merge: func(reread bool) error {
+			// Under the lease the document is read again: another run may have merged
+			// its statement between the first look and the lease.
+			cur, err := current(reread || !st.plan)
+			if err != nil {
+				return err
+			}
+			merged, _ := policy.Merge(ourStatements(cur), trust.Statement)
+			if policy.Equivalent(cur, merged) {
+				return nil
+			}
+			if n := policyChars(merged); n > maxTrustPolicyChars {
+				return &PreflightFailed{Message: fmt.Sprintf("the trust policy of %s would be %d characters with pair %s, over IAM's %d (docs/aws-facts.md#F-IAM-QUOTAS) (fix: destroy a pair from bucket %s, or replicate from another source bucket)", roleARN, n, st.req.PairID, maxTrustPolicyChars, st.req.Source.Bucket)}
+			}
+			return st.change(m, roleARN, "update trust policy", "trusted by s3.amazonaws.com only", func() error {
+				_, err := m.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(string(merged.JSON()))})
+				return m.classify("iam:UpdateAssumeRolePolicy "+name, err)
+			})
+		},
+		missing: func() ([]string, error) {
+			cur, err := current(true)
+			if err != nil {
+				return nil, err
+			}
+			return missingStatements(cur, trust.Statement), nil
+		}})
 }
 
 // pairRole is a role s3crr creates for a pair in the source account: the replication
