@@ -441,6 +441,9 @@ func (st *stage) destroyKey(ctx context.Context) error {
 	if err == nil && !shared {
 		shared, err = st.keyGrantsOthers(ctx, m, keyARN)
 	}
+	if err == nil && !shared {
+		shared, err = st.registeredInto(ctx, m.account, ep.Bucket, keyARN)
+	}
 	if err != nil || shared {
 		if shared {
 			st.warn("%s key %s kept: it still serves other pairs (the legs of one source bucket, or the two directions of a two-way pair, share its key)", side, keyARN)
@@ -518,6 +521,11 @@ func (st *stage) destroyBucket(ctx context.Context) error {
 	shared, err := st.replicatesForOthers(ctx, m, bucket)
 	if err == nil && !shared {
 		shared, err = st.bucketGrantsOthers(ctx, m, bucket)
+	}
+	if err == nil && !shared && side == SideSource {
+		// A source bucket may be another pair's destination (a two-way pair's other
+		// direction); the destination side asked the registry above.
+		shared, err = st.registeredInto(ctx, m.account, bucket, "")
 	}
 	if err != nil || shared {
 		if shared {
@@ -624,6 +632,26 @@ func ignoreNoBucket(err error) error {
 // alone: teardown must work when the keys are gone.
 func (st *stage) destroyPart() sharedGrants {
 	return sharedGrants{account: st.req.Source.Account, objects: policy.ObjectsARN(st.req.Destination.Bucket, st.req.Rule.Prefix)}
+}
+
+// registeredInto reports whether another registered pair replicates into bucket, or
+// encrypts its replicas with keyARN, in account: the bucket and key then serve that pair
+// (a two-way pair's other direction has this pair's source as its destination). Without
+// a registry it cannot know, and keeps them.
+func (st *stage) registeredInto(ctx context.Context, account, bucket, keyARN string) (bool, error) {
+	if st.svc.cfg.Registry == nil {
+		return true, nil
+	}
+	all, err := st.svc.cfg.Registry.PairsInto(ctx, account)
+	if err != nil {
+		return false, fmt.Errorf("read the pairs registry: %w", err)
+	}
+	for _, o := range all {
+		if o.PairID != st.req.PairID && (o.DestinationBucket == bucket || (keyARN != "" && o.DestinationKeyARN == keyARN)) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // otherPairsInto lists the registered pairs other than this one replicating into the

@@ -337,6 +337,12 @@ func TestTwoWayReplicatesEachWayOnceWithoutLoop(t *testing.T) {
 	}
 	env.rerunMakesNoWrite(t, "two-way", []byte(twoWayRequest))
 
+	// Register both directions, as the state machine's RegisterPair does.
+	reg := env.svc.cfg.Registry.(*memRegistry)
+	for i, leg := range legs {
+		reg.register(RegisteredPair{PairID: leg.PairID, SourceAccount: leg.Source.Account, DestinationAccount: leg.Destination.Account,
+			DestinationBucket: leg.Destination.Bucket, DestinationKeyARN: outputOf(res[i], names.StageKey, SideDestination, "keyArn")})
+	}
 	// Destroying the forward direction, keys and buckets included, leaves B→A
 	// replicating: A's key, which the forward pair created, is the back direction's
 	// destination key, and B's its source key.
@@ -347,6 +353,7 @@ func TestTwoWayReplicatesEachWayOnceWithoutLoop(t *testing.T) {
 	if _, err := env.svc.Destroy(ctx, fwd, DestroyOptions{DeleteKeys: true, DeleteBuckets: true}, false); err != nil {
 		t.Fatalf("destroy the forward direction: %v", err)
 	}
+	reg.unregister(legs[0].PairID)
 	env.putAndWait(t, legs[1], "back-after.txt", "")
 	if got := env.replicaKey(t, legs[1], "back-after.txt"); got != keyA {
 		t.Errorf("after destroying the forward direction, B→A replica key %s, want %s", got, keyA)
