@@ -247,6 +247,9 @@ func newPlanEnv(t *testing.T) *planEnv {
 				// Planning takes no lease, but the Lambda refuses to start without its table.
 				"AWS_ENDPOINT_URL_DYNAMODB": hub.Endpoint,
 				names.EnvLeaseTable:         names.LeaseTableName,
+				// Teardown reads the pairs registry to tell whether shared grants are
+				// still used, as HubStack's Lambda does.
+				names.EnvPairsTable: hub.TableName,
 			},
 		})
 		if err != nil {
