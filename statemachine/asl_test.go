@@ -300,6 +300,9 @@ func TestProvisionLambdaTasksFollowTheContract(t *testing.T) {
 		if err := json.Unmarshal(s.Parameters, &p); err != nil {
 			t.Fatalf("%s: Parameters: %v", n, err)
 		}
+		if p.FunctionName == testSubs[VerifyFunctionArn] {
+			continue // the new pair's verification: TestProvisionVerifiesTheNewPairAsTheNightlyRunDoes
+		}
 		if p.FunctionName != testSubs[ProvisionFunctionArn] {
 			t.Errorf("%s invokes %q, want the provision function", n, p.FunctionName)
 		}
@@ -410,6 +413,9 @@ func TestEveryCatchAlertsThenFailsNamingTheStage(t *testing.T) {
 		}
 		for _, n := range sortedStateNames(sc.m) {
 			s := sc.m.States[n]
+			if sc.owner == provisionVerifyMap {
+				continue // the verify ASL's per-pair states: a failure there is the pair's result, which VerificationPassed turns into the failure path
+			}
 			if !isFlow && len(s.Catch) > 0 {
 				t.Errorf("%s inside %s catches its own errors; the Parallel's Catch must see them", n, sc.owner)
 			}
@@ -553,4 +559,70 @@ func TestGoShapesMatchTheDefinition(t *testing.T) {
 			t.Errorf("Stages.%s is written by no state", k)
 		}
 	}
+}
+
+// provisionVerifyMap is the provision state machine's Map that verifies the new pair.
+const provisionVerifyMap = "VerifyNewPair"
+
+// The provision run ends with the nightly run's verification of the new pair: the same
+// per-pair states (so a change to one is a change to both, or this fails), fed by the
+// same list stage from the registration, and only a passed result reaches success.
+func TestProvisionVerifiesTheNewPairAsTheNightlyRunDoes(t *testing.T) {
+	_, prov := loadMachine(t, Provision)
+	_, ver := loadMachine(t, Verify)
+	var top, p, v struct {
+		States map[string]map[string]json.RawMessage `json:"States"`
+	}
+	if err := json.Unmarshal(prov, &top); err != nil {
+		t.Fatal(err)
+	}
+	// The verification runs per leg, at the end of the Legs Map's flow.
+	if err := json.Unmarshal(top.States["Legs"]["ItemProcessor"], &p); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(ver, &v); err != nil {
+		t.Fatal(err)
+	}
+	canon := func(raw json.RawMessage) string {
+		var x any
+		if err := json.Unmarshal(raw, &x); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+	mp := p.States[provisionVerifyMap]
+	if mp == nil {
+		t.Fatalf("provision has no %s state", provisionVerifyMap)
+	}
+	if canon(mp["ItemProcessor"]) != canon(v.States["VerifyPairs"]["ItemProcessor"]) {
+		t.Errorf("%s's ItemProcessor differs from verify.asl.json's VerifyPairs ItemProcessor: copy it over verbatim", provisionVerifyMap)
+	}
+	if canon(p.States["ListNewPair"]["Parameters"]) != canon(json.RawMessage(`{"FunctionName":"`+testSubs[VerifyFunctionArn]+`","Payload":{"stage":"list","pairId.$":"$.summary.pairId"}}`)) {
+		t.Errorf("ListNewPair parameters = %s, want the verify Lambda's list stage for the registered pair", p.States["ListNewPair"]["Parameters"])
+	}
+	var reg, list struct{ Next string }
+	_ = json.Unmarshal(mustJSON(t, p.States["RegisterPair"]), &reg)
+	_ = json.Unmarshal(mustJSON(t, p.States["ListNewPair"]), &list)
+	if reg.Next != "ListNewPair" || list.Next != provisionVerifyMap {
+		t.Errorf("RegisterPair -> %s -> %s, want RegisterPair -> ListNewPair -> %s", reg.Next, list.Next, provisionVerifyMap)
+	}
+	var choice struct {
+		Choices []struct{ Variable, StringEquals, Next string }
+		Default string
+	}
+	_ = json.Unmarshal(mustJSON(t, p.States["VerificationPassed"]), &choice)
+	if len(choice.Choices) != 1 || choice.Choices[0].Variable != "$.summary.verify.status" || choice.Choices[0].StringEquals != "passed" ||
+		choice.Choices[0].Next != "NotifySuccess" || choice.Default != "VerificationDidNotPass" {
+		t.Errorf("VerificationPassed = %+v, want only status passed to reach NotifySuccess", choice)
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -50,11 +51,15 @@ func aslInvokesExactly(t *testing.T, name string, stages []struct {
 	Sides []string
 }) {
 	t.Helper()
-	def, err := statemachine.Load(name, map[string]string{
+	subs := map[string]string{
 		statemachine.ProvisionFunctionArn: "arn:aws:lambda:us-east-1:999999999999:function:p",
 		statemachine.AlertTopicArn:        "arn:aws:sns:us-east-1:999999999999:t",
 		statemachine.PairsTableName:       "pairs",
-	})
+	}
+	if keys, _ := statemachine.Placeholders(name); slices.Contains(keys, statemachine.VerifyFunctionArn) {
+		subs[statemachine.VerifyFunctionArn] = "arn:aws:lambda:us-east-1:999999999999:function:v"
+	}
+	def, err := statemachine.Load(name, subs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +68,9 @@ func aslInvokesExactly(t *testing.T, name string, stages []struct {
 	walk = func(v any) {
 		switch v := v.(type) {
 		case map[string]any:
-			if p, ok := v["Payload"].(map[string]any); ok {
+			// Only the provision Lambda's payloads: the verify Lambda's (the new pair's
+			// verification) have stages of their own.
+			if p, ok := v["Payload"].(map[string]any); ok && v["FunctionName"] == subs[statemachine.ProvisionFunctionArn] {
 				if stage, ok := p["stage"].(string); ok {
 					side, _ := p["side"].(string)
 					got = append(got, stage+"/"+side)

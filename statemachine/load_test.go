@@ -17,7 +17,7 @@ func TestPlaceholdersOfProvision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{AlertTopicArn, PairsTableName, ProvisionFunctionArn}
+	want := []string{AlertTopicArn, PairsTableName, ProvisionFunctionArn, VerifyFunctionArn}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Placeholders = %v, want %v", got, want)
 	}
@@ -46,7 +46,6 @@ func TestLoad(t *testing.T) {
 		for k, v := range testSubs {
 			m[k] = v
 		}
-		delete(m, VerifyFunctionArn) // the provision machine's substitutions only
 		edit(m)
 		return m
 	}

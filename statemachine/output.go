@@ -102,6 +102,37 @@ type ARNs struct {
 	ReplicationRole   string `json:"replicationRole"`
 }
 
+// VerifyResult is one pair's verification as the verify Lambda's record stage returns
+// it (internal/verifyjob.Result, whose JSON a test holds equal to this shape; mirrored
+// here so that this package stays free of the SDK).
+type VerifyResult struct {
+	PairID     string `json:"pairId"`
+	Status     string `json:"status"`
+	VerifiedAt string `json:"verifiedAt,omitempty"`
+	// LatencySeconds is the canary's replication latency; 0 when it did not replicate.
+	LatencySeconds float64         `json:"latencySeconds,omitempty"`
+	FindingCount   int             `json:"findingCount"`
+	Findings       []VerifyFinding `json:"findings"`
+	// Alerted reports whether the verification alert (the monitor's format) went out.
+	Alerted bool   `json:"alerted"`
+	Summary string `json:"summary"`
+	// RecordError is set when the record stage itself failed.
+	RecordError *TaskError `json:"recordError,omitempty"`
+}
+
+// VerifyFinding is one finding of a verification, with its fix.
+type VerifyFinding struct {
+	Check     string `json:"check"`
+	Kind      string `json:"kind"`
+	Severity  string `json:"severity"`
+	Code      string `json:"code,omitempty"`
+	Account   string `json:"account"`
+	Document  string `json:"document"`
+	Statement string `json:"statement,omitempty"`
+	Message   string `json:"message"`
+	Fix       string `json:"fix"`
+}
+
 // TaskError is an error Step Functions caught, as a Catch with ResultPath hands it on.
 type TaskError struct {
 	Error string `json:"Error"`
@@ -117,6 +148,9 @@ type Output struct {
 	// Verification is the last checkReplication result (outputs.ready == "true").
 	Verification StageResult `json:"verification"`
 	Stages       Stages      `json:"stages"`
+	// Verify is the new pair's verification, the same per-pair run as the nightly
+	// verify state machine's: a provision execution succeeds only when it passed.
+	Verify *VerifyResult `json:"verify,omitempty"`
 	// Request is the request with defaults applied, as validate returned it.
 	Request json.RawMessage `json:"request"`
 	// NotificationError is set when the success notice could not be published;

@@ -170,17 +170,22 @@ func provisionRun(t *testing.T, h *Hub, env map[string]string, name string, retr
 	if err != nil {
 		t.Fatal(err)
 	}
+	verifyARN, err := h.AddFunction(context.Background(), Function{Name: "s3crr-verify", Bootstrap: lambdaBinary(t, "stubverify"), Env: env})
+	if err != nil {
+		t.Fatal(err)
+	}
 	def, err := statemachine.Load(statemachine.Provision, map[string]string{
 		statemachine.ProvisionFunctionArn: arn,
 		statemachine.AlertTopicArn:        h.TopicARN,
 		statemachine.PairsTableName:       h.TableName,
+		statemachine.VerifyFunctionArn:    verifyARN,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	run, err := h.Run(context.Background(), RunInput{
 		Definition: def, Input: sampleRequest, Name: name,
-		WaitOverrides:  map[string]time.Duration{"WaitBeforeRecheck": 0},
+		WaitOverrides:  map[string]time.Duration{"WaitBeforeRecheck": 0, "WaitForReplica": 0},
 		RetryOverrides: retry,
 	}, nil)
 	if err != nil {
@@ -215,6 +220,9 @@ func TestProvisionDefinitionSucceedsAndRerunChangesNothing(t *testing.T) {
 	}
 	if out.Verification.Outputs["ready"] != "true" {
 		t.Errorf("verification = %+v, want ready", out.Verification)
+	}
+	if v := out.Verify; v == nil || v.Status != "passed" || v.PairID != "payments-archive" || v.LatencySeconds != 1.5 || v.Summary == "" {
+		t.Errorf("the new pair's verification in the output = %+v, want passed with its latency", v)
 	}
 	checks := 0
 	for _, ev := range run.Events {
@@ -298,6 +306,44 @@ func TestProvisionDefinitionFailsInAParallelBranch(t *testing.T) {
 	}
 	if _, ok := pairItem(t, h, "payments-archive"); ok {
 		t.Error("a failed execution registered the pair")
+	}
+}
+
+// A pair that provisions but does not pass its verification fails the run, naming the
+// findings; it stays registered, so the nightly run and `crr status` keep showing it.
+func TestProvisionDefinitionFailsWhenTheNewPairDoesNotVerify(t *testing.T) {
+	needRunner(t)
+	h := startHub(t)
+	why := "failed with 1 error(s): destination-key-policy (AccessDenied) in account 222222222222: no grant; fix: add it"
+	env := map[string]string{"STUB_STATE_DIR": t.TempDir(), "STUB_VERIFY_PENDING": "2", "STUB_VERIFY_FAIL": why}
+	run := provisionRun(t, h, env, "payments-archive-unverified", nil)
+	if run.Status != StatusFailed || run.Error != "verify: VerificationFailed" {
+		t.Fatalf("status %s, error %q; want FAILED at verify", run.Status, run.Error)
+	}
+	if !strings.Contains(run.Cause, why) {
+		t.Errorf("cause %q does not carry the verification's findings", run.Cause)
+	}
+	checks := 0
+	for _, ev := range run.Events {
+		if ev.Type == "StateEntered" && ev.State == "CheckCanary" {
+			checks++
+		}
+		if ev.Type == "StateEntered" && ev.State == "NotifySuccess" {
+			t.Error("an unverified pair was announced as provisioned")
+		}
+	}
+	if checks != 3 {
+		t.Errorf("CheckCanary ran %d times, want 3 (pending twice, then the verdict)", checks)
+	}
+	if _, ok := pairItem(t, h, "payments-archive"); !ok {
+		t.Error("the pair is not registered: the nightly run could not keep checking it")
+	}
+	alerts, err := h.ReceiveAlerts(context.Background(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(alerts) != 1 || alerts[0].Subject != "s3crr: provisioning failed at stage verify" {
+		t.Fatalf("alerts = %+v", alerts)
 	}
 }
 

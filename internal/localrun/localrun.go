@@ -66,7 +66,9 @@ type Config struct {
 	// ReplicationDelay postpones each replication in the member simulator.
 	ReplicationDelay time.Duration
 	// WaitOverrides and RetryOverrides shorten the named Wait states and retry
-	// pauses of every execution (see localhub.RunInput); default none.
+	// pauses of every execution (see localhub.RunInput); by default only the redrive poll
+	// (WaitForJob) and the canary checks (WaitForReplica) are 200 ms, as the simulator
+	// finishes both at once.
 	WaitOverrides, RetryOverrides map[string]time.Duration
 	// Log receives diagnostics: the Lambda processes' output (unless Hub.Log is
 	// set) and events that could not be forwarded to the hub. Default: discarded.
@@ -222,10 +224,16 @@ func Start(ctx context.Context, cfg Config) (env *Env, err error) {
 		return nil, err
 	}
 
+	// The provision state machine ends with the new pair's verification, so the verify
+	// Lambda is there before its definition is loaded.
+	if err := e.addVerifyFunction(ctx); err != nil {
+		return nil, err
+	}
 	if e.Definition, err = statemachine.Load(statemachine.Provision, map[string]string{
 		statemachine.ProvisionFunctionArn: e.FunctionARN,
 		statemachine.AlertTopicArn:        e.Hub.TopicARN,
 		statemachine.PairsTableName:       e.Hub.TableName,
+		statemachine.VerifyFunctionArn:    e.VerifyFunctionARN,
 	}); err != nil {
 		return nil, err
 	}
@@ -378,15 +386,15 @@ func withDefaults(cfg Config) (Config, error) {
 	if cfg.EventsInbox == "" {
 		cfg.EventsInbox = names.LocalEventsInbox
 	}
-	if _, ok := cfg.WaitOverrides[redriveWaitState]; !ok {
-		// The simulator's Batch jobs end in milliseconds; AWS's take minutes, which the
-		// redrive ASL's 30-second poll is for.
-		waits := map[string]time.Duration{redriveWaitState: 200 * time.Millisecond}
-		for k, v := range cfg.WaitOverrides {
-			waits[k] = v
-		}
-		cfg.WaitOverrides = waits
+	// The simulator's Batch jobs end in milliseconds; AWS's take minutes, which the
+	// redrive ASL's 30-second poll is for. It replicates a canary at once (or after
+	// ReplicationDelay), and every provision run now ends with one: the deployed 15 s
+	// between canary checks would only make `crr apply --wait` slow locally.
+	waits := map[string]time.Duration{redriveWaitState: 200 * time.Millisecond, canaryWaitState: 200 * time.Millisecond}
+	for k, v := range cfg.WaitOverrides {
+		waits[k] = v
 	}
+	cfg.WaitOverrides = waits
 	return cfg, nil
 }
 

@@ -23,6 +23,7 @@ func provisionLabels(t *testing.T) map[string]string {
 		statemachine.ProvisionFunctionArn: "arn:aws:lambda:us-east-1:000000000000:function:f",
 		statemachine.AlertTopicArn:        "arn:aws:sns:us-east-1:000000000000:t",
 		statemachine.PairsTableName:       "p",
+		statemachine.VerifyFunctionArn:    "arn:aws:lambda:us-east-1:000000000000:function:v",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,10 @@ import (
 	"github.com/s3crr/s3crr/statemachine"
 )
 
+// canaryWaitState is the Wait between canary checks, in the verify state machine and in
+// the provision state machine's verification of the new pair (the same states).
+const canaryWaitState = "WaitForReplica"
+
 // VerifyRun is one execution of the verify state machine.
 type VerifyRun struct {
 	Name      string
@@ -27,6 +31,32 @@ type VerifyRun struct {
 // substitution as CDK, in the hub's Step Functions API. Start calls it.
 func (e *Env) EnableVerify(ctx context.Context) error {
 	if e.VerifyDefinition != nil {
+		return nil
+	}
+	if err := e.addVerifyFunction(ctx); err != nil {
+		return err
+	}
+	def, err := statemachine.Load(statemachine.Verify, map[string]string{statemachine.VerifyFunctionArn: e.VerifyFunctionARN})
+	if err != nil {
+		return err
+	}
+	// Registered in the hub's Step Functions API too, so `crr verify` works against
+	// `crr local up` as against AWS.
+	if e.StepFunctions != nil {
+		roleARN := "arn:aws:iam::" + e.Hub.Account + ":role/" + names.VerifyStateMachineName
+		if _, err := e.StepFunctions.Register(names.VerifyStateMachineName, string(def), roleARN); err != nil {
+			return fmt.Errorf("register state machine %s: %w", names.VerifyStateMachineName, err)
+		}
+	}
+	e.VerifyDefinition = def
+	return nil
+}
+
+// addVerifyFunction registers the verify Lambda in the hub once: the provision state
+// machine invokes it too (the new pair's verification), so Start adds it before loading
+// that definition.
+func (e *Env) addVerifyFunction(ctx context.Context) error {
+	if e.VerifyFunctionARN != "" {
 		return nil
 	}
 	creds, err := localdeploy.HubRoleConfig(ctx, e.deployParams(), names.VerifyFunctionRoleName)
@@ -57,25 +87,13 @@ func (e *Env) EnableVerify(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	def, err := statemachine.Load(statemachine.Verify, map[string]string{statemachine.VerifyFunctionArn: arn})
-	if err != nil {
-		return err
-	}
-	// Registered in the hub's Step Functions API too, so `crr verify` works against
-	// `crr local up` as against AWS.
-	if e.StepFunctions != nil {
-		roleARN := "arn:aws:iam::" + e.Hub.Account + ":role/" + names.VerifyStateMachineName
-		if _, err := e.StepFunctions.Register(names.VerifyStateMachineName, string(def), roleARN); err != nil {
-			return fmt.Errorf("register state machine %s: %w", names.VerifyStateMachineName, err)
-		}
-	}
-	e.VerifyFunctionARN, e.VerifyDefinition = arn, def
+	e.VerifyFunctionARN = arn
 	return nil
 }
 
 // Verify runs the verify state machine once: input {"pairId": ...} for one pair, {}
 // for every registered pair. name defaults to one derived from the time. The Wait
-// between canary checks is shortened by WaitOverrides["WaitForReplica"] when set.
+// between canary checks is 200 ms unless WaitOverrides["WaitForReplica"] says otherwise.
 func (e *Env) Verify(ctx context.Context, input []byte, name string) (*VerifyRun, error) {
 	if err := e.EnableVerify(ctx); err != nil {
 		return nil, err

@@ -86,6 +86,10 @@ type Result struct {
 	Findings       []verify.Finding `json:"findings"`
 	// Alerted reports whether an alert was published.
 	Alerted bool `json:"alerted"`
+	// Summary is the outcome in one line: the latency, or every failing finding with
+	// its fix. The provision state machine fails with it as the cause when a new pair
+	// does not pass, so `crr apply --wait` names the fault without a second lookup.
+	Summary string `json:"summary"`
 }
 
 // Config is the verify Lambda's configuration.

@@ -155,3 +155,29 @@ func TestRecordDecidesRecordsMeasuresAndAlerts(t *testing.T) {
 		})
 	}
 }
+
+// The summary is what a failed provision run shows as its cause: it must name every
+// error finding with its code, account and fix, and leave warnings out of the list.
+func TestSummaryNamesEveryErrorWithItsFix(t *testing.T) {
+	res := Result{Status: StatusFailed, Findings: []verify.Finding{
+		{Check: "destination-key-policy", Severity: verify.SeverityError, Code: "AccessDenied", Account: "222222222222",
+			Message: "the key policy does not allow the role to encrypt", Fix: "add the statement s3crrReplicaEncrypt"},
+		{Check: "canary-lifecycle", Severity: verify.SeverityWarning, Message: "no backstop", Fix: "re-apply"},
+	}}
+	got := summarize(res)
+	for _, want := range []string{"1 error(s)", "destination-key-policy (AccessDenied) in account 222222222222",
+		"does not allow the role to encrypt", "fix: add the statement s3crrReplicaEncrypt"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary %q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "no backstop") {
+		t.Errorf("summary %q lists a warning", got)
+	}
+	if got := summarize(Result{Status: StatusPassed, LatencySeconds: 2.25}); !strings.Contains(got, "2.2 s") && !strings.Contains(got, "2.3 s") {
+		t.Errorf("passed summary %q lacks the latency", got)
+	}
+	if got := summarize(Result{Status: StatusFailed}); !strings.Contains(got, "no verdict") {
+		t.Errorf("summary without findings %q does not say there was no verdict", got)
+	}
+}

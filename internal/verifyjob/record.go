@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -115,6 +116,7 @@ func (s *Service) record(ctx context.Context, st PairState, execution string) (R
 		}
 	}
 	res.FindingCount = len(res.Findings)
+	res.Summary = summarize(res)
 
 	var errs []error
 	if err := s.put(ctx, res, execution); err != nil {
@@ -131,6 +133,39 @@ func (s *Service) record(ctx context.Context, st PairState, execution string) (R
 		}
 	}
 	return res, errors.Join(errs...)
+}
+
+// summarize says the outcome in one line: the canary's latency when it passed, else
+// every error finding with its fix (warnings only counted), or why there was no verdict.
+func summarize(res Result) string {
+	var errs []string
+	warnings := 0
+	for _, f := range res.Findings {
+		switch f.Severity {
+		case verify.SeverityError:
+			e := f.Check
+			if f.Code != "" {
+				e += " (" + f.Code + ")"
+			}
+			if f.Account != "" {
+				e += " in account " + f.Account
+			}
+			e += ": " + f.Message
+			if f.Fix != "" {
+				e += "; fix: " + f.Fix
+			}
+			errs = append(errs, e)
+		case verify.SeverityWarning:
+			warnings++
+		}
+	}
+	if res.Status == StatusPassed {
+		return fmt.Sprintf("passed: the canary replicated in %.1f s under the destination key; %d warning(s)", res.LatencySeconds, warnings)
+	}
+	if len(errs) == 0 {
+		return fmt.Sprintf("failed: the canary reached no verdict before its deadline; %d warning(s)", warnings)
+	}
+	return fmt.Sprintf("failed with %d error(s): %s", len(errs), strings.Join(errs, " | "))
 }
 
 func (s *Service) cleanup(ctx context.Context, c verify.Canary) error {
