@@ -172,6 +172,17 @@ func printPairSummary(w io.Writer, out statemachine.Output) {
 	for _, warn := range v.Warnings {
 		fmt.Fprintf(w, "    ! %s\n", warn)
 	}
+	if vr := out.Verify; vr != nil {
+		// The new pair's canary run (a provision that did not pass fails instead).
+		line := vr.Status
+		if vr.LatencySeconds > 0 {
+			line += fmt.Sprintf(": the canary replicated in %.1f s under the destination key", vr.LatencySeconds)
+		}
+		row("canary", line)
+		for _, f := range vr.Findings {
+			fmt.Fprintf(w, "    ! %s %s: %s (fix: %s)\n", f.Severity, f.Check, f.Message, f.Fix)
+		}
+	}
 	if out.NotificationError != nil {
 		row("notification", "the success notice was not published: "+out.NotificationError.Error+": "+out.NotificationError.Cause)
 	}

@@ -120,6 +120,14 @@ func TestLocalRun(t *testing.T) {
 		if out.Verification.Outputs["ready"] != "true" {
 			t.Errorf("verification = %+v, want ready", out.Verification)
 		}
+		// The run ends with the nightly run's verification of the new pair: a canary
+		// that replicated under the destination key, recorded on the pair.
+		if v := out.Verify; v == nil || v.Status != "passed" || v.LatencySeconds <= 0 || v.PairID != req.PairID {
+			t.Errorf("the new pair's verification = %+v, want passed with a canary latency", v)
+		}
+		if first.CanaryWrites != 3 {
+			t.Errorf("the canary made %d writes, want 3 (its object, then both versions deleted)", first.CanaryWrites)
+		}
 		if len(out.Changes()) == 0 || first.MemberWrites == 0 {
 			t.Errorf("first execution: %d changes, %d member writes; want both above zero on empty accounts", len(out.Changes()), first.MemberWrites)
 		}
@@ -216,6 +224,9 @@ func TestLocalRun(t *testing.T) {
 		}
 		if ch := second.Output.Changes(); len(ch) != 0 {
 			t.Errorf("second execution changes: %+v", ch)
+		}
+		if second.CanaryWrites != 3 {
+			t.Errorf("second execution: the canary made %d writes, want 3", second.CanaryWrites)
 		}
 		if second.MemberWrites != 0 {
 			for _, c := range second.Calls {

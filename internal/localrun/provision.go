@@ -52,10 +52,19 @@ type Run struct {
 	// Output is the execution output when it succeeded.
 	Output statemachine.Output
 	// MemberWrites counts the mutating calls (creates, puts, updates, deletes)
-	// made in member accounts while it ran; Calls are every call counted then.
+	// made in member accounts while it ran, except the canary's; Calls are every call
+	// counted then.
 	MemberWrites int
+	// CanaryWrites are the new pair's verification writes: the canary object and the
+	// deletion of its two versions. A probe, not a change, so a converged re-run makes
+	// exactly these and nothing else.
+	CanaryWrites int
 	Calls        []localaws.CallCount
 }
+
+// canaryOperations are the only object writes s3crr makes: the verifier's canary (the
+// provisioner writes no object).
+var canaryOperations = map[string]bool{"PutObject": true, "DeleteObjectVersion": true, "DeleteObject": true}
 
 // Succeeded reports whether the execution succeeded.
 func (r *Run) Succeeded() bool { return r.Execution.Status == localhub.StatusSucceeded }
@@ -125,7 +134,11 @@ func (e *Env) execute(ctx context.Context, stateMachineARN string, labels map[st
 	exec.Elapsed = aws.ToTime(d.StopDate).Sub(aws.ToTime(d.StartDate))
 	run := &Run{Name: name, Execution: exec, Calls: e.Sim.Calls()}
 	for _, c := range run.Calls {
-		if c.Mutating && c.Account != localaws.HubAccount {
+		switch {
+		case !c.Mutating || c.Account == localaws.HubAccount:
+		case c.Service == "s3" && canaryOperations[c.Operation]:
+			run.CanaryWrites += c.Count
+		default:
 			run.MemberWrites += c.Count
 		}
 	}

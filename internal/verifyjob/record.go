@@ -165,7 +165,7 @@ func summarize(res Result) string {
 	if len(errs) == 0 {
 		return fmt.Sprintf("failed: the canary reached no verdict before its deadline; %d warning(s)", warnings)
 	}
-	return fmt.Sprintf("failed with %d error(s): %s", len(errs), strings.Join(errs, " | "))
+	return fmt.Sprintf("failed with %d error(s):\n- %s", len(errs), strings.Join(errs, "\n- "))
 }
 
 func (s *Service) cleanup(ctx context.Context, c verify.Canary) error {
