@@ -3,6 +3,7 @@ package cdk
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -232,10 +233,19 @@ func busPolicyStatement(cfg Config) awsiam.PolicyStatement {
 // newProvisionStateMachine deploys statemachine/provision.asl.json unchanged, with
 // CloudFormation filling in the ${...} placeholders (DefinitionSubstitutions), so the
 // synthesized template shows the exact definition the local run executes.
+//
+// The run ends with the nightly verification of the new pair, the verify ASL's per-pair
+// states invoking the verify Lambda (inlined rather than a nested .sync execution: no
+// EventBridge managed-rule permissions, and the same states run locally), so this
+// machine alone also substitutes and may invoke the verify Lambda.
 func newProvisionStateMachine(stack awscdk.Stack, h *HubStack, hp policy.HubParams) (awsstepfunctions.StateMachine, error) {
+	verifyFn := h.Functions[names.VerifyFunctionDir].FunctionArn()
+	subs := h.provisionSubstitutions()
+	subs[statemachine.VerifyFunctionArn] = verifyFn
+	hp.FunctionARNs = append(slices.Clone(hp.FunctionARNs), *verifyFn)
 	return newHubStateMachine(stack, hubStateMachine{
 		id: "Provision", asl: statemachine.Provision, name: names.ProvisionStateMachineName,
-		subs:   h.provisionSubstitutions(),
+		subs:   subs,
 		policy: policy.StateMachinePolicy(hp),
 	})
 }

@@ -216,12 +216,15 @@ func TestProvisionStateMachine(t *testing.T) {
 	}
 
 	fn := only(t, tm, "AWS::Lambda::Function", "FunctionName", names.ProvisionFunctionName)
+	verifyFn := only(t, tm, "AWS::Lambda::Function", "FunctionName", names.VerifyFunctionName)
 	topic := only(t, tm, "AWS::SNS::Topic", "TopicName", names.AlertTopicName)
 	table := only(t, tm, "AWS::DynamoDB::Table", "TableName", names.PairsTableName)
 	want := map[string]string{
 		statemachine.ProvisionFunctionArn: "${" + fn.id + ".Arn}",
 		statemachine.AlertTopicArn:        "${" + topic.id + "}",
 		statemachine.PairsTableName:       "${" + table.id + "}",
+		// The run ends with the new pair's verification by the verify Lambda.
+		statemachine.VerifyFunctionArn: "${" + verifyFn.id + ".Arn}",
 	}
 	subs, _ := sm.props["DefinitionSubstitutions"].(map[string]any)
 	if len(subs) != len(want) {
@@ -259,7 +262,7 @@ func TestProvisionStateMachine(t *testing.T) {
 		t.Errorf("tracing is off")
 	}
 
-	// The role: invoke only the provision function, publish only to the topic, register
+	// The role: invoke only the provision and verify functions, publish only to the topic, register
 	// only in the table, plus the log delivery and X-Ray calls Step Functions needs.
 	roleID := strings.TrimSuffix(strings.TrimPrefix(render(sm.props["RoleArn"]), "${"), ".Arn}")
 	for _, st := range roleStatements(t, tm, roleID) {
@@ -267,8 +270,8 @@ func TestProvisionStateMachine(t *testing.T) {
 		res := strs(st["Resource"])
 		switch {
 		case slices.Equal(actions, []string{"lambda:InvokeFunction"}):
-			if !slices.Equal(res, []string{"${" + fn.id + ".Arn}"}) {
-				t.Errorf("lambda:InvokeFunction on %v, want only the provision function", res)
+			if !slices.Equal(res, []string{"${" + fn.id + ".Arn}", "${" + verifyFn.id + ".Arn}"}) {
+				t.Errorf("lambda:InvokeFunction on %v, want only the provision and verify functions", res)
 			}
 		case slices.Equal(actions, []string{"sns:Publish"}):
 			if !slices.Equal(res, []string{"${" + topic.id + "}"}) {

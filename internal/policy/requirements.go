@@ -314,7 +314,9 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposePairsUnregister, "dynamodb:DeleteItem", s(HubStateMachine), "destroy's dynamodb:deleteItem task")
 	provWhy(PurposePairsRedrive, "dynamodb:GetItem", s(HubStateMachine), "the redrive state machine loads the pair's registered request", "dynamodb:getItem task")
 	provWhy(PurposePairsRedrive, "dynamodb:UpdateItem", s(HubStateMachine), "the redrive state machine records lastRedrive on the pair", "dynamodb:updateItem task")
-	prov(PurposeInvokeFunctions, "lambda:InvokeFunction", s(HubStateMachine), "lambda:invoke task")
+	// The provision state machine's role may also invoke the verify Lambda: its run ends
+	// with the new pair's verification (the verify ASL's per-pair states).
+	prov(PurposeInvokeFunctions, "lambda:InvokeFunction", s(HubStateMachine), "lambda:invoke task", "lambda:invoke task of the new pair's verification (provision state machine)")
 
 	// The replication monitor (ReplicationMonitorPolicy).
 	prov(PurposeMonitorPairRead, "dynamodb:GetItem", s(HubReplicationMonitor), "GetItem of the pair an alert names")
