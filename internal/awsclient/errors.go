@@ -57,7 +57,7 @@ var notFoundCodes = map[string]bool{
 	"NoSuchBucketPolicy": true, "NoSuchTagSet": true, "NoSuchTagSetError": true,
 	"NoSuchPublicAccessBlockConfiguration": true, "OwnershipControlsNotFoundError": true,
 	"ServerSideEncryptionConfigurationNotFoundError": true, "ReplicationConfigurationNotFoundError": true,
-	"ObjectLockConfigurationNotFoundError": true,
+	"ObjectLockConfigurationNotFoundError": true, "NoSuchLifecycleConfiguration": true,
 	// KMS
 	"NotFoundException": true,
 	// IAM

@@ -185,6 +185,7 @@ func s3Route(method string, req *s3Request) (string, s3Handler) {
 		{"replication", "GetBucketReplication", "PutBucketReplication", "DeleteBucketReplication", (*Server).s3GetBucketReplication, (*Server).s3PutBucketReplication, (*Server).s3DeleteBucketReplication},
 		{"notification", "GetBucketNotificationConfiguration", "PutBucketNotificationConfiguration", "", (*Server).s3GetBucketNotification, (*Server).s3PutBucketNotification, nil},
 		{"tagging", "GetBucketTagging", "PutBucketTagging", "DeleteBucketTagging", (*Server).s3GetBucketTagging, (*Server).s3PutBucketTagging, (*Server).s3DeleteBucketTagging},
+		{"lifecycle", "GetBucketLifecycleConfiguration", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle", (*Server).s3GetBucketLifecycle, (*Server).s3PutBucketLifecycle, (*Server).s3DeleteBucketLifecycle},
 		{"object-lock", "GetObjectLockConfiguration", "", "", (*Server).s3GetObjectLockConfiguration, nil, nil},
 		{"location", "GetBucketLocation", "", "", (*Server).s3GetBucketLocation, nil, nil},
 		{"versions", "ListObjectVersions", "", "", (*Server).s3ListObjectVersions, nil, nil},
@@ -210,7 +211,7 @@ func s3Route(method string, req *s3Request) (string, s3Handler) {
 		}
 		return "", nil
 	}
-	for _, unsupported := range []string{"acl", "cors", "lifecycle", "logging", "website", "requestPayment",
+	for _, unsupported := range []string{"acl", "cors", "logging", "website", "requestPayment",
 		"accelerate", "analytics", "inventory", "metrics", "intelligent-tiering", "policyStatus"} {
 		if has(unsupported) {
 			return "", nil

@@ -18,6 +18,8 @@ type bucket struct {
 
 	versioning        string // "" (never enabled), "Enabled" or "Suspended"
 	objectLockEnabled bool   // set at creation (x-amz-bucket-object-lock-enabled), implies versioning
+	// lifecycle is the lifecycle configuration's rules, each its XML as put.
+	lifecycle         []string
 	ownership         string // ObjectOwnership: "", "BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"
 	publicAccessBlock *publicAccessBlock
 	policyDoc         string // as written by PutBucketPolicy
