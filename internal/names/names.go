@@ -305,6 +305,12 @@ const (
 	pairTagKeyPrefix = "s3crr:pair:"
 )
 
+// CanaryLifecycleRuleID is the ID of the lifecycle rule the bucket stage adds on both of
+// a pair's buckets: it expires what a verification that died mid-way left under the
+// canary prefix. One per pair, because pairs sharing a bucket may have different rule
+// prefixes; the ID is how s3crr finds, merges and removes its own rule.
+func CanaryLifecycleRuleID(pairID string) string { return prefix + "canary-expiry-" + pairID }
+
 // PairTagKey is the per-pair tag earlier versions of s3crr put on every bucket a pair
 // used (its value the side). S3 allows 50 tags per bucket, so a bucket shared by more
 // pairs could not carry them: the pairs registry now records who uses a bucket, and the

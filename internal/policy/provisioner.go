@@ -172,6 +172,8 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 				"s3:GetBucketTagging",
 				"s3:GetEncryptionConfiguration",
 				"s3:GetBucketNotification",
+				// The bucket stage merges the canary lifecycle rule into what is there.
+				"s3:GetLifecycleConfiguration",
 				// The destroy stage deletes a bucket only when it holds no version
 				// and no delete marker.
 				"s3:ListBucketVersions",
@@ -204,6 +206,9 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 				"s3:PutBucketTagging",
 				"s3:PutEncryptionConfiguration",
 				"s3:PutBucketNotification",
+				// The canary lifecycle rule; DeleteBucketLifecycle, when the pair's rule
+				// was the last, is authorized as this action too.
+				"s3:PutLifecycleConfiguration",
 			},
 			Resource: []string{buckets},
 		},

@@ -223,6 +223,10 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposeBucketConfigRead, "s3:GetBucketTagging", s(names.StageBucket), "GetBucketTagging")
 	prov(PurposeBucketConfigRead, "s3:GetEncryptionConfiguration", s(names.StageEncryption), "GetBucketEncryption")
 	prov(PurposeBucketConfigRead, "s3:GetBucketNotification", s(names.StageEvents), "GetBucketNotificationConfiguration")
+	provWhy(PurposeBucketConfigRead, "s3:GetLifecycleConfiguration", s(names.StageBucket, names.StageDestroyBucket),
+		"PutBucketLifecycleConfiguration replaces the whole configuration, so the canary rule is merged into what is read (docs/aws-facts.md#F-S3-LIFECYCLE)", "GetBucketLifecycleConfiguration")
+	provWhy(PurposeBucketConfigWrite, "s3:PutLifecycleConfiguration", s(names.StageBucket, names.StageDestroyBucket),
+		"the canary lifecycle rule expires what a dead verification left; teardown removes it (docs/aws-facts.md#F-S3-LIFECYCLE)", "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle (S3 authorizes it as s3:PutLifecycleConfiguration)")
 	prov(PurposeBucketConfigWrite, "s3:CreateBucket", s(names.StageBucket), "CreateBucket")
 	prov(PurposeBucketConfigWrite, "s3:PutBucketVersioning", s(names.StageBucket), "PutBucketVersioning", "CreateBucket with ObjectLockEnabledForBucket")
 	provWhy(PurposeBucketConfigWrite, "s3:PutBucketObjectLockConfiguration", s(names.StageBucket),

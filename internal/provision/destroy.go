@@ -475,7 +475,7 @@ func (st *stage) destroyKey(ctx context.Context) error {
 	})
 }
 
-// destroyBucket deletes a side's bucket only with DeleteBuckets, only when s3crr created
+// destroyBucket removes the pair's canary lifecycle rule, then deletes a side's bucket only with DeleteBuckets, only when s3crr created
 // it for this pair (its tags) and only when it holds no object version and no delete
 // marker: s3crr never deletes data, so a bucket with any is kept and said so.
 func (st *stage) destroyBucket(ctx context.Context) error {
@@ -485,6 +485,11 @@ func (st *stage) destroyBucket(ctx context.Context) error {
 		return err
 	}
 	bucket := st.endpoint(side).Bucket
+	// The canary rule is the pair's whoever owns the bucket: it goes first, and alone
+	// when the bucket stays.
+	if err := st.destroyCanaryLifecycle(ctx, m, bucket); err != nil {
+		return err
+	}
 	tags := map[string]string{}
 	out, err := m.s3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(bucket)})
 	switch {

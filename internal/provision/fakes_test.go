@@ -162,6 +162,7 @@ type fakeBucket struct {
 	encryption    *s3types.ServerSideEncryptionConfiguration
 	replication   *s3types.ReplicationConfiguration
 	notification  *s3types.NotificationConfiguration
+	lifecycle     []s3types.LifecycleRule // nil: no lifecycle configuration
 	objectLock    bool
 	objects       []string
 }
@@ -316,6 +317,44 @@ func (f *fakeS3) PutBucketOwnershipControls(_ context.Context, in *s3.PutBucketO
 	}
 	b.ownership = clone(in.OwnershipControls)
 	return &s3.PutBucketOwnershipControlsOutput{}, nil
+}
+
+func (f *fakeS3) GetBucketLifecycleConfiguration(_ context.Context, in *s3.GetBucketLifecycleConfigurationInput, _ ...func(*s3.Options)) (*s3.GetBucketLifecycleConfigurationOutput, error) {
+	if err := f.enter("GetBucketLifecycleConfiguration"); err != nil {
+		return nil, err
+	}
+	b, err := f.own(in.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	if b.lifecycle == nil {
+		return nil, apiErr("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist")
+	}
+	return &s3.GetBucketLifecycleConfigurationOutput{Rules: *clone(&b.lifecycle)}, nil
+}
+
+func (f *fakeS3) PutBucketLifecycleConfiguration(_ context.Context, in *s3.PutBucketLifecycleConfigurationInput, _ ...func(*s3.Options)) (*s3.PutBucketLifecycleConfigurationOutput, error) {
+	if err := f.enter("PutBucketLifecycleConfiguration"); err != nil {
+		return nil, err
+	}
+	b, err := f.own(in.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	b.lifecycle = *clone(&in.LifecycleConfiguration.Rules)
+	return &s3.PutBucketLifecycleConfigurationOutput{}, nil
+}
+
+func (f *fakeS3) DeleteBucketLifecycle(_ context.Context, in *s3.DeleteBucketLifecycleInput, _ ...func(*s3.Options)) (*s3.DeleteBucketLifecycleOutput, error) {
+	if err := f.enter("DeleteBucketLifecycle"); err != nil {
+		return nil, err
+	}
+	b, err := f.own(in.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	b.lifecycle = nil
+	return &s3.DeleteBucketLifecycleOutput{}, nil
 }
 
 func (f *fakeS3) GetBucketPolicy(_ context.Context, in *s3.GetBucketPolicyInput, _ ...func(*s3.Options)) (*s3.GetBucketPolicyOutput, error) {

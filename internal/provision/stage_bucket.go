@@ -17,7 +17,8 @@ import (
 
 // bucket ensures a side's bucket: exists in the right region, versioned, Block Public
 // Access and BucketOwnerEnforced (set when absent, never overwritten), tagged for the pair,
-// and carrying the TLS-only deny statement (merged into its policy).
+// with the pair's canary lifecycle rule (merged into its lifecycle configuration), and
+// carrying the TLS-only deny statement (merged into its policy).
 func (st *stage) bucket(ctx context.Context) error {
 	side := st.side()
 	m, err := st.session(ctx, side)
@@ -98,6 +99,9 @@ func (st *stage) bucket(ctx context.Context) error {
 		return err
 	}
 	if err := st.ensureBucketTags(ctx, m, name, side, created); err != nil {
+		return err
+	}
+	if err := st.ensureCanaryLifecycle(ctx, m, name, created); err != nil {
 		return err
 	}
 	return st.mergeBucketPolicy(ctx, m, name, created, []policy.Statement{policy.DenyInsecureTransport(name)})

@@ -106,6 +106,9 @@ func iamAction(service, op string) string {
 		"s3:GetObjectLockConfiguration":         "s3:GetBucketObjectLockConfiguration",
 		"s3:GetPublicAccessBlock":               "s3:GetBucketPublicAccessBlock",
 		"s3:PutPublicAccessBlock":               "s3:PutBucketPublicAccessBlock",
+		"s3:GetBucketLifecycleConfiguration":    "s3:GetLifecycleConfiguration",
+		"s3:PutBucketLifecycleConfiguration":    "s3:PutLifecycleConfiguration",
+		"s3:DeleteBucketLifecycle":              "s3:PutLifecycleConfiguration",
 	}
 	if a, ok := renamed[service+":"+op]; ok {
 		return a

@@ -26,9 +26,9 @@ import (
 func TestStageFromEmptyConvergedAndPlan(t *testing.T) {
 	src := fakeSrcAccount + " "
 	dst := fakeDstAccount + " "
-	bucketActions := []string{"create", "enable versioning", "tag", "merge bucket policy"}
+	bucketActions := []string{"create", "enable versioning", "tag", "add lifecycle rule", "merge bucket policy"}
 	bucketOps := func(acct string) []string {
-		return []string{acct + "s3:CreateBucket", acct + "s3:PutBucketVersioning", acct + "s3:PutBucketTagging", acct + "s3:PutBucketPolicy"}
+		return []string{acct + "s3:CreateBucket", acct + "s3:PutBucketVersioning", acct + "s3:PutBucketTagging", acct + "s3:PutBucketLifecycleConfiguration", acct + "s3:PutBucketPolicy"}
 	}
 	keyOps := func(acct string) []string {
 		return []string{acct + "kms:CreateKey", acct + "kms:CreateAlias", acct + "kms:EnableKeyRotation"}
@@ -390,7 +390,7 @@ func TestBucketStageOnExistingBuckets(t *testing.T) {
 				b.versioning = ""
 				b.ownership = nil
 			},
-			wantActions: []string{"enable versioning", "block public access", "enforce bucket owner", "merge bucket policy"},
+			wantActions: []string{"enable versioning", "block public access", "enforce bucket owner", "add lifecycle rule", "merge bucket policy"},
 		},
 		{
 			name: "suspended versioning, partial public access block, ObjectWriter",
@@ -399,7 +399,7 @@ func TestBucketStageOnExistingBuckets(t *testing.T) {
 				b.pab = &s3types.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(false), RestrictPublicBuckets: aws.Bool(true)}
 				b.ownership = &s3types.OwnershipControls{Rules: []s3types.OwnershipControlsRule{{ObjectOwnership: s3types.ObjectOwnershipObjectWriter}}}
 			},
-			wantActions: []string{"enable versioning", "merge bucket policy"},
+			wantActions: []string{"enable versioning", "add lifecycle rule", "merge bucket policy"},
 			wantWarning: "public access",
 		},
 		{
@@ -408,7 +408,7 @@ func TestBucketStageOnExistingBuckets(t *testing.T) {
 				b.pab = &s3types.PublicAccessBlockConfiguration{BlockPublicAcls: aws.Bool(true), IgnorePublicAcls: aws.Bool(true), BlockPublicPolicy: aws.Bool(true), RestrictPublicBuckets: aws.Bool(true)}
 				b.ownership = &s3types.OwnershipControls{Rules: []s3types.OwnershipControlsRule{{ObjectOwnership: s3types.ObjectOwnershipObjectWriter}}}
 			},
-			wantActions: []string{"merge bucket policy"},
+			wantActions: []string{"add lifecycle rule", "merge bucket policy"},
 			wantWarning: "BucketOwnerEnforced",
 		},
 	}
