@@ -46,6 +46,8 @@ var AuditorBucketActions = []string{
 	"s3:GetBucketVersioning", ActGetReplicationConfiguration, "s3:GetBucketPolicy",
 	"s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock", "s3:GetBucketNotification",
 	"s3:GetBucketObjectLockConfiguration",
+	// The drift check of the canary lifecycle rule (managed pairs).
+	"s3:GetLifecycleConfiguration",
 }
 
 // AuditorPolicy is the auditor's permission policy: exactly the reads internal/verify

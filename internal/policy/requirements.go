@@ -359,6 +359,7 @@ var requirements = func() map[reqKey]Requirement {
 		{"s3:GetBucketPolicy", "GetBucketPolicy"}, {"s3:GetEncryptionConfiguration", "GetBucketEncryption"},
 		{"s3:GetBucketPublicAccessBlock", "GetPublicAccessBlock"}, {"s3:GetBucketNotification", "GetBucketNotificationConfiguration"},
 		{"s3:GetBucketObjectLockConfiguration", "GetObjectLockConfiguration"},
+		{"s3:GetLifecycleConfiguration", "GetBucketLifecycleConfiguration"},
 	} {
 		prov(PurposeAuditBuckets, a[0], doc, a[1])
 	}

@@ -63,6 +63,12 @@ func healthy(t *testing.T) *Snapshot {
 			s.Identity[pr.name+" "+a] = Decision{Decision: "allowed"}
 		}
 	}
+	for _, sd := range []*Side{&s.Source, &s.Destination} {
+		sd.LifecycleRead = true
+		sd.CanaryRule = &s3types.LifecycleRule{ID: aws.String(names.CanaryLifecycleRuleID(req.PairID)), Status: s3types.ExpirationStatusEnabled,
+			Filter: &s3types.LifecycleRuleFilter{Prefix: aws.String(req.CanaryKeyPrefix())}, Expiration: &s3types.LifecycleExpiration{Days: aws.Int32(1)},
+			NoncurrentVersionExpiration: &s3types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(1)}}
+	}
 	return s
 }
 
@@ -150,6 +156,11 @@ func TestCheckFindings(t *testing.T) {
 		{"drift: public access", func(s *Snapshot) { s.Destination.PublicAccessBlocked = false }, "drift-destination-public-access-block", "", SeverityWarning},
 		{"drift: notification", func(s *Snapshot) { s.QueueConfigIDs = []string{"someone-else"} }, "drift-notification", "", SeverityWarning},
 		{"drift: alarm", func(s *Snapshot) { s.AlarmFound = false }, "drift-alarm", "", SeverityWarning},
+		{"drift: canary lifecycle rule gone", func(s *Snapshot) { s.Destination.CanaryRule = nil }, "drift-destination-canary-lifecycle", "", SeverityWarning},
+		{"drift: canary lifecycle rule on another prefix", func(s *Snapshot) { s.Source.CanaryRule.Filter.Prefix = aws.String("logs/") },
+			"drift-source-canary-lifecycle", "", SeverityWarning},
+		{"drift: canary lifecycle rule disabled", func(s *Snapshot) { s.Source.CanaryRule.Status = s3types.ExpirationStatusDisabled },
+			"drift-source-canary-lifecycle", "", SeverityWarning},
 		{"drift: TLS deny gone", func(s *Snapshot) { s.Source.BucketPolicy = nil }, "drift-source-bucket-policy", "", SeverityWarning},
 	}
 	for _, tt := range tests {
@@ -218,6 +229,13 @@ func (f fakeS3) GetBucketEncryption(context.Context, *s3.GetBucketEncryptionInpu
 
 func (f fakeS3) GetPublicAccessBlock(context.Context, *s3.GetPublicAccessBlockInput, ...func(*s3.Options)) (*s3.GetPublicAccessBlockOutput, error) {
 	return nil, &smithy.GenericAPIError{Code: "NoSuchPublicAccessBlockConfiguration"}
+}
+
+func (f fakeS3) GetBucketLifecycleConfiguration(context.Context, *s3.GetBucketLifecycleConfigurationInput, ...func(*s3.Options)) (*s3.GetBucketLifecycleConfigurationOutput, error) {
+	if f.deny["GetBucketLifecycleConfiguration"] {
+		return nil, denied()
+	}
+	return nil, &smithy.GenericAPIError{Code: "NoSuchLifecycleConfiguration"}
 }
 
 func (f fakeS3) GetObjectLockConfiguration(context.Context, *s3.GetObjectLockConfigurationInput, ...func(*s3.Options)) (*s3.GetObjectLockConfigurationOutput, error) {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
@@ -223,6 +224,14 @@ func (c *checker) drift() {
 		if !sd.BucketMissing && !sd.PublicAccessBlocked {
 			warn("drift-"+name+"-public-access-block", sd.Account, "bucket "+sd.Bucket, "PublicAccessBlock", "Block Public Access is not fully on")
 		}
+		if sd.LifecycleRead && !canaryRuleWorks(sd.CanaryRule, s.Request.CanaryKeyPrefix()) {
+			what := "is missing"
+			if sd.CanaryRule != nil {
+				what = "no longer expires current and noncurrent versions under " + s.Request.CanaryKeyPrefix()
+			}
+			warn("drift-"+name+"-canary-lifecycle", sd.Account, "lifecycle configuration of "+sd.Bucket, names.CanaryLifecycleRuleID(s.Request.PairID),
+				"the lifecycle rule that expires left-over canaries "+what+": a verification that dies mid-way would leave its canary versions for ever")
+		}
 	}
 	found := false
 	for _, id := range s.QueueConfigIDs {
@@ -235,6 +244,14 @@ func (c *checker) drift() {
 	if !s.AlarmFound {
 		warn("drift-alarm", s.Source.Account, "alarm "+alarmName(s.Request.PairID), "", "the failed-replication alarm is gone")
 	}
+}
+
+// canaryRuleWorks reports whether the pair's canary lifecycle rule still does its job:
+// enabled, on the canary prefix, expiring current and noncurrent versions.
+func canaryRuleWorks(r *s3types.LifecycleRule, prefix string) bool {
+	return r != nil && r.Status == s3types.ExpirationStatusEnabled && r.Filter != nil && aws.ToString(r.Filter.Prefix) == prefix &&
+		r.Filter.Tag == nil && r.Filter.And == nil &&
+		r.Expiration != nil && aws.ToInt32(r.Expiration.Days) > 0 && r.NoncurrentVersionExpiration != nil
 }
 
 // params is the pair as the builders see it, from what was read.

@@ -29,6 +29,7 @@ type bucketAPI interface {
 	GetPublicAccessBlock(context.Context, *s3.GetPublicAccessBlockInput, ...func(*s3.Options)) (*s3.GetPublicAccessBlockOutput, error)
 	GetBucketNotificationConfiguration(context.Context, *s3.GetBucketNotificationConfigurationInput, ...func(*s3.Options)) (*s3.GetBucketNotificationConfigurationOutput, error)
 	GetObjectLockConfiguration(context.Context, *s3.GetObjectLockConfigurationInput, ...func(*s3.Options)) (*s3.GetObjectLockConfigurationOutput, error)
+	GetBucketLifecycleConfiguration(context.Context, *s3.GetBucketLifecycleConfigurationInput, ...func(*s3.Options)) (*s3.GetBucketLifecycleConfigurationOutput, error)
 }
 
 // keyAPI lists the KMS reads of the checks.
@@ -128,6 +129,10 @@ type Side struct {
 	// nil when not found.
 	KeyRef string
 	Key    *Key
+	// LifecycleRead is true when the bucket's lifecycle configuration was read (managed
+	// pairs); CanaryRule is then the pair's canary rule in it, nil when absent.
+	LifecycleRead bool
+	CanaryRule    *s3types.LifecycleRule
 }
 
 // versioningUnread marks a versioning status the auditor was refused.
@@ -237,6 +242,12 @@ func Read(ctx context.Context, req spec.Request, src, dst *Session) (*Snapshot, 
 	}
 	if snap.Managed() {
 		if err := r.signals(src); err != nil {
+			return nil, err
+		}
+		if err := r.lifecycle(src, &snap.Source); err != nil {
+			return nil, err
+		}
+		if err := r.lifecycle(dst, &snap.Destination); err != nil {
 			return nil, err
 		}
 	}
@@ -446,6 +457,29 @@ func (r *reader) signals(s *Session) error {
 		return fatal
 	} else if ok {
 		r.snap.AlarmFound = len(a.MetricAlarms) > 0
+	}
+	return nil
+}
+
+// lifecycle reads a side's lifecycle configuration for the pair's canary rule, the
+// backstop that expires what a dead verification left under the canary prefix.
+func (r *reader) lifecycle(s *Session, side *Side) error {
+	if side.BucketMissing {
+		return nil
+	}
+	out, err := s.s3.GetBucketLifecycleConfiguration(r.ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: aws.String(side.Bucket)})
+	ok, nf, fatal := r.try(s.account, "GetBucketLifecycleConfiguration", "bucket "+side.Bucket, err)
+	if fatal != nil || (!ok && !nf) {
+		return fatal
+	}
+	side.LifecycleRead = true
+	if ok {
+		id := names.CanaryLifecycleRuleID(r.snap.Request.PairID)
+		for i := range out.Rules {
+			if aws.ToString(out.Rules[i].ID) == id {
+				side.CanaryRule = &out.Rules[i]
+			}
+		}
 	}
 	return nil
 }
