@@ -236,8 +236,9 @@ func busPolicyStatement(cfg Config) awsiam.PolicyStatement {
 //
 // The run ends with the nightly verification of the new pair, the verify ASL's per-pair
 // states invoking the verify Lambda (inlined rather than a nested .sync execution: no
-// EventBridge managed-rule permissions, and the same states run locally), so this
-// machine alone also substitutes and may invoke the verify Lambda.
+// EventBridge managed-rule permissions, and the same states run locally;
+// docs/aws-facts.md#F-SFN-NESTED-SYNC), so this machine alone also substitutes and may
+// invoke the verify Lambda.
 func newProvisionStateMachine(stack awscdk.Stack, h *HubStack, hp policy.HubParams) (awsstepfunctions.StateMachine, error) {
 	verifyFn := h.Functions[names.VerifyFunctionDir].FunctionArn()
 	subs := h.provisionSubstitutions()
