@@ -207,6 +207,8 @@ func writeEnvFile(path string, i upInfo) error {
 		{"AWS_SECRET_ACCESS_KEY", i.SecretAccessKey},
 		{"AWS_REGION", i.HubRegion},
 		{"S3CRR_LOCAL_MEMBERS_URL", i.MembersEndpoint},
+		// crr doctor reads it (--external-id's default), so it works with the file sourced.
+		{externalIDEnv, i.ExternalID},
 	} {
 		fmt.Fprintf(&b, "export %s=%s\n", kv[0], kv[1])
 	}
