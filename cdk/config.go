@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/s3crr/s3crr/internal/names"
+	"github.com/s3crr/s3crr/internal/schedule"
 )
 
 // Context keys the app reads (cdk.json's "context" holds the defaults; `-c key=value`
@@ -37,8 +38,9 @@ const ExampleExternalID = "s3crr-example-external-id"
 // (alias/s3crr/<pairId>/<side> for the default aliases).
 const DefaultKMSAliasPrefix = names.AliasPrefix
 
-// DefaultVerifySchedule runs the nightly verification at 03:00 UTC.
-const DefaultVerifySchedule = "cron(0 3 * * ? *)"
+// DefaultVerifySchedule runs the nightly verification at 03:00 (UTC unless
+// verifyTimeZone says otherwise); `crr local up` fires its schedule from the same value.
+const DefaultVerifySchedule = schedule.DefaultVerifyExpression
 
 // Member is one member account and the regions s3crr may use in it. The first region is
 // the account's primary region: its MemberStack also holds the account's IAM resources.
@@ -121,7 +123,6 @@ var (
 	roleNameRE     = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	bucketPrefixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{0,61}$`)
 	emailRE        = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-	scheduleRE     = regexp.MustCompile(`^(cron|rate)\(.+\)$`)
 	// timeZoneRE is the shape of an IANA time zone name; EventBridge Scheduler checks the name itself.
 	timeZoneRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`)
 	// An alias name is alias/ followed by letters, digits, /_- (KMS CreateAlias); the
@@ -166,7 +167,7 @@ func ParseConfig(lookup func(key string) any) (Config, error) {
 		c.KMSAliasPrefix = DefaultKMSAliasPrefix
 	}
 	if c.VerifyTimeZone == "" {
-		c.VerifyTimeZone = "UTC"
+		c.VerifyTimeZone = schedule.DefaultVerifyTimeZone
 	}
 	if c.VerifySchedule == "" {
 		c.VerifySchedule = DefaultVerifySchedule
@@ -242,8 +243,10 @@ func ParseConfig(lookup func(key string) any) (Config, error) {
 			errs = append(errs, fmt.Errorf("context %q needs %q: the regions every member account gets the stack in, the first holding its IAM role", CtxMemberOUs, CtxOrgMemberRegions))
 		}
 	}
-	if !scheduleRE.MatchString(c.VerifySchedule) {
-		errs = append(errs, fmt.Errorf("context %q: %q is not an EventBridge schedule expression such as %q or \"rate(1 day)\"", CtxVerifySchedule, c.VerifySchedule, DefaultVerifySchedule))
+	// The same parser the local hub fires the schedule with, so an expression the
+	// local stack cannot evaluate is refused at synth (docs/aws-facts.md#F-SCHEDULER-EXPRESSIONS).
+	if _, err := schedule.Parse(c.VerifySchedule); err != nil {
+		errs = append(errs, fmt.Errorf("context %q: %v (e.g. %q or \"rate(1 day)\")", CtxVerifySchedule, err, DefaultVerifySchedule))
 	}
 	if !timeZoneRE.MatchString(c.VerifyTimeZone) {
 		errs = append(errs, fmt.Errorf("context %q: %q is not an IANA time zone such as \"UTC\" or \"Europe/Berlin\"", CtxVerifyTimeZone, c.VerifyTimeZone))

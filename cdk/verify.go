@@ -88,7 +88,9 @@ func addVerification(stack awscdk.Stack, h *HubStack, cfg Config) error {
 		Target: &awsscheduler.CfnSchedule_TargetProperty{
 			Arn:     sm.StateMachineArn(),
 			RoleArn: schedRole.RoleArn(),
-			Input:   jsii.String("{}"),
+			// The one input both this schedule and the local hub's give the verify state
+			// machine (statemachine.ScheduledVerifyInput): every registered pair.
+			Input: jsii.String(statemachine.ScheduledVerifyInput()),
 		},
 	})
 

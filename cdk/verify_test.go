@@ -92,8 +92,8 @@ func TestVerifyScheduleAndDashboard(t *testing.T) {
 	if got := render(target["Arn"]); got != "${"+sm.id+"}" {
 		t.Errorf("target %s, want the verify state machine %s", got, sm.id)
 	}
-	if got := render(target["Input"]); got != "{}" {
-		t.Errorf("input %s, want {} (every registered pair)", got)
+	if got := render(target["Input"]); got != statemachine.ScheduledVerifyInput() || got != "{}" {
+		t.Errorf("input %s, want statemachine.ScheduledVerifyInput(), {} (every registered pair), which the local hub sends too", got)
 	}
 	roleID := strings.TrimSuffix(strings.TrimPrefix(render(target["RoleArn"]), "${"), ".Arn}")
 	sts := roleStatements(t, tm, roleID)

@@ -59,6 +59,12 @@ const (
 	VerifyFunctionArn = "VerifyFunctionArn"
 )
 
+// ScheduledVerifyInput is the input the nightly schedule starts the verify state machine
+// with: {} verifies every registered pair (verify.asl.json's OnePairOrAll). HubStack's
+// EventBridge Scheduler target and the local hub's stand-in both send this, and
+// `crr verify --scheduled` starts a run with it, so none of them can drift.
+func ScheduledVerifyInput() string { return "{}" }
+
 // LambdaErrorNames are the errors the provision Lambda returns by name
 // (aws-lambda-go reports the Go type name as errorType). The ASL's Retry and
 // Catch match exactly these, so the provision code's error types must be named
