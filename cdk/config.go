@@ -20,8 +20,8 @@ const (
 	CtxExternalID          = "externalId"
 	CtxAlertEmail          = "alertEmail"
 	CtxBucketNamePrefix    = "bucketNamePrefix"
-	CtxVerifySchedule      = "verifySchedule"
-	CtxVerifyTimeZone      = "verifyTimeZone"
+	CtxVerifySchedule      = schedule.ContextExpression
+	CtxVerifyTimeZone      = schedule.ContextTimeZone
 	CtxProvisionerRoleName = "provisionerRoleName"
 	CtxKMSAliasPrefix      = "kmsAliasPrefix"
 	CtxOrganizationID      = "organizationId"

@@ -16,6 +16,7 @@ import (
 	"github.com/s3crr/s3crr/internal/localhub"
 	"github.com/s3crr/s3crr/internal/localrun"
 	"github.com/s3crr/s3crr/internal/names"
+	"github.com/s3crr/s3crr/internal/schedule"
 )
 
 // Default ports of `crr local up`: the hub where LocalStack users expect an AWS stand-in,
@@ -31,8 +32,11 @@ type upOptions struct {
 	envFile           string
 	delay, window     time.Duration
 	bucketPrefix      string
-	faults            faultFlag
-	output            outputFlag
+	// schedule and timeZone are the nightly verification's schedule (--verify-schedule,
+	// --verify-time-zone).
+	schedule, timeZone string
+	faults             faultFlag
+	output             outputFlag
 }
 
 func upFlags(fs *flag.FlagSet) *upOptions {
@@ -43,6 +47,8 @@ func upFlags(fs *flag.FlagSet) *upOptions {
 	fs.DurationVar(&o.delay, "replication-delay", 0, "postpone each replication by this `duration` (e.g. 2s) to make PENDING observable")
 	fs.DurationVar(&o.window, "propagation-window", 0, "new IAM roles stay invisible to KMS, S3 and STS for this `duration`, as IAM's eventual consistency (the state machine retries through it)")
 	fs.StringVar(&o.bucketPrefix, "bucket-name-prefix", "", "restrict the provisioner roles and the provision Lambda to bucket names with this `prefix`, as the stacks' bucketNamePrefix; default every bucket")
+	fs.StringVar(&o.schedule, "verify-schedule", "", "fire the nightly verification on this EventBridge Scheduler `expression`; default cdk.json's "+schedule.ContextExpression+" context when crr runs in the repository, else "+schedule.DefaultVerifyExpression)
+	fs.StringVar(&o.timeZone, "verify-time-zone", "", "the schedule's IANA time `zone`; default cdk.json's "+schedule.ContextTimeZone+", else "+schedule.DefaultVerifyTimeZone)
 	fs.Var(&o.faults, "fault", "inject an AWS error into the member accounts: `service:Operation:ErrorCode[:account[:times]]`, e.g. kms:CreateKey:ThrottlingException::2 (repeatable)")
 	o.output = addOutputFlag(fs)
 	return o
@@ -91,15 +97,28 @@ func localUp(ctx context.Context, env *cliEnv, args []string) error {
 		BucketNamePrefix:  o.bucketPrefix,
 		Faults:            o.faults.faults,
 	}
+	sched, err := verifySchedule(o)
+	if err != nil {
+		return err
+	}
 	st, err := startStack(ctx, env, cfg)
 	if err != nil {
 		return err
 	}
 	keepLog := false
 	defer func() { st.Close(keepLog) }()
+	run, err := st.Env.StartSchedule(ctx, sched, nil)
+	if err != nil {
+		return err
+	}
+	go logFirings(env.stderr, run)
 	ready := time.Since(started)
 
 	info := newUpInfo(st, o, ready)
+	info.VerifySchedule, info.VerifyTimeZone = run.Schedule.String(), run.Location.String()
+	if next, ok := run.Next(); ok {
+		info.NextVerification = next.UTC().Format(time.RFC3339)
+	}
 	if o.envFile != "" {
 		if err := writeEnvFile(o.envFile, info); err != nil {
 			return err
@@ -138,6 +157,11 @@ type upInfo struct {
 	ReadySeconds    float64           `json:"readySeconds"`
 	ReplicationLag  string            `json:"replicationDelay"`
 	Propagation     string            `json:"propagationWindow"`
+	// VerifySchedule and VerifyTimeZone are the nightly schedule the stack fires, as
+	// HubStack's; NextVerification its next firing (RFC 3339, UTC).
+	VerifySchedule   string `json:"verifySchedule"`
+	VerifyTimeZone   string `json:"verifyTimeZone"`
+	NextVerification string `json:"nextVerification,omitempty"`
 }
 
 func newUpInfo(st *stack, o *upOptions, ready time.Duration) upInfo {
@@ -171,6 +195,7 @@ func printUp(w io.Writer, i upInfo) {
 		scope = "buckets named " + i.BucketPrefix + "*"
 	}
 	fmt.Fprintf(w, "settings replication delay %s, IAM propagation window %s, provisioner scope %s, ExternalId %s\n", i.ReplicationLag, i.Propagation, scope, i.ExternalID)
+	fmt.Fprintf(w, "schedule %s %s fires the verification of every pair (next %s); now: crr verify --all\n", i.VerifySchedule, i.VerifyTimeZone, i.NextVerification)
 	fmt.Fprintf(w, "logs     Lambda output in %s\n", i.LambdaLog)
 	if i.EnvFile != "" {
 		fmt.Fprintf(w, "env      . %s   then: crr apply -f pair.json --wait; AWS_ACCESS_KEY_ID=%s aws --endpoint-url $S3CRR_LOCAL_MEMBERS_URL s3 ls\n", i.EnvFile, localaws.SourceAccount)

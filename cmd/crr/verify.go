@@ -17,6 +17,7 @@ import (
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/verifyjob"
+	"github.com/s3crr/s3crr/statemachine"
 )
 
 // verifyCommand is `crr verify`.
@@ -36,8 +37,8 @@ func verifyPairs(ctx context.Context, env *cliEnv, args []string) error {
 	output := addOutputFlag(fs)
 	aw := addAWSFlags(fs)
 	usage := "crr verify <pair-id> | --all [--wait] [--output text|json] [--state-machine ARN] [--region R] [--profile P]\n\n" +
-		"Starts the verify state machine for one registered pair or all of them (what the nightly\n" +
-		"schedule runs): sufficiency and drift checks through the members' auditor roles, then a\n" +
+		"Starts the verify state machine for one registered pair or all of them (--all starts\n" +
+		"what the nightly schedule starts, with its input): sufficiency and drift checks through the members' auditor roles, then a\n" +
 		"canary object that must replicate under the destination key. The outcome is recorded on\n" +
 		"the pair (crr status shows it), put as s3crr metrics and alerted when it fails. With\n" +
 		"--wait, exits 1 when any pair failed."
@@ -86,7 +87,8 @@ func verifyExecutionName(pairID string, now time.Time) string {
 }
 
 func startVerify(ctx context.Context, env *cliEnv, c executionAPI, smARN, pairID string, wait, asJSON bool) error {
-	input := "{}"
+	// --all starts exactly what the nightly schedule starts.
+	input := statemachine.ScheduledVerifyInput()
 	if pairID != "" {
 		b, _ := json.Marshal(map[string]string{"pairId": pairID})
 		input = string(b)

@@ -129,9 +129,11 @@ type Env struct {
 	DestroyStateMachineARN string
 	// RedriveStateMachineARN is the redrive state machine registered next to it.
 	RedriveStateMachineARN string
-	// VerifyFunctionARN and VerifyDefinition are the verify Lambda and state machine.
-	VerifyFunctionARN string
-	VerifyDefinition  []byte
+	// VerifyFunctionARN and VerifyDefinition are the verify Lambda and state machine;
+	// VerifyStateMachineARN is where the hub's Step Functions API serves it.
+	VerifyFunctionARN     string
+	VerifyDefinition      []byte
+	VerifyStateMachineARN string
 
 	cfg      Config
 	buildDir string

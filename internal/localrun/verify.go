@@ -44,9 +44,11 @@ func (e *Env) EnableVerify(ctx context.Context) error {
 	// `crr local up` as against AWS.
 	if e.StepFunctions != nil {
 		roleARN := "arn:aws:iam::" + e.Hub.Account + ":role/" + names.VerifyStateMachineName
-		if _, err := e.StepFunctions.Register(names.VerifyStateMachineName, string(def), roleARN); err != nil {
+		arn, err := e.StepFunctions.Register(names.VerifyStateMachineName, string(def), roleARN)
+		if err != nil {
 			return fmt.Errorf("register state machine %s: %w", names.VerifyStateMachineName, err)
 		}
+		e.VerifyStateMachineARN = arn
 	}
 	e.VerifyDefinition = def
 	return nil

@@ -19,6 +19,13 @@ const (
 	DefaultVerifyTimeZone   = "UTC"
 )
 
+// The cdk.json context keys of the nightly verification's schedule, read by HubStack and
+// by `crr local up`.
+const (
+	ContextExpression = "verifySchedule"
+	ContextTimeZone   = "verifyTimeZone"
+)
+
 // maxYear is the last year a cron expression may name.
 const maxYear = 2199
 
