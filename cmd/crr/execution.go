@@ -28,10 +28,15 @@ type executionAPI interface {
 
 var _ executionAPI = (*sfn.Client)(nil)
 
-// pollInterval is how often apply --wait reads the execution's history. Step Functions
-// allows GetExecutionHistory a sustained rate of several calls a second per account, so
-// one follower every two seconds leaves room for the console and other followers.
-var pollInterval = 2 * time.Second
+// pollInterval is how often apply --wait reads the execution's history once it has run a
+// while. Step Functions allows GetExecutionHistory a sustained rate of several calls a
+// second per account, so one follower every two seconds leaves room for the console and
+// other followers. The first reads come sooner (firstPoll, doubling up to pollInterval),
+// so a run that takes a second or two is not reported up to two seconds late.
+var (
+	pollInterval = 2 * time.Second
+	firstPoll    = 250 * time.Millisecond
+)
 
 // follow prints the execution's progress until it ends, then its result. It returns an
 // error (exit 1) if the execution did not succeed or if following was interrupted.
@@ -42,6 +47,7 @@ func follow(ctx context.Context, env *cliEnv, c executionAPI, arn string) error 
 	}
 	h := newHistoryPrinter(env.stdout, aws.ToTime(d.StartDate))
 	fmt.Fprintln(env.stdout)
+	wait := min(firstPoll, pollInterval)
 	for {
 		// Describe before reading the history: once the status is final, the history
 		// read after it holds every event up to the end.
@@ -60,8 +66,9 @@ func follow(ctx context.Context, env *cliEnv, c executionAPI, arn string) error 
 		select {
 		case <-ctx.Done():
 			return interrupted(ctx, arn, ctx.Err())
-		case <-time.After(pollInterval):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, pollInterval)
 	}
 	fmt.Fprintln(env.stdout)
 	return reportEnd(env.stdout, d, "fix the cause, then run crr apply again with --redrive to resume from the failed state")
