@@ -10,6 +10,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/lease"
 	"github.com/s3crr/s3crr/internal/names"
 )
 
@@ -58,8 +59,32 @@ func readLifecycle(ctx context.Context, m *member, name string) ([]s3types.Lifec
 
 // ensureCanaryLifecycle merges the pair's canary rule into the bucket's lifecycle
 // configuration by rule ID. PutBucketLifecycleConfiguration replaces the whole
-// configuration, so every other rule is read and written back as it was, in its place.
+// configuration, so every other rule is read and written back as it was, in its place;
+// pairs sharing the bucket write the same configuration, so the merge runs under its
+// lease and is read back, as every shared document's is.
 func (st *stage) ensureCanaryLifecycle(ctx context.Context, m *member, name string, created bool) error {
+	return st.withLease(ctx, sharedDocument{key: lease.S3Document(name, "lifecycle"),
+		merge:   func(reread bool) error { return st.ensureCanaryLifecycleOnce(ctx, m, name, created && !reread) },
+		missing: func() ([]string, error) { return st.canaryLifecycleMissing(ctx, m, name) }})
+}
+
+// canaryLifecycleMissing reads the configuration back and names the pair's rule when it
+// is not there as s3crr wrote it.
+func (st *stage) canaryLifecycleMissing(ctx context.Context, m *member, name string) ([]string, error) {
+	rules, err := readLifecycle(ctx, m, name)
+	if err != nil {
+		return nil, err
+	}
+	want := st.canaryLifecycleRule()
+	for _, r := range rules {
+		if lifecycleRuleEqual(r, want) {
+			return nil, nil
+		}
+	}
+	return []string{"lifecycle rule " + aws.ToString(want.ID)}, nil
+}
+
+func (st *stage) ensureCanaryLifecycleOnce(ctx context.Context, m *member, name string, created bool) error {
 	var rules []s3types.LifecycleRule
 	if !created {
 		var err error
