@@ -305,11 +305,19 @@ const (
 	pairTagKeyPrefix = "s3crr:pair:"
 )
 
-// CanaryLifecycleRuleID is the ID of the lifecycle rule the bucket stage adds on both of
-// a pair's buckets: it expires what a verification that died mid-way left under the
-// canary prefix. One per pair, because pairs sharing a bucket may have different rule
-// prefixes; the ID is how s3crr finds, merges and removes its own rule.
-func CanaryLifecycleRuleID(pairID string) string { return prefix + "canary-expiry-" + pairID }
+// CanaryLifecycleRuleID is the ID of the lifecycle rule the bucket stage adds on a pair's
+// buckets: it expires what a verification that died mid-way left under the canary prefix
+// (the rule's prefix + CanaryDir). One per canary prefix, not per pair: the pairs that
+// share a bucket and a prefix (a fan-in's pairs from one account) share the rule, so a
+// bucket with a thousand pairs does not spend S3's 1,000-rule budget on s3crr. The
+// prefix, up to a kilobyte, is hashed into the ID (at most 255 characters).
+func CanaryLifecycleRuleID(canaryPrefix string) string {
+	if canaryPrefix == CanaryDir {
+		return prefix + "canary-expiry"
+	}
+	sum := sha256.Sum256([]byte(canaryPrefix))
+	return prefix + "canary-expiry-" + hex.EncodeToString(sum[:8])
+}
 
 // PairTagKey is the per-pair tag earlier versions of s3crr put on every bucket a pair
 // used (its value the side). S3 allows 50 tags per bucket, so a bucket shared by more

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -36,7 +37,7 @@ const maxLifecycleRules = 1000
 // PutObject, but an interrupted multipart upload under the prefix is aborted too.
 func (st *stage) canaryLifecycleRule() s3types.LifecycleRule {
 	return s3types.LifecycleRule{
-		ID:                             aws.String(names.CanaryLifecycleRuleID(st.req.PairID)),
+		ID:                             aws.String(names.CanaryLifecycleRuleID(st.req.CanaryKeyPrefix())),
 		Status:                         s3types.ExpirationStatusEnabled,
 		Filter:                         &s3types.LifecycleRuleFilter{Prefix: aws.String(st.req.CanaryKeyPrefix())},
 		Expiration:                     &s3types.LifecycleExpiration{Days: aws.Int32(canaryExpiryDays)},
@@ -120,6 +121,25 @@ func (st *stage) ensureCanaryLifecycleOnce(ctx context.Context, m *member, name 
 	})
 }
 
+// prefixStillUsed says why the destination's canary rule must stay: another registered
+// pair replicates into the bucket under the same rule prefix, or there is no registry to
+// tell. "" when no other pair needs it.
+func (st *stage) prefixStillUsed(ctx context.Context, bucket string) (string, error) {
+	if st.svc.cfg.Registry == nil {
+		return "no pairs registry is configured to tell whether other pairs use it", nil
+	}
+	all, err := st.svc.cfg.Registry.PairsInto(ctx, st.req.Destination.Account)
+	if err != nil {
+		return "", fmt.Errorf("read the pairs registry: %w", err)
+	}
+	for _, o := range all {
+		if o.PairID != st.req.PairID && o.DestinationBucket == bucket && o.Prefix == st.req.Rule.Prefix {
+			return "pair " + o.PairID + " replicates into it under the same prefix", nil
+		}
+	}
+	return "", nil
+}
+
 // lifecycleRuleEqual compares the elements s3crr sets; S3 may return a rule with fields
 // it filled in (an empty Transitions list, say), which are not a difference.
 func lifecycleRuleEqual(a, b s3types.LifecycleRule) bool {
@@ -139,13 +159,30 @@ func lifecycleRuleEqual(a, b s3types.LifecycleRule) bool {
 
 // destroyCanaryLifecycle removes the pair's canary rule from a bucket's lifecycle
 // configuration, keeping every other rule; the configuration is deleted only when the
-// pair's rule was its last.
+// pair's rule was its last. On the destination, the rule stays while the pairs registry
+// shows another pair into the bucket under the same prefix (or cannot tell).
+// Team reading: a source bucket is one pair's (its rule and prefix), so there the rule goes.
 func (st *stage) destroyCanaryLifecycle(ctx context.Context, m *member, name string) error {
 	rules, err := readLifecycle(ctx, m, name)
 	if err != nil {
 		return ignoreNoBucket(err)
 	}
-	id := names.CanaryLifecycleRuleID(st.req.PairID)
+	id := names.CanaryLifecycleRuleID(st.req.CanaryKeyPrefix())
+	if !slices.ContainsFunc(rules, func(r s3types.LifecycleRule) bool { return aws.ToString(r.ID) == id }) {
+		return nil
+	}
+	if st.side() == SideDestination {
+		// The rule is per canary prefix: another pair replicating into this bucket under
+		// the same prefix still relies on it.
+		kept, err := st.prefixStillUsed(ctx, name)
+		if err != nil {
+			return err
+		}
+		if kept != "" {
+			st.warn("lifecycle rule %s on %s kept: %s", id, name, kept)
+			return nil
+		}
+	}
 	rest := make([]s3types.LifecycleRule, 0, len(rules))
 	for _, r := range rules {
 		if aws.ToString(r.ID) != id {

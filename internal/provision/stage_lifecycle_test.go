@@ -41,7 +41,11 @@ func asJSON(t *testing.T, v any) string {
 // that rule was its last.
 func TestCanaryLifecycleRuleIsMergedAndRemovedByID(t *testing.T) {
 	req := requestJSON(t)
-	id := names.CanaryLifecycleRuleID("payments-archive")
+	// The sample request's rule prefix is "": the bucket's one rule for .s3crr-canary/.
+	id := names.CanaryLifecycleRuleID(".s3crr-canary/")
+	if id != "s3crr-canary-expiry" {
+		t.Fatalf("rule ID for the empty prefix = %q", id)
+	}
 	ours := func(b *fakeBucket) *s3types.LifecycleRule {
 		for i := range b.lifecycle {
 			if aws.ToString(b.lifecycle[i].ID) == id {
@@ -95,14 +99,45 @@ func TestCanaryLifecycleRuleIsMergedAndRemovedByID(t *testing.T) {
 
 	t.Run("the only rule: destroy deletes the configuration", func(t *testing.T) {
 		env := newFakeEnv(t)
-		env.mustRun(t, names.StageBucket, SideDestination, req)
-		b := env.bucket(t, "payments-dst")
+		env.mustRun(t, names.StageBucket, SideSource, req)
+		b := env.bucket(t, "payments-src")
 		if len(b.lifecycle) != 1 || ours(b) == nil {
 			t.Fatalf("new bucket's rules = %s, want s3crr's alone", asJSON(t, b.lifecycle))
 		}
-		res := env.mustRun(t, names.StageDestroyBucket, SideDestination, req)
+		res := env.mustRun(t, names.StageDestroyBucket, SideSource, req)
 		if !slices.Contains(changeActions(res), "delete lifecycle configuration") || b.lifecycle != nil || env.log.count("DeleteBucketLifecycle") != 1 {
 			t.Errorf("destroy: changes %q, rules %s", changeActions(res), asJSON(t, b.lifecycle))
+		}
+	})
+
+	// On the destination the rule is shared by every pair into the bucket under the same
+	// prefix (a fan-in): teardown removes it only when the registry shows none is left.
+	t.Run("destination rule shared by prefix", func(t *testing.T) {
+		env := newFakeEnv(t)
+		env.mustRun(t, names.StageBucket, SideDestination, req)
+		b := env.bucket(t, "payments-dst")
+		other := RegisteredPair{PairID: "other-pair", DestinationAccount: fakeDstAccount, DestinationBucket: "payments-dst"}
+		reg := &memRegistry{}
+		for _, tt := range []struct {
+			name     string
+			registry Registry
+			others   []RegisteredPair
+			kept     bool
+			warning  string
+		}{
+			{"no registry", nil, nil, true, "no pairs registry"},
+			{"another pair, same prefix", reg, []RegisteredPair{other}, true, "pair other-pair replicates into it"},
+			{"another pair, another prefix", reg, []RegisteredPair{{PairID: "third", DestinationAccount: fakeDstAccount, DestinationBucket: "payments-dst", Prefix: "logs/"}}, false, ""},
+		} {
+			reg.pairs = nil
+			for _, o := range tt.others {
+				reg.register(o)
+			}
+			env.svc.cfg.Registry = tt.registry
+			res := env.mustRun(t, names.StageDestroyBucket, SideDestination, req)
+			if gotKept := ours(b) != nil; gotKept != tt.kept || (tt.warning != "" && !strings.Contains(strings.Join(res.Warnings, "\n"), tt.warning)) {
+				t.Errorf("%s: kept %t (warnings %q), want kept %t warning %q", tt.name, gotKept, res.Warnings, tt.kept, tt.warning)
+			}
 		}
 	})
 

@@ -65,7 +65,7 @@ func healthy(t *testing.T) *Snapshot {
 	}
 	for _, sd := range []*Side{&s.Source, &s.Destination} {
 		sd.LifecycleRead = true
-		sd.CanaryRule = &s3types.LifecycleRule{ID: aws.String(names.CanaryLifecycleRuleID(req.PairID)), Status: s3types.ExpirationStatusEnabled,
+		sd.CanaryRule = &s3types.LifecycleRule{ID: aws.String(names.CanaryLifecycleRuleID(req.CanaryKeyPrefix())), Status: s3types.ExpirationStatusEnabled,
 			Filter: &s3types.LifecycleRuleFilter{Prefix: aws.String(req.CanaryKeyPrefix())}, Expiration: &s3types.LifecycleExpiration{Days: aws.Int32(1)},
 			NoncurrentVersionExpiration: &s3types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(1)}}
 	}

@@ -229,7 +229,7 @@ func (c *checker) drift() {
 			if sd.CanaryRule != nil {
 				what = "no longer expires current and noncurrent versions under " + s.Request.CanaryKeyPrefix()
 			}
-			warn("drift-"+name+"-canary-lifecycle", sd.Account, "lifecycle configuration of "+sd.Bucket, names.CanaryLifecycleRuleID(s.Request.PairID),
+			warn("drift-"+name+"-canary-lifecycle", sd.Account, "lifecycle configuration of "+sd.Bucket, names.CanaryLifecycleRuleID(s.Request.CanaryKeyPrefix()),
 				"the lifecycle rule that expires left-over canaries "+what+": a verification that dies mid-way would leave its canary versions for ever")
 		}
 	}

@@ -474,7 +474,7 @@ func (r *reader) lifecycle(s *Session, side *Side) error {
 	}
 	side.LifecycleRead = true
 	if ok {
-		id := names.CanaryLifecycleRuleID(r.snap.Request.PairID)
+		id := names.CanaryLifecycleRuleID(r.snap.Request.CanaryKeyPrefix())
 		for i := range out.Rules {
 			if aws.ToString(out.Rules[i].ID) == id {
 				side.CanaryRule = &out.Rules[i]
