@@ -173,14 +173,10 @@ EOF
 as $A $SRC_REGION s3api put-bucket-replication --bucket $SRC --replication-configuration "file://$tmp/replication.json"
 
 # crr doctor reads the members itself, through their auditor roles, with the hub account's
-# credentials: locally the hub account's identities live in the member simulator (its root
-# user's access key ID is the account ID), so its STS, S3, KMS, IAM and CloudWatch calls go
-# there, as in cmd/crr's doctor tests; the env file's AWS_ENDPOINT_URL (kumo) has no S3.
-HUB=000000000000
+# credentials: exactly what the sourced env file gives it (its STS, S3, KMS, IAM and
+# CloudWatch endpoints are the member simulator's, where the hub account lives too).
 doctor() {
-	local m=$S3CRR_LOCAL_MEMBERS_URL
-	env AWS_ENDPOINT_URL_STS="$m" AWS_ENDPOINT_URL_S3="$m" AWS_ENDPOINT_URL_KMS="$m" AWS_ENDPOINT_URL_IAM="$m" \
-		AWS_ENDPOINT_URL_CLOUDWATCH="$m" AWS_ACCESS_KEY_ID=$HUB AWS_SECRET_ACCESS_KEY=localaws "$crr" doctor "$@"
+	"$crr" doctor "$@"
 }
 
 cat >"$tmp/pair.json" <<EOF

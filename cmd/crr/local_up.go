@@ -222,19 +222,33 @@ func checkEnvFile(path string) error {
 	return nil
 }
 
+// memberServices are the services whose endpoint the env file points at the member
+// simulator (AWS_ENDPOINT_URL_<SERVICE>): the ones it plays for every account.
+var memberServices = []string{"STS", "S3", "KMS", "IAM", "CLOUDWATCH"}
+
 // writeEnvFile writes the env file atomically (a reader never sees half of it).
 func writeEnvFile(path string, i upInfo) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# written by crr local up (pid %d); valid while it runs\n", os.Getpid())
-	for _, kv := range [][2]string{
+	lines := [][2]string{
 		{"AWS_ENDPOINT_URL", i.HubEndpoint},
-		{"AWS_ACCESS_KEY_ID", i.AccessKeyID},
+		// The hub account's ID is its root user's access key in the member simulator, and
+		// kumo accepts any key: so one set of credentials is the hub's identity on both.
+		{"AWS_ACCESS_KEY_ID", i.HubAccount},
 		{"AWS_SECRET_ACCESS_KEY", i.SecretAccessKey},
 		{"AWS_REGION", i.HubRegion},
 		{"S3CRR_LOCAL_MEMBERS_URL", i.MembersEndpoint},
 		// crr doctor reads it (--external-id's default), so it works with the file sourced.
 		{externalIDEnv, i.ExternalID},
-	} {
+	}
+	// The services the member simulator plays are one service across accounts in AWS
+	// (STS assumes a member's role from the hub; S3, KMS, IAM and CloudWatch then answer
+	// for that member), so they go there: crr doctor reads the members with the hub's
+	// credentials exactly as it does against AWS. Everything else stays on kumo.
+	for _, svc := range memberServices {
+		lines = append(lines, [2]string{"AWS_ENDPOINT_URL_" + svc, i.MembersEndpoint})
+	}
+	for _, kv := range lines {
 		fmt.Fprintf(&b, "export %s=%s\n", kv[0], kv[1])
 	}
 	tmp := path + ".tmp"
