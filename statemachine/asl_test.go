@@ -2,6 +2,7 @@ package statemachine
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -551,6 +552,40 @@ func TestGoShapesMatchTheDefinition(t *testing.T) {
 	for k := range fields {
 		if !written[k] {
 			t.Errorf("Stages.%s is written by no state", k)
+		}
+	}
+}
+
+// TestEveryLambdaTaskRetriesThrottling: many pairs at once meet the member accounts' API
+// rate limits; a stage whose calls are still throttled after the SDK's adaptive retries
+// fails as Throttled, and every Lambda task of every state machine retries that with a
+// growing, jittered pause (so the throttled executions do not come back in lockstep), for
+// at least a minute and within its Task's budget.
+func TestEveryLambdaTaskRetriesThrottling(t *testing.T) {
+	for _, name := range Names() {
+		m, _ := loadMachine(t, name)
+		for _, sc := range scopes(m, "") {
+			for n, s := range sc.m.States {
+				if s.Type != "Task" || !strings.HasPrefix(s.Resource, "arn:aws:states:::lambda:invoke") {
+					continue
+				}
+				var th *retrier
+				for i, r := range s.Retry {
+					if slices.Contains(r.ErrorEquals, "Throttled") {
+						th = &s.Retry[i]
+					}
+				}
+				switch {
+				case th == nil:
+					t.Errorf("%s/%s does not retry Throttled", name, n)
+				case th.JitterStrategy != "FULL" || th.BackoffRate == nil || *th.BackoffRate <= 1:
+					t.Errorf("%s/%s: Throttled retries need a BackoffRate above 1 and JitterStrategy FULL", name, n)
+				default:
+					if total := maxBackoffSeconds(*th); total < 60 || total > 600 {
+						t.Errorf("%s/%s: Throttled retries wait up to %.0fs in all, want between one and ten minutes", name, n, total)
+					}
+				}
+			}
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go"
 
 	"github.com/s3crr/s3crr/internal/verify"
 )
@@ -153,5 +154,22 @@ func TestRecordDecidesRecordsMeasuresAndAlerts(t *testing.T) {
 				t.Errorf("metrics %s", got)
 			}
 		})
+	}
+}
+
+type throttledDB struct{ fakeDB }
+
+func (throttledDB) Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "ProvisionedThroughputExceededException", Message: "Rate exceeded"}
+}
+
+// TestThrottlingIsNamed: a stage whose AWS calls still throttle after the SDK's retries
+// fails as *Throttled, the name the verify state machine retries.
+func TestThrottlingIsNamed(t *testing.T) {
+	s := New(Config{TableName: "pairs"}, &throttledDB{}, &fakeCW{}, &fakeSNS{}, nil, nil)
+	_, err := s.Handle(context.Background(), Event{Stage: StageList})
+	var th *Throttled
+	if !errors.As(err, &th) || !strings.Contains(th.Message, "ProvisionedThroughputExceededException") {
+		t.Fatalf("err = %v (%T), want *Throttled keeping the AWS code", err, err)
 	}
 }
