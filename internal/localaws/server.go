@@ -93,6 +93,10 @@ type Server struct {
 	events   []Event               // every event emitted, for tests
 	stats    map[statKey]int       // request counters
 	faults   []*Fault              // injected faults, consumed in order
+	limit    *RateLimit            // the request-rate throttle, if any (stats.go)
+	tokens   map[string]*tokenBucket // the rate limit's buckets, by account/region/service
+	// throttled counts the requests failed with a throttling error (rate limit or fault).
+	throttled int
 	repl     replicationWork       // the asynchronous replication engine's bookkeeping
 	jobs     map[string]*batchJob  // S3 Batch Operations jobs, by job ID (batch_replication.go)
 	cond     *sync.Cond            // signalled when replication work drains

@@ -209,6 +209,10 @@ func (s *Service) request(st PairState) (spec.Request, error) {
 // check runs the sufficiency and drift checks through the auditor roles and keeps the
 // keys' ARNs for the canary.
 func (s *Service) check(ctx context.Context, st PairState) (PairState, error) {
+	st, err := s.load(ctx, st)
+	if err != nil {
+		return st, err
+	}
 	req, err := s.request(st)
 	if err != nil {
 		return st, err
