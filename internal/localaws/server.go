@@ -93,10 +93,6 @@ type Server struct {
 	events   []Event               // every event emitted, for tests
 	stats    map[statKey]int       // request counters
 	faults   []*Fault              // injected faults, consumed in order
-	limit    *RateLimit            // the request-rate throttle, if any (stats.go)
-	tokens   map[string]*tokenBucket // the rate limit's buckets, by account/region/service
-	// throttled counts the requests failed with a throttling error (rate limit or fault).
-	throttled int
 	repl     replicationWork       // the asynchronous replication engine's bookkeeping
 	jobs     map[string]*batchJob  // S3 Batch Operations jobs, by job ID (batch_replication.go)
 	cond     *sync.Cond            // signalled when replication work drains
@@ -107,6 +103,13 @@ type Server struct {
 	unknownKeys map[string]bool
 	baseCtx     context.Context
 	cancel      context.CancelFunc
+
+	// The request-rate throttle (stats.go): the limit, if any; its token buckets by
+	// account/region/service; and how many requests were failed with a throttling
+	// error (the rate limit's or an injected fault's).
+	limit     *RateLimit
+	tokens    map[string]*tokenBucket
+	throttled int
 }
 
 // New returns a Server with empty buckets, keys and roles in each configured account.

@@ -220,9 +220,9 @@ func Start(ctx context.Context, cfg Config) (env *Env, err error) {
 		return nil, err
 	}
 	if e.FunctionARN, err = e.Hub.AddFunction(ctx, localhub.Function{
-		Name:      cfg.FunctionName,
-		Bootstrap: bootstrap,
-		Args:      args,
+		Name:        cfg.FunctionName,
+		Bootstrap:   bootstrap,
+		Args:        args,
 		Env:         e.functionEnv(creds),
 		Timeout:     5 * time.Minute, // the ASL's TimeoutSeconds for every stage
 		Concurrency: cfg.ProvisionConcurrency,
