@@ -25,14 +25,14 @@ func benchEnvInt(name string, def int) int {
 // once through the provision state machine on the local stand-ins, with the member
 // simulator throttling each account's calls to each service in each region at
 // BENCH_RATE requests a second (burst the same; default 20) and the provision Lambda
-// served by BENCH_LAMBDAS execution environments (default 10). It reports the wall time,
+// served by BENCH_LAMBDAS execution environments (default 40). It reports the wall time,
 // the requests the simulator throttled (each an SDK retry, or a stage failed as
 // Throttled), the state machines' retries of Throttled, and the failed executions, which
 // must be 0. scripts/bench-many-pairs.sh runs it once and prints the numbers.
 func BenchmarkProvisionManyPairs(b *testing.B) {
 	n := benchEnvInt("BENCH_PAIRS", 100)
 	rate := benchEnvInt("BENCH_RATE", 20)
-	lambdas := benchEnvInt("BENCH_LAMBDAS", 10)
+	lambdas := benchEnvInt("BENCH_LAMBDAS", 40)
 	root, err := localhub.FindModuleRoot()
 	if err != nil {
 		b.Fatal(err)

@@ -18,7 +18,10 @@ func TestManyPairsUnderThrottlingConverge(t *testing.T) {
 	const pairs = 4
 	env := startEnv(t, Config{
 		RateLimit:            &localaws.RateLimit{PerSecond: 8, Burst: 8},
-		ProvisionConcurrency: pairs,
+		// An environment per Lambda task that can run at once (up to four per execution,
+		// in the Parallel states): the Lambda's concurrency is not what is under test, and
+		// kumo fails an invocation no environment picks up within 30 seconds.
+		ProvisionConcurrency: 4 * (pairs + 1),
 	})
 	all, err := ManyRequests(sampleRequest(t, env.ModuleRoot()), pairs+1)
 	if err != nil {
