@@ -17,7 +17,7 @@ import (
 func TestManyPairsUnderThrottlingConverge(t *testing.T) {
 	const pairs = 4
 	env := startEnv(t, Config{
-		RateLimit:            &localaws.RateLimit{PerSecond: 8, Burst: 8},
+		RateLimit: &localaws.RateLimit{PerSecond: 8, Burst: 8},
 		// An environment per Lambda task that can run at once (up to four per execution,
 		// in the Parallel states): the Lambda's concurrency is not what is under test, and
 		// kumo fails an invocation no environment picks up within 30 seconds.
