@@ -3,14 +3,14 @@
 # provisioned at once through the provision state machine on the local stand-ins, while
 # the member simulator throttles each account's calls to each service and region at
 # BENCH_RATE requests a second (default 20), with BENCH_LAMBDAS provision Lambda
-# environments (default 40: with fewer, kumo's 30-second wait for a free environment
+# environments (default 100: with fewer, kumo's 30-second wait for a free environment
 # fails invocations as Lambda.ServiceException). Prints the wall time, the throttled
 # requests (SDK retries), the state machines' retries, and the failed executions (must
 # be 0). The first round creates every pair; BENCH_ROUNDS=2 adds a second round of the
 # same requests, which converges with no change. Needs node_modules (npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export BENCH_PAIRS=${BENCH_PAIRS:-100} BENCH_RATE=${BENCH_RATE:-20} BENCH_LAMBDAS=${BENCH_LAMBDAS:-40}
+export BENCH_PAIRS=${BENCH_PAIRS:-100} BENCH_RATE=${BENCH_RATE:-20} BENCH_LAMBDAS=${BENCH_LAMBDAS:-100}
 status=0
 out=$(go test ./internal/localrun -run '^$' -bench '^BenchmarkProvisionManyPairs$' -benchtime "${BENCH_ROUNDS:-1}x" -count 1 -timeout 120m 2>&1) || status=$?
 out=$(echo "$out" | grep -v 'print.go\|msg=' || true)

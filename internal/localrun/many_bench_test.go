@@ -25,14 +25,14 @@ func benchEnvInt(name string, def int) int {
 // once through the provision state machine on the local stand-ins, with the member
 // simulator throttling each account's calls to each service in each region at
 // BENCH_RATE requests a second (burst the same; default 20) and the provision Lambda
-// served by BENCH_LAMBDAS execution environments (default 40). It reports the wall time,
+// served by BENCH_LAMBDAS execution environments (default 100). It reports the wall time,
 // the requests the simulator throttled (each an SDK retry, or a stage failed as
 // Throttled), the state machines' retries of Throttled, and the failed executions, which
 // must be 0. scripts/bench-many-pairs.sh runs it once and prints the numbers.
 func BenchmarkProvisionManyPairs(b *testing.B) {
 	n := benchEnvInt("BENCH_PAIRS", 100)
 	rate := benchEnvInt("BENCH_RATE", 20)
-	lambdas := benchEnvInt("BENCH_LAMBDAS", 40)
+	lambdas := benchEnvInt("BENCH_LAMBDAS", 100)
 	root, err := localhub.FindModuleRoot()
 	if err != nil {
 		b.Fatal(err)
@@ -62,11 +62,6 @@ func BenchmarkProvisionManyPairs(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, r := range batch.Runs {
-			if !r.Succeeded() {
-				b.Errorf("%s: %s: %s: %s", r.Name, r.Execution.Status, r.Execution.Error, r.Execution.Cause)
-			}
-		}
 		retries := 0
 		for _, k := range batch.RetryNames() {
 			retries += batch.StateRetries[k]
@@ -83,5 +78,13 @@ func BenchmarkProvisionManyPairs(b *testing.B) {
 		b.ReportMetric(float64(batch.StateRetries["Throttled"]), "asl-throttled-retries")
 		b.ReportMetric(float64(retries), "asl-retries")
 		b.ReportMetric(float64(batch.Failed), "failed")
+		// A failed benchmark prints no metrics: say them first.
+		b.Logf("%d pairs: wall %s, slowest execution %s, %d requests throttled, state-machine retries %v, %d failed",
+			n, batch.Wall.Round(time.Second), slowest.Round(time.Second), batch.Throttled, batch.StateRetries, batch.Failed)
+		for _, r := range batch.Runs {
+			if !r.Succeeded() {
+				b.Errorf("%s: %s: %s: %s", r.Name, r.Execution.Status, r.Execution.Error, r.Execution.Cause)
+			}
+		}
 	}
 }
