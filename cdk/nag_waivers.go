@@ -89,6 +89,12 @@ var verifyFunctionWildcards = []reviewedWildcard{
 	{"S3crrVerifyMetrics", "Resource::*", "cloudwatch:PutMetricData supports no resource-level permissions; conditioned on cloudwatch:namespace = s3crr"},
 }
 
+// verifyStateMachineWildcards are the accepted wildcards of the verify state machine's
+// role (policy.VerifyStateMachinePolicy).
+var verifyStateMachineWildcards = []reviewedWildcard{
+	{"S3crrVerifyChildExecutions", "Resource::arn:aws:states:{region}:{account}:execution:s3crr-verify/*", "the Distributed Map's child workflow executions of the verify state machine itself, whose names Step Functions generates (<state machine>/<Map Run label>:<id>); DescribeExecution and StopExecution only, as AWS documents for a Distributed Map"},
+}
+
 // organizationVerifyWildcards are the accepted wildcards of the verify Lambda's role when
 // organizationId is set (policy.VerifyFunctionPolicy).
 var organizationVerifyWildcards = []reviewedWildcard{
@@ -100,7 +106,7 @@ var organizationVerifyWildcards = []reviewedWildcard{
 // the reason cdk-nag shows: every accepted finding with its statement and reason.
 func expandWildcards(list []reviewedWildcard, account string, cfg Config) (findings []string, reason string) {
 	r := strings.NewReplacer("{account}", account, "{buckets}", cfg.BucketPattern(), "{aliases}", cfg.AliasPattern(),
-		"{provisioner}", cfg.ProvisionerRoleName)
+		"{provisioner}", cfg.ProvisionerRoleName, "{region}", cfg.HubRegion)
 	var why []string
 	for _, w := range list {
 		findings = append(findings, r.Replace(w.finding))

@@ -60,11 +60,13 @@ func addVerification(stack awscdk.Stack, h *HubStack, cfg Config) error {
 	sm, err := newHubStateMachine(stack, hubStateMachine{
 		id: "Verify", asl: statemachine.Verify, name: names.VerifyStateMachineName,
 		subs:   map[string]*string{statemachine.VerifyFunctionArn: fn.FunctionArn()},
-		policy: policy.VerifyStateMachinePolicy(policy.HubParams{FunctionARNs: []string{*fn.FunctionArn()}}),
+		policy: policy.VerifyStateMachinePolicy(policy.HubParams{Region: cfg.HubRegion, HubAccount: cfg.HubAccount, FunctionARNs: []string{*fn.FunctionArn()}}),
 	})
 	if err != nil {
 		return err
 	}
+	smFindings, smWhy := expandWildcards(verifyStateMachineWildcards, cfg.HubAccount, cfg)
+	waive(sm.Role(), iam5Waiver(smWhy, "", smFindings...))
 	h.VerifyStateMachine = sm
 
 	// EventBridge Scheduler, not an EventBridge rule: it takes a time zone, so "03:00"

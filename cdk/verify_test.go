@@ -29,6 +29,22 @@ func TestVerifyStateMachineAndFunction(t *testing.T) {
 		t.Errorf("substitutions %v, want only the verify Lambda's ARN", subs)
 	}
 	smRole := strings.TrimSuffix(strings.TrimPrefix(render(sm.props["RoleArn"]), "${"), ".Arn}")
+	// Its Distributed Map starts child executions of this state machine only, and follows
+	// (describes, stops) only this state machine's executions.
+	childGrants := map[string]string{}
+	for _, st := range roleStatements(t, tm, smRole) {
+		for _, a := range strs(st["Action"]) {
+			if strings.HasPrefix(a, "states:") {
+				childGrants[a] = render(st["Resource"])
+			}
+		}
+	}
+	self := ":stateMachine:" + names.VerifyStateMachineName
+	children := ":execution:" + names.VerifyStateMachineName + "/*"
+	if len(childGrants) != 3 || !strings.HasSuffix(childGrants["states:StartExecution"], self) ||
+		!strings.HasSuffix(childGrants["states:DescribeExecution"], children) || !strings.HasSuffix(childGrants["states:StopExecution"], children) {
+		t.Errorf("the verify state machine's states: grants %v; want StartExecution on itself, DescribeExecution and StopExecution on its executions", childGrants)
+	}
 	for _, st := range roleStatements(t, tm, smRole) {
 		actions := strs(st["Action"])
 		if slices.Contains(actions, "lambda:InvokeFunction") && render(st["Resource"]) != "${"+fn.id+".Arn}" {

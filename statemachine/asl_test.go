@@ -2,6 +2,7 @@ package statemachine
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -595,8 +596,20 @@ func TestProvisionVerifiesTheNewPairAsTheNightlyRunDoes(t *testing.T) {
 	if mp == nil {
 		t.Fatalf("provision has no %s state", provisionVerifyMap)
 	}
-	if canon(mp["ItemProcessor"]) != canon(v.States["VerifyPairs"]["ItemProcessor"]) {
-		t.Errorf("%s's ItemProcessor differs from verify.asl.json's VerifyPairs ItemProcessor: copy it over verbatim", provisionVerifyMap)
+	// The states must be equal; the processor mode may differ (the nightly run gives each
+	// pair a child execution, the provision run verifies its one pair inline).
+	var pp, vp struct {
+		StartAt string
+		States  json.RawMessage
+	}
+	if err := json.Unmarshal(mp["ItemProcessor"], &pp); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(v.States["VerifyPairs"]["ItemProcessor"], &vp); err != nil {
+		t.Fatal(err)
+	}
+	if pp.StartAt != vp.StartAt || canon(pp.States) != canon(vp.States) {
+		t.Errorf("%s's ItemProcessor states differ from verify.asl.json's VerifyPairs ItemProcessor: copy StartAt and States over verbatim", provisionVerifyMap)
 	}
 	if canon(p.States["ListNewPair"]["Parameters"]) != canon(json.RawMessage(`{"FunctionName":"`+testSubs[VerifyFunctionArn]+`","Payload":{"stage":"list","pairId.$":"$.summary.pairId"}}`)) {
 		t.Errorf("ListNewPair parameters = %s, want the verify Lambda's list stage for the registered pair", p.States["ListNewPair"]["Parameters"])
@@ -625,4 +638,38 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestEveryLambdaTaskRetriesThrottling: many pairs at once meet the member accounts' API
+// rate limits; a stage whose calls are still throttled after the SDK's adaptive retries
+// fails as Throttled, and every Lambda task of every state machine retries that with a
+// growing, jittered pause (so the throttled executions do not come back in lockstep), for
+// at least a minute and within its Task's budget.
+func TestEveryLambdaTaskRetriesThrottling(t *testing.T) {
+	for _, name := range Names() {
+		m, _ := loadMachine(t, name)
+		for _, sc := range scopes(m, "") {
+			for n, s := range sc.m.States {
+				if s.Type != "Task" || !strings.HasPrefix(s.Resource, "arn:aws:states:::lambda:invoke") {
+					continue
+				}
+				var th *retrier
+				for i, r := range s.Retry {
+					if slices.Contains(r.ErrorEquals, "Throttled") {
+						th = &s.Retry[i]
+					}
+				}
+				switch {
+				case th == nil:
+					t.Errorf("%s/%s does not retry Throttled", name, n)
+				case th.JitterStrategy != "FULL" || th.BackoffRate == nil || *th.BackoffRate <= 1:
+					t.Errorf("%s/%s: Throttled retries need a BackoffRate above 1 and JitterStrategy FULL", name, n)
+				default:
+					if total := maxBackoffSeconds(*th); total < 60 || total > 600 {
+						t.Errorf("%s/%s: Throttled retries wait up to %.0fs in all, want between one and ten minutes", name, n, total)
+					}
+				}
+			}
+		}
+	}
 }

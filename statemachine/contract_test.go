@@ -110,6 +110,7 @@ func TestErrorNamesAreTheProvisionErrorTypes(t *testing.T) {
 		&provision.InvalidSpec{}, &provision.PreflightFailed{}, &provision.PrincipalNotReady{},
 		&provision.AccessDenied{}, &provision.Conflict{}, &provision.StageFailed{}, &provision.BatchReplicationFailed{},
 		&provision.DocumentBusy{}, &provision.DocumentChanged{},
+		&provision.Throttled{},
 	} {
 		got = append(got, reflect.TypeOf(e).Elem().Name())
 	}

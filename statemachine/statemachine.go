@@ -76,6 +76,7 @@ var LambdaErrorNames = []string{
 	"AccessDenied",      // a provisioner role lacks a permission: never retried
 	"Conflict",          // existing configuration s3crr must not overwrite: never retried
 	"StageFailed",       // any other failure (the AWS error code is in the cause): never retried
+	"Throttled",         // an AWS API still throttling after the SDK's retries: retried with backoff
 	// a Batch Replication job failed or some of its tasks did: never retried
 	"BatchReplicationFailed",
 	// another run holds the lease on a shared document: retried with backoff and full

@@ -31,7 +31,7 @@ var _ pairTableAPI = (*dynamodb.Client)(nil)
 func statusCommand() *command {
 	return &command{
 		name:    "status",
-		summary: "show a pair (registration, latest executions) or one execution",
+		summary: "show a pair (registration, latest executions), one execution, or every pair (--all)",
 		run:     status,
 	}
 }
@@ -44,6 +44,9 @@ const maxScannedExecutions = 1000
 var pairIDShape = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 
 func status(ctx context.Context, env *cliEnv, args []string) error {
+	if isStatusAll(args) {
+		return statusAll(ctx, env, args) // status_all.go
+	}
 	fs := newFlagSet("crr status")
 	table := fs.String("table", names.PairsTableName, "the pairs DynamoDB `table`")
 	smARN := fs.String("state-machine", "", "provision state machine `ARN`; default arn:<partition>:states:<region>:<your account>:stateMachine:"+names.ProvisionStateMachineName)
@@ -56,7 +59,8 @@ func status(ctx context.Context, env *cliEnv, args []string) error {
 		"states:DescribeExecution). For a pair ID: the pair as registered in the pairs table and its\n" +
 		"latest executions, newest first, and its recent alerts with their counts (needs\n" +
 		"dynamodb:GetItem, states:ListExecutions and dynamodb:Scan on the alerts table).\n" +
-		"Exits 0 whenever it could report, whatever the execution's status."
+		"Exits 0 whenever it could report, whatever the execution's status.\n" +
+		"crr status --all lists every registered pair, a page at a time (crr status --all -h)."
 	target, done, err := parseFlagsWithArg(fs, env, usage, args)
 	if done || err != nil {
 		return err

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -137,6 +140,87 @@ func TestStatusNamesAMissingStateMachine(t *testing.T) {
 	for _, w := range []string{"states:ListExecutions", "StateMachineDoesNotExist", "deploy the HubStack first, or pass --state-machine"} {
 		if !strings.Contains(stderr, w) {
 			t.Errorf("stderr does not mention %q", w)
+		}
+	}
+}
+
+// TestStatusAllPagesThroughEveryPair registers more pairs than a page holds and lists
+// them as a user would: pages of --page-size, each ending with the token of the next,
+// which continues where it stopped; --all-pages lists every pair once; --output json
+// carries the same pairs and the token.
+func TestStatusAllPagesThroughEveryPair(t *testing.T) {
+	hub := startHub(t)
+	useEndpoints(t, kumoEndpoints(hub.Endpoint))
+	prefix := uniqueName("crr-all")
+	want := map[string]bool{}
+	for i := range 7 {
+		id := fmt.Sprintf("%s-%d", prefix, i)
+		registerPair(t, hub.Endpoint, hub.TableName, id, "arn:aws:states:us-east-1:000000000000:execution:s3crr-provision:"+id+"-0123456789")
+		want[id] = true
+	}
+	tokenRE := regexp.MustCompile(`--starting-token (\S+)`)
+	seen := map[string]int{}
+	token, pages := "", 0
+	for {
+		args := []string{"status", "--all", "--table", hub.TableName, "--page-size", "3"}
+		if token != "" {
+			args = append(args, "--starting-token", token)
+		}
+		code, stdout, stderr := runCLI(t, args...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		pages++
+		rows := 0
+		for _, line := range strings.Split(stdout, "\n") {
+			if f := strings.Fields(line); len(f) > 0 && want[f[0]] {
+				seen[f[0]]++
+				rows++
+				if !strings.Contains(line, "never") || !strings.Contains(line, "s3://payments-src") {
+					t.Errorf("row %q: want its last verification (never) and its buckets", line)
+				}
+			}
+		}
+		if rows > 3 {
+			t.Errorf("a page of --page-size 3 listed %d pairs", rows)
+		}
+		m := tokenRE.FindStringSubmatch(stdout)
+		if m == nil {
+			break
+		}
+		token = m[1]
+		if pages > 10 {
+			t.Fatal("the pages never end")
+		}
+	}
+	if len(seen) != len(want) || pages < 3 {
+		t.Errorf("%d pages listed %v, want all %d pairs over at least 3 pages", pages, seen, len(want))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("%s listed %d times", id, n)
+		}
+	}
+
+	code, stdout, _ := runCLI(t, "status", "--all", "--table", hub.TableName, "--page-size", "2", "--all-pages", "--output", "json")
+	if code != exitOK {
+		t.Fatalf("--all-pages --output json: exit %d", code)
+	}
+	var doc statusAllDoc
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Pairs) != len(want) || doc.NextToken != "" {
+		t.Errorf("--all-pages: %d pairs, next token %q; want all %d and none", len(doc.Pairs), doc.NextToken, len(want))
+	}
+	code, stdout, _ = runCLI(t, "status", "--all", "--table", hub.TableName, "--page-size", "2", "--output", "json")
+	if err := json.Unmarshal([]byte(stdout), &doc); code != exitOK || err != nil || len(doc.Pairs) != 2 || doc.NextToken == "" {
+		t.Errorf("one JSON page: exit %d, %v, %d pairs, token %q; want 2 and a token", code, err, len(doc.Pairs), doc.NextToken)
+	}
+
+	for _, bad := range [][]string{{"--page-size", "0"}, {"--starting-token", "not-a-token"}, {"--all-pages", "--starting-token", doc.NextToken}} {
+		if code, _, _ := runCLI(t, append([]string{"status", "--all", "--table", hub.TableName}, bad...)...); code != exitUsage {
+			t.Errorf("status --all %v: exit %d, want %d (usage)", bad, code, exitUsage)
 		}
 	}
 }

@@ -29,8 +29,23 @@ import (
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 )
 
+// DefaultMaxAttempts is how many times a client tries a call (the first attempt
+// included) unless AWS_MAX_ATTEMPTS or the shared config's max_attempts says otherwise.
+// The SDK's default is 3; provisioning many pairs at once meets the member accounts' API
+// rate limits, and each attempt here is cheaper than failing the stage into the state
+// machine's longer Throttled retry. With the SDK's 20-second backoff cap, five attempts
+// stay well inside a stage's Task timeout.
+const DefaultMaxAttempts = 5
+
 // Load returns the base configuration from the standard chain (environment, shared
 // config and credentials files, the Lambda execution role) in region.
+//
+// Unless AWS_RETRY_MODE or the shared config's retry_mode chooses otherwise, its clients
+// use the SDK's adaptive retry mode: standard mode's retries plus client-side rate
+// limiting that slows a client down once its calls are throttled
+// (docs/aws-facts.md#F-SDK-RETRY-MODES). AWS advises adaptive mode only where a client
+// talks to one throttling scope; s3crr's clients are built per member account, region
+// and service (clients.go in internal/provision), which is the scope AWS throttles by.
 func Load(ctx context.Context, region string) (aws.Config, error) {
 	return LoadProfile(ctx, region, "")
 }
@@ -49,7 +64,20 @@ func LoadProfile(ctx context.Context, region, profile string) (aws.Config, error
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	return cfg, nil
+	return withRetryDefaults(cfg), nil
+}
+
+// withRetryDefaults sets s3crr's retry mode and attempts where the environment and the
+// shared config left them unset (the SDK has then filled neither), so an operator's
+// AWS_RETRY_MODE / AWS_MAX_ATTEMPTS still win.
+func withRetryDefaults(cfg aws.Config) aws.Config {
+	if cfg.Retryer == nil && cfg.RetryMode == "" {
+		cfg.RetryMode = aws.RetryModeAdaptive
+	}
+	if cfg.Retryer == nil && cfg.RetryMaxAttempts == 0 {
+		cfg.RetryMaxAttempts = DefaultMaxAttempts
+	}
+	return cfg
 }
 
 // WithEndpointURL returns a copy of cfg whose clients all call endpoint, whatever

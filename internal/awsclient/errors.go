@@ -88,8 +88,14 @@ func IsAccessDenied(err error) bool {
 // IsThrottled reports whether err is AWS asking the caller to slow down (Throttling,
 // ThrottlingException, SlowDown, TooManyRequestsException...). The codes are the SDK
 // retryer's own list, so "throttled" here means what the SDK has already retried with
-// backoff before returning the error.
+// backoff before returning the error. S3 throttles with 503 SlowDown, and the answer to
+// a HEAD request (HeadBucket, HeadObject) has no body to carry the code: the SDK then
+// names it ServiceUnavailable by its status, which counts too
+// (docs/aws-facts.md#F-API-THROTTLING).
 func IsThrottled(err error) bool {
-	_, ok := retry.DefaultThrottleErrorCodes[ErrorCode(err)]
-	return ok
+	code := ErrorCode(err)
+	if _, ok := retry.DefaultThrottleErrorCodes[code]; ok {
+		return true
+	}
+	return code == "ServiceUnavailable" && HTTPStatus(err) == http.StatusServiceUnavailable
 }

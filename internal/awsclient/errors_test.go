@@ -60,6 +60,8 @@ func TestErrorClassifiers(t *testing.T) {
 		{name: "IAM/STS throttled", give: apiErr("Throttling", "Rate exceeded"), wantCode: "Throttling", wantThrottle: true},
 		{name: "KMS throttled", give: sdkErr("KMS", "Encrypt", apiErr("ThrottlingException", "")), wantCode: "ThrottlingException", wantThrottle: true},
 		{name: "S3 throttled", give: httpErr(503, apiErr("SlowDown", "")), wantCode: "SlowDown", wantThrottle: true},
+		{name: "S3 HEAD throttled (no body)", give: httpErr(503, apiErr("ServiceUnavailable", "Service Unavailable")), wantCode: "ServiceUnavailable", wantThrottle: true},
+		{name: "S3 500 is not throttling", give: httpErr(500, apiErr("InternalError", "")), wantCode: "InternalError"},
 		{name: "Lambda throttled", give: apiErr("TooManyRequestsException", ""), wantCode: "TooManyRequestsException", wantThrottle: true},
 		{name: "503 alone is not throttling", give: httpErr(503, errors.New("no body"))},
 	}

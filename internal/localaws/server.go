@@ -103,6 +103,13 @@ type Server struct {
 	unknownKeys map[string]bool
 	baseCtx     context.Context
 	cancel      context.CancelFunc
+
+	// The request-rate throttle (stats.go): the limit, if any; its token buckets by
+	// account/region/service; and how many requests were failed with a throttling
+	// error (the rate limit's or an injected fault's).
+	limit     *RateLimit
+	tokens    map[string]*tokenBucket
+	throttled int
 }
 
 // New returns a Server with empty buckets, keys and roles in each configured account.

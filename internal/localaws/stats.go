@@ -5,6 +5,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+
 	"github.com/s3crr/s3crr/internal/awsclient"
 )
 
@@ -102,18 +104,75 @@ func (s *Server) ClearFaults() {
 	s.faults = nil
 }
 
-// Throttle returns the fault AWS's throttling looks like for a service's operation.
+// Throttle returns the fault AWS's throttling looks like for a service's operation
+// (docs/aws-facts.md#F-API-THROTTLING).
 func Throttle(service, op string, times int) Fault {
 	f := Fault{Service: service, Operation: op, Times: times, Message: "Rate exceeded"}
 	switch service {
-	case "s3":
+	case "s3", "s3control":
 		f.Status, f.Code, f.Message = http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate."
 	case "kms":
-		f.Status, f.Code = http.StatusBadRequest, "ThrottlingException"
-	default: // iam, sts, cloudwatch (its Query code; the SDK retries it)
+		f.Status, f.Code, f.Message = http.StatusBadRequest, "ThrottlingException", "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls."
+	default: // iam, sts, cloudwatch, sqs (their Query code; the SDK retries it)
 		f.Status, f.Code = http.StatusBadRequest, "Throttling"
 	}
 	return f
+}
+
+// RateLimit throttles requests as AWS's request quotas do: each account's calls to each
+// service in each Region draw from a token bucket of Burst tokens refilled at PerSecond;
+// a call that finds it empty fails with the service's throttling error (Throttle's), so
+// the SDK's retries and the client's backoff are exercised by load, not by a scripted
+// count. AWS's real quotas differ per operation and are far higher; a test sets them low
+// to make many concurrent pairs meet them.
+type RateLimit struct {
+	PerSecond float64
+	Burst     int
+}
+
+type tokenBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// SetRateLimit starts throttling by rate (nil stops it), e.g. once a test's deployment
+// is in place.
+func (s *Server) SetRateLimit(limit *RateLimit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limit = limit
+	s.tokens = map[string]*tokenBucket{}
+}
+
+// Throttled returns how many requests the simulator failed with a throttling error (the
+// rate limit's and Throttle faults'): each is a retry for the SDK, or a stage failed as
+// Throttled for the state machine to retry.
+func (s *Server) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled
+}
+
+// overRate takes a token for the caller's account, region and service, and reports
+// whether there was none. Called with s.mu held.
+func (s *Server) overRate(c *call) bool {
+	if s.limit == nil || s.limit.PerSecond <= 0 {
+		return false
+	}
+	now := s.now()
+	key := c.p.account + "/" + c.region + "/" + c.service
+	b := s.tokens[key]
+	if b == nil {
+		b = &tokenBucket{tokens: float64(s.limit.Burst), last: now}
+		s.tokens[key] = b
+	}
+	b.tokens = min(float64(s.limit.Burst), b.tokens+now.Sub(b.last).Seconds()*s.limit.PerSecond)
+	b.last = now
+	if b.tokens < 1 {
+		return true
+	}
+	b.tokens--
+	return false
 }
 
 // begin records an operation once the handler knows its name, counts it, and applies any
@@ -141,6 +200,13 @@ func (s *Server) begin(c *call, op string) bool {
 			fail = &apiError{Status: hit.Status, Code: hit.Code, Message: hit.Message}
 		}
 	}
+	if fail == nil && s.overRate(c) {
+		t := Throttle(c.service, op, 0)
+		fail = &apiError{Status: t.Status, Code: t.Code, Message: t.Message}
+	}
+	if _, ok := retry.DefaultThrottleErrorCodes[fail.codeOrEmpty()]; ok {
+		s.throttled++
+	}
 	s.mu.Unlock()
 	if before != nil {
 		before()
@@ -167,4 +233,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+func (e *apiError) codeOrEmpty() string {
+	if e == nil {
+		return ""
+	}
+	return e.Code
 }

@@ -307,3 +307,89 @@ func TestRunnerDataFlowIsStepFunctions(t *testing.T) {
 		t.Errorf("$$.Execution.StartTime %q: %v", got.Start, err)
 	}
 }
+
+// TestRunnerRunsADistributedMapAsChildExecutions: a Distributed Map's items run as child
+// workflow executions, as Step Functions documents them: each with its own context
+// ($$.Execution.Id under <state machine>/<Label>, $$.Execution.Input its own input), a
+// failed child does not stop the others and is tolerated up to ToleratedFailurePercentage, beyond which the
+// state fails with States.ExceedToleratedFailureThreshold (catchable). Fields it does not
+// stand in for are refused before the run.
+func TestRunnerRunsADistributedMapAsChildExecutions(t *testing.T) {
+	needRunner(t)
+	h := startHub(t)
+	def := func(tolerated int, extra string) []byte {
+		return []byte(fmt.Sprintf(`{"StartAt":"Each","States":{"Each":{"Type":"Map","ItemsPath":"$.items","MaxConcurrency":0,
+		  "ToleratedFailurePercentage":%d,"Label":"Pairs",%s
+		  "ItemSelector":{"n.$":"$$.Map.Item.Value.n","index.$":"$$.Map.Item.Index"},
+		  "ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"Odd?","States":{
+		    "Odd?":{"Type":"Choice","Choices":[{"Variable":"$.n","NumericEquals":13,"Next":"Boom"}],"Default":"Who"},
+		    "Boom":{"Type":"Fail","Error":"Boom","Cause":"thirteen"},
+		    "Who":{"Type":"Pass","Parameters":{"n.$":"$.n","index.$":"$.index","id.$":"$$.Execution.Id","input.$":"$$.Execution.Input"},"End":true}}},
+		  "Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.error","Next":"Caught"}],
+		  "ResultPath":"$.results","End":true},
+		  "Caught":{"Type":"Pass","End":true}}}`, tolerated, extra))
+	}
+	var items []string
+	for i := range 60 {
+		items = append(items, fmt.Sprintf(`{"n":%d}`, i))
+	}
+	in := []byte(`{"items":[` + strings.Join(items, ",") + `]}`)
+
+	run, err := h.Run(context.Background(), RunInput{Definition: def(5, ""), Input: in, Name: "dm-1", StateMachineName: "dm"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != StatusSucceeded {
+		t.Fatalf("status %s (%s: %s)", run.Status, run.Error, run.Cause)
+	}
+	var out struct {
+		Results []struct {
+			N, Index int
+			ID       string
+			Input    map[string]int
+			Error    string
+			Cause    string
+		} `json:"results"`
+		Error any `json:"error"`
+	}
+	if err := json.Unmarshal(run.Output, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Error != nil || len(out.Results) != 60 {
+		t.Fatalf("1 failed child of 60 is within 5%%: got error %v, %d results", out.Error, len(out.Results))
+	}
+	prefix := "arn:aws:states:" + h.Region + ":" + h.Account + ":execution:dm/Pairs:"
+	ids := map[string]bool{}
+	for i, r := range out.Results {
+		if i == 13 {
+			if r.Error != "Boom" || r.Cause != "thirteen" {
+				t.Errorf("the failed child's result is %+v, want its Error and Cause", r)
+			}
+			continue
+		}
+		if r.N != i || r.Index != i || !strings.HasPrefix(r.ID, prefix) || r.Input["n"] != i || r.Input["index"] != i {
+			t.Errorf("child %d: %+v; want its own item, index, input and an ID under %s", i, r, prefix)
+		}
+		ids[r.ID] = true
+	}
+	if len(ids) != 59 {
+		t.Errorf("%d distinct child execution IDs, want 59", len(ids))
+	}
+
+	// 1 of 60 is more than 1%: the Map Run fails, and the Catch sees why.
+	run, err = h.Run(context.Background(), RunInput{Definition: def(1, ""), Input: in, Name: "dm-2", StateMachineName: "dm"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(run.Output, &out); err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := out.Error.(map[string]any); e["Error"] != "States.ExceedToleratedFailureThreshold" {
+		t.Errorf("over the threshold: caught %v, want States.ExceedToleratedFailureThreshold", out.Error)
+	}
+
+	_, err = h.Run(context.Background(), RunInput{Definition: def(5, `"ItemReader":{"Resource":"arn:aws:states:::s3:getObject","Parameters":{"Bucket":"b","Key":"k"}},`), Input: in}, nil)
+	if err == nil || !strings.Contains(err.Error(), "ItemReader") {
+		t.Errorf("a Distributed Map reading from S3: %v, want the runner to refuse ItemReader", err)
+	}
+}

@@ -83,6 +83,13 @@ type Config struct {
 	// bucket names starting with it, as the stacks' bucketNamePrefix does; default
 	// every bucket (locally nothing else lives in the accounts).
 	BucketNamePrefix string
+	// RateLimit, when set, throttles the member simulator's requests per account, Region
+	// and service once the deployment is in place (localaws.RateLimit), as AWS's request
+	// quotas do when many pairs are provisioned at once.
+	RateLimit *localaws.RateLimit
+	// ProvisionConcurrency is how many execution environments serve the provision
+	// Lambda, as its reserved concurrency would; default localhub's.
+	ProvisionConcurrency int
 	// Faults are injected into the member simulator before anything is deployed
 	// (localaws.Fault: an AWS error or latency for an account, service, operation).
 	Faults []localaws.Fault
@@ -217,11 +224,12 @@ func Start(ctx context.Context, cfg Config) (env *Env, err error) {
 		return nil, err
 	}
 	if e.FunctionARN, err = e.Hub.AddFunction(ctx, localhub.Function{
-		Name:      cfg.FunctionName,
-		Bootstrap: bootstrap,
-		Args:      args,
-		Env:       e.functionEnv(creds),
-		Timeout:   5 * time.Minute, // the ASL's TimeoutSeconds for every stage
+		Name:        cfg.FunctionName,
+		Bootstrap:   bootstrap,
+		Args:        args,
+		Env:         e.functionEnv(creds),
+		Timeout:     5 * time.Minute, // the ASL's TimeoutSeconds for every stage
+		Concurrency: cfg.ProvisionConcurrency,
 	}); err != nil {
 		return nil, err
 	}
@@ -248,6 +256,7 @@ func Start(ctx context.Context, cfg Config) (env *Env, err error) {
 	if err := e.EnableVerify(ctx); err != nil {
 		return nil, err
 	}
+	e.Sim.SetRateLimit(cfg.RateLimit)
 	return e, nil
 }
 

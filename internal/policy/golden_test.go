@@ -62,6 +62,7 @@ func provisionerConfigs() map[string]ProvisionerParams {
 func hubConfigs() map[string]HubParams {
 	base := HubParams{
 		Region:         "eu-west-1",
+		HubAccount:     "333333333333",
 		MemberAccounts: []string{acctA, acctB},
 		ExternalID:     "s3crr-7f3a",
 		TopicARN:       "arn:aws:sns:eu-west-1:333333333333:s3crr-alerts",

@@ -11,6 +11,8 @@ import "github.com/s3crr/s3crr/internal/names"
 type HubParams struct {
 	// Region is the hub region; it names SNS in the alert key's ViaService.
 	Region string
+	// HubAccount is the hub account, which the verify state machine's ARN names.
+	HubAccount string
 	// MemberAccounts are the accounts whose provisioner role the hub may
 	// assume, when OrganizationID is not set.
 	MemberAccounts []string

@@ -348,6 +348,9 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposeVerifyAlertKey, ActKMSDecrypt, vf, "Publish (SNS calls Decrypt)")
 
 	prov(PurposeInvokeVerifyFunction, "lambda:InvokeFunction", s(HubVerifyStateMachine), "lambda:invoke task of every verify stage")
+	prov(PurposeVerifyChildRuns, "states:StartExecution", s(HubVerifyStateMachine), "the Distributed Map's child workflow execution of each pair")
+	prov(PurposeVerifyChildExecutions, "states:DescribeExecution", s(HubVerifyStateMachine), "the Distributed Map following its child executions")
+	prov(PurposeVerifyChildExecutions, "states:StopExecution", s(HubVerifyStateMachine), "the Distributed Map stopping its child executions when the Map Run fails")
 	prov(PurposeStartVerification, "states:StartExecution", s(HubVerifySchedule), "the schedule's StartExecution target")
 
 	// The member auditor role (AuditorPolicy): every read `crr doctor` makes; without

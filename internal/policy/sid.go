@@ -98,7 +98,7 @@ var purposes = []string{
 	PurposeBatchJobs, PurposeBatchJobManage, PurposeBatchReportRead,
 	PurposeVerifierTrust, PurposeCanaryObjects, PurposeCanaryKey,
 	PurposeVerifyAssume, PurposeVerifyPairs, PurposeVerifyMetrics, PurposeVerifyAlerts, PurposeVerifyAlertKey,
-	PurposeInvokeVerifyFunction, PurposeStartVerification,
+	PurposeInvokeVerifyFunction, PurposeStartVerification, PurposeVerifyChildRuns, PurposeVerifyChildExecutions,
 }
 
 // purposeDenyInsecureTransport makes SidDenyInsecureTransport parse as a

@@ -79,16 +79,44 @@ func VerifyFunctionPolicy(h HubParams) Document {
 const (
 	PurposeInvokeVerifyFunction = "InvokeVerifyFunction"
 	PurposeStartVerification    = "StartVerification"
+	// PurposeVerifyChildRuns and PurposeVerifyChildExecutions let the verify state
+	// machine's Distributed Map run each pair as a child execution of itself.
+	PurposeVerifyChildRuns       = "VerifyChildWorkflows"
+	PurposeVerifyChildExecutions = "VerifyChildExecutions"
 )
 
-// VerifyStateMachinePolicy is the verify state machine's role policy: it only invokes
-// the verify Lambda (h.FunctionARNs), which records, measures and alerts itself.
+// StateMachineARN is the ARN of the state machine named name in the hub.
+func StateMachineARN(region, account, name string) string {
+	return "arn:" + names.Partition + ":states:" + region + ":" + account + ":stateMachine:" + name
+}
+
+// VerifyStateMachinePolicy is the verify state machine's role policy: it invokes the
+// verify Lambda (h.FunctionARNs), which records, measures and alerts itself; and its
+// Distributed Map starts each pair's child workflow execution of this same state
+// machine, then describes and, when the Map Run fails, stops them — the grants AWS
+// documents for a Distributed Map (docs/aws-facts.md#F-SFN-DISTRIBUTED-MAP): StartExecution
+// on the state machine, DescribeExecution and StopExecution on its executions. The
+// state machine's ARN is built from its fixed name (names.VerifyStateMachineName), in
+// h.Region and h.HubAccount, since its role cannot refer to the state machine it serves
+// without a circular dependency.
 func VerifyStateMachinePolicy(h HubParams) Document {
+	self := StateMachineARN(h.Region, h.HubAccount, names.VerifyStateMachineName)
+	executions := "arn:" + names.Partition + ":states:" + h.Region + ":" + h.HubAccount + ":execution:" + names.VerifyStateMachineName + "/*"
 	return Document{Version: Version, Statement: []Statement{{
 		Sid:      SidPrefix + PurposeInvokeVerifyFunction,
 		Effect:   Allow,
 		Action:   []string{"lambda:InvokeFunction"},
 		Resource: cloneStrings(h.FunctionARNs),
+	}, {
+		Sid:      SidPrefix + PurposeVerifyChildRuns,
+		Effect:   Allow,
+		Action:   []string{"states:StartExecution"},
+		Resource: []string{self},
+	}, {
+		Sid:      SidPrefix + PurposeVerifyChildExecutions,
+		Effect:   Allow,
+		Action:   []string{"states:DescribeExecution", "states:StopExecution"},
+		Resource: []string{executions},
 	}}}
 }
 

@@ -59,6 +59,16 @@ type Conflict struct{ Message string }
 
 func (e *Conflict) Error() string { return e.Message }
 
+// Throttled means an AWS API kept asking s3crr to slow down (Throttling, SlowDown,
+// ThrottlingException...) after the SDK's own retries (adaptive mode, awsclient.Load), as
+// happens when many pairs are provisioned at once against one account's API rate limits.
+// Nothing is wrong with the pair, so the state machine retries the stage with a longer,
+// jittered backoff than the SDK's (docs/aws-facts.md#F-SDK-RETRY-MODES); every stage is
+// idempotent, so a retry finishes what the throttled attempt started.
+type Throttled struct{ Message string }
+
+func (e *Throttled) Error() string { return e.Message }
+
 // StageFailed is any other failure of a stage: an AWS error that is neither a denial nor
 // propagation (Message keeps the AWS error code and the call), or a bug. It exists so the
 // execution history and the alert name a failure class instead of Go's internal wrapper
@@ -111,6 +121,8 @@ func surface(err error) error {
 		return &DocumentBusy{Message: msg}
 	case errors.As(err, &dc):
 		return &DocumentChanged{Message: msg}
+	case awsclient.IsThrottled(err):
+		return &Throttled{Message: msg}
 	}
 	return &StageFailed{Message: msg, Err: err}
 }

@@ -241,6 +241,49 @@ func TestEveryOtherFailureKeepsItsCode(t *testing.T) {
 	}
 }
 
+// throttledError is each service's throttling error, as the SDK returns it once its own
+// retries are spent (docs/aws-facts.md#F-SDK-RETRY-MODES).
+func throttledError(service string) error {
+	switch service {
+	case "s3":
+		return httpErr(http.StatusServiceUnavailable, apiErr("SlowDown", "Please reduce your request rate."))
+	case "kms":
+		return apiErr("ThrottlingException", "Rate exceeded")
+	default: // iam, sts, cloudwatch
+		return apiErr("Throttling", "Rate exceeded")
+	}
+}
+
+// TestEveryThrottledCallIsThrottled: a call still throttled after the SDK's retries fails
+// its stage as *Throttled, which the state machine retries with backoff, wherever the call
+// is, with the stage, the account and the AWS code in the message.
+func TestEveryThrottledCallIsThrottled(t *testing.T) {
+	req := requestJSON(t)
+	for _, state := range stageStates[:2] {
+		for _, s := range Stages {
+			for _, side := range s.Sides {
+				for _, c := range callsOf(t, state, s.Name, side, req) {
+					name := state.name + "/" + stageLabel(s.Name, side) + "/" + c.account + " " + c.service + ":" + c.op
+					t.Run(name, func(t *testing.T) {
+						env := newFakeEnv(t)
+						state.setup(t, env, s.Name, side, req)
+						injected := throttledError(c.service)
+						env.fakeOf(c.account, c.service).fail(c.op, injected)
+						_, err := env.run(t, s.Name, side, req)
+						th, ok := err.(*Throttled)
+						if !ok {
+							t.Fatalf("err = %v (%T), want *Throttled", err, err)
+						}
+						if msg := th.Message; !strings.Contains(msg, "stage "+stageLabel(s.Name, side)) || !strings.Contains(msg, c.account) || !strings.Contains(msg, awsclient.ErrorCode(injected)) {
+							t.Errorf("message %q lacks the stage, the account or the AWS code", msg)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
 // TestPropagationErrorsArePrincipalNotReady: the errors KMS and S3 give while a new role
 // propagates become *PrincipalNotReady (retried by the state machine); the same codes with
 // other messages are real policy mistakes and are not.

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/spec"
 	"github.com/s3crr/s3crr/internal/verify"
 )
@@ -147,8 +148,23 @@ func New(cfg Config, db pairsAPI, cw metricsAPI, pub publishAPI, auditor, writer
 	return &Service{cfg: cfg, db: db, cw: cw, sns: pub, auditor: auditor, writer: writer}
 }
 
-// Handle runs one stage.
+// Handle runs one stage. An AWS API that is still throttling after the SDK's retries
+// fails the stage as Throttled, which the state machine retries with backoff.
 func (s *Service) Handle(ctx context.Context, ev Event) (any, error) {
+	out, err := s.handle(ctx, ev)
+	if err != nil && awsclient.IsThrottled(err) {
+		return out, &Throttled{Message: err.Error()}
+	}
+	return out, err
+}
+
+// Throttled means an AWS API (a member's, or the hub's DynamoDB, CloudWatch or SNS) kept
+// throttling after the SDK's retries; the verify state machine retries the stage.
+type Throttled struct{ Message string }
+
+func (e *Throttled) Error() string { return e.Message }
+
+func (s *Service) handle(ctx context.Context, ev Event) (any, error) {
 	if ev.Stage == StageList {
 		return s.list(ctx, ev.PairID)
 	}
@@ -197,6 +213,10 @@ func (s *Service) request(st PairState) (spec.Request, error) {
 // check runs the sufficiency and drift checks through the auditor roles and keeps the
 // keys' ARNs for the canary.
 func (s *Service) check(ctx context.Context, st PairState) (PairState, error) {
+	st, err := s.load(ctx, st)
+	if err != nil {
+		return st, err
+	}
 	req, err := s.request(st)
 	if err != nil {
 		return st, err

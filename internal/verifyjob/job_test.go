@@ -3,6 +3,7 @@ package verifyjob
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go"
 
 	"github.com/s3crr/s3crr/internal/verify"
 )
@@ -21,10 +23,15 @@ type fakeDB struct {
 	items   []map[string]ddbtypes.AttributeValue
 	updates []*dynamodb.UpdateItemInput
 	pages   int
+	// limits and projection are what each Scan asked for.
+	limits     []int32
+	projection string
 }
 
 func (f *fakeDB) Scan(_ context.Context, in *dynamodb.ScanInput, _ ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
 	f.pages++
+	f.limits = append(f.limits, aws.ToInt32(in.Limit))
+	f.projection = aws.ToString(in.ProjectionExpression)
 	// One item per page, so the listing must follow LastEvaluatedKey.
 	i := 0
 	if in.ExclusiveStartKey != nil {
@@ -96,8 +103,18 @@ func TestListFollowsEveryPageAndOnePairMustExist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := out.(ListResult).Pairs; len(got) != 3 || got[2].PairID != "c" || got[0].Request != request || db.pages != 3 {
+	got := out.(ListResult).Pairs
+	if len(got) != 3 || got[2].PairID != "c" || db.pages != 3 {
 		t.Errorf("listed %v in %d pages", got, db.pages)
+	}
+	// No Scan without a Limit, and only the IDs: a thousand requests would not fit the
+	// state payload; each child execution's check reads its own.
+	if slices.Contains(db.limits, 0) || db.projection != "pairId" {
+		t.Errorf("Scan limits %v, projection %q; want a Limit on every page and only pairId", db.limits, db.projection)
+	}
+	loaded, err := s.load(context.Background(), PairState{PairID: "b"})
+	if err != nil || loaded.Request != request {
+		t.Errorf("load of a listed pair: %+v, %v; want its registered request", loaded, err)
 	}
 	_, err = s.Handle(context.Background(), Event{Stage: StageList, PairID: "nope"})
 	var nf *PairNotFound
@@ -179,5 +196,22 @@ func TestSummaryNamesEveryErrorWithItsFix(t *testing.T) {
 	}
 	if got := summarize(Result{Status: StatusFailed}); !strings.Contains(got, "no verdict") {
 		t.Errorf("summary without findings %q does not say there was no verdict", got)
+	}
+}
+
+type throttledDB struct{ fakeDB }
+
+func (throttledDB) Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	return nil, &smithy.GenericAPIError{Code: "ProvisionedThroughputExceededException", Message: "Rate exceeded"}
+}
+
+// TestThrottlingIsNamed: a stage whose AWS calls still throttle after the SDK's retries
+// fails as *Throttled, the name the verify state machine retries.
+func TestThrottlingIsNamed(t *testing.T) {
+	s := New(Config{TableName: "pairs"}, &throttledDB{}, &fakeCW{}, &fakeSNS{}, nil, nil)
+	_, err := s.Handle(context.Background(), Event{Stage: StageList})
+	var th *Throttled
+	if !errors.As(err, &th) || !strings.Contains(th.Message, "ProvisionedThroughputExceededException") {
+		t.Fatalf("err = %v (%T), want *Throttled keeping the AWS code", err, err)
 	}
 }

@@ -24,13 +24,14 @@ func TestVerifyRolesAreMinimal(t *testing.T) {
 	const hub, region = "333333333333", "eu-central-1"
 	members := []string{"111111111111", "222222222222"}
 	hp := policy.HubParams{
-		Region: region, MemberAccounts: members, ExternalID: "x",
+		Region: region, HubAccount: hub, MemberAccounts: members, ExternalID: "x",
 		TopicARN:     "arn:aws:sns:" + region + ":" + hub + ":s3crr-alerts",
 		TopicKeyARN:  "arn:aws:kms:" + region + ":" + hub + ":key/3333cccc-3333-4333-8333-333333333333",
 		TableARN:     "arn:aws:dynamodb:" + region + ":" + hub + ":table/s3crr-pairs",
 		FunctionARNs: []string{"arn:aws:lambda:" + region + ":" + hub + ":function:s3crr-verify"},
 	}
 	smARN := "arn:aws:states:" + region + ":" + hub + ":stateMachine:" + names.VerifyStateMachineName
+	childARN := "arn:aws:states:" + region + ":" + hub + ":execution:" + names.VerifyStateMachineName + "/VerifyPairs:6f2c0d1e-8a4b-4c3d-9e5f-0a1b2c3d4e5f"
 
 	// What a run of every stage calls in the hub, as the fakes saw it.
 	db, cw, pub := &fakeDB{items: []map[string]ddbtypes.AttributeValue{item("payments-archive")}}, &fakeCW{}, &fakeSNS{}
@@ -80,7 +81,14 @@ func TestVerifyRolesAreMinimal(t *testing.T) {
 		stage string
 	}{
 		{"verify function", policy.VerifyFunctionPolicy(hp), fnCalls, policy.HubVerifyFunction},
-		{"verify state machine", policy.VerifyStateMachinePolicy(hp), []authz.Request{{Action: "lambda:InvokeFunction", Resource: hp.FunctionARNs[0]}}, policy.HubVerifyStateMachine},
+		// Its Distributed Map's calls, as AWS documents them: a child execution of itself per
+		// pair (the ARN Step Functions gives a Map Run's child: <name>/<label>:<id>).
+		{"verify state machine", policy.VerifyStateMachinePolicy(hp), []authz.Request{
+			{Action: "lambda:InvokeFunction", Resource: hp.FunctionARNs[0]},
+			{Action: "states:StartExecution", Resource: smARN},
+			{Action: "states:DescribeExecution", Resource: childARN},
+			{Action: "states:StopExecution", Resource: childARN},
+		}, policy.HubVerifyStateMachine},
 		{"verify schedule", policy.VerifySchedulePolicy(smARN), []authz.Request{{Action: "states:StartExecution", Resource: smARN}}, policy.HubVerifySchedule},
 	}
 	allowed := func(doc policy.Document, r authz.Request) bool {

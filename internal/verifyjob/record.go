@@ -41,7 +41,14 @@ const (
 	AttrVerifyExec     = "verifyExecution"
 )
 
-// list reads one registered pair, or all of them.
+// listPageSize is how many pairs one Scan page asks for (Limit). The IDs of a thousand
+// pairs fit one Lambda response and the state payload either way; the limit keeps each
+// call's read capacity and latency bounded however large the table grows.
+const listPageSize = 500
+
+// list reads one registered pair, or the IDs of all of them, page by page: each child
+// execution of the verify state machine's Distributed Map reads its own pair's request
+// (load), so the Map's items stay small (docs/aws-facts.md#F-SFN-DISTRIBUTED-MAP).
 func (s *Service) list(ctx context.Context, pairID string) (ListResult, error) {
 	out := ListResult{Pairs: []PairState{}}
 	if pairID != "" {
@@ -59,7 +66,7 @@ func (s *Service) list(ctx context.Context, pairID string) (ListResult, error) {
 	var start map[string]ddbtypes.AttributeValue
 	for {
 		page, err := s.db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(s.cfg.TableName), ExclusiveStartKey: start,
-			ProjectionExpression: aws.String("pairId, request")})
+			ProjectionExpression: aws.String(names.PairsTableKey), Limit: aws.Int32(listPageSize)})
 		if err != nil {
 			return out, fmt.Errorf("list pairs: %w", err)
 		}
@@ -71,6 +78,24 @@ func (s *Service) list(ctx context.Context, pairID string) (ListResult, error) {
 		}
 		start = page.LastEvaluatedKey
 	}
+}
+
+// load fills in the pair's registered request when the state carries only its ID (an
+// item of the verify-all listing).
+func (s *Service) load(ctx context.Context, st PairState) (PairState, error) {
+	if st.Request != "" {
+		return st, nil
+	}
+	got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.cfg.TableName), ConsistentRead: aws.Bool(true),
+		Key: map[string]ddbtypes.AttributeValue{names.PairsTableKey: &ddbtypes.AttributeValueMemberS{Value: st.PairID}}})
+	if err != nil {
+		return st, fmt.Errorf("read pair %s: %w", st.PairID, err)
+	}
+	if got.Item == nil {
+		return st, &PairNotFound{PairID: st.PairID}
+	}
+	st.Request = pairOf(got.Item).Request
+	return st, nil
 }
 
 func pairOf(item map[string]ddbtypes.AttributeValue) PairState {
@@ -230,6 +255,9 @@ func (s *Service) metrics(ctx context.Context, res Result) error {
 
 func (s *Service) alert(ctx context.Context, st PairState, res Result, execution string) error {
 	v := monitor.VerificationFailure{PairID: res.PairID, Status: res.Status, Execution: execution, At: res.VerifiedAt}
+	if loaded, err := s.load(ctx, st); err == nil {
+		st = loaded // a pair whose check failed before reading its request
+	}
 	if req, err := s.request(st); err == nil {
 		v.Source = monitor.Side{Account: req.Source.Account, Region: req.Source.Region, Bucket: req.Source.Bucket, KeyARN: st.SourceKeyARN}
 		v.Dest = monitor.Side{Account: req.Destination.Account, Region: req.Destination.Region, Bucket: req.Destination.Bucket, KeyARN: st.DestinationKeyARN}

@@ -198,6 +198,14 @@ function prepare(machine, overrides, where = "") {
         state.TimeoutSeconds = NO_TIMEOUT_SECONDS;
       }
     }
+    if (state.ItemProcessor?.ProcessorConfig?.Mode === "DISTRIBUTED") {
+      // faithful.mjs stands in for a Distributed Map's child executions over items
+      // from the state input; reading items from S3, batching them and writing the
+      // results to S3 are not simulated, so a definition using them is refused.
+      for (const field of ["ItemReader", "ItemBatcher", "ResultWriter"]) {
+        if (state[field] !== undefined) fatal(`state ${where}${name}: ${field} of a Distributed Map is not supported by the local runner`);
+      }
+    }
     for (const branch of state.Branches ?? []) prepare(branch, overrides, `${where}${name}/`);
     for (const child of [state.Iterator, state.ItemProcessor]) if (child) prepare(child, overrides, `${where}${name}/`);
   }
