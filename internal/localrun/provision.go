@@ -133,16 +133,24 @@ func (e *Env) execute(ctx context.Context, stateMachineARN string, labels map[st
 	exec.Error, exec.Cause = aws.ToString(d.Error), aws.ToString(d.Cause)
 	exec.Elapsed = aws.ToTime(d.StopDate).Sub(aws.ToTime(d.StartDate))
 	run := &Run{Name: name, Execution: exec, Calls: e.Sim.Calls()}
-	for _, c := range run.Calls {
+	run.MemberWrites, run.CanaryWrites = memberWrites(run.Calls)
+	return run, nil
+}
+
+// memberWrites splits the member accounts' mutating calls into configuration writes and
+// the canary's object writes: a converged re-run makes no configuration write, but its
+// closing verification always writes and deletes a canary.
+func memberWrites(calls []localaws.CallCount) (config, canary int) {
+	for _, c := range calls {
 		switch {
 		case !c.Mutating || c.Account == localaws.HubAccount:
 		case c.Service == "s3" && canaryOperations[c.Operation]:
-			run.CanaryWrites += c.Count
+			canary += c.Count
 		default:
-			run.MemberWrites += c.Count
+			config += c.Count
 		}
 	}
-	return run, nil
+	return config, canary
 }
 
 // waitEnd reads the execution until it has ended. The API runs on this
