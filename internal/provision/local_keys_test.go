@@ -259,3 +259,43 @@ func TestForeignReplicationNotificationIsRefusedAtPreflight(t *testing.T) {
 		t.Errorf("queue configurations %+v, want only the hand-made subscription, kept", n.QueueConfigurations)
 	}
 }
+
+// The other side of the duplicate-run race: a run adopts, by its s3crr:alias tag, a key a
+// duplicate run has just created; that run loses the alias to a third and schedules its
+// key's deletion before the adopter's CreateAlias is served, which KMS then refuses as
+// KMSInvalidStateException. The adopter converges on the alias's key instead of failing.
+func TestAdoptedKeyDiscardedMeanwhileConvergesOnTheWinner(t *testing.T) {
+	env := newLocalEnv(t, localaws.Options{})
+	reqJSON := sampleRequest(t)
+	req := mustParse(t, reqJSON)
+	ctx := context.Background()
+	root := awsclient.KMS(env.root(req.Source.Account, req.Source.Region))
+	duplicateKey := func() string {
+		out, err := root.CreateKey(ctx, &kms.CreateKeyInput{Tags: []kmstypes.Tag{
+			{TagKey: aws.String(names.ManagedByTagKey), TagValue: aws.String(names.ManagedByTagValue)},
+			{TagKey: aws.String(names.PairIDTagKey), TagValue: aws.String(req.PairID)},
+			{TagKey: aws.String(names.AliasTagKey), TagValue: aws.String(req.Source.KMSKeyAlias)},
+		}})
+		must(t, err)
+		return aws.ToString(out.KeyMetadata.Arn)
+	}
+	adopted := duplicateKey()
+	var winner string
+	env.srv.InjectFault(localaws.Fault{Account: req.Source.Account, Service: "kms", Operation: "CreateAlias", Times: 1, Before: func() {
+		winner = duplicateKey()
+		_, err := root.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(req.Source.KMSKeyAlias), TargetKeyId: aws.String(winner)})
+		must(t, err)
+		_, err = root.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(adopted), PendingWindowInDays: aws.Int32(7)})
+		must(t, err)
+	}})
+	res, err := env.svc.Run(ctx, Event{Stage: names.StageKey, Side: SideSource, Request: reqJSON})
+	if err != nil {
+		t.Fatalf("key stage: %v", err)
+	}
+	if got := res.Outputs["keyArn"]; got != winner {
+		t.Errorf("the run uses key %v, want the alias's key %s", got, winner)
+	}
+	if live := env.liveKeys(t, req.Source); len(live) != 1 || live[0] != winner {
+		t.Errorf("live keys %v, want only the winner %s", live, winner)
+	}
+}

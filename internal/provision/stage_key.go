@@ -180,13 +180,22 @@ func keyTags(ctx context.Context, m *member, keyARN string) (map[string]string, 
 // by this very call retried after a lost response (the SDK retries), which is success, or
 // by someone else since the stage looked, which is an *aliasTaken Conflict rather than a
 // failure that would hide which key the alias now names.
+//
+// A key pending deletion (KMSInvalidStateException) is the same race seen from the other
+// side: this run adopted, by its s3crr:alias tag, a key a duplicate run had just created,
+// and that run, having lost the alias to a third, scheduled its deletion. The alias then
+// names the winner's key, which this run converges on like any loser.
 func createAlias(ctx context.Context, m *member, side, alias, keyARN string) error {
 	_, err := m.kms.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String(alias), TargetKeyId: aws.String(keyARN)})
-	if awsclient.ErrorCode(err) != "AlreadyExistsException" {
+	code := awsclient.ErrorCode(err)
+	if code != "AlreadyExistsException" && code != "KMSInvalidStateException" {
 		return m.classify("kms:CreateAlias "+alias, err)
 	}
 	out, derr := m.kms.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(alias)})
-	if derr != nil {
+	switch {
+	case derr != nil && code == "KMSInvalidStateException":
+		return m.classify("kms:CreateAlias "+alias, err) // no alias: the key is simply not usable
+	case derr != nil:
 		return m.classify("kms:DescribeKey "+alias, derr)
 	}
 	if got := aws.ToString(out.KeyMetadata.Arn); got != keyARN {
