@@ -44,5 +44,5 @@ func ExampleRequiredBy() {
 	fmt.Println(r.Stages, r.Calls)
 	// Output:
 	// DstPutObjectNotPermitted object
-	// [replication batchStart] [PutBucketReplication CreateJob]
+	// [replication] [PutBucketReplication]
 }

@@ -487,8 +487,14 @@ func TestProvisionerScopes(t *testing.T) {
 	if got := find(PurposeRoleCreate).Condition[StringEquals][KeyPermissionsBound]; !slices.Equal(got, []string{"arn:aws:iam::222222222222:policy/s3crr/s3crr-replication-boundary"}) {
 		t.Errorf("CreateRole boundary condition = %v", got)
 	}
-	if got := find(PurposePassRole).Condition[StringEquals][KeyPassedToService]; !slices.Equal(got, []string{S3Service, BatchOperationsService}) {
-		t.Errorf("PassRole condition = %v", got)
+	// Each kind of role may be passed only to the service that assumes it.
+	if got := find(PurposePassRole); !slices.Equal(got.Condition[StringEquals][KeyPassedToService], []string{S3Service}) ||
+		!slices.Equal(got.Resource, []string{"arn:aws:iam::222222222222:role/s3crr/s3crr-repl-*"}) {
+		t.Errorf("PassRole of replication roles = %v on %v", got.Condition, got.Resource)
+	}
+	if got := find(PurposePassBatchRole); !slices.Equal(got.Condition[StringEquals][KeyPassedToService], []string{BatchOperationsService}) ||
+		!slices.Equal(got.Resource, []string{"arn:aws:iam::222222222222:role/s3crr/s3crr-batch-*"}) {
+		t.Errorf("PassRole of Batch roles = %v on %v", got.Condition, got.Resource)
 	}
 	if got := find(PurposeKeyCreate).Condition[StringEquals]; got[KeyKMSKeySpec][0] != "SYMMETRIC_DEFAULT" || got[KeyKMSKeyUsage][0] != "ENCRYPT_DECRYPT" {
 		t.Errorf("CreateKey conditions = %v", got)

@@ -82,6 +82,7 @@ const (
 	PurposeBucketConfigWrite  = "BucketConfigWrite"
 	PurposeReplicationConfig  = "ReplicationConfig"
 	PurposePassRole           = "PassReplicationRole"
+	PurposePassBatchRole      = "PassBatchRole"
 	PurposeRoleCreate         = "RoleCreate"
 	PurposeRoleManage         = "RoleManage"
 	PurposeRoleLookup         = "RoleLookup"
@@ -152,7 +153,8 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 	buckets := BucketARN(p.bucketPattern())
 	keys := "arn:" + names.Partition + ":kms:*:" + acct + ":key/*"
 	aliases := "arn:" + names.Partition + ":kms:*:" + acct + ":" + p.aliasPattern()
-	roles := "arn:" + names.Partition + ":iam::" + acct + ":role" + names.RolePath + "*"
+	rolePath := "arn:" + names.Partition + ":iam::" + acct + ":role" + names.RolePath
+	roles := rolePath + "*"
 	withAlias := map[string][]string{KeyKMSResourceAliases: {p.aliasPattern()}}
 	createdKey := map[string][]string{ResourceTagKey(names.ManagedByTagKey): {names.ManagedByTagValue}}
 	broughtKey := map[string][]string{ResourceTagKey(names.BroughtKeyTagKey): {names.BroughtKeyTagValue}}
@@ -219,16 +221,24 @@ func ProvisionerPolicy(p ProvisionerParams) Document {
 			Resource: []string{buckets},
 		},
 		{
-			// PutBucketReplication and CreateJob check that the caller may pass
-			// the role they name; only s3crr's roles, only to S3 replication
-			// and S3 Batch Operations. One statement for both keeps the policy
-			// small; every role under /s3crr/ carries the boundary, which is
-			// what bounds what a passed role can do.
+			// PutBucketReplication checks that the caller may pass the role it
+			// names: only s3crr's replication roles, only to S3. Every role under
+			// /s3crr/ also carries the boundary, which bounds what a passed role
+			// can do.
 			Sid:       SidPrefix + PurposePassRole,
 			Effect:    Allow,
 			Action:    []string{"iam:PassRole"},
-			Resource:  []string{roles},
-			Condition: map[string]map[string][]string{StringEquals: {KeyPassedToService: {S3Service, BatchOperationsService}}},
+			Resource:  []string{rolePath + names.ReplicationRoleNamePrefix + "*"},
+			Condition: map[string]map[string][]string{StringEquals: {KeyPassedToService: {S3Service}}},
+		},
+		{
+			// CreateJob checks the same for the job's role: only s3crr's Batch
+			// Operations roles, only to S3 Batch Operations.
+			Sid:       SidPrefix + PurposePassBatchRole,
+			Effect:    Allow,
+			Action:    []string{"iam:PassRole"},
+			Resource:  []string{rolePath + names.BatchRoleNamePrefix + "*"},
+			Condition: map[string]map[string][]string{StringEquals: {KeyPassedToService: {BatchOperationsService}}},
 		},
 		{
 			// CreateJob has no resource (the job does not exist yet).

@@ -239,8 +239,10 @@ var requirements = func() map[reqKey]Requirement {
 	prov(PurposeBucketConfigWrite, "s3:PutEncryptionConfiguration", s(names.StageEncryption), "PutBucketEncryption")
 	prov(PurposeBucketConfigWrite, "s3:PutBucketNotification", s(names.StageEvents), "PutBucketNotificationConfiguration")
 	prov(PurposeReplicationConfig, "s3:PutReplicationConfiguration", s(names.StageReplication, names.StageDestroyReplication), "PutBucketReplication", "DeleteBucketReplication (S3 authorizes it as s3:PutReplicationConfiguration)")
-	provWhy(PurposePassRole, "iam:PassRole", s(names.StageReplication, names.StageBatchStart),
-		"PutBucketReplication checks that the caller may pass the role it names to S3, CreateJob the Batch role to S3 Batch Operations", "PutBucketReplication", "CreateJob")
+	provWhy(PurposePassRole, "iam:PassRole", s(names.StageReplication),
+		"PutBucketReplication checks that the caller may pass the replication role it names to S3", "PutBucketReplication")
+	provWhy(PurposePassBatchRole, "iam:PassRole", s(names.StageBatchStart),
+		"CreateJob checks that the caller may pass the Batch role it names to S3 Batch Operations", "CreateJob")
 	provWhy(PurposeRoleCreate, "iam:CreateRole", s(names.StageRole),
 		"creates the replication role under /s3crr/, only with the permissions boundary", "CreateRole")
 	prov(PurposeRoleManage, "iam:GetRole", s(names.StageRole, names.StageCheckReplication), "GetRole")

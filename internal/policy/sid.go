@@ -85,7 +85,7 @@ var purposes = []string{
 	PurposeReplicaWriteShared, PurposeOwnerOverrideShared, PurposeReplicaEncryptShared,
 	PurposeReplicationKeys,
 	PurposeProvisionerTrust, PurposeBucketConfigRead, PurposeBucketConfigWrite,
-	PurposeReplicationConfig, PurposePassRole, PurposeRoleCreate, PurposeRoleManage, PurposeRoleLookup,
+	PurposeReplicationConfig, PurposePassRole, PurposePassBatchRole, PurposeRoleCreate, PurposeRoleManage, PurposeRoleLookup,
 	PurposeKeyCreate, PurposeKeyCreateTags, PurposeAliasWrite, PurposeAliasTarget, PurposeKeyList,
 	PurposeKeyRead, PurposeKeyManage, PurposeAlarms, PurposeEventsQueueLookup,
 	PurposeBucketTeardown, PurposeRoleTeardown,
