@@ -13,10 +13,23 @@ import (
 // when a writer without a lease keeps replacing it. The Task must retry both, with full
 // jitter (pairs contending for one document must not retry in lockstep), and DocumentBusy
 // for longer, on average, than a crashed holder's lease lasts, so such a holder delays the
-// next run instead of failing it.
+// next run instead of failing it. The destroy stages take the same leases to take a pair's
+// entries out of those documents, so the destroy machine's Tasks are held to the same.
 func TestLeasedStagesRetryDocumentBusy(t *testing.T) {
-	m, _ := loadMachine(t, Provision)
 	seen := map[string]bool{}
+	for _, machine := range []string{Provision, Destroy} {
+		m, _ := loadMachine(t, machine)
+		checkLeasedRetries(t, m, seen)
+	}
+	for _, s := range provision.LeasedStages {
+		if !seen[s] {
+			t.Errorf("leased stage %s has no Task in the provision or destroy ASL", s)
+		}
+	}
+}
+
+func checkLeasedRetries(t *testing.T, m machine, seen map[string]bool) {
+	t.Helper()
 	for n, s := range lambdaTasks(t, m) {
 		var p payload
 		if err := json.Unmarshal(s.Parameters, &p); err != nil {
@@ -52,11 +65,6 @@ func TestLeasedStagesRetryDocumentBusy(t *testing.T) {
 		// Full jitter waits half the backoff on average.
 		if mean := maxBackoffSeconds(*busy) / 2; mean < provision.DefaultLeaseDuration.Seconds() {
 			t.Errorf("%s: DocumentBusy retries wait %.0fs on average, less than a crashed holder's lease (%s)", n, mean, provision.DefaultLeaseDuration)
-		}
-	}
-	for _, s := range provision.LeasedStages {
-		if !seen[s] {
-			t.Errorf("leased stage %s has no Task in the provision ASL", s)
 		}
 	}
 }

@@ -214,7 +214,7 @@ var requirements = func() map[reqKey]Requirement {
 	provWhy(PurposeBucketConfigRead, "s3:ListBucket", s(names.StagePreflight),
 		"HeadBucket's x-amz-bucket-region header gives the bucket's region; GetBucketLocation would need s3:GetBucketLocation, not granted", "HeadBucket")
 	prov(PurposeBucketConfigRead, "s3:GetBucketVersioning", s(names.StagePreflight, names.StageBucket), "GetBucketVersioning")
-	prov(PurposeBucketConfigRead, "s3:GetReplicationConfiguration", s(names.StageValidate, names.StagePreflight, names.StageReplication, names.StageCheckReplication, names.StageDestroyKey, names.StageDestroyBucket), "GetBucketReplication")
+	prov(PurposeBucketConfigRead, "s3:GetReplicationConfiguration", s(names.StageValidate, names.StagePreflight, names.StageReplication, names.StageCheckReplication, names.StageDestroyEvents, names.StageDestroyKey, names.StageDestroyBucket), "GetBucketReplication")
 	prov(PurposeBucketConfigRead, "s3:GetBucketObjectLockConfiguration", s(names.StagePreflight), "GetObjectLockConfiguration")
 	prov(PurposeBucketConfigRead, "s3:GetBucketPublicAccessBlock", s(names.StageBucket), "GetPublicAccessBlock")
 	prov(PurposeBucketConfigRead, "s3:GetBucketOwnershipControls", s(names.StageBucket), "GetBucketOwnershipControls")

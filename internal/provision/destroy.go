@@ -16,6 +16,7 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/s3crr/s3crr/internal/awsclient"
+	"github.com/s3crr/s3crr/internal/lease"
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/policy"
 )
@@ -81,13 +82,20 @@ func (s *Service) Destroy(ctx context.Context, request []byte, opts DestroyOptio
 
 // destroyReplication removes the pair's rule from the source bucket's replication
 // configuration by ID, keeping every other rule; the configuration itself is deleted only
-// when the pair's rule was the last one.
+// when the pair's rule was the last one. The other legs from the bucket write the same
+// configuration, so the removal runs under its lease and is read back, as the merge is.
 func (st *stage) destroyReplication(ctx context.Context) error {
 	m, err := st.session(ctx, SideSource)
 	if err != nil {
 		return err
 	}
 	bucket := st.req.Source.Bucket
+	return st.withLease(ctx, sharedDocument{key: lease.S3Document(bucket, "replication"), removal: true,
+		merge:   func(bool) error { return st.destroyReplicationOnce(ctx, m, bucket) },
+		missing: func() ([]string, error) { return st.replicationLeft(ctx, m, bucket) }})
+}
+
+func (st *stage) destroyReplicationOnce(ctx context.Context, m *member, bucket string) error {
 	cfg, err := getReplication(ctx, m, bucket)
 	if err != nil || cfg == nil {
 		return ignoreNoBucket(err)
@@ -117,42 +125,20 @@ func (st *stage) destroyReplication(ctx context.Context) error {
 }
 
 // destroyEvents removes s3crr's notification configuration from the source bucket
-// (every other notification kept) and deletes the pair's failed-replication alarm.
+// (every other notification kept) and deletes the pair's failed-replication alarm. The
+// subscription serves every leg from the bucket, so it stays while the bucket's
+// replication configuration still has another rule.
 func (st *stage) destroyEvents(ctx context.Context) error {
 	m, err := st.session(ctx, SideSource)
 	if err != nil {
 		return err
 	}
 	bucket := st.req.Source.Bucket
-	out, err := m.s3.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(bucket)})
-	switch {
-	case awsclient.IsNotFound(err):
-	case err != nil:
-		return m.classify("s3:GetBucketNotification "+bucket, err)
-	default:
-		var rest []s3types.QueueConfiguration
-		for _, q := range out.QueueConfigurations {
-			if aws.ToString(q.Id) != names.EventsConfigurationID {
-				rest = append(rest, q)
-			}
-		}
-		if len(rest) != len(out.QueueConfigurations) {
-			// PutBucketNotificationConfiguration replaces the whole configuration, so
-			// everything else goes back as it was.
-			in := &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String(bucket), NotificationConfiguration: &s3types.NotificationConfiguration{
-				QueueConfigurations:          rest,
-				TopicConfigurations:          out.TopicConfigurations,
-				LambdaFunctionConfigurations: out.LambdaFunctionConfigurations,
-				EventBridgeConfiguration:     out.EventBridgeConfiguration,
-			}}
-			err := st.change(m, "arn:aws:s3:::"+bucket, "unsubscribe replication events", names.EventsConfigurationID+" (other notifications kept)", func() error {
-				_, err := m.s3.PutBucketNotificationConfiguration(ctx, in)
-				return m.classify("s3:PutBucketNotification "+bucket, err)
-			})
-			if err != nil {
-				return err
-			}
-		}
+	err = st.withLease(ctx, sharedDocument{key: lease.S3Document(bucket, "notification"), removal: true,
+		merge:   func(bool) error { return st.unsubscribeEventsOnce(ctx, m, bucket) },
+		missing: func() ([]string, error) { return st.notificationLeft(ctx, m, bucket) }})
+	if err != nil {
+		return err
 	}
 	name := names.FailedReplicationAlarmName(st.req.PairID)
 	alarms, err := m.cloudwatch.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{name}})
@@ -171,8 +157,47 @@ func (st *stage) destroyEvents(ctx context.Context) error {
 	return nil
 }
 
+func (st *stage) unsubscribeEventsOnce(ctx context.Context, m *member, bucket string) error {
+	out, err := m.s3.GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(bucket)})
+	switch {
+	case awsclient.IsNotFound(err):
+		return nil
+	case err != nil:
+		return m.classify("s3:GetBucketNotification "+bucket, err)
+	}
+	var rest []s3types.QueueConfiguration
+	for _, q := range out.QueueConfigurations {
+		if aws.ToString(q.Id) != names.EventsConfigurationID {
+			rest = append(rest, q)
+		}
+	}
+	if len(rest) == len(out.QueueConfigurations) {
+		return nil
+	}
+	if others, err := st.otherLegs(ctx, m, bucket); err != nil || len(others) > 0 {
+		if len(others) > 0 {
+			st.warn("replication events of s3://%s stay subscribed (%s): s3crr's rules %v still replicate from it", bucket, names.EventsConfigurationID, others)
+		}
+		return err
+	}
+	// PutBucketNotificationConfiguration replaces the whole configuration, so
+	// everything else goes back as it was.
+	in := &s3.PutBucketNotificationConfigurationInput{Bucket: aws.String(bucket), NotificationConfiguration: &s3types.NotificationConfiguration{
+		QueueConfigurations:          rest,
+		TopicConfigurations:          out.TopicConfigurations,
+		LambdaFunctionConfigurations: out.LambdaFunctionConfigurations,
+		EventBridgeConfiguration:     out.EventBridgeConfiguration,
+	}}
+	return st.change(m, "arn:aws:s3:::"+bucket, "unsubscribe replication events", names.EventsConfigurationID+" (other notifications kept)", func() error {
+		_, err := m.s3.PutBucketNotificationConfiguration(ctx, in)
+		return m.classify("s3:PutBucketNotification "+bucket, err)
+	})
+}
+
 // destroyBucketPolicy removes the pair's statements (by Sid) from a side's bucket policy,
-// keeping every other statement; the policy is deleted only when nothing is left.
+// keeping every other statement; the policy is deleted only when nothing is left. Other
+// pairs merge into the same policy (a fan-in's destination), so the removal runs under its
+// lease and is read back.
 func (st *stage) destroyBucketPolicy(ctx context.Context) error {
 	side := st.side()
 	m, err := st.session(ctx, side)
@@ -180,18 +205,31 @@ func (st *stage) destroyBucketPolicy(ctx context.Context) error {
 		return err
 	}
 	bucket := st.endpoint(side).Bucket
+	return st.withLease(ctx, sharedDocument{key: lease.S3Document(bucket, "policy"), removal: true,
+		merge: func(bool) error { return st.destroyBucketPolicyOnce(ctx, m, side, bucket) },
+		missing: func() ([]string, error) {
+			return st.quietly(func() ([]string, error) {
+				_, sids, _, err := st.bucketPolicyWithout(ctx, m, side, bucket)
+				return sids, err
+			})
+		}})
+}
+
+// bucketPolicyWithout reads a side's bucket policy and returns it without the pair's
+// entries, and what of them it held; found is false when the bucket has no policy.
+func (st *stage) bucketPolicyWithout(ctx context.Context, m *member, side, bucket string) (rest policy.Document, sids []string, found bool, err error) {
 	out, err := m.s3.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(bucket)})
 	if awsclient.IsNotFound(err) {
-		return nil
+		return policy.Document{}, nil, false, nil
 	}
 	if err != nil {
-		return m.classify("s3:GetBucketPolicy "+bucket, err)
+		return policy.Document{}, nil, false, m.classify("s3:GetBucketPolicy "+bucket, err)
 	}
 	existing, err := policy.ParseDocument([]byte(aws.ToString(out.Policy)))
 	if err != nil {
-		return fmt.Errorf("parse the bucket policy of %s: %w", bucket, err)
+		return policy.Document{}, nil, false, fmt.Errorf("parse the bucket policy of %s: %w", bucket, err)
 	}
-	rest, sids := policy.RemovePair(existing, st.req.PairID)
+	rest, sids = policy.RemovePair(existing, st.req.PairID)
 	if side == SideDestination {
 		shared, changed, err := st.withoutShared(ctx, rest, st.destroyPart(), st.req.Destination.Account,
 			func(o RegisteredPair) bool {
@@ -199,15 +237,20 @@ func (st *stage) destroyBucketPolicy(ctx context.Context) error {
 			},
 			[]string{policy.SidReplicaWriteShared, policy.SidOwnerOverrideShared}, sharedBucketStatement)
 		if err != nil {
-			return err
+			return policy.Document{}, nil, true, err
 		}
 		if changed {
 			rest = shared
 			sids = append(sids, "this pair's share of "+policy.SidReplicaWriteShared)
 		}
 	}
-	if len(sids) == 0 {
-		return nil
+	return rest, sids, true, nil
+}
+
+func (st *stage) destroyBucketPolicyOnce(ctx context.Context, m *member, side, bucket string) error {
+	rest, sids, found, err := st.bucketPolicyWithout(ctx, m, side, bucket)
+	if err != nil || !found || len(sids) == 0 {
+		return err
 	}
 	arn := "arn:aws:s3:::" + bucket
 	if len(rest.Statement) == 0 {
@@ -223,7 +266,8 @@ func (st *stage) destroyBucketPolicy(ctx context.Context) error {
 }
 
 // destroyKeyPolicy removes the pair's statements (by Sid) from a side's key policy,
-// keeping every other statement. A key always has a policy, so it is never deleted.
+// keeping every other statement. A key always has a policy, so it is never deleted. The
+// destination key serves a fan-in's every pair: under the key policy's lease, read back.
 func (st *stage) destroyKeyPolicy(ctx context.Context) error {
 	side := st.side()
 	m, err := st.session(ctx, side)
@@ -235,13 +279,26 @@ func (st *stage) destroyKeyPolicy(ctx context.Context) error {
 		return err
 	}
 	keyARN := aws.ToString(meta.Arn)
+	return st.withLease(ctx, sharedDocument{key: lease.KeyPolicy(keyARN), removal: true,
+		merge: func(bool) error { return st.destroyKeyPolicyOnce(ctx, m, side, keyARN) },
+		missing: func() ([]string, error) {
+			return st.quietly(func() ([]string, error) {
+				_, sids, err := st.keyPolicyWithout(ctx, m, side, keyARN)
+				return sids, err
+			})
+		}})
+}
+
+// keyPolicyWithout reads a side's key policy and returns it without the pair's entries,
+// and what of them it held.
+func (st *stage) keyPolicyWithout(ctx context.Context, m *member, side, keyARN string) (policy.Document, []string, error) {
 	out, err := m.kms.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default")})
 	if err != nil {
-		return m.classify("kms:GetKeyPolicy "+keyARN, err)
+		return policy.Document{}, nil, m.classify("kms:GetKeyPolicy "+keyARN, err)
 	}
 	existing, err := policy.ParseDocument([]byte(aws.ToString(out.Policy)))
 	if err != nil {
-		return fmt.Errorf("parse the key policy of %s: %w", keyARN, err)
+		return policy.Document{}, nil, fmt.Errorf("parse the key policy of %s: %w", keyARN, err)
 	}
 	rest, sids := policy.RemovePair(existing, st.req.PairID)
 	if side == SideDestination {
@@ -252,15 +309,20 @@ func (st *stage) destroyKeyPolicy(ctx context.Context) error {
 				return policy.SharedReplicaEncryptStatement(region, s)
 			})
 		if err != nil {
-			return err
+			return policy.Document{}, nil, err
 		}
 		if changed {
 			rest = shared
 			sids = append(sids, "this pair's share of "+policy.SidReplicaEncryptShared)
 		}
 	}
-	if len(sids) == 0 {
-		return nil
+	return rest, sids, nil
+}
+
+func (st *stage) destroyKeyPolicyOnce(ctx context.Context, m *member, side, keyARN string) error {
+	rest, sids, err := st.keyPolicyWithout(ctx, m, side, keyARN)
+	if err != nil || len(sids) == 0 {
+		return err
 	}
 	return st.change(m, keyARN, "remove key policy statements", fmt.Sprintf("%s (%d other statements kept)", strings.Join(sids, ", "), len(rest.Statement)), func() error {
 		_, err := m.kms.PutKeyPolicy(ctx, &kms.PutKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default"), Policy: aws.String(string(rest.JSON()))})
@@ -289,14 +351,22 @@ func (st *stage) destroyRole(ctx context.Context) error {
 		}
 		return false, nil
 	}
-	shared, err := st.destroyRoleShare(ctx, m)
+	// The inline policy holds the statements of every leg from the source bucket, and
+	// whether the role goes depends on what it holds: both are decided and done under the
+	// policy's lease, so a leg being provisioned meanwhile either is seen (the role stays)
+	// or merges after (into a role that is gone, and fails rather than replicate without it).
+	name := st.req.ReplicationRoleName()
+	err = st.withLease(ctx, sharedDocument{key: lease.RolePolicy(st.req.ReplicationRoleARN(), names.ReplicationPolicyName), removal: true,
+		merge: func(bool) error {
+			shared, err := st.destroyRoleShare(ctx, m)
+			if err != nil || shared {
+				return err
+			}
+			return st.destroyPairRole(ctx, m, name, "delete replication role", st.replicationRoleIsOurs, inUse)
+		},
+		missing: func() ([]string, error) { return st.rolePolicyLeft(ctx, m, name) }})
 	if err != nil {
 		return err
-	}
-	if !shared {
-		if err := st.destroyPairRole(ctx, m, st.req.ReplicationRoleName(), "delete replication role", st.replicationRoleIsOurs, inUse); err != nil {
-			return err
-		}
 	}
 	return st.destroyPairRole(ctx, m, names.BatchRoleName(st.req.PairID), "delete Batch Replication role",
 		func(tags []iamtypes.Tag) bool { return roleIsOurs(tags, st.req.PairID) }, nil)
@@ -342,20 +412,44 @@ func (st *stage) destroyRoleShare(ctx context.Context, m *member) (shared bool, 
 			return true, err
 		}
 	}
+	// The trust policy too holds a statement per leg, and the role stage merges into it
+	// under its own lease.
+	return true, st.withLease(ctx, sharedDocument{key: lease.RolePolicy(roleARN, "trust"), removal: true,
+		merge: func(bool) error {
+			restTrust, tsids, err := st.trustWithout(ctx, m, name, roleARN)
+			if err != nil || len(tsids) == 0 || len(restTrust.Statement) == 0 {
+				return err
+			}
+			return st.change(m, roleARN, "remove trust policy statement", strings.Join(tsids, ", "), func() error {
+				_, err := m.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(string(restTrust.JSON()))})
+				return m.classify("iam:UpdateAssumeRolePolicy "+name, err)
+			})
+		},
+		missing: func() ([]string, error) {
+			rest, tsids, err := st.trustWithout(ctx, m, name, roleARN)
+			if len(rest.Statement) == 0 {
+				return nil, err
+			}
+			return tsids, err
+		}})
+}
+
+// trustWithout reads the replication role's trust policy and returns it without the
+// pair's statement, and the Sids it held.
+func (st *stage) trustWithout(ctx context.Context, m *member, name, roleARN string) (policy.Document, []string, error) {
+	out, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	if awsclient.IsNotFound(err) {
+		return policy.Document{}, nil, nil
+	}
+	if err != nil {
+		return policy.Document{}, nil, m.classify("iam:GetRole "+name, err)
+	}
 	trust, err := decodePolicyDocument(aws.ToString(out.Role.AssumeRolePolicyDocument))
 	if err != nil {
-		return true, fmt.Errorf("parse the trust policy of %s: %w", roleARN, err)
+		return policy.Document{}, nil, fmt.Errorf("parse the trust policy of %s: %w", roleARN, err)
 	}
-	if restTrust, tsids := policy.RemovePair(trust, st.req.PairID); len(tsids) > 0 && len(restTrust.Statement) > 0 {
-		err := st.change(m, roleARN, "remove trust policy statement", strings.Join(tsids, ", "), func() error {
-			_, err := m.iam.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(name), PolicyDocument: aws.String(string(restTrust.JSON()))})
-			return m.classify("iam:UpdateAssumeRolePolicy "+name, err)
-		})
-		if err != nil {
-			return true, err
-		}
-	}
-	return true, nil
+	rest, sids := policy.RemovePair(trust, st.req.PairID)
+	return rest, sids, nil
 }
 
 // destroyPairRole deletes one of the pair's roles with its inline policies, when it exists
@@ -607,6 +701,24 @@ func (st *stage) bucketGrantsOthers(ctx context.Context, m *member, bucket strin
 		return false, fmt.Errorf("parse the bucket policy of %s: %w", bucket, err)
 	}
 	return st.otherPairsIn(doc), nil
+}
+
+// otherLegs lists the rules of the source bucket's replication configuration, other than
+// this pair's, that s3crr made (by their ID's prefix): the other legs from the bucket,
+// which the bucket's events subscription still serves. A leg given its own rule.id is not
+// recognised; its re-run subscribes the bucket again.
+func (st *stage) otherLegs(ctx context.Context, m *member, bucket string) ([]string, error) {
+	cfg, err := getReplication(ctx, m, bucket)
+	if err != nil || cfg == nil {
+		return nil, ignoreNoBucket(err)
+	}
+	var out []string
+	for _, r := range cfg.Rules {
+		if id := aws.ToString(r.ID); id != st.req.RuleID() && strings.HasPrefix(id, names.RuleIDPrefix) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // otherPairsIn reports whether a document has per-pair statements of a pair other than

@@ -41,7 +41,8 @@ const DefaultLeaseDuration = 2 * time.Minute
 
 // LeasedStages are the stages that merge into a document other pairs also write, and so
 // take its lease and may return DocumentBusy or DocumentChanged.
-var LeasedStages = []string{names.StageBucket, names.StageRole, names.StageKeyPolicy, names.StageBucketPolicy, names.StageReplication, names.StageEvents}
+var LeasedStages = []string{names.StageBucket, names.StageRole, names.StageKeyPolicy, names.StageBucketPolicy, names.StageReplication, names.StageEvents,
+	names.StageDestroyReplication, names.StageDestroyEvents, names.StageDestroyBucketPolicy, names.StageDestroyKeyPolicy, names.StageDestroyRole, names.StageDestroyBucket}
 
 // sharedDocument is one document other pairs also write, as a stage merges into it.
 type sharedDocument struct {
@@ -52,8 +53,12 @@ type sharedDocument struct {
 	// read-back: the document must then be read even where the first merge could skip
 	// the read (a bucket this run created).
 	merge func(reread bool) error
-	// missing reads the document back and lists what of the pair's entries it lacks.
+	// missing reads the document back and lists what of the pair's entries it lacks
+	// (for a removal: what of them it still holds).
 	missing func() ([]string, error)
+	// removal is true for a destroy stage taking the pair's entries out: the read-back
+	// then looks for entries that came back, and the messages say so.
+	removal bool
 }
 
 // withLease runs a shared document's merge under its lease and, when the merge wrote,
@@ -104,10 +109,18 @@ func (st *stage) withLease(ctx context.Context, doc sharedDocument) error {
 		// Someone rewrote the document between the put and the read: merge again from
 		// what is there now, reporting only the change that stuck.
 		st.res.Changes = st.res.Changes[:before]
-		st.warn("%s lost %s right after s3crr wrote it (another writer); merged again", doc.key, strings.Join(missing, ", "))
+		if doc.removal {
+			st.warn("%s got %s back right after s3crr removed it (another writer); removed again", doc.key, strings.Join(missing, ", "))
+		} else {
+			st.warn("%s lost %s right after s3crr wrote it (another writer); merged again", doc.key, strings.Join(missing, ", "))
+		}
 	}
-	return &DocumentChanged{Message: fmt.Sprintf("%s: after %d merges, reading it back still misses %s: another writer that takes no s3crr lease keeps replacing it (fix: stop that writer, or have it merge instead of replace; then re-run)",
-		doc.key, mergeAttempts, strings.Join(missing, ", "))}
+	what := "misses"
+	if doc.removal {
+		what = "still holds"
+	}
+	return &DocumentChanged{Message: fmt.Sprintf("%s: after %d attempts, reading it back %s %s: another writer that takes no s3crr lease keeps replacing it (fix: stop that writer, or have it merge instead of replace; then re-run)",
+		doc.key, mergeAttempts, what, strings.Join(missing, ", "))}
 }
 
 // mergeNeeded runs the merge as planning does and reports whether it would change the

@@ -162,7 +162,16 @@ func lifecycleRuleEqual(a, b s3types.LifecycleRule) bool {
 // pair's rule was its last. On the destination, the rule stays while the pairs registry
 // shows another pair into the bucket under the same prefix (or cannot tell).
 // Team reading: a source bucket is one pair's (its rule and prefix), so there the rule goes.
+//
+// The pairs sharing the bucket write the same configuration, so the removal runs under
+// its lease and is read back, as the merge is.
 func (st *stage) destroyCanaryLifecycle(ctx context.Context, m *member, name string) error {
+	return st.withLease(ctx, sharedDocument{key: lease.S3Document(name, "lifecycle"), removal: true,
+		merge:   func(bool) error { return st.destroyCanaryLifecycleOnce(ctx, m, name) },
+		missing: func() ([]string, error) { return st.canaryLifecycleLeft(ctx, m, name) }})
+}
+
+func (st *stage) destroyCanaryLifecycleOnce(ctx context.Context, m *member, name string) error {
 	rules, err := readLifecycle(ctx, m, name)
 	if err != nil {
 		return ignoreNoBucket(err)
