@@ -64,13 +64,14 @@ type DestroyOptions struct {
 	PendingWindowInDays int32 `json:"pendingWindowInDays,omitempty"`
 }
 
-// Destroy runs every destroy stage in order, as the destroy state machine does but
-// without its retries; with plan it only reports what would be removed.
+// Destroy runs every destroy stage in order, as the destroy state machine does, retrying
+// a stage whose document another run holds (DocumentBusy) as its Retry does; with plan
+// it only reports what would be removed.
 func (s *Service) Destroy(ctx context.Context, request []byte, opts DestroyOptions, plan bool) ([]Result, error) {
 	var out []Result
 	for _, stg := range DestroyStages {
 		for _, side := range stg.Sides {
-			res, err := s.Run(ctx, Event{Stage: stg.Name, Side: side, Request: request, Plan: plan, Destroy: opts})
+			res, err := s.retryBusy(ctx, Event{Stage: stg.Name, Side: side, Request: request, Plan: plan, Destroy: opts})
 			out = append(out, res)
 			if err != nil {
 				return out, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -140,6 +141,34 @@ func (st *stage) prefixStillUsed(ctx context.Context, bucket string) (string, er
 	return "", nil
 }
 
+// sourcePrefixStillUsed says why the source's canary rule must stay: another leg from the
+// bucket replicates under the same prefix. "" when none does.
+func (st *stage) sourcePrefixStillUsed(ctx context.Context, m *member, bucket string) (string, error) {
+	cfg, err := getReplication(ctx, m, bucket)
+	if err != nil || cfg == nil {
+		return "", ignoreNoBucket(err)
+	}
+	for _, r := range cfg.Rules {
+		id := aws.ToString(r.ID)
+		if id == st.req.RuleID() || !strings.HasPrefix(id, names.RuleIDPrefix) || replicationRulePrefix(r) != st.req.Rule.Prefix {
+			continue
+		}
+		return "rule " + id + " of another leg from the bucket replicates under the same prefix", nil
+	}
+	return "", nil
+}
+
+// replicationRulePrefix is the key prefix a replication rule's filter selects ("" for all).
+func replicationRulePrefix(r s3types.ReplicationRule) string {
+	switch {
+	case r.Filter == nil:
+		return aws.ToString(r.Prefix)
+	case r.Filter.And != nil:
+		return aws.ToString(r.Filter.And.Prefix)
+	}
+	return aws.ToString(r.Filter.Prefix)
+}
+
 // lifecycleRuleEqual compares the elements s3crr sets; S3 may return a rule with fields
 // it filled in (an empty Transitions list, say), which are not a difference.
 func lifecycleRuleEqual(a, b s3types.LifecycleRule) bool {
@@ -161,7 +190,9 @@ func lifecycleRuleEqual(a, b s3types.LifecycleRule) bool {
 // configuration, keeping every other rule; the configuration is deleted only when the
 // pair's rule was its last. On the destination, the rule stays while the pairs registry
 // shows another pair into the bucket under the same prefix (or cannot tell).
-// Team reading: a source bucket is one pair's (its rule and prefix), so there the rule goes.
+// On the source, the rule stays while another of s3crr's rules in the bucket's replication
+// configuration (another leg from the bucket, which destroyReplication left) has the same
+// prefix: their canaries are written under it too.
 //
 // The pairs sharing the bucket write the same configuration, so the removal runs under
 // its lease and is read back, as the merge is.
@@ -180,17 +211,20 @@ func (st *stage) destroyCanaryLifecycleOnce(ctx context.Context, m *member, name
 	if !slices.ContainsFunc(rules, func(r s3types.LifecycleRule) bool { return aws.ToString(r.ID) == id }) {
 		return nil
 	}
-	if st.side() == SideDestination {
-		// The rule is per canary prefix: another pair replicating into this bucket under
-		// the same prefix still relies on it.
-		kept, err := st.prefixStillUsed(ctx, name)
-		if err != nil {
-			return err
-		}
-		if kept != "" {
-			st.warn("lifecycle rule %s on %s kept: %s", id, name, kept)
-			return nil
-		}
+	// The rule is per canary prefix: another pair replicating into this bucket under the
+	// same prefix, or another leg from this source bucket under it, still relies on it.
+	var kept string
+	if st.side() == SideSource {
+		kept, err = st.sourcePrefixStillUsed(ctx, m, name)
+	} else {
+		kept, err = st.prefixStillUsed(ctx, name)
+	}
+	if err != nil {
+		return err
+	}
+	if kept != "" {
+		st.warn("lifecycle rule %s on %s kept: %s", id, name, kept)
+		return nil
 	}
 	rest := make([]s3types.LifecycleRule, 0, len(rules))
 	for _, r := range rules {
