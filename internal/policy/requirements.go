@@ -215,9 +215,9 @@ var requirements = func() map[reqKey]Requirement {
 		"HeadBucket's x-amz-bucket-region header gives the bucket's region; GetBucketLocation would need s3:GetBucketLocation, not granted", "HeadBucket")
 	prov(PurposeBucketConfigRead, "s3:GetBucketVersioning", s(names.StagePreflight, names.StageBucket), "GetBucketVersioning")
 	prov(PurposeBucketConfigRead, "s3:GetReplicationConfiguration", s(names.StageValidate, names.StagePreflight, names.StageReplication, names.StageCheckReplication, names.StageDestroyEvents, names.StageDestroyKey, names.StageDestroyBucket), "GetBucketReplication")
-	prov(PurposeBucketConfigRead, "s3:GetBucketObjectLockConfiguration", s(names.StagePreflight), "GetObjectLockConfiguration")
+	prov(PurposeBucketConfigRead, "s3:GetBucketObjectLockConfiguration", s(names.StageValidate, names.StagePreflight), "GetObjectLockConfiguration")
 	prov(PurposeBucketConfigRead, "s3:GetBucketPublicAccessBlock", s(names.StageBucket), "GetPublicAccessBlock")
-	prov(PurposeBucketConfigRead, "s3:GetBucketOwnershipControls", s(names.StageBucket), "GetBucketOwnershipControls")
+	prov(PurposeBucketConfigRead, "s3:GetBucketOwnershipControls", s(names.StageValidate, names.StageBucket), "GetBucketOwnershipControls")
 	provWhy(PurposeBucketConfigRead, "s3:GetBucketPolicy", s(names.StageBucket, names.StageBucketPolicy),
 		"the bucket stage merges the TLS-only deny, the bucketPolicy stage the replica grant, into what is there", "GetBucketPolicy")
 	prov(PurposeBucketConfigRead, "s3:GetBucketTagging", s(names.StageBucket), "GetBucketTagging")
@@ -245,13 +245,13 @@ var requirements = func() map[reqKey]Requirement {
 		"CreateJob checks that the caller may pass the Batch role it names to S3 Batch Operations", "CreateJob")
 	provWhy(PurposeRoleCreate, "iam:CreateRole", s(names.StageRole),
 		"creates the replication role under /s3crr/, only with the permissions boundary", "CreateRole")
-	prov(PurposeRoleManage, "iam:GetRole", s(names.StageRole, names.StageCheckReplication), "GetRole")
+	prov(PurposeRoleManage, "iam:GetRole", s(names.StageValidate, names.StageRole, names.StageCheckReplication, names.StageDestroyRole), "GetRole")
 	provWhy(PurposeRoleLookup, "iam:GetRole", s(names.StagePreflight, names.StageRole),
 		"IAM authorizes GetRole of a role that does not exist yet against role/<name> without its path", "GetRole of the replication role before it exists")
 	prov(PurposeRoleManage, "iam:UpdateAssumeRolePolicy", s(names.StageRole), "UpdateAssumeRolePolicy")
 	provWhy(PurposeRolePolicyWrite, "iam:PutRolePolicy", s(names.StageRole),
 		"the replication role's inline policy, only on a role carrying the boundary (iam:PermissionsBoundary)", "PutRolePolicy")
-	prov(PurposeRoleManage, "iam:GetRolePolicy", s(names.StageRole), "GetRolePolicy")
+	prov(PurposeRoleManage, "iam:GetRolePolicy", s(names.StageValidate, names.StageRole, names.StageDestroyRole), "GetRolePolicy")
 	prov(PurposeRoleManage, "iam:TagRole", s(names.StageRole), "CreateRole with Tags", "TagRole")
 	provWhy(PurposeKeyCreate, "kms:CreateKey", s(names.StageKey),
 		"KeySpec SYMMETRIC_DEFAULT and KeyUsage ENCRYPT_DECRYPT are passed explicitly, so the grant's conditions can require them", "CreateKey")
@@ -264,7 +264,7 @@ var requirements = func() map[reqKey]Requirement {
 		"the pair's alias on a key the request names by ARN, which its owner tagged s3crr:provisioner-access=allow", "CreateAlias")
 	provWhy(PurposeKeyList, "kms:ListKeys", s(names.StageKey),
 		"only when the alias is missing: find a key an earlier run created but did not alias (s3crr:alias tag) instead of creating a second one", "ListKeys")
-	prov(PurposeKeyRead, "kms:DescribeKey", s(names.StagePreflight, names.StageKey, names.StageCheckReplication), "DescribeKey")
+	prov(PurposeKeyRead, "kms:DescribeKey", s(names.StageValidate, names.StagePreflight, names.StageKey, names.StageCheckReplication), "DescribeKey")
 	prov(PurposeKeyRead, "kms:GetKeyPolicy", s(names.StageKeyPolicy), "GetKeyPolicy")
 	prov(PurposeKeyRead, "kms:GetKeyRotationStatus", s(names.StageKey), "GetKeyRotationStatus")
 	provWhy(PurposeKeyRead, "kms:ListResourceTags", s(names.StageKey),

@@ -490,3 +490,54 @@ func TestStagesTakeOneLeg(t *testing.T) {
 		t.Errorf("%d mutating calls", n)
 	}
 }
+
+// TestOverflowingFanOutIsRefusedBeforeAnyWrite: a fan-out request whose legs would take
+// the source bucket's shared role policy past IAM's limit, given what the role already
+// holds, is refused by the validate stage, naming the field, the limit, the size and the
+// fix, with no mutating call: no bucket, key or rule of any of its legs is created.
+func TestOverflowingFanOutIsRefusedBeforeAnyWrite(t *testing.T) {
+	env := newLocalEnv(t, localaws.Options{})
+	ctx := context.Background()
+	long := `"prefix": "data/` + strings.Repeat("x", 40) + `/"`
+	for _, region := range []string{"us-east-1", "us-east-2", "us-west-1", "us-west-2"} {
+		env.apply(t, []byte(`{"pairId": "cap-`+region+`",
+		  "source": {"account": "111111111111", "region": "ap-south-1", "bucket": "capacity-src", "kmsKeyAlias": "alias/s3crr/capacity/source"},
+		  "destination": {"account": "222222222222", "region": "`+region+`", "bucket": "capacity-dst-`+region+`"},
+		  "rule": {"deleteMarkerReplication": true, `+long+`}}`))
+	}
+	fan := []byte(`{"pairId": "cap-fan",
+	  "source": {"account": "111111111111", "region": "ap-south-1", "bucket": "capacity-src", "kmsKeyAlias": "alias/s3crr/capacity/source"},
+	  "destinations": [
+	    {"account": "222222222222", "region": "eu-west-1", "bucket": "capacity-fan-euw1"},
+	    {"account": "222222222222", "region": "eu-west-2", "bucket": "capacity-fan-euw2"},
+	    {"account": "222222222222", "region": "eu-central-1", "bucket": "capacity-fan-euc1"}
+	  ],
+	  "rule": {"deleteMarkerReplication": true, ` + long + `}}`)
+	env.srv.ResetCalls()
+	res, err := env.svc.Apply(ctx, fan)
+	var pf *PreflightFailed
+	if !errors.As(err, &pf) {
+		t.Fatalf("apply = %v, want PreflightFailed", err)
+	}
+	for _, want := range []string{"destinations:", "10240", "cap-fan-1, cap-fan-2, cap-fan-3", "nothing was created", "fix: put fewer entries in destinations"} {
+		if !strings.Contains(pf.Message, want) {
+			t.Errorf("refusal %q does not say %q", pf.Message, want)
+		}
+	}
+	if len(res) != 1 || res[0].Stage != names.StageValidate {
+		t.Errorf("the refusal came after %d stages, want in validate", len(res))
+	}
+	if n := env.srv.MutatingCalls(""); n != 0 {
+		for _, c := range env.srv.Calls() {
+			if c.Mutating {
+				t.Logf("mutating: %s %s %s ×%d", c.Account, c.Service, c.Operation, c.Count)
+			}
+		}
+		t.Errorf("the refused request made %d mutating calls, want 0", n)
+	}
+	reads := 0
+	for _, c := range env.srv.Calls() {
+		reads += c.Count
+	}
+	t.Logf("refused after %d read calls: %s", reads, pf.Message)
+}

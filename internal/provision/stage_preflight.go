@@ -32,6 +32,9 @@ func (st *stage) validate(ctx context.Context) error {
 	if err := st.adoptLegacyRoles(ctx, legs); err != nil {
 		return err
 	}
+	if err := st.checkRoleCapacity(ctx, legs); err != nil {
+		return err
+	}
 	st.res.Legs = legs
 	st.res.Outputs["replicationRoleArn"] = legs[0].ReplicationRoleARN()
 	st.res.Outputs["ruleId"] = legs[0].RuleID()
