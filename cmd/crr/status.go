@@ -58,7 +58,9 @@ func status(ctx context.Context, env *cliEnv, args []string) error {
 		"For an execution ARN: its status and, once it has ended, its result (needs\n" +
 		"states:DescribeExecution). For a pair ID: the pair as registered in the pairs table and its\n" +
 		"latest executions, newest first, and its recent alerts with their counts (needs\n" +
-		"dynamodb:GetItem, states:ListExecutions and dynamodb:Scan on the alerts table).\n" +
+		"dynamodb:GetItem, states:ListExecutions and dynamodb:Scan on the alerts table). For the\n" +
+		"ID of a request with destinations or twoWay, the pairs it registered (its legs) too,\n" +
+		"each with its registration and last verification.\n" +
 		"Exits 0 whenever it could report, whatever the execution's status.\n" +
 		"crr status --all lists every registered pair, a page at a time (crr status --all -h)."
 	target, done, err := parseFlagsWithArg(fs, env, usage, args)
@@ -112,6 +114,10 @@ func status(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
+	if doc.Legs, err = findLegs(ctx, db, *table, target, found); err != nil {
+		return err
+	}
+	printLegs(env.stdout, target, doc.Legs, found)
 	printPairAlerts(ctx, env, db, *alertsTable, target, &doc)
 	if *smARN == "" {
 		if *smARN, err = defaultStateMachineARN(ctx, cfg); err != nil {
@@ -128,7 +134,7 @@ func status(ctx context.Context, env *cliEnv, args []string) error {
 			return err
 		}
 	}
-	if !found && n == 0 {
+	if !found && len(doc.Legs) == 0 && n == 0 {
 		return fmt.Errorf("no pair %s: it is not in table %s and %s has no execution for it\n  fix: check the pair ID and --region; crr apply -f FILE provisions a pair", target, *table, *smARN)
 	}
 	return nil
@@ -147,9 +153,7 @@ func printPair(ctx context.Context, env *cliEnv, c pairTableAPI, table, pairID, 
 		})
 	}
 	if len(out.Item) == 0 {
-		fmt.Fprintf(env.stdout, "pair %s: not registered (no provision execution has succeeded for it; a request with destinations registers its pairs as %s, %s, ..., a two-way one as %s and %s)\n",
-			pairID, names.LegID(pairID, 1), names.LegID(pairID, 2), pairID, names.ReverseLegID(pairID))
-		return false, nil
+		return false, nil // status then looks for the request's legs (printLegs)
 	}
 	item := out.Item
 	doc.Registered = true
@@ -231,8 +235,12 @@ type pairDoc struct {
 	Table  string `json:"table"`
 	// Registered is false when no execution has registered the pair; Registration is
 	// its item in the pairs table, as the RegisterPair state wrote it.
-	Registered      bool            `json:"registered"`
-	Registration    map[string]any  `json:"registration,omitempty"`
+	Registered   bool           `json:"registered"`
+	Registration map[string]any `json:"registration,omitempty"`
+	// Legs are the other pairs the request made, each with its status: every leg of a
+	// request with destinations (registered as <pairId>-1, -2...), or the back direction
+	// of a two-way pair (<pairId>-reverse).
+	Legs            []pairSummary   `json:"legs,omitempty"`
 	StateMachineARN string          `json:"stateMachineArn"`
 	Executions      []pairExecution `json:"executions"`
 	// Alerts are the pair's alert windows in the monitor's de-duplication table, latest

@@ -102,6 +102,46 @@ func TestStatusOfAPairAndOfAnExecution(t *testing.T) {
 		}
 	})
 
+	t.Run("fan-out request lists its legs", func(t *testing.T) {
+		fan := pairID + "-fan"
+		registerPair(t, hub.Endpoint, hub.TableName, fan+"-1", execARN)
+		registerPair(t, hub.Endpoint, hub.TableName, fan+"-3", execARN) // leg 2 destroyed alone
+		code, stdout, _ := runCLI(t, "status", fan, "--table", hub.TableName)
+		if code != exitOK {
+			t.Fatalf("exit code %d", code)
+		}
+		for _, want := range []string{"request " + fan + ": 2 of its legs registered", fan + "-1 ", fan + "-3 ", "never", "s3://payments-src (111111111111/ap-south-1) -> s3://payments-dst (222222222222/us-east-1)"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("stdout does not contain %q:\n%s", want, stdout)
+			}
+		}
+		if strings.Contains(stdout, fan+"-2 ") || strings.Contains(stdout, "not registered") {
+			t.Errorf("status lists a leg that is not registered, or calls the request unregistered:\n%s", stdout)
+		}
+		code, stdout, _ = runCLI(t, "status", fan, "--table", hub.TableName, "--output", "json")
+		var doc pairDoc
+		if code != exitOK || json.Unmarshal([]byte(stdout), &doc) != nil {
+			t.Fatalf("--output json: exit code %d, %s", code, stdout)
+		}
+		if doc.Registered || len(doc.Legs) != 2 || doc.Legs[0].PairID != fan+"-1" || doc.Legs[1].PairID != fan+"-3" || doc.Legs[0].ProvisionedBy != execARN {
+			t.Errorf("--output json legs = %+v, want %s-1 and %s-3", doc.Legs, fan, fan)
+		}
+	})
+
+	t.Run("two-way pair lists its other direction", func(t *testing.T) {
+		two := pairID + "-two-way"
+		registerPair(t, hub.Endpoint, hub.TableName, two, execARN)
+		registerPair(t, hub.Endpoint, hub.TableName, two+"-reverse", execARN)
+		code, stdout, _ := runCLI(t, "status", two, "--table", hub.TableName, "--output", "json")
+		var doc pairDoc
+		if code != exitOK || json.Unmarshal([]byte(stdout), &doc) != nil {
+			t.Fatalf("exit code %d, %s", code, stdout)
+		}
+		if !doc.Registered || len(doc.Legs) != 1 || doc.Legs[0].PairID != two+"-reverse" {
+			t.Errorf("legs = %+v, want the registered %s-reverse", doc.Legs, two)
+		}
+	})
+
 	t.Run("unknown pair", func(t *testing.T) {
 		code, _, stderr := runCLI(t, "status", "crr-no-such-pair", "--table", hub.TableName)
 		if code != exitFailure || !strings.Contains(stderr, "no pair crr-no-such-pair") {
