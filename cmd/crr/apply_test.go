@@ -199,7 +199,7 @@ func TestApplyAttachesToAnEndedExecution(t *testing.T) {
 		},
 		{
 			name: "succeeded", exec: execState{Status: "SUCCEEDED", Output: `{"pairId":"payments-archive","ruleId":"s3crr-payments-archive","verification":{"outputs":{"ready":"true"}}}`},
-			want: exitOK, wantOut: []string{"SUCCEEDED", "changes             none: everything was already in place", "--rerun"},
+			want: exitOK, wantOut: []string{"SUCCEEDED", "changes             none: every configuration was already in place (0 configuration writes)", "--rerun"},
 		},
 	}
 	for _, tt := range tests {

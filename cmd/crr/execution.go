@@ -158,7 +158,7 @@ func printPairSummary(w io.Writer, out statemachine.Output) {
 	changes := out.Changes()
 	switch len(changes) {
 	case 0:
-		row("changes", "none: everything was already in place")
+		row("changes", "none: every configuration was already in place (0 configuration writes)")
 	case 1:
 		row("changes", "1")
 	default:
@@ -186,6 +186,11 @@ func printPairSummary(w io.Writer, out statemachine.Output) {
 			line += fmt.Sprintf(": the canary replicated in %.1f s under the destination key", vr.LatencySeconds)
 		}
 		row("canary", line)
+		// A converged re-run still proves the pair: its canary is data, not configuration,
+		// so it is not among the changes; say so where "changes: none" is read.
+		if vr.LatencySeconds > 0 {
+			fmt.Fprintf(w, "  %-19s %s\n", "", "its probe object was written under the reserved canary prefix and both its versions deleted: data writes, not configuration changes")
+		}
 		for _, f := range vr.Findings {
 			fmt.Fprintf(w, "    ! %s %s: %s (fix: %s)\n", f.Severity, f.Check, f.Message, f.Fix)
 		}

@@ -129,10 +129,13 @@ func printDemoReport(w io.Writer, r *localrun.Report) {
 	}
 	if r.Second != nil && r.Second.Succeeded() {
 		n := len(r.Second.Output.Changes())
-		writes := "no writes in the member accounts"
+		writes := "no configuration writes in the member accounts"
 		if r.Second.MemberWrites > 0 {
-			writes = fmt.Sprintf("%d writes in the member accounts", r.Second.MemberWrites)
+			writes = fmt.Sprintf("%d configuration writes in the member accounts", r.Second.MemberWrites)
 		}
+		// The run ends with the canary: its object and the deletion of both versions,
+		// counted apart, as they prove the pair rather than change it.
+		writes += fmt.Sprintf("; the verification's canary made its %d data writes under the reserved prefix", r.Second.CanaryWrites)
 		fmt.Fprintf(w, "second run: %d changes (%s)\n", n, writes)
 	}
 	printBreakage(w, r.Breakage)

@@ -31,7 +31,7 @@ var (
 	demoReplicaRE  = regexp.MustCompile(`(?m)^replica  s3://payments-dst/demo/hello\.txt  version (\S+)\n` +
 		`  SSE-KMS key  (arn:aws:kms:us-east-1:222222222222:key/\S+)   \(destination key: yes\)\n` +
 		`  status       REPLICA +source status COMPLETED +latency (?:<1|[0-9]+) ms\n` +
-		`second run: 0 changes \(no writes in the member accounts\)$`)
+		`second run: 0 changes \(no configuration writes in the member accounts; the verification's canary made its 3 data writes under the reserved prefix\)$`)
 	demoAlertRE = regexp.MustCompile(`(?ms)^broken   added an explicit Deny of s3:ReplicateObject.*\n` +
 		`  s3://payments-src/demo/while-broken\.txt  version \S+  FAILED DstPutObjectNotPermitted\n` +
 		`alert    "s3crr FAILURE DstPutObjectNotPermitted: payments-archive[^"]*"\n` +

@@ -79,7 +79,7 @@ func (e *Env) Demo(ctx context.Context, request []byte, onProgress func(Progress
 		return rep, &ExecutionError{Run: rep.Second}
 	}
 	if n := len(rep.Second.Output.Changes()); n > 0 || rep.Second.MemberWrites > 0 {
-		return rep, fmt.Errorf("the second execution of the same request reported %d changes and made %d writes in the member accounts, want none", n, rep.Second.MemberWrites)
+		return rep, fmt.Errorf("the second execution of the same request reported %d changes and made %d configuration writes in the member accounts, want none (the canary's writes are counted apart)", n, rep.Second.MemberWrites)
 	}
 	rep.Breakage, err = e.BreakAlertRepair(ctx, req, request, rep.First.Output.ARNs.DestinationKey, progress(3))
 	return rep, err

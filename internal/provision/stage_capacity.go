@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -40,7 +41,8 @@ func (st *stage) checkRoleCapacity(ctx context.Context, legs []spec.Request) err
 	for _, k := range order {
 		g := groups[k]
 		doc, err := st.sizedRolePolicy(ctx, g.first, g.legs)
-		if assumeRoleError(err) != nil {
+		var denied *AccessDenied
+		if assumeRoleError(err) != nil || (errors.As(err, &denied) && denied.Action == "sts:AssumeRole") {
 			continue // preflight reports the account it cannot reach, with the fix
 		}
 		if err != nil {
