@@ -70,9 +70,10 @@ func (st *stage) canaryLifecycleLeft(ctx context.Context, m *member, name string
 // rolePolicyLeft reads the replication role's inline policy back and lists the pair's
 // statements it still holds (none when the role or the policy is gone).
 func (st *stage) rolePolicyLeft(ctx context.Context, m *member, name string) ([]string, error) {
-	// The role is looked up first: IAM authorizes GetRolePolicy against the role's ARN,
-	// path included, which a role just deleted no longer has (the provisioner's grant
-	// names the s3crr path), so asking for its policy would be denied, not NoSuchEntity.
+	// The role is looked up first, and a role just deleted is simply gone. Team reading:
+	// the provisioner's iam:GetRolePolicy is granted on roles under s3crr's path, and a
+	// role that no longer exists has no path to match, so asking for its policy may be
+	// denied rather than answered NoSuchEntity (the simulator denies it).
 	if _, err := m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)}); awsclient.IsNotFound(err) {
 		return nil, nil
 	} else if err != nil {

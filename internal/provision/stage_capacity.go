@@ -74,9 +74,8 @@ func (st *stage) sizedRolePolicy(ctx context.Context, first spec.Request, legs [
 	}
 	current := policy.Document{Version: policy.Version}
 	name := first.ReplicationRoleName()
-	// GetRole first: a role that does not exist has no policy, and IAM authorizes
-	// GetRolePolicy against the role's ARN with its path, which the provisioner's grant
-	// names.
+	// GetRole first: a role that does not exist has no policy, and asking for it could
+	// be denied rather than NoSuchEntity (see rolePolicyLeft).
 	_, err = m.iam.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
 	switch {
 	case awsclient.IsNotFound(err):
