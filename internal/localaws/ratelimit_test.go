@@ -70,3 +70,45 @@ func TestRateLimitThrottlesPerAccountRegionAndService(t *testing.T) {
 		}
 	}
 }
+
+// TestRateLimitPerOperationQuota: an operation with a quota of its own (as KMS gives each
+// of its operations, docs/aws-facts.md#F-API-THROTTLING) draws from its own bucket at its
+// own rate, independently of the service's other operations; KMS's cryptographic operations
+// share one.
+func TestRateLimitPerOperationQuota(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	srv := New(Options{Now: func() time.Time { return now }})
+	endpoint, stop := srv.Start()
+	defer stop()
+	ctx := context.Background()
+	cfg := RootConfig(endpoint, SourceAccount, "eu-west-1")
+	cfg.RetryMaxAttempts = 1
+	k := kms.NewFromConfig(cfg)
+	srv.SetRateLimit(&RateLimit{PerSecond: 100, Burst: 100, Operations: map[string]float64{"kms:CreateKey": 1, "kms:DescribeKey": 3}})
+	created, err := k.CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ae smithy.APIError
+	if _, err := k.CreateKey(ctx, &kms.CreateKeyInput{}); !errors.As(err, &ae) || ae.ErrorCode() != "ThrottlingException" {
+		t.Fatalf("second CreateKey in a second at a quota of 1: err = %v, want ThrottlingException", err)
+	}
+	for i := range 3 {
+		if _, err := k.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: created.KeyMetadata.KeyId}); err != nil {
+			t.Fatalf("DescribeKey %d within its own quota of 3, after CreateKey was throttled: %v", i+1, err)
+		}
+	}
+	if _, err := k.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: created.KeyMetadata.KeyId}); err == nil {
+		t.Error("a fourth DescribeKey at a quota of 3 was not throttled")
+	}
+	if _, err := k.ListKeys(ctx, &kms.ListKeysInput{}); err != nil {
+		t.Errorf("ListKeys, with no quota of its own, draws from the service's bucket of 100: %v", err)
+	}
+	now = now.Add(time.Second)
+	if _, err := k.CreateKey(ctx, &kms.CreateKeyInput{}); err != nil {
+		t.Errorf("a second later CreateKey has a token again: %v", err)
+	}
+	if quotaBucket("kms", "Decrypt") != quotaBucket("kms", "GenerateDataKey") || quotaBucket("kms", "Decrypt") == quotaBucket("kms", "CreateKey") {
+		t.Error("KMS's cryptographic operations should share one quota, apart from the management operations")
+	}
+}

@@ -123,11 +123,46 @@ func Throttle(service, op string, times int) Fault {
 // service in each Region draw from a token bucket of Burst tokens refilled at PerSecond;
 // a call that finds it empty fails with the service's throttling error (Throttle's), so
 // the SDK's retries and the client's backoff are exercised by load, not by a scripted
-// count. AWS's real quotas differ per operation and are far higher; a test sets them low
-// to make many concurrent pairs meet them.
+// count. Operations AWS gives a quota of their own (Operations, e.g. KMSRequestQuotas)
+// draw from their own bucket instead, at their rate, as KMS counts each operation's quota
+// independently of the others (docs/aws-facts.md#F-API-THROTTLING). A test sets PerSecond
+// low to make many concurrent pairs meet it.
 type RateLimit struct {
 	PerSecond float64
 	Burst     int
+	// Operations maps "service:Operation" to that operation's own quota in requests a
+	// second (its burst the same, at least 1); operations sharing a quota name it with the
+	// same bucket in quotaBucket.
+	Operations map[string]float64
+}
+
+// KMSRequestQuotas are KMS's default request quotas, per account and Region, of the
+// operations s3crr and the simulated replication call (docs/aws-facts.md#F-API-THROTTLING,
+// from KMS's table of request quotas): creating keys and aliases is the scarcest, reads are
+// plentiful, and the cryptographic operations share one quota (5,500 a second in the Regions
+// with the lowest).
+var KMSRequestQuotas = map[string]float64{
+	"kms:CreateKey": 5, "kms:CreateAlias": 5, "kms:DeleteAlias": 15, "kms:PutKeyPolicy": 15,
+	"kms:EnableKeyRotation": 15, "kms:ScheduleKeyDeletion": 15, "kms:TagResource": 10, "kms:UntagResource": 5,
+	"kms:DisableKey": 5, "kms:EnableKey": 5, "kms:UpdateAlias": 5,
+	"kms:DescribeKey": 2000, "kms:GetKeyPolicy": 1000, "kms:GetKeyRotationStatus": 1000,
+	"kms:ListAliases": 500, "kms:ListKeys": 500, "kms:ListResourceTags": 2000, "kms:ListKeyPolicies": 100,
+	"kms:" + kmsCryptoQuota: 5500,
+}
+
+// kmsCryptoQuota names the quota KMS's symmetric cryptographic operations share.
+const kmsCryptoQuota = "cryptographic operations (symmetric)"
+
+// quotaBucket is the name of the quota a service's operation draws from: the operation
+// itself, or the quota it shares.
+func quotaBucket(service, op string) string {
+	if service == "kms" {
+		switch op {
+		case "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncrypt", "GenerateRandom", "GenerateMac", "VerifyMac":
+			return service + ":" + kmsCryptoQuota
+		}
+	}
+	return service + ":" + op
 }
 
 type tokenBucket struct {
@@ -153,20 +188,29 @@ func (s *Server) Throttled() int {
 	return s.throttled
 }
 
-// overRate takes a token for the caller's account, region and service, and reports
-// whether there was none. Called with s.mu held.
+// overRate takes a token for the caller's account, region and the quota the call draws
+// from (its operation's own, else its service's), and reports whether there was none.
+// Called with s.mu held.
 func (s *Server) overRate(c *call) bool {
-	if s.limit == nil || s.limit.PerSecond <= 0 {
+	if s.limit == nil {
+		return false
+	}
+	rate, burst, scope := s.limit.PerSecond, float64(s.limit.Burst), c.service
+	if q := quotaBucket(c.service, c.op); s.limit.Operations[q] > 0 {
+		rate, scope = s.limit.Operations[q], q
+		burst = max(1, rate)
+	}
+	if rate <= 0 {
 		return false
 	}
 	now := s.now()
-	key := c.p.account + "/" + c.region + "/" + c.service
+	key := c.p.account + "/" + c.region + "/" + scope
 	b := s.tokens[key]
 	if b == nil {
-		b = &tokenBucket{tokens: float64(s.limit.Burst), last: now}
+		b = &tokenBucket{tokens: burst, last: now}
 		s.tokens[key] = b
 	}
-	b.tokens = min(float64(s.limit.Burst), b.tokens+now.Sub(b.last).Seconds()*s.limit.PerSecond)
+	b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
 	b.last = now
 	if b.tokens < 1 {
 		return true

@@ -24,7 +24,9 @@ func benchEnvInt(name string, def int) int {
 // BenchmarkProvisionManyPairs measures BENCH_PAIRS pairs (default 100) provisioned at
 // once through the provision state machine on the local stand-ins, with the member
 // simulator throttling each account's calls to each service in each region at
-// BENCH_RATE requests a second (burst the same; default 20) and the provision Lambda
+// BENCH_RATE requests a second (burst the same; default 20), except KMS's operations,
+// each throttled at its documented default quota (localaws.KMSRequestQuotas: CreateKey
+// and CreateAlias at 5 a second, PutKeyPolicy at 15, reads far higher), and the provision Lambda
 // served by BENCH_LAMBDAS execution environments (default 100). It reports the wall time,
 // the requests the simulator throttled (each an SDK retry, or a stage failed as
 // Throttled), the state machines' retries of Throttled, and the failed executions, which
@@ -41,7 +43,7 @@ func BenchmarkProvisionManyPairs(b *testing.B) {
 	ctx := context.Background()
 	name := fmt.Sprintf("bench-many-%d", time.Now().UnixNano())
 	env, err := Start(ctx, Config{ModuleRoot: root, Hub: localhub.Config{TopicName: name, TableName: name + "-pairs"}, EventsInbox: name + "-events",
-		RateLimit: &localaws.RateLimit{PerSecond: float64(rate), Burst: rate}, ProvisionConcurrency: lambdas})
+		RateLimit: &localaws.RateLimit{PerSecond: float64(rate), Burst: rate, Operations: localaws.KMSRequestQuotas}, ProvisionConcurrency: lambdas})
 	if err != nil {
 		b.Fatal(err)
 	}

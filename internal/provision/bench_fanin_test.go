@@ -8,13 +8,15 @@ import (
 
 	"github.com/s3crr/s3crr/internal/localaws"
 	"github.com/s3crr/s3crr/internal/policy"
+	"github.com/s3crr/s3crr/internal/spec"
 )
 
 // BenchmarkFanIn provisions FANIN_PAIRS (default 1000) pairs from FANIN_ACCOUNTS (default
 // 10) source accounts into one destination bucket and key on the simulator, through the
 // same stages as the state machine, and reports after 1, 10, 100, ... pairs the
 // destination bucket policy's and key policy's bytes and the bucket's tag count, and the
-// API calls of the last pair (reads and writes). scripts/bench-fanin.sh prints the table.
+// API calls of the last pair (reads and writes); then the evidence that the pairs work at
+// that size (fanInEvidence). scripts/bench-fanin.sh prints the table and the evidence.
 func BenchmarkFanIn(b *testing.B) {
 	pairs := envInt("FANIN_PAIRS", 1000)
 	nAccounts := envInt("FANIN_ACCOUNTS", 10)
@@ -25,11 +27,13 @@ func BenchmarkFanIn(b *testing.B) {
 	members := append([]string{localaws.DestinationAccount}, sources...)
 	for range b.N {
 		env := newLocalEnvWith(b, localaws.Options{Accounts: append([]string{localaws.HubAccount}, members...)}, members, "")
+		var reqs []spec.Request
 		b.Logf("%-6s %-22s %-19s %-11s %-12s %s", "pairs", "bucket policy bytes", "key policy bytes", "bucket tags", "calls/pair", "writes/pair")
 		next := 1
 		for i := range pairs {
 			env.srv.ResetCalls()
 			r := env.provisionFanIn(b, fanInRequest(b, i, sources[i%len(sources)]))
+			reqs = append(reqs, r)
 			calls := 0
 			for _, c := range env.srv.Calls() {
 				calls += c.Count
@@ -43,6 +47,7 @@ func BenchmarkFanIn(b *testing.B) {
 				next *= 10
 			}
 		}
+		env.fanInEvidence(b, reqs, envInt("FANIN_SAMPLE_EVERY", 50))
 	}
 	// Without organizationId the grants list the source accounts: how many fit.
 	fit := func(limit int, size func(policy.Share) int) int {

@@ -95,7 +95,8 @@ func (e *localEnv) destinationDocs(t testing.TB, dst spec.Endpoint) (bucketPolic
 }
 
 // replicatesUnder puts an object under the pair's prefix and reports whether its replica
-// arrived encrypted with the destination key, with the simulator's reason if not.
+// arrived, marked REPLICA and encrypted with the destination key, with the simulator's
+// reason if not.
 func (e *localEnv) replicatesUnder(t testing.TB, r spec.Request, dstKey, name string) (bool, string) {
 	t.Helper()
 	key := r.Rule.Prefix + name
@@ -108,6 +109,9 @@ func (e *localEnv) replicatesUnder(t testing.TB, r spec.Request, dstKey, name st
 		Bucket: aws.String(r.Destination.Bucket), Key: aws.String(key), VersionId: put.VersionId})
 	if err != nil {
 		return false, err.Error()
+	}
+	if head.ReplicationStatus != s3types.ReplicationStatusReplica {
+		return false, fmt.Sprintf("the destination's copy has replication status %q, want REPLICA", head.ReplicationStatus)
 	}
 	if head.ServerSideEncryption != s3types.ServerSideEncryptionAwsKms || aws.ToString(head.SSEKMSKeyId) != dstKey {
 		return false, fmt.Sprintf("replica encrypted %s with %s, want the destination key %s", head.ServerSideEncryption, aws.ToString(head.SSEKMSKeyId), dstKey)
