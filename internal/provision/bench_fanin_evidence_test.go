@@ -22,7 +22,7 @@ import (
 const maxRoleInlinePolicyChars = 10240
 
 // fanInEvidence proves a fan-in at full size works, as the many-pairs evidence asks: every
-// sampleEvery-th pair (and the last) puts an object whose copy must arrive in the shared
+// pair in sampleEvery (and the last) puts an object whose copy must arrive in the shared
 // destination bucket as a REPLICA under the destination key; every policy the sampled pairs
 // depend on is within its AWS limit; one pair outside the sample is torn down, after which
 // the sample still replicates, the torn-down pair does not, and a re-run of the first and
@@ -61,7 +61,7 @@ func (e *localEnv) fanInEvidence(b *testing.B, reqs []spec.Request, sampleEvery 
 		return ok
 	}
 	ok := replicating("sample-before.txt")
-	b.Logf("evidence: %d of %d sampled pairs (every %d-th, and the last) replicate, each replica REPLICA under the destination key", ok, len(sample), sampleEvery)
+	b.Logf("evidence: %d of %d sampled pairs (one in %d, and the last) replicate, each replica REPLICA under the destination key", ok, len(sample), sampleEvery)
 
 	// Every policy the sample depends on, against its limit.
 	bp, kp, tags := e.destinationDocs(b, dst)
