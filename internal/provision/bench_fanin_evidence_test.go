@@ -21,8 +21,8 @@ import (
 // space not counted (docs/aws-facts.md#F-IAM-QUOTAS).
 const maxRoleInlinePolicyChars = 10240
 
-// fanInEvidence proves a fan-in at full size works, as the many-pairs evidence asks: every
-// pair in sampleEvery (and the last) puts an object whose copy must arrive in the shared
+// fanInEvidence proves a fan-in at full size works, as the many-pairs evidence asks: one
+// pair in every sampleEvery (and the last) puts an object whose copy must arrive in the shared
 // destination bucket as a REPLICA under the destination key; every policy the sampled pairs
 // depend on is within its AWS limit; one pair outside the sample is torn down, after which
 // the sample still replicates, the torn-down pair does not, and a re-run of the first and
