@@ -62,7 +62,9 @@ func TestManyPairsUnderThrottlingConverge(t *testing.T) {
 	reqs = all
 
 	// A re-run of converged pairs makes no member-account configuration writes, throttled
-	// or not; each run's closing verification writes and deletes its canary (3 writes).
+	// or not; each run's closing verification writes and deletes its canary (3 writes). The
+	// simulator counts a request it throttled as a call too, so a canary write the SDK had
+	// to repeat counts twice: at most as many extra as requests were throttled.
 	env.Sim.ResetCalls()
 	b2, err := env.ProvisionMany(ctx, reqs, "-2")
 	if err != nil {
@@ -73,7 +75,8 @@ func TestManyPairsUnderThrottlingConverge(t *testing.T) {
 			t.Errorf("re-run %s: %s: %s: %s", r.Name, r.Execution.Status, r.Execution.Error, r.Execution.Cause)
 		}
 	}
-	if config, canary := memberWrites(env.Sim.Calls()); config != 0 || canary != 3*len(reqs) {
-		t.Errorf("re-run of converged pairs made %d member-account configuration writes and %d canary writes, want 0 and %d", config, canary, 3*len(reqs))
+	if config, canary := memberWrites(env.Sim.Calls()); config != 0 || canary < 3*len(reqs) || canary > 3*len(reqs)+b2.Throttled {
+		t.Errorf("re-run of converged pairs made %d member-account configuration writes and %d canary writes (%d requests throttled), want 0 and %d (plus at most one a throttled request)",
+			config, canary, b2.Throttled, 3*len(reqs))
 	}
 }
