@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
@@ -205,4 +207,26 @@ func jobLine(job map[string]string) string {
 		return ""
 	}
 	return fmt.Sprintf("job %s  %-9s  %s succeeded, %s failed of %s tasks", job["jobId"], job["status"], job["succeeded"], job["failed"], job["total"])
+}
+
+// printLastRedrive prints the last re-drive recorded on a pair's registration (the
+// redrive state machine's RecordResult: the Batch job, its status and task counts), so
+// `crr status` answers "were the FAILED objects re-driven, and did it work?".
+func printLastRedrive(w io.Writer, item map[string]ddbtypes.AttributeValue) {
+	m, ok := item["lastRedrive"].(*ddbtypes.AttributeValueMemberM)
+	if !ok {
+		fmt.Fprintf(w, "  %-13s never (crr redrive <pair-id> re-drives FAILED objects)\n", "re-driven")
+		return
+	}
+	num := func(k string) string {
+		if n, ok := m.Value[k].(*ddbtypes.AttributeValueMemberN); ok {
+			return n.Value
+		}
+		return "?"
+	}
+	fmt.Fprintf(w, "  %-13s %s at %s: job %s, %s of %s task(s) succeeded, %s failed\n", "re-driven",
+		str(m.Value, "status"), str(m.Value, "at"), str(m.Value, "jobId"), num("succeeded"), num("total"), num("failed"))
+	if ex := str(m.Value, "executionArn"); ex != "" {
+		fmt.Fprintf(w, "  %-13s %s\n", "", ex)
+	}
 }

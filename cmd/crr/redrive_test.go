@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 const redriveSM = "arn:aws:states:us-east-1:123456789012:stateMachine:s3crr-redrive"
@@ -76,6 +78,30 @@ func TestRedriveRejectsBadArguments(t *testing.T) {
 	} {
 		if code, _, _ := runCLI(t, args...); code != exitUsage {
 			t.Errorf("%v: exit code %d, want %d", args, code, exitUsage)
+		}
+	}
+}
+
+// crr status shows the last re-drive the redrive state machine recorded on the pair.
+func TestStatusShowsTheLastRedrive(t *testing.T) {
+	var b strings.Builder
+	printLastRedrive(&b, map[string]ddbtypes.AttributeValue{})
+	if !strings.Contains(b.String(), "re-driven     never") {
+		t.Errorf("without a re-drive: %q", b.String())
+	}
+	b.Reset()
+	printLastRedrive(&b, map[string]ddbtypes.AttributeValue{"lastRedrive": &ddbtypes.AttributeValueMemberM{Value: map[string]ddbtypes.AttributeValue{
+		"executionArn": &ddbtypes.AttributeValueMemberS{Value: "arn:aws:states:us-east-1:000000000000:execution:s3crr-redrive:pay-1"},
+		"at":           &ddbtypes.AttributeValueMemberS{Value: "2026-12-03T09:00:00Z"},
+		"jobId":        &ddbtypes.AttributeValueMemberS{Value: "job-7"},
+		"status":       &ddbtypes.AttributeValueMemberS{Value: "Complete"},
+		"total":        &ddbtypes.AttributeValueMemberN{Value: "12"},
+		"succeeded":    &ddbtypes.AttributeValueMemberN{Value: "11"},
+		"failed":       &ddbtypes.AttributeValueMemberN{Value: "1"},
+	}}})
+	for _, want := range []string{"Complete at 2026-12-03T09:00:00Z: job job-7, 11 of 12 task(s) succeeded, 1 failed", "execution:s3crr-redrive:pay-1"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("status %q lacks %q", b.String(), want)
 		}
 	}
 }

@@ -173,6 +173,7 @@ func printPair(ctx context.Context, env *cliEnv, c pairTableAPI, table, pairID, 
 	fmt.Fprintf(env.stdout, "  %-13s %s\n", "role", str(item, "roleArn"))
 	fmt.Fprintf(env.stdout, "  %-13s %s\n", "provisioned by", str(item, "executionArn"))
 	printLastVerification(env.stdout, item)
+	printLastRedrive(env.stdout, item)
 	return true, nil
 }
 
