@@ -15,6 +15,7 @@ import (
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/names"
 	"github.com/s3crr/s3crr/internal/provision"
+	"github.com/s3crr/s3crr/internal/spec"
 )
 
 // destroyCommand is `crr destroy`.
@@ -77,7 +78,7 @@ func destroy(ctx context.Context, env *cliEnv, args []string) error {
 		format = outputJSON
 	}
 	switch {
-	case !pairIDShape.MatchString(pairID):
+	case !spec.ValidPairID(pairID):
 		return usagef("%q is not a pair ID (lowercase letters, digits and -)", pairID)
 	case *window < 7 || *window > 30:
 		return usagef("--pending-window-days %d: KMS accepts 7 to 30", *window)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/names"
+	"github.com/s3crr/s3crr/internal/spec"
 )
 
 // redriveCommand is `crr redrive`.
@@ -26,9 +26,6 @@ func redriveCommand() *command {
 		run:     redrive,
 	}
 }
-
-// pairIDPattern is the shape of a pair ID (internal/spec's rule), checked before any call.
-var pairIDPattern = regexp.MustCompile(`^[a-z](?:[a-z0-9]|-[a-z0-9])*$`)
 
 // redriveResult is --output json's document.
 type redriveResult struct {
@@ -62,7 +59,7 @@ func redrive(ctx context.Context, env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !pairIDPattern.MatchString(pairID) || len(pairID) > 48 {
+	if !spec.ValidPairID(pairID) {
 		return usagef("%q is not a pair ID (lowercase letters, digits and single hyphens)", pairID)
 	}
 	list, err := parseStatuses(*statuses)

@@ -18,6 +18,7 @@ import (
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/monitor"
 	"github.com/s3crr/s3crr/internal/names"
+	"github.com/s3crr/s3crr/internal/spec"
 )
 
 // pairTableAPI lists the DynamoDB call status makes.
@@ -39,9 +40,6 @@ func statusCommand() *command {
 // maxScannedExecutions bounds how far back status looks for a pair's executions:
 // ListExecutions has no name filter, so it pages through the state machine's executions.
 const maxScannedExecutions = 1000
-
-// pairIDShape is what a pair ID looks like (spec's pattern), to tell it from a typo'd ARN.
-var pairIDShape = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 
 func status(ctx context.Context, env *cliEnv, args []string) error {
 	if isStatusAll(args) {
@@ -78,7 +76,7 @@ func status(ctx context.Context, env *cliEnv, args []string) error {
 	switch {
 	case isARN && arnField(target, 5) != "execution":
 		return usagef("%q is not an execution ARN (arn:aws:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME)", target)
-	case !isARN && !pairIDShape.MatchString(target):
+	case !isARN && !spec.ValidPairID(target):
 		return usagef("%q is neither a pair ID (lowercase letters, digits and -) nor an execution ARN", target)
 	}
 	if isARN && *aw.region == "" {

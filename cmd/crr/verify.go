@@ -16,6 +16,7 @@ import (
 
 	"github.com/s3crr/s3crr/internal/awsclient"
 	"github.com/s3crr/s3crr/internal/names"
+	"github.com/s3crr/s3crr/internal/spec"
 	"github.com/s3crr/s3crr/internal/verifyjob"
 	"github.com/s3crr/s3crr/statemachine"
 )
@@ -56,7 +57,7 @@ func verifyPairs(ctx context.Context, env *cliEnv, args []string) error {
 	switch {
 	case *all == (pairID != ""):
 		return usagef("give a pair ID or --all, not both and not neither")
-	case pairID != "" && !pairIDShape.MatchString(pairID):
+	case pairID != "" && !spec.ValidPairID(pairID):
 		return usagef("%q is not a pair ID (lowercase letters, digits and -)", pairID)
 	}
 	cfg, err := aw.load(ctx)

@@ -126,6 +126,12 @@ func (o Options) validateOne(r Request) problems {
 	return ps
 }
 
+// ValidPairID reports whether id is a well-formed pair ID (the pairId rule: pattern and
+// length), so commands that take a pair ID check it by the same rule as requests.
+func ValidPairID(id string) bool {
+	return len(id) >= MinPairIDLen && len(id) <= MaxPairIDLen && pairIDPattern.MatchString(id)
+}
+
 func (r Request) checkPairID(ps *problems) {
 	const why = "it names the replication role (s3crr-repl-<pairId>), the key aliases, the rule and the execution"
 	id := r.PairID

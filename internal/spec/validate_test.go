@@ -424,3 +424,15 @@ func TestOptionsAliasPrefix(t *testing.T) {
 		t.Errorf("sample under alias/s3-crr-key: %v, want source.kmsKeyAlias refused", err)
 	}
 }
+
+// ValidPairID is the pairId rule the CLI's pair-ID arguments are checked by.
+func TestValidPairIDIsThePairIDRule(t *testing.T) {
+	for _, id := range []string{"payments-archive", "abc", strings.Repeat("a", MaxPairIDLen), "ab", strings.Repeat("a", MaxPairIDLen+1), "Payments", "9lives", "pay_archive", ""} {
+		r := Request{PairID: id}
+		var ps problems
+		r.checkPairID(&ps)
+		if got, want := ValidPairID(id), len(ps) == 0; got != want {
+			t.Errorf("ValidPairID(%q) = %v, but the request rule says valid = %v (%v)", id, got, want, ps)
+		}
+	}
+}
