@@ -22,12 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-AWS=${AWS_CLI:-$(command -v aws || true)}
-if [ -z "$AWS" ]; then
-	echo "SKIP: no AWS CLI (apt-get install awscli)" >&2
-	exit 77
-fi
-echo "using $("$AWS" --version 2>&1) at $AWS"
+# shellcheck source=lib/aws-cli.sh
+. scripts/lib/aws-cli.sh
 
 tmp=$(mktemp -d)
 pid=""
